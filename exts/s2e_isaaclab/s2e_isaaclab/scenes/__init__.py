@@ -1,0 +1,3 @@
+"""Procedural URBAN-SIM-style scenes for Isaac Lab."""
+
+from .urban_terrain import UrbanTerrainImporter, UrbanTerrainImporterCfg

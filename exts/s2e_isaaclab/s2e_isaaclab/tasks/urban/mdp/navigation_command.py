@@ -1,0 +1,194 @@
+"""The navigation command: each env's episode (start, goal, reference route) and its moving actors.
+
+At reset it samples a start and goal 10-40 m apart on the env's walkable area, plans the reference
+route, places the robot at the start, and re-spawns the env's pedestrians. Every step it advances the
+pedestrians (social-force crowd), writes their kinematic bodies, and updates the geometric episode
+state the rewards, terminations and metrics read: route progress, arrival, collisions (the robot's
+footprint touching an obstacle, building, curb or pedestrian; counted once per contact).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import MISSING
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from isaaclab.managers import CommandTerm, CommandTermCfg
+from isaaclab.utils import configclass
+
+from s2e.nav.episode_state import EpisodeState, robot_collision
+from s2e.urban.layout import collision_footprints
+from s2e.urban.pedestrians import PedestrianCfg, PedestrianCrowd
+from s2e.urban.routes import RouteCfg, RoutePlanner, clearance_map
+
+from ....robots.spec import RobotSpec
+
+if TYPE_CHECKING:
+    from isaaclab.envs import ManagerBasedRLEnv
+
+
+def yaw_from_quat_xyzw(q: torch.Tensor) -> torch.Tensor:
+    x, y, z, w = q.unbind(-1)
+    return torch.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
+
+
+def quat_xyzw_from_yaw(yaw: torch.Tensor) -> torch.Tensor:
+    z = torch.zeros_like(yaw)
+    return torch.stack([z, z, torch.sin(yaw / 2), torch.cos(yaw / 2)], dim=-1)
+
+
+class NavigationCommand(CommandTerm):
+    cfg: NavigationCommandCfg
+
+    def __init__(self, cfg: NavigationCommandCfg, env: ManagerBasedRLEnv):
+        super().__init__(cfg, env)
+        self.robot = env.scene[cfg.asset_name]
+        terrain = env.scene.terrain
+        if not hasattr(terrain, "layouts"):
+            raise TypeError("NavigationCommand needs the scene's terrain to be an UrbanTerrainImporterCfg")
+        self.layouts = terrain.layouts
+        self.origins = terrain.env_origins
+        self.spec: RobotSpec = cfg.robot
+        self.planners = [RoutePlanner(l, cfg.route) for l in self.layouts]
+        self.footprints, self.footprint_valid = terrain.footprints()
+        self.clearance = torch.stack([torch.as_tensor(clearance_map(l)) for l in self.layouts]).to(self.device)
+        self.crowd = PedestrianCrowd(self.layouts, [collision_footprints(l) for l in self.layouts], cfg.pedestrians, self.device, seed=cfg.seed)
+        self.pedestrian_asset = env.scene[cfg.pedestrian_asset] if cfg.pedestrians.count[1] > 0 else None
+        n, k = self.num_envs, cfg.route.num_points
+        self.routes = torch.zeros(n, k, 2, device=self.device)
+        self.goal = torch.zeros(n, 2, device=self.device)
+        self.state = EpisodeState.zeros(n, self.device)
+        self._rngs = [np.random.default_rng(cfg.seed * 7919 + i) for i in range(n)]
+        self._goal_b = torch.zeros(n, 3, device=self.device)
+        self._last_step = -1
+        for key in ("success", "route_completion", "collisions"):
+            self.metrics[key] = torch.zeros(n, device=self.device)
+        self.episode_log: list[dict[str, np.ndarray]] = []
+
+    def __str__(self) -> str:
+        return f"NavigationCommand: route {self.cfg.route.min_distance}-{self.cfg.route.max_distance} m, pedestrians {self.cfg.pedestrians.count}"
+
+    # -- state shared with the MDP terms ------------------------------------------------------------
+
+    @property
+    def command(self) -> torch.Tensor:
+        """Goal in the robot frame: (x, y, distance) [E, 3]."""
+        return self._goal_b
+
+    def robot_pose_2d(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Robot (x, y) in its env's tile frame [E, 2] and yaw [E]."""
+        pos = self.robot.data.root_pos_w.torch[:, :2] - self.origins[:, :2]
+        return pos, yaw_from_quat_xyzw(self.robot.data.root_quat_w.torch)
+
+    def refresh(self) -> EpisodeState:
+        """Update progress, arrival and collisions once per env step (idempotent within a step)."""
+        step = int(self._env.common_step_counter)
+        if step != self._last_step:
+            self._last_step = step
+            xy, _ = self.robot_pose_2d()
+            ped_xy, ped_valid = self.crowd.pos, self.crowd.active
+            self.state.update(
+                xy, self.goal, self.routes, self.footprints, self.footprint_valid, ped_xy, ped_valid,
+                self.spec.radius, self.cfg.pedestrians.radius, self.cfg.arrival_radius, self.cfg.collision_margin,
+            )
+        return self.state
+
+    # -- CommandTerm hooks ----------------------------------------------------------------------------
+
+    def reset(self, env_ids: Sequence[int] | None = None) -> dict[str, torch.Tensor]:
+        ids = self._as_ids(env_ids)
+        s = self.state
+        rc = (s.progress[ids] / s.route_length[ids].clamp_min(1e-6)).clamp(0, 1)
+        rc = torch.where(s.arrived_ever[ids], torch.ones_like(rc), rc)
+        self.metrics["success"][ids] = s.arrived_ever[ids].float()
+        self.metrics["route_completion"][ids] = rc
+        self.metrics["collisions"][ids] = s.collision_count[ids].float()
+        ran = s.steps[ids] > 0
+        if ran.any():
+            done = ids[ran]
+            self.episode_log.append({
+                "env": done.cpu().numpy(),
+                "success": s.arrived_ever[done].cpu().numpy(),
+                "route_completion": rc[ran].cpu().numpy(),
+                "collisions": s.collision_count[done].cpu().numpy(),
+                "steps": s.steps[done].cpu().numpy(),
+                "route_length": s.route_length[done].cpu().numpy(),
+            })
+        extras = super().reset(ids)
+        return extras
+
+    def _as_ids(self, env_ids) -> torch.Tensor:
+        if env_ids is None or isinstance(env_ids, slice):
+            return torch.arange(self.num_envs, device=self.device)[env_ids if isinstance(env_ids, slice) else slice(None)]
+        return torch.as_tensor(env_ids, device=self.device, dtype=torch.long)
+
+    def _resample_command(self, env_ids: Sequence[int]):
+        ids = self._as_ids(env_ids)
+        if len(ids) == 0:
+            return
+        starts, yaws = [], []
+        for i in ids.tolist():
+            ep = self.planners[i].sample_episode(self._rngs[i])
+            self.routes[i] = torch.as_tensor(ep.route, device=self.device)
+            self.goal[i] = torch.as_tensor(ep.goal, device=self.device)
+            starts.append(ep.start)
+            yaws.append(ep.start_yaw)
+        start = torch.as_tensor(np.stack(starts), device=self.device, dtype=torch.float)
+        yaw = torch.as_tensor(yaws, device=self.device, dtype=torch.float)
+        pose = torch.cat([
+            start + self.origins[ids, :2],
+            torch.full((len(ids), 1), self.spec.base_height, device=self.device) + self.origins[ids, 2:3],
+            quat_xyzw_from_yaw(yaw),
+        ], dim=-1)
+        self.robot.write_root_pose_to_sim_index(root_pose=pose, env_ids=ids)
+        self.robot.write_root_velocity_to_sim_index(root_velocity=torch.zeros(len(ids), 6, device=self.device), env_ids=ids)
+        default_q = self.robot.data.default_joint_pos.torch[ids]
+        self.robot.write_joint_state_to_sim_index(position=default_q, velocity=torch.zeros_like(default_q), env_ids=ids)
+        self.state.reset(ids, start, self.routes[ids])
+        self.crowd.reset(ids)
+        self._write_pedestrians()
+        self._last_step = -1
+
+    def _update_command(self):
+        self.crowd.step(self._env.step_dt, self.robot_pose_2d()[0])
+        self._write_pedestrians()
+        xy, yaw = self.robot_pose_2d()
+        d = self.goal - xy
+        c, s = torch.cos(yaw), torch.sin(yaw)
+        self._goal_b = torch.stack([c * d[:, 0] + s * d[:, 1], -s * d[:, 0] + c * d[:, 1], d.norm(dim=-1)], dim=-1)
+
+    def _update_metrics(self):
+        pass
+
+    def _write_pedestrians(self) -> None:
+        """Move the pedestrians' kinematic bodies to the crowd state (inactive ones parked underground)."""
+        if self.pedestrian_asset is None:
+            return
+        e, p = self.crowd.pos.shape[:2]
+        pos = self.crowd.pos + self.origins[:, None, :2]
+        z = torch.where(self.crowd.active, torch.full((e, p), self.cfg.pedestrian_height / 2, device=self.device), torch.full((e, p), -5.0, device=self.device))
+        pose = torch.cat([pos, z[..., None], quat_xyzw_from_yaw(self.crowd.heading)], dim=-1)
+        vel = torch.zeros(e, p, 6, device=self.device)
+        vel[..., :2] = self.crowd.vel * self.crowd.active[..., None]
+        self.pedestrian_asset.write_body_pose_to_sim_index(body_poses=pose)
+        self.pedestrian_asset.write_body_velocity_to_sim_index(body_velocities=vel)
+
+
+@configclass
+class NavigationCommandCfg(CommandTermCfg):
+    class_type: type = NavigationCommand
+    asset_name: str = "robot"
+    robot: RobotSpec = MISSING
+    route: RouteCfg = RouteCfg()
+    pedestrians: PedestrianCfg = PedestrianCfg()
+    pedestrian_asset: str = "pedestrians"
+    pedestrian_height: float = 1.7
+    arrival_radius: float = 1.0
+    collision_margin: float = 0.02
+    """Footprint distance below which the robot counts as touching something (m)."""
+    seed: int = 0
+    resampling_time_range: tuple[float, float] = (1.0e9, 1.0e9)
+    """Episodes are resampled on reset only."""

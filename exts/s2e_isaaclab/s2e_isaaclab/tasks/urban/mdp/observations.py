@@ -1,0 +1,45 @@
+"""Observation terms. The policy sees the goal and its own motion; the camera-history terms of the
+Gaussian-splat sensor plug in as another group (`observations.camera`). The critic may also read
+privileged geometry (clearances, route progress)."""
+
+from __future__ import annotations
+
+import torch
+
+__all__ = ["goal_in_robot_frame", "base_velocity_2d", "last_velocity_command", "privileged_navigation"]
+
+
+def _nav(env, command_name: str):
+    return env.command_manager.get_term(command_name)
+
+
+def goal_in_robot_frame(env, command_name: str = "nav") -> torch.Tensor:
+    """(x, y, distance) of the goal in the robot frame [E, 3]."""
+    return _nav(env, command_name).command
+
+
+def base_velocity_2d(env, command_name: str = "nav") -> torch.Tensor:
+    """(v_forward, v_lateral, yaw rate) in the heading frame [E, 3]."""
+    nav = _nav(env, command_name)
+    d = nav.robot.data
+    _, yaw = nav.robot_pose_2d()
+    v = d.root_lin_vel_w.torch
+    c, s = torch.cos(yaw), torch.sin(yaw)
+    return torch.stack([c * v[:, 0] + s * v[:, 1], -s * v[:, 0] + c * v[:, 1], d.root_ang_vel_w.torch[:, 2]], dim=-1)
+
+
+def last_velocity_command(env, action_name: str = "nav") -> torch.Tensor:
+    """The (v, omega) the waypoint controller sent last step [E, 2]."""
+    return env.action_manager.get_term(action_name).cmd
+
+
+def privileged_navigation(env, command_name: str = "nav", clip: float = 5.0) -> torch.Tensor:
+    """Critic-only: clearances to static geometry and pedestrians, route progress fraction, steps [E, 4]."""
+    nav = _nav(env, command_name)
+    s = nav.refresh()
+    return torch.stack([
+        s.static_clearance.clamp(max=clip),
+        torch.nan_to_num(s.ped_clearance, posinf=clip).clamp(max=clip),
+        s.progress / s.route_length.clamp_min(1e-6),
+        s.steps.float() / env.max_episode_length,
+    ], dim=-1)

@@ -1,0 +1,162 @@
+"""Base configuration of the S2E-Urban navigation tasks (robot-agnostic; see config/<robot>/).
+
+Policy at 10 Hz. Joint-level mode: physics at 200 Hz (decimation 20, as URBAN-SIM). Fast
+base-velocity mode: physics at 20 Hz (decimation 2), since the base is moved by its fitted model.
+Scene content is chosen with `set_content(cfg, "empty" | "obstacles" | "pedestrians" | "mixed")` or
+the equivalent overrides (env.scene.terrain.layout.obstacles.density=..., env.commands.nav.pedestrians.count=[a,b]).
+"""
+
+from __future__ import annotations
+
+import isaaclab.sim as sim_utils
+from isaaclab.assets import ArticulationCfg, RigidObjectCfg, RigidObjectCollectionCfg
+from isaaclab.envs import ManagerBasedRLEnvCfg
+from isaaclab.managers import ObservationGroupCfg as ObsGroup
+from isaaclab.managers import ObservationTermCfg as ObsTerm
+from isaaclab.managers import RewardTermCfg as RewTerm
+from isaaclab.managers import TerminationTermCfg as DoneTerm
+from isaaclab.scene import InteractiveSceneCfg
+from isaaclab.utils import configclass
+from isaaclab_newton.physics import MJWarpSolverCfg, NewtonCfg
+
+from s2e.urban.layout import UrbanLayoutCfg
+
+from ...scenes import UrbanTerrainImporterCfg
+from . import mdp
+
+CONTENTS = ("empty", "obstacles", "pedestrians", "mixed")
+MAX_PEDESTRIANS = 8
+
+
+def pedestrian_pool(count: int, radius: float = 0.3, height: float = 1.7) -> RigidObjectCollectionCfg:
+    """`count` kinematic capsules per env (parked underground when unused), moved by the crowd model."""
+    capsule = sim_utils.CapsuleCfg(
+        radius=radius,
+        height=height - 2 * radius,
+        axis="Z",
+        rigid_props=sim_utils.UsdPhysicsRigidBodyCfg(kinematic_enabled=True),
+        collision_props=sim_utils.UsdPhysicsCollisionCfg(),
+        mass_props=sim_utils.MassCfg(mass=70.0),
+    )
+    return RigidObjectCollectionCfg(
+        rigid_objects={
+            f"ped_{i}": RigidObjectCfg(
+                prim_path=f"{{ENV_REGEX_NS}}/Pedestrian_{i}",
+                spawn=capsule,
+                init_state=RigidObjectCfg.InitialStateCfg(pos=(0.0, 1.0 * i, -5.0)),
+            )
+            for i in range(count)
+        }
+    )
+
+
+@configclass
+class UrbanSceneCfg(InteractiveSceneCfg):
+    terrain: UrbanTerrainImporterCfg = UrbanTerrainImporterCfg(layout=UrbanLayoutCfg())
+    robot: ArticulationCfg = None  # set by the robot config
+    pedestrians: RigidObjectCollectionCfg = pedestrian_pool(MAX_PEDESTRIANS)
+
+
+@configclass
+class ActionsCfg:
+    nav: mdp.WaypointNavActionCfg = mdp.WaypointNavActionCfg(robot=None)
+
+
+@configclass
+class CommandsCfg:
+    nav: mdp.NavigationCommandCfg = mdp.NavigationCommandCfg(robot=None)
+
+
+@configclass
+class ObservationsCfg:
+    @configclass
+    class PolicyCfg(ObsGroup):
+        goal = ObsTerm(func=mdp.goal_in_robot_frame)
+        base_velocity = ObsTerm(func=mdp.base_velocity_2d)
+        last_command = ObsTerm(func=mdp.last_velocity_command)
+
+        def __post_init__(self):
+            self.concatenate_terms = True
+
+    @configclass
+    class CriticCfg(PolicyCfg):
+        privileged = ObsTerm(func=mdp.privileged_navigation)
+
+    policy: PolicyCfg = PolicyCfg()
+    critic: CriticCfg = CriticCfg()
+
+
+@configclass
+class RewardsCfg:
+    """URBAN-SIM's goal terms (weights x step dt) plus the rule and human-likeness terms."""
+
+    # R_G
+    arrived = RewTerm(func=mdp.arrived_reward, weight=2000.0)
+    collision = RewTerm(func=mdp.collision_penalty, weight=200.0)
+    position_tracking = RewTerm(func=mdp.position_tracking, weight=10.0, params={"std": 5.0})
+    position_tracking_fine = RewTerm(func=mdp.position_tracking, weight=50.0, params={"std": 1.0})
+    route_progress = RewTerm(func=mdp.route_progress, weight=20.0)
+    velocity_towards_goal = RewTerm(func=mdp.velocity_towards_goal, weight=10.0)
+    # R_R
+    sidewalk_centering = RewTerm(func=mdp.sidewalk_centering, weight=2.0, params={"comfortable": 0.8})
+    social_distance = RewTerm(func=mdp.social_distance, weight=5.0, params={"comfortable": 1.0})
+    # R_H
+    smoothness = RewTerm(func=mdp.command_smoothness, weight=1.0)
+    spin = RewTerm(func=mdp.spin_penalty, weight=0.2)
+
+
+@configclass
+class TerminationsCfg:
+    time_out = DoneTerm(func=mdp.time_out, time_out=True)
+    arrived = DoneTerm(func=mdp.arrived)
+    collision = DoneTerm(func=mdp.collided)
+    """Set to None to count collisions and continue (NavBench-GS)."""
+    fallen = DoneTerm(func=mdp.fallen)
+    left_block = DoneTerm(func=mdp.left_block)
+
+
+@configclass
+class UrbanNavEnvCfg(ManagerBasedRLEnvCfg):
+    scene: UrbanSceneCfg = UrbanSceneCfg(num_envs=16, env_spacing=50.0, replicate_physics=True)
+    observations: ObservationsCfg = ObservationsCfg()
+    actions: ActionsCfg = ActionsCfg()
+    commands: CommandsCfg = CommandsCfg()
+    rewards: RewardsCfg = RewardsCfg()
+    terminations: TerminationsCfg = TerminationsCfg()
+    content: str = "empty"
+    """Scene content: empty / obstacles / pedestrians / mixed (applied in __post_init__)."""
+    control_mode: str = "joint"
+    """'joint' (locomotion controller, default) or 'base' (fast first-order base model)."""
+
+    def __post_init__(self):
+        self.episode_length_s = 60.0
+        self.sim.physics = NewtonCfg(
+            solver_cfg=MJWarpSolverCfg(njmax=400, nconmax=200, cone="elliptic", impratio=100.0, integrator="implicitfast"),
+            num_substeps=1,
+        )
+        apply_control_mode(self, self.control_mode)
+        set_content(self, self.content)
+
+
+def apply_control_mode(cfg: UrbanNavEnvCfg, mode: str) -> None:
+    if mode not in mdp.actions.CONTROL_MODES:
+        raise ValueError(f"control_mode={mode!r} is not one of {mdp.actions.CONTROL_MODES}")
+    cfg.control_mode = mode
+    cfg.actions.nav.mode = mode
+    if mode == "joint":
+        cfg.sim.dt, cfg.decimation = 0.005, 20
+    else:
+        cfg.sim.dt, cfg.decimation = 0.05, 2
+    cfg.sim.render_interval = cfg.decimation
+
+
+def set_content(cfg: UrbanNavEnvCfg, content: str, obstacle_density: float = 1.5, pedestrians: tuple[int, int] = (4, MAX_PEDESTRIANS)) -> None:
+    """Select the scene content: static obstacles and/or walking pedestrians."""
+    if content not in CONTENTS:
+        raise ValueError(f"content={content!r} is not one of {CONTENTS}")
+    cfg.content = content
+    with_obstacles = content in ("obstacles", "mixed")
+    with_pedestrians = content in ("pedestrians", "mixed")
+    cfg.scene.terrain.layout.obstacles.density = obstacle_density if with_obstacles else 0.0
+    cfg.commands.nav.pedestrians.count = pedestrians if with_pedestrians else (0, 0)
+    cfg.scene.pedestrians = pedestrian_pool(pedestrians[1], cfg.commands.nav.pedestrians.radius) if with_pedestrians else None

@@ -1,0 +1,69 @@
+"""Isaac Lab's script conventions (--task, --num_envs, --seed, --device, --headless, Hydra overrides
+after the flags) and env creation that turns bad input into one-line errors."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import gymnasium as gym
+
+
+class UserError(Exception):
+    """A problem with the user's input: printed as one line, exit code 2."""
+
+
+def add_env_args(parser: argparse.ArgumentParser, default_task: str = "S2E-Urban-Quadruped") -> None:
+    parser.add_argument("--task", default=default_task, help="registered task id (./isaaclab.sh list_envs)")
+    parser.add_argument("--num_envs", type=int, default=None)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu", help="simulation device: cpu or cuda:0")
+    parser.add_argument("--headless", action="store_true", help="accepted for Isaac Lab compatibility (kit-less runs headless)")
+    parser.add_argument("--content", choices=("empty", "obstacles", "pedestrians", "mixed"), default=None)
+    parser.add_argument("--mode", choices=("joint", "base"), default=None, help="joint-level locomotion (default) or fast base-velocity model")
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. env.episode_length_s=30")
+
+
+def s2e_task_ids() -> list[str]:
+    import s2e_isaaclab.tasks  # noqa: F401  (registers the tasks)
+
+    return sorted(k for k in gym.registry if k.startswith("S2E-"))
+
+
+def build_env_cfg(args: argparse.Namespace):
+    """Parse the task's env cfg with the CLI's settings; UserError on an unknown task or bad override."""
+    from isaaclab_tasks.utils import parse_env_cfg
+
+    from s2e_isaaclab.tasks.urban.urban_env_cfg import apply_control_mode, set_content
+
+    tasks = s2e_task_ids()
+    if args.task not in gym.registry:
+        raise UserError(f"unknown task {args.task!r}: choose one of {', '.join(tasks)}")
+    overrides = [o if o.startswith(("env.", "agent.")) or "=" not in o else o for o in args.overrides]
+    try:
+        cfg = parse_env_cfg(args.task, device=args.device, num_envs=args.num_envs, overrides=overrides)
+    except Exception as err:  # Hydra/configclass errors: surface them as one line
+        raise UserError(f"invalid override in {' '.join(args.overrides) or '(none)'}: {str(err).splitlines()[0]}") from err
+    cfg.seed = args.seed
+    if hasattr(cfg.scene, "terrain") and hasattr(cfg.scene.terrain, "seed"):
+        cfg.scene.terrain.seed = args.seed
+        cfg.commands.nav.seed = args.seed
+    if args.mode is not None:
+        apply_control_mode(cfg, args.mode)
+    if args.content is not None:
+        set_content(cfg, args.content)
+    return cfg
+
+
+def make_env(args: argparse.Namespace):
+    cfg = build_env_cfg(args)
+    return gym.make(args.task, cfg=cfg), cfg
+
+
+def run_main(main) -> None:
+    """Run a script's main, printing UserErrors (and missing files) as one line."""
+    try:
+        main()
+    except (UserError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)

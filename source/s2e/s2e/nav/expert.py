@@ -1,0 +1,105 @@
+"""Scripted expert: follows the reference route and avoids obstacles (and, optionally, pedestrians).
+
+A batched sampling planner (DWA-like): from a carrot point a few metres ahead on the route, score
+constant-curvature arcs at two speeds by how close they end to the carrot and reject arcs whose
+swept footprint hits a static footprint, a pedestrian (predicted at constant velocity), or leaves
+the walkable area. The chosen arc is emitted as the task's action: 10 normalized robot-frame
+waypoints and a velocity scale, so the expert drives the same controller a learned policy does.
+Like passive video, `avoid_pedestrians=False` makes it blind to people (for demonstration data).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from s2e.control.waypoint_controller import WaypointControllerCfg, normalize_waypoints
+from s2e.urban.geometry import circle_distance, footprint_distance, world_to_body
+
+from .rewards import sample_grid
+
+
+@dataclass
+class ExpertCfg:
+    speed: float = 0.9
+    lookahead: float = 3.0
+    num_curvatures: int = 21
+    max_curvature: float = 2.0
+    safety_margin: float = 0.1
+    avoid_pedestrians: bool = True
+    min_walkable_clearance: float = 0.05
+
+
+def point_along_route(routes: torch.Tensor, arc: torch.Tensor) -> torch.Tensor:
+    """Point at arc length `arc` [E] along routes [E, K, 2] (clamped to the ends)."""
+    seg = (routes[:, 1:] - routes[:, :-1]).norm(dim=-1)
+    cum = torch.cat([torch.zeros_like(seg[:, :1]), seg.cumsum(-1)], dim=-1)  # [E, K]
+    arc = torch.minimum(arc.clamp_min(0), cum[:, -1])
+    idx = torch.searchsorted(cum, arc[:, None]).clamp(1, routes.shape[1] - 1)  # [E, 1]
+    a, b = routes.gather(1, (idx - 1)[..., None].expand(-1, -1, 2)), routes.gather(1, idx[..., None].expand(-1, -1, 2))
+    c0, c1 = cum.gather(1, idx - 1), cum.gather(1, idx)
+    t = ((arc[:, None] - c0) / (c1 - c0).clamp_min(1e-6))[..., None]
+    return (a + t * (b - a))[:, 0]
+
+
+class ScriptedExpert:
+    def __init__(self, cfg: ExpertCfg, ctrl: WaypointControllerCfg, robot_radius: float, ped_radius: float = 0.3):
+        self.cfg, self.ctrl, self.r, self.ped_r = cfg, ctrl, robot_radius, ped_radius
+
+    def _candidates(self, device) -> tuple[torch.Tensor, torch.Tensor]:
+        """Robot-frame waypoints [C, W, 2] of each candidate arc and its speed [C]."""
+        c, w = self.cfg, self.ctrl.num_waypoints
+        kappa = torch.linspace(-c.max_curvature, c.max_curvature, c.num_curvatures, device=device)
+        speeds = torch.tensor([c.speed, 0.5 * c.speed], device=device)
+        kappa, v = torch.meshgrid(kappa, speeds, indexing="ij")
+        kappa, v = kappa.flatten(), v.flatten()
+        t = (torch.arange(w, device=device) + 1) * self.ctrl.waypoint_dt
+        s = v[:, None] * t[None]  # arc length [C, W]
+        k = kappa[:, None]
+        small = k.abs() < 1e-4
+        ks = torch.where(small, torch.ones_like(k), k)
+        x = torch.where(small, s, torch.sin(k * s) / ks)
+        y = torch.where(small, 0.5 * k * s * s, (1 - torch.cos(k * s)) / ks)
+        return torch.stack([x, y], dim=-1), v
+
+    @torch.no_grad()
+    def act(self, xy, yaw, routes, progress, footprints, footprint_valid, clearance_maps, tile_size, ped_xy=None, ped_vel=None, ped_valid=None) -> torch.Tensor:
+        """Actions [E, 2W+1] for robots at xy [E, 2] (tile frame), heading yaw [E]."""
+        e = xy.shape[0]
+        wps, speeds = self._candidates(xy.device)  # [C, W, 2]
+        cnum, w = wps.shape[:2]
+        c, s = torch.cos(yaw)[:, None, None], torch.sin(yaw)[:, None, None]
+        wx, wy = wps[None, ..., 0], wps[None, ..., 1]
+        world = torch.stack([xy[:, None, None, 0] + c * wx - s * wy, xy[:, None, None, 1] + s * wx + c * wy], dim=-1)  # [E, C, W, 2]
+        pts = world.reshape(e, cnum * w, 2)
+        d, _ = footprint_distance(pts, footprints, footprint_valid)
+        clear = (d.min(dim=-1).values - self.r).reshape(e, cnum, w)
+        if self.cfg.avoid_pedestrians and ped_xy is not None and ped_xy.shape[1] > 0:
+            t = ((torch.arange(w, device=xy.device) + 1) * self.ctrl.waypoint_dt)
+            future = ped_xy[:, None] + ped_vel[:, None] * t[None, :, None, None]  # [E, W, P, 2]
+            dp = (world[:, :, :, None, :] - future[:, None]).norm(dim=-1)  # [E, C, W, P]
+            dp = torch.where(ped_valid[:, None, None, :], dp, torch.full_like(dp, float("inf")))
+            clear = torch.minimum(clear, dp.min(dim=-1).values - self.r - self.ped_r)
+        walk = sample_grid(clearance_maps, pts, tile_size).reshape(e, cnum, w)
+        blocked = (clear < self.cfg.safety_margin) | (walk < self.cfg.min_walkable_clearance)
+        # An arc is usable up to its first blocked waypoint; score by where it ends up.
+        first_block = torch.where(blocked.any(-1), blocked.float().argmax(-1), torch.full((e, cnum), w, device=xy.device))
+        carrot = point_along_route(routes, progress + self.cfg.lookahead)
+        end_idx = (first_block - 1).clamp_min(0)
+        end = world.gather(2, end_idx[..., None, None].expand(-1, -1, 1, 2)).squeeze(2)
+        cost = (end - carrot[:, None]).norm(dim=-1)
+        cost = cost + 5.0 * (w - first_block).float() / w + 1e3 * (first_block == 0).float()
+        best = cost.argmin(dim=-1)
+        chosen = wps[best]  # [E, W, 2]
+        speed = speeds[best]
+        # Nothing safe at all: turn on the spot toward the carrot.
+        stuck = first_block.gather(1, best[:, None])[:, 0] == 0
+        if stuck.any():
+            to_carrot = world_to_body(carrot - xy, yaw)
+            side = torch.sign(to_carrot[:, 1] + 1e-6)
+            turn = torch.zeros_like(chosen)
+            turn[..., 1] = side[:, None] * 0.05 * (torch.arange(w, device=xy.device) + 1)
+            chosen = torch.where(stuck[:, None, None], turn, chosen)
+            speed = torch.where(stuck, torch.full_like(speed, 0.3), speed)
+        return normalize_waypoints(chosen, speed, self.ctrl)

@@ -1,0 +1,187 @@
+"""Start/goal sampling and reference routes on a block's walkable area, and route completion.
+
+Routes are shortest paths on the walkable grid kept `clearance` away from every edge and obstacle
+(Dijkstra over the 8-connected free cells, then line-of-sight shortcutting), resampled to a fixed
+number of points so that a batch of routes is one tensor. Route completion (RC) is the arc length of
+the robot's projection on its route over the route's length.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from scipy import ndimage
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
+
+from .layout import UrbanLayout
+
+
+@dataclass
+class RouteCfg:
+    min_distance: float = 10.0
+    """Smallest straight-line start-goal distance (m)."""
+    max_distance: float = 40.0
+    clearance: float = 0.5
+    """Distance the route keeps from obstacles and the edge of the walkable area (robot radius + margin)."""
+    num_points: int = 64
+    """Points per resampled route (routes are padded to one tensor shape)."""
+    max_tries: int = 200
+
+
+@dataclass
+class Episode:
+    start: np.ndarray  # (x, y) tile frame
+    start_yaw: float
+    goal: np.ndarray  # (x, y)
+    route: np.ndarray  # [num_points, 2], route[0] == start, route[-1] == goal
+    length: float
+
+
+class RoutePlanner:
+    """Caches one layout's free-space graph; samples episodes and plans routes on it."""
+
+    def __init__(self, layout: UrbanLayout, cfg: RouteCfg):
+        self.layout, self.cfg = layout, cfg
+        self.clearance_map = clearance_map(layout)
+        self.free = self.clearance_map >= cfg.clearance
+        n = self.free.shape[0]
+        idx = np.flatnonzero(self.free.ravel())
+        self._node_of = np.full(n * n, -1, dtype=np.int64)
+        self._node_of[idx] = np.arange(len(idx))
+        self._cells = idx
+        rows, cols, w = [], [], []
+        ii, jj = np.divmod(idx, n)
+        for di, dj in ((0, 1), (1, 0), (1, 1), (1, -1)):
+            ni, nj = ii + di, jj + dj
+            ok = (ni >= 0) & (ni < n) & (nj >= 0) & (nj < n)
+            nb = np.full(len(idx), -1)
+            nb[ok] = self._node_of[ni[ok] * n + nj[ok]]
+            ok &= nb >= 0
+            rows.append(np.arange(len(idx))[ok])
+            cols.append(nb[ok])
+            w.append(np.full(ok.sum(), np.hypot(di, dj) * layout.resolution))
+        r, c, ww = np.concatenate(rows), np.concatenate(cols), np.concatenate(w)
+        self._graph = csr_matrix((np.concatenate([ww, ww]), (np.concatenate([r, c]), np.concatenate([c, r]))), shape=(len(idx), len(idx)))
+        self._centers = layout.cell_centers().reshape(-1, 2)
+
+    def plan(self, start: np.ndarray, goal: np.ndarray) -> np.ndarray | None:
+        """Shortest free path start -> goal as a polyline [K, 2] (None if unreachable or not free)."""
+        n = self.free.shape[0]
+        s_ij, g_ij = self.layout.cell_of(start), self.layout.cell_of(goal)
+        s, g = self._node_of[s_ij[0] * n + s_ij[1]], self._node_of[g_ij[0] * n + g_ij[1]]
+        if s < 0 or g < 0:
+            return None
+        dist, pred = dijkstra(self._graph, indices=s, return_predecessors=True, limit=np.inf)
+        if not np.isfinite(dist[g]):
+            return None
+        path = [g]
+        while path[-1] != s:
+            path.append(pred[path[-1]])
+        pts = self._centers[self._cells[np.asarray(path[::-1])]]
+        pts[0], pts[-1] = start, goal
+        return self._shortcut(pts)
+
+    def sample_episode(self, rng: np.random.Generator) -> Episode:
+        """A start and goal on free cells, min..max apart, connected; raises if none is found."""
+        free_cells = np.flatnonzero(self.free.ravel())
+        if len(free_cells) < 2:
+            raise RuntimeError(f"layout seed {self.layout.seed} has no free walkable cells for clearance {self.cfg.clearance} m")
+        for _ in range(self.cfg.max_tries):
+            a, b = self._centers[rng.choice(free_cells, size=2)]
+            if not self.cfg.min_distance <= np.linalg.norm(b - a) <= self.cfg.max_distance:
+                continue
+            path = self.plan(a, b)
+            if path is None:
+                continue
+            route = resample_polyline(path, self.cfg.num_points)
+            heading = route[min(2, len(route) - 1)] - route[0]
+            yaw = float(np.arctan2(heading[1], heading[0]) + rng.uniform(-0.3, 0.3))
+            return Episode(a.astype(np.float32), yaw, b.astype(np.float32), route.astype(np.float32), polyline_length(path))
+        raise RuntimeError(
+            f"no start/goal pair {self.cfg.min_distance}-{self.cfg.max_distance} m apart was found on layout seed "
+            f"{self.layout.seed} in {self.cfg.max_tries} tries: lower route.min_distance or obstacle density"
+        )
+
+    def _line_free(self, a: np.ndarray, b: np.ndarray) -> bool:
+        n = max(2, int(np.ceil(np.linalg.norm(b - a) / (self.layout.resolution * 0.5))))
+        pts = a[None] + np.linspace(0, 1, n)[:, None] * (b - a)[None]
+        ij = self.layout.cell_of(pts)
+        return bool(self.free[ij[:, 0], ij[:, 1]].all())
+
+    def _shortcut(self, pts: np.ndarray) -> np.ndarray:
+        """Greedy string pulling: extend each straight piece while the next point stays in line of sight."""
+        out, i, j = [pts[0]], 0, 1
+        while j < len(pts) - 1:
+            if self._line_free(pts[i], pts[j + 1]):
+                j += 1
+            else:
+                out.append(pts[j])
+                i, j = j, j + 1
+        out.append(pts[-1])
+        return np.asarray(out)
+
+
+def clearance_map(layout: UrbanLayout) -> np.ndarray:
+    """[H, W] distance (m) from each cell centre to the nearest non-walkable cell (0 off the walkable area)."""
+    return (ndimage.distance_transform_edt(layout.walkable) * layout.resolution).astype(np.float32)
+
+
+def polyline_length(pts: np.ndarray) -> float:
+    return float(np.linalg.norm(np.diff(pts, axis=0), axis=1).sum())
+
+
+def resample_polyline(pts: np.ndarray, num: int) -> np.ndarray:
+    """`num` points equally spaced by arc length along a polyline."""
+    seg = np.linalg.norm(np.diff(pts, axis=0), axis=1)
+    s = np.concatenate([[0.0], np.cumsum(seg)])
+    t = np.linspace(0.0, s[-1], num)
+    return np.stack([np.interp(t, s, pts[:, 0]), np.interp(t, s, pts[:, 1])], axis=1)
+
+
+def project_on_route(points: torch.Tensor, routes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Arc length of the nearest point on each route and the distance to it.
+
+    points [E, 2], routes [E, K, 2] -> (arc [E], dist [E]).
+    """
+    a, b = routes[:, :-1], routes[:, 1:]
+    ab = b - a
+    seg_len = ab.norm(dim=-1)
+    t = ((points[:, None] - a) * ab).sum(-1) / seg_len.pow(2).clamp_min(1e-9)
+    t = t.clamp(0, 1)
+    nearest = a + t[..., None] * ab
+    dist = (points[:, None] - nearest).norm(dim=-1)
+    cum = torch.cat([torch.zeros_like(seg_len[:, :1]), seg_len.cumsum(-1)[:, :-1]], dim=-1)
+    best = dist.argmin(dim=-1, keepdim=True)
+    arc = (cum + t * seg_len).gather(1, best).squeeze(1)
+    return arc, dist.gather(1, best).squeeze(1)
+
+
+def route_lengths(routes: torch.Tensor) -> torch.Tensor:
+    return (routes[:, 1:] - routes[:, :-1]).norm(dim=-1).sum(-1)
+
+
+def update_route_progress(progress: torch.Tensor, points: torch.Tensor, routes: torch.Tensor, window: float = 3.0) -> torch.Tensor:
+    """Monotone progress (m) along routes: the projection may advance at most `window` metres per update.
+
+    Restricting the projection to arc <= progress + window stops a bent (U-shaped) route from
+    crediting a robot that cuts across to a later part of the route.
+    """
+    a, b = routes[:, :-1], routes[:, 1:]
+    ab = b - a
+    seg_len = ab.norm(dim=-1)
+    cum = torch.cat([torch.zeros_like(seg_len[:, :1]), seg_len.cumsum(-1)[:, :-1]], dim=-1)
+    t = (((points[:, None] - a) * ab).sum(-1) / seg_len.pow(2).clamp_min(1e-9)).clamp(0, 1)
+    arc = cum + t * seg_len
+    limit = progress[:, None] + window
+    # Segments starting beyond the window are out of reach; clip arc within a reachable segment.
+    reachable = cum <= limit
+    arc = torch.minimum(arc, limit)
+    tt = ((arc - cum) / seg_len.clamp_min(1e-9)).clamp(0, 1)
+    nearest = a + tt[..., None] * ab
+    dist = (points[:, None] - nearest).norm(dim=-1)
+    dist = torch.where(reachable, dist, torch.full_like(dist, float("inf")))
+    best = dist.argmin(dim=-1, keepdim=True)
+    return torch.maximum(progress, arc.gather(1, best).squeeze(1))
