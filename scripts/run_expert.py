@@ -2,7 +2,7 @@
 
     ./isaaclab.sh -p scripts/run_expert.py --task S2E-Urban-Quadruped --num_envs 4 --headless
 
-Runs until --episodes episodes have finished (default: 2 per env), prints progress with an ETA,
+Runs until --episodes episodes have finished (default: one per env), prints progress with an ETA,
 then the success rate (SR), mean route completion (RC) and collisions per episode (CT), and saves
 results.json and a top-down map of the episodes under logs/expert/<task>/<date_time>/.
 """
@@ -24,7 +24,7 @@ from s2e_isaaclab.utils.cli import add_env_args, make_env, run_main
 def main() -> None:
     parser = argparse.ArgumentParser(description="Scripted expert on an S2E-Urban task: SR / RC / CT.")
     add_env_args(parser)
-    parser.add_argument("--episodes", type=int, default=None, help="episodes to finish (default: 2 per env)")
+    parser.add_argument("--episodes", type=int, default=None, help="episodes to finish (default: one per env)")
     parser.add_argument("--no_pedestrian_avoidance", action="store_true", help="blind to pedestrians, like passive video")
     parser.add_argument("--log_dir", default="logs/expert")
     args = parser.parse_args()
@@ -39,7 +39,7 @@ def main() -> None:
     expert = ScriptedExpert(ExpertCfg(avoid_pedestrians=not args.no_pedestrian_avoidance, speed=0.8 * nav.spec.max_lin_vel),
                             action_term.ctrl, nav.spec.radius, cfg.commands.nav.pedestrians.radius)
     num_envs = base.num_envs
-    target = args.episodes or 2 * num_envs
+    target = args.episodes or num_envs
     tile = nav.layouts[0].size
     print(f"[expert] {args.task}: {num_envs} envs, content={cfg.content}, mode={cfg.control_mode}, target {target} episodes", flush=True)
 

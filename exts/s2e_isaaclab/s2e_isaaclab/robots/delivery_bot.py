@@ -37,6 +37,6 @@ def delivery_bot_cfg(prim_path: str = "{ENV_REGEX_NS}/Robot") -> ArticulationCfg
         ),
         init_state=ArticulationCfg.InitialStateCfg(pos=(0.0, 0.0, DELIVERY_BOT.base_height + 0.01)),
         actuators={
-            "wheels": ImplicitActuatorCfg(joint_names_expr=[".*_wheel_joint"], stiffness=0.0, damping=20.0, effort_limit=40.0)
+            "wheels": ImplicitActuatorCfg(joint_names_expr=[".*_wheel_joint"], stiffness=0.0, damping=20.0, effort_limit_sim=40.0)
         },
     )

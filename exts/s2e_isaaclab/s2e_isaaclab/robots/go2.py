@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import isaaclab.sim as sim_utils
-from isaaclab.actuators import IdealPDActuatorCfg
+from isaaclab.actuators import ImplicitActuatorCfg
 from isaaclab.assets import ArticulationCfg
 from isaaclab_newton.sim.schemas import NewtonArticulationCfg
 
@@ -29,7 +29,11 @@ GO2 = RobotSpec(
 
 
 def go2_cfg(prim_path: str = "{ENV_REGEX_NS}/Robot") -> ArticulationCfg:
-    """The Go2 with the walking policy's PD gains (Kp 20, Kd 0.5) as explicit PD at every physics step."""
+    """The Go2 with the walking policy's PD gains (Kp 20, Kd 0.5), solved implicitly at every physics step.
+
+    Implicit (solver-side) PD keeps the manager's per-substep action loop, so the walking policy runs
+    at its own 50 Hz; Newton-native explicit actuators would step all substeps in one call.
+    """
     return ArticulationCfg(
         prim_path=prim_path,
         spawn=sim_utils.UsdFileCfg(
@@ -41,9 +45,9 @@ def go2_cfg(prim_path: str = "{ENV_REGEX_NS}/Robot") -> ArticulationCfg:
             joint_pos=dict(zip(POLICY_JOINTS, DEFAULT_POSE)),
         ),
         actuators={
-            "hips_thighs": IdealPDActuatorCfg(
-                joint_names_expr=[".*_hip_joint", ".*_thigh_joint"], stiffness=KP, damping=KD, effort_limit=23.7
+            "hips_thighs": ImplicitActuatorCfg(
+                joint_names_expr=[".*_hip_joint", ".*_thigh_joint"], stiffness=KP, damping=KD, effort_limit_sim=23.7
             ),
-            "calves": IdealPDActuatorCfg(joint_names_expr=[".*_calf_joint"], stiffness=KP, damping=KD, effort_limit=45.43),
+            "calves": ImplicitActuatorCfg(joint_names_expr=[".*_calf_joint"], stiffness=KP, damping=KD, effort_limit_sim=45.43),
         },
     )

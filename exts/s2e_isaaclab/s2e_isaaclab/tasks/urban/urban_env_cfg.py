@@ -131,7 +131,7 @@ class UrbanNavEnvCfg(ManagerBasedRLEnvCfg):
     def __post_init__(self):
         self.episode_length_s = 60.0
         self.sim.physics = NewtonCfg(
-            solver_cfg=MJWarpSolverCfg(njmax=400, nconmax=200, cone="elliptic", impratio=100.0, integrator="implicitfast"),
+            solver_cfg=MJWarpSolverCfg(njmax=120, nconmax=60, cone="pyramidal", impratio=1.0, integrator="implicitfast"),
             num_substeps=1,
         )
         apply_control_mode(self, self.control_mode)

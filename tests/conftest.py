@@ -1,0 +1,31 @@
+"""Shared fixtures. Unit tests run on the core library alone; tests marked `sim` start Isaac Lab (CPU)."""
+
+import numpy as np
+import pytest
+import torch
+
+from s2e.urban.layout import UrbanLayoutCfg, generate_layout
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "sim: starts an Isaac Lab simulation (slow, CPU)")
+    config.addinivalue_line("markers", "gpu: needs CUDA")
+
+
+def pytest_collection_modifyitems(config, items):
+    skip_gpu = pytest.mark.skip(reason="needs a CUDA device")
+    for item in items:
+        if "gpu" in item.keywords and not torch.cuda.is_available():
+            item.add_marker(skip_gpu)
+
+
+@pytest.fixture(scope="session")
+def layouts():
+    cfg = UrbanLayoutCfg()
+    cfg.obstacles.density = 1.5
+    return [generate_layout(cfg, seed) for seed in range(6)]
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
