@@ -17,7 +17,7 @@ from pxr import Gf, Sdf, Usd, UsdGeom, UsdPhysics, UsdShade
 WHEEL_RADIUS, WHEEL_WIDTH, TRACK = 0.1, 0.06, 0.5
 BODY_SIZE = (0.7, 0.44, 0.4)
 BODY_BOTTOM = 0.02  # above the axle
-CASTER_RADIUS, CASTER_X = 0.05, 0.27
+CASTER_RADIUS, CASTER_X, CASTER_LIFT = 0.05, 0.27, 0.01
 
 
 def _material(stage: Usd.Stage, path: str, friction: float) -> UsdShade.Material:
@@ -55,7 +55,8 @@ def build(out: Path) -> Path:
     for name, x in (("caster_front", CASTER_X), ("caster_rear", -CASTER_X)):
         s = UsdGeom.Sphere.Define(stage, f"/delivery_bot/base/{name}")
         s.CreateRadiusAttr(CASTER_RADIUS)
-        s.AddTranslateOp().Set(Gf.Vec3d(x, 0.0, -(WHEEL_RADIUS - CASTER_RADIUS)))
+        # 1 cm above the wheels' contact line: the weight rests on the driven wheels, casters only stop pitching.
+        s.AddTranslateOp().Set(Gf.Vec3d(x, 0.0, -(WHEEL_RADIUS - CASTER_RADIUS) + CASTER_LIFT))
         UsdPhysics.CollisionAPI.Apply(s.GetPrim())
         _bind(s.GetPrim(), slick)
 

@@ -39,9 +39,9 @@ def build_env_cfg(args: argparse.Namespace):
     tasks = s2e_task_ids()
     if args.task not in gym.registry:
         raise UserError(f"unknown task {args.task!r}: choose one of {', '.join(tasks)}")
-    overrides = [o if o.startswith(("env.", "agent.")) or "=" not in o else o for o in args.overrides]
+    _check_override_paths(parse_env_cfg(args.task), args.overrides)
     try:
-        cfg = parse_env_cfg(args.task, device=args.device, num_envs=args.num_envs, overrides=overrides)
+        cfg = parse_env_cfg(args.task, device=args.device, num_envs=args.num_envs, overrides=args.overrides)
     except Exception as err:  # Hydra/configclass errors: surface them as one line
         raise UserError(f"invalid override in {' '.join(args.overrides) or '(none)'}: {str(err).splitlines()[0]}") from err
     cfg.seed = args.seed
@@ -53,6 +53,24 @@ def build_env_cfg(args: argparse.Namespace):
     if args.content is not None:
         set_content(cfg, args.content)
     return cfg
+
+
+def _check_override_paths(default_cfg, overrides: list[str]) -> None:
+    """Every `env.a.b=value` override must name an existing field (Isaac Lab would set a new one silently)."""
+    for item in overrides:
+        if "=" not in item:
+            raise UserError(f"invalid override {item!r}: expected key=value, e.g. env.episode_length_s=30")
+        key = item.split("=", 1)[0].lstrip("+~")
+        if not key.startswith("env."):
+            continue
+        node = default_cfg
+        for part in key.split(".")[1:]:
+            if isinstance(node, dict) and part in node:
+                node = node[part]
+            elif node is not None and not isinstance(node, dict) and hasattr(node, part):
+                node = getattr(node, part)
+            else:
+                raise UserError(f"invalid override {item!r}: {key} has no field {part!r}")
 
 
 def make_env(args: argparse.Namespace):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 
 from s2e.control.waypoint_controller import WaypointControllerCfg, normalize_waypoints
-from s2e.urban.geometry import circle_distance, footprint_distance, world_to_body
+from s2e.urban.geometry import footprint_distance, nearest_footprints, world_to_body
 
 from .rewards import sample_grid
 
@@ -29,6 +29,8 @@ class ExpertCfg:
     safety_margin: float = 0.1
     avoid_pedestrians: bool = True
     min_walkable_clearance: float = 0.05
+    neighbours: int = 16
+    """Footprints checked per step: the nearest ones to the robot (all arcs stay within a few metres)."""
 
 
 def point_along_route(routes: torch.Tensor, arc: torch.Tensor) -> torch.Tensor:
@@ -73,7 +75,8 @@ class ScriptedExpert:
         wx, wy = wps[None, ..., 0], wps[None, ..., 1]
         world = torch.stack([xy[:, None, None, 0] + c * wx - s * wy, xy[:, None, None, 1] + s * wx + c * wy], dim=-1)  # [E, C, W, 2]
         pts = world.reshape(e, cnum * w, 2)
-        d, _ = footprint_distance(pts, footprints, footprint_valid)
+        near, near_valid = nearest_footprints(xy, footprints, footprint_valid, self.cfg.neighbours)
+        d, _ = footprint_distance(pts, near, near_valid)
         clear = (d.min(dim=-1).values - self.r).reshape(e, cnum, w)
         if self.cfg.avoid_pedestrians and ped_xy is not None and ped_xy.shape[1] > 0:
             t = ((torch.arange(w, device=xy.device) + 1) * self.ctrl.waypoint_dt)

@@ -47,6 +47,19 @@ def footprint_distance(points: torch.Tensor, footprints: torch.Tensor, valid: to
     return dist, normal
 
 
+def nearest_footprints(xy: torch.Tensor, footprints: torch.Tensor, valid: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The k footprints per env whose bounding circles come closest to xy [E, 2]: ([E, k, 7], valid [E, k]).
+
+    Cheap culling before `footprint_distance` when only the neighbourhood of a robot matters.
+    """
+    if footprints.shape[1] <= k:
+        return footprints, valid
+    reach = (footprints[..., :2] - xy[:, None]).norm(dim=-1) - footprints[..., 3:5].norm(dim=-1)
+    reach = torch.where(valid, reach, torch.full_like(reach, float("inf")))
+    idx = reach.topk(k, dim=1, largest=False).indices
+    return footprints.gather(1, idx[..., None].expand(-1, -1, footprints.shape[-1])), valid.gather(1, idx)
+
+
 def circle_distance(points: torch.Tensor, centers: torch.Tensor, valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Centre distances points [E, N, 2] -> centers [E, M, 2] as ([E, N, M], unit normals [E, N, M, 2]).
 

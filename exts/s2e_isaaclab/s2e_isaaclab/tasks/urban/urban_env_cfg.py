@@ -129,7 +129,7 @@ class UrbanNavEnvCfg(ManagerBasedRLEnvCfg):
     """'joint' (locomotion controller, default) or 'base' (fast first-order base model)."""
 
     def __post_init__(self):
-        self.episode_length_s = 60.0
+        self.episode_length_s = 90.0
         self.sim.physics = NewtonCfg(
             solver_cfg=MJWarpSolverCfg(njmax=120, nconmax=60, cone="pyramidal", impratio=1.0, integrator="implicitfast"),
             num_substeps=1,

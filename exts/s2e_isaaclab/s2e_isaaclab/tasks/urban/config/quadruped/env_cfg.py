@@ -12,6 +12,7 @@ class EnvCfg(UrbanNavEnvCfg):
         self.scene.robot = go2_cfg()
         self.actions.nav.robot = GO2
         self.commands.nav.robot = GO2
+        self.commands.nav.route.clearance = GO2.radius + 0.3
         super().__post_init__()
 
 

@@ -12,6 +12,7 @@ class EnvCfg(UrbanNavEnvCfg):
         self.scene.robot = delivery_bot_cfg()
         self.actions.nav.robot = DELIVERY_BOT
         self.commands.nav.robot = DELIVERY_BOT
+        self.commands.nav.route.clearance = DELIVERY_BOT.radius + 0.3
         self.terminations.fallen = None
         super().__post_init__()
 

@@ -1,0 +1,76 @@
+"""The scripted expert in a plain kinematic rollout (no simulator): it must reach the goal on empty
+blocks, avoid static obstacles, and (when asked) pedestrians."""
+
+import numpy as np
+import torch
+
+from s2e.control.waypoint_controller import WaypointControllerCfg, metric_waypoints, waypoints_to_velocity
+from s2e.nav.episode_state import EpisodeState
+from s2e.nav.expert import ExpertCfg, ScriptedExpert, point_along_route
+from s2e.urban.layout import UrbanLayoutCfg, collision_footprints, generate_layout
+from s2e.urban.routes import RouteCfg, RoutePlanner, clearance_map
+
+
+def _rollout(density: float, seeds, steps=700):
+    cfg = UrbanLayoutCfg()
+    cfg.obstacles.density = density
+    layouts = [generate_layout(cfg, s) for s in seeds]
+    rng = np.random.default_rng(1)
+    eps = [RoutePlanner(l, RouteCfg()).sample_episode(rng) for l in layouts]
+    fps = [collision_footprints(l) for l in layouts]
+    o = max(len(f) for f in fps)
+    foot = torch.zeros(len(seeds), o, 7)
+    valid = torch.zeros(len(seeds), o, dtype=torch.bool)
+    for i, f in enumerate(fps):
+        foot[i, : len(f)], valid[i, : len(f)] = torch.as_tensor(f), True
+    clear = torch.stack([torch.as_tensor(clearance_map(l)) for l in layouts])
+    routes = torch.stack([torch.as_tensor(e.route) for e in eps])
+    xy = torch.stack([torch.as_tensor(e.start) for e in eps])
+    yaw = torch.tensor([e.start_yaw for e in eps])
+    ctrl = WaypointControllerCfg()
+    expert = ScriptedExpert(ExpertCfg(), ctrl, robot_radius=0.4)
+    state = EpisodeState.zeros(len(seeds), "cpu")
+    state.reset(torch.arange(len(seeds)), xy, routes)
+    empty_peds = (torch.zeros(len(seeds), 0, 2), torch.zeros(len(seeds), 0, dtype=torch.bool))
+    done = torch.zeros(len(seeds), dtype=torch.bool)
+    for _ in range(steps):
+        action = expert.act(xy, yaw, routes, state.progress, foot, valid, clear, cfg.size)
+        cmd = waypoints_to_velocity(metric_waypoints(action, ctrl), ctrl) * (~done)[:, None]
+        yaw = yaw + cmd[:, 1] * 0.1
+        xy = xy + 0.1 * cmd[:, :1] * torch.stack([torch.cos(yaw), torch.sin(yaw)], -1)
+        state.update(xy, routes[:, -1], routes, foot, valid, *empty_peds, 0.4, 0.3, 1.0, 0.02)
+        done |= state.arrived
+        if done.all():
+            break
+    return state
+
+
+def test_expert_reaches_the_goal_on_empty_blocks():
+    s = _rollout(0.0, range(10))
+    assert s.arrived_ever.float().mean() >= 0.9
+    assert s.collision_count.sum() == 0
+
+
+def test_expert_avoids_static_obstacles():
+    s = _rollout(1.5, range(10, 20))
+    assert s.arrived_ever.float().mean() >= 0.8
+    assert s.collision_count.float().mean() <= 0.2
+
+
+def test_carrot_point_along_route():
+    route = torch.tensor([[[0.0, 0.0], [3.0, 0.0], [3.0, 4.0]]])
+    torch.testing.assert_close(point_along_route(route, torch.tensor([5.0])), torch.tensor([[3.0, 2.0]]))
+    torch.testing.assert_close(point_along_route(route, torch.tensor([50.0])), torch.tensor([[3.0, 4.0]]))
+
+
+def test_expert_gives_way_to_a_pedestrian_only_when_told_to():
+    ctrl = WaypointControllerCfg()
+    xy, yaw = torch.zeros(1, 2), torch.zeros(1)
+    route = torch.tensor([[[0.0, 0.0], [20.0, 0.0]]])
+    foot, valid = torch.zeros(1, 1, 7), torch.zeros(1, 1, dtype=torch.bool)
+    clear = torch.full((1, 200, 200), 5.0)
+    ped, ped_v, ped_ok = torch.tensor([[[1.8, 0.0]]]), torch.zeros(1, 1, 2), torch.ones(1, 1, dtype=torch.bool)
+    careful = ScriptedExpert(ExpertCfg(avoid_pedestrians=True), ctrl, 0.4).act(xy, yaw, route, torch.zeros(1), foot, valid, clear, 50.0, ped, ped_v, ped_ok)
+    blind = ScriptedExpert(ExpertCfg(avoid_pedestrians=False), ctrl, 0.4).act(xy, yaw, route, torch.zeros(1), foot, valid, clear, 50.0, ped, ped_v, ped_ok)
+    assert abs(waypoints_to_velocity(metric_waypoints(careful, ctrl), ctrl)[0, 1]) > 0.1
+    assert abs(waypoints_to_velocity(metric_waypoints(blind, ctrl), ctrl)[0, 1]) < 1e-3
