@@ -40,7 +40,7 @@ def build(out: Path) -> Path:
     root = UsdGeom.Xform.Define(stage, "/delivery_bot")
     stage.SetDefaultPrim(root.GetPrim())
     rubber = _material(stage, "/delivery_bot/Materials/rubber", 1.0)
-    slick = _material(stage, "/delivery_bot/Materials/slick", 0.0)
+    slick = _material(stage, "/delivery_bot/Materials/slick", 0.01)  # MuJoCo wants mu >= 1e-5
 
     base = UsdGeom.Xform.Define(stage, "/delivery_bot/base")
     UsdPhysics.RigidBodyAPI.Apply(base.GetPrim())

@@ -11,7 +11,7 @@ from s2e.control.diff_drive import DiffDriveCfg
 from s2e.control.first_order import FirstOrderCfg
 
 from ..paths import asset_path
-from .spec import RobotSpec
+from .spec import RobotSpec, load_base_velocity_model
 
 DELIVERY_BOT_USD = "robots/delivery_bot/delivery_bot.usda"
 
@@ -22,7 +22,7 @@ DELIVERY_BOT = RobotSpec(
     base_height=0.1,
     max_lin_vel=1.2,
     max_ang_vel=1.5,
-    base_velocity_model=FirstOrderCfg(tau=(0.25, 0.25, 0.2), gain=(1.0, 1.0, 1.0)),
+    base_velocity_model=load_base_velocity_model("delivery_bot", FirstOrderCfg(tau=(0.25, 0.25, 0.2), gain=(1.0, 1.0, 1.0))),
     diff_drive=DiffDriveCfg(wheel_radius=0.1, track_width=0.5, max_wheel_speed=14.0),
 )
 

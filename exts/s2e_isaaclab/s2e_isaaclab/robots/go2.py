@@ -11,7 +11,7 @@ from s2e.control.first_order import FirstOrderCfg
 from s2e.control.go2_locomotion import DEFAULT_POSE, KD, KP, POLICY_JOINTS
 
 from ..paths import asset_path
-from .spec import RobotSpec
+from .spec import RobotSpec, load_base_velocity_model
 
 GO2_USD = "robots/go2/go2.usdc"
 GO2_POLICY = "robots/go2/policy/policy.onnx"
@@ -24,7 +24,7 @@ GO2 = RobotSpec(
     max_lin_vel=1.0,
     max_ang_vel=1.5,
     # Fitted by scripts/calibrate_base_velocity.py on the joint-level Go2 in Newton (see README).
-    base_velocity_model=FirstOrderCfg(tau=(0.45, 0.45, 0.3), gain=(1.0, 1.0, 1.0)),
+    base_velocity_model=load_base_velocity_model("go2", FirstOrderCfg(tau=(0.45, 0.45, 0.3), gain=(1.0, 1.0, 1.0))),
 )
 
 

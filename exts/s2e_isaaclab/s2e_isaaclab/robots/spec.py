@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 from s2e.control.diff_drive import DiffDriveCfg
 from s2e.control.first_order import FirstOrderCfg
+
+from ..paths import ASSETS_DIR
+
+
+def load_base_velocity_model(robot: str, fallback: FirstOrderCfg) -> FirstOrderCfg:
+    """The first-order fit written by scripts/calibrate_base_velocity.py, or `fallback` before calibration."""
+    path = ASSETS_DIR / "robots" / robot / "base_velocity_model.json"
+    if not path.is_file():
+        return fallback
+    try:
+        data = json.loads(path.read_text())
+        return FirstOrderCfg(tau=tuple(float(t) for t in data["tau"]), gain=tuple(float(g) for g in data["gain"]))
+    except (ValueError, KeyError, TypeError) as err:
+        raise ValueError(f"{path} is corrupt ({err}): rerun scripts/calibrate_base_velocity.py or delete it") from err
 
 
 @dataclass

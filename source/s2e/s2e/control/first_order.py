@@ -39,17 +39,18 @@ class FirstOrderVelocity:
 
 
 def simulate_first_order(cmd: np.ndarray, dt: float, tau: float, gain: float) -> np.ndarray:
-    """Response of one axis to a command sequence [T] starting at rest."""
-    out, v = np.zeros_like(cmd, dtype=float), 0.0
+    """Response of one axis to command sequences [..., T], each starting at rest."""
+    cmd = np.asarray(cmd, dtype=float)
+    out, v = np.zeros_like(cmd), np.zeros(cmd.shape[:-1])
     alpha = 1.0 - np.exp(-dt / tau)
-    for i, c in enumerate(cmd):
-        v += alpha * (gain * c - v)
-        out[i] = v
+    for i in range(cmd.shape[-1]):
+        v = v + alpha * (gain * cmd[..., i] - v)
+        out[..., i] = v
     return out
 
 
 def fit_first_order(cmd: np.ndarray, measured: np.ndarray, dt: float, taus: np.ndarray | None = None) -> tuple[float, float, float]:
-    """Least-squares (tau, gain) for one axis; returns (tau, gain, rms error).
+    """Least-squares (tau, gain) for one axis over runs [..., T] (each from rest); returns (tau, gain, rms).
 
     For each candidate tau the unit-gain response is linear in the gain, so the best gain is closed
     form; tau is searched on a log grid.
@@ -58,8 +59,8 @@ def fit_first_order(cmd: np.ndarray, measured: np.ndarray, dt: float, taus: np.n
     best = (float("nan"), float("nan"), float("inf"))
     for tau in taus:
         unit = simulate_first_order(cmd, dt, tau, 1.0)
-        denom = float(unit @ unit)
-        gain = float(unit @ measured) / denom if denom > 0 else 1.0
+        denom = float((unit * unit).sum())
+        gain = float((unit * measured).sum()) / denom if denom > 0 else 1.0
         rms = float(np.sqrt(np.mean((gain * unit - measured) ** 2)))
         if rms < best[2]:
             best = (float(tau), gain, rms)

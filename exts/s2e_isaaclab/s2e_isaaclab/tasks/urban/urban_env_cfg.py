@@ -1,7 +1,7 @@
 """Base configuration of the S2E-Urban navigation tasks (robot-agnostic; see config/<robot>/).
 
 Policy at 10 Hz. Joint-level mode: physics at 200 Hz (decimation 20, as URBAN-SIM). Fast
-base-velocity mode: physics at 20 Hz (decimation 2), since the base is moved by its fitted model.
+base-velocity mode: physics at 10 Hz (decimation 1), since the base is moved by its fitted model.
 Scene content is chosen with `set_content(cfg, "empty" | "obstacles" | "pedestrians" | "mixed")` or
 the equivalent overrides (env.scene.terrain.layout.obstacles.density=..., env.commands.nav.pedestrians.count=[a,b]).
 """
@@ -145,8 +145,8 @@ def apply_control_mode(cfg: UrbanNavEnvCfg, mode: str) -> None:
     cfg.actions.nav.mode = mode
     if mode == "joint":
         cfg.sim.dt, cfg.decimation = 0.005, 20
-    else:
-        cfg.sim.dt, cfg.decimation = 0.05, 2
+    else:  # the base is moved by its model (exact for any step): one physics step per policy step
+        cfg.sim.dt, cfg.decimation = 0.1, 1
     cfg.sim.render_interval = cfg.decimation
 
 

@@ -53,6 +53,8 @@ class WaypointNavAction(ActionTerm):
         self.prev_cmd = torch.zeros(n, 2, device=self.device)
         self._substep = 0
         self._nav = None
+        self.velocity_override: torch.Tensor | None = None
+        """When set ([E, 2] (v, omega)), replaces the waypoint controller's output (calibration, teleop)."""
         joint_names = list(self.robot.joint_names)
         if self.spec.kind == "quadruped":
             loco_cfg = cfg.go2 if cfg.go2.policy_path else Go2LocomotionCfg(policy_path=asset_path(GO2_POLICY))
@@ -81,6 +83,8 @@ class WaypointNavAction(ActionTerm):
         self._raw[:] = actions
         self.prev_cmd = self.cmd
         self.cmd = waypoints_to_velocity(metric_waypoints(actions, self.ctrl), self.ctrl)
+        if self.velocity_override is not None:
+            self.cmd = self.velocity_override.to(self.device).expand_as(self.cmd).clone()
         self._substep = 0
 
     def apply_actions(self):

@@ -1,0 +1,117 @@
+"""Env-steps per second of the S2E-Urban tasks per robot, control mode and env count.
+
+    ./isaaclab.sh -p scripts/benchmark_env.py                      # wheeled + quadruped, joint + base, 1/16/64 envs
+    ./isaaclab.sh -p scripts/benchmark_env.py --num_envs 1 16 --robots wheeled --steps 20
+
+Each configuration runs in its own process (Isaac Lab holds one simulation per process): build the
+env, warm up, then time `--steps` policy steps (10 Hz) of a straight-ahead waypoint action. Prints
+a table with the base/joint speed-up measured in the same run, and writes benchmark_env.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+TASKS = {"wheeled": "S2E-Urban-Wheeled", "quadruped": "S2E-Urban-Quadruped"}
+
+
+def run_single(args: argparse.Namespace) -> None:
+    import torch
+
+    from s2e_isaaclab.utils.cli import add_env_args, make_env
+
+    parser = argparse.ArgumentParser()
+    add_env_args(parser)
+    env_args = parser.parse_args(["--task", TASKS[args.robots[0]], "--num_envs", str(args.num_envs[0]), "--mode", args.modes[0],
+                                  "--device", args.device, "env.terminations.collision=null", "env.terminations.arrived=null"])
+    t_build = time.time()
+    env, _ = make_env(env_args)
+    base = env.unwrapped
+    env.reset(seed=0)
+    build_s = time.time() - t_build
+    action = torch.zeros(base.num_envs, 21, device=base.device)
+    action[:, 0:20:2] = torch.arange(1.0, 11.0, device=base.device)
+    action[:, 20] = 0.6
+    for _ in range(args.warmup):
+        env.step(action)
+    t0 = time.time()
+    for _ in range(args.steps):
+        env.step(action)
+    elapsed = time.time() - t0
+    print("BENCH " + json.dumps({"robot": args.robots[0], "mode": args.modes[0], "num_envs": base.num_envs,
+                                 "env_steps_per_s": args.steps * base.num_envs / elapsed, "ms_per_step": 1000 * elapsed / args.steps,
+                                 "startup_s": build_s}), flush=True)
+    env.close()
+
+
+def machine() -> str:
+    cpu = platform.processor() or "cpu"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--robots", nargs="+", choices=sorted(TASKS), default=["wheeled", "quadruped"])
+    parser.add_argument("--modes", nargs="+", choices=("joint", "base"), default=["joint", "base"])
+    parser.add_argument("--num_envs", nargs="+", type=int, default=[1, 16, 64])
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--out", default="logs/benchmark/benchmark_env.json")
+    parser.add_argument("--single", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.single:
+        run_single(args)
+        return
+    results = []
+    configs = [(r, m, n) for r in args.robots for n in args.num_envs for m in args.modes]
+    t0 = time.time()
+    for k, (robot, mode, n) in enumerate(configs):
+        cmd = [sys.executable, __file__, "--single", "--robots", robot, "--modes", mode, "--num_envs", str(n),
+               "--steps", str(args.steps), "--warmup", str(args.warmup), "--device", args.device]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        line = next((l for l in proc.stdout.splitlines() if l.startswith("BENCH ")), None)
+        if line is None:
+            tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+            print(f"[bench] {robot}/{mode}/{n} envs failed: {tail[0]}", flush=True)
+            continue
+        results.append(json.loads(line[6:]))
+        r = results[-1]
+        done = k + 1
+        eta = (time.time() - t0) / done * (len(configs) - done)
+        print(f"[bench] {done}/{len(configs)} {robot:9s} {mode:5s} {n:3d} envs: {r['env_steps_per_s']:8.1f} env-steps/s  (ETA {eta:.0f} s)", flush=True)
+    info = {"machine": machine(), "device": args.device, "command": " ".join(sys.argv), "results": results}
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(info, indent=2))
+    tmp.replace(out)
+    print(f"\nS2E-Urban env-steps/s on {info['machine']} ({args.device}), policy at 10 Hz")
+    print("| robot | envs | joint-level | base-velocity | base / joint |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for robot in args.robots:
+        for n in args.num_envs:
+            by_mode = {r["mode"]: r["env_steps_per_s"] for r in results if r["robot"] == robot and r["num_envs"] == n}
+            j, b = by_mode.get("joint"), by_mode.get("base")
+            ratio = f"{b / j:.1f}x" if j and b else "-"
+            fmt = lambda v: f"{v:.1f}" if v else "-"  # noqa: E731
+            print(f"| {robot} | {n} | {fmt(j)} | {fmt(b)} | {ratio} |")
+    print(f"\nwritten to {out}")
+
+
+if __name__ == "__main__":
+    main()
