@@ -17,3 +17,14 @@ def asset_path(relative: str) -> str:
             f"or point S2E_ASSETS_DIR at a folder that holds {relative}"
         )
     return str(path)
+
+
+def default_device() -> str:
+    """The machine's simulation and learning device: the first GPU if there is one, else the CPU.
+
+    Isaac Lab defaults both the sim and the rsl-rl agent to cuda:0, which fails on a CPU-only machine;
+    the S2E configs start from this instead so that `agent.device` follows the sim device.
+    """
+    import torch
+
+    return "cuda:0" if torch.cuda.is_available() else "cpu"

@@ -21,6 +21,7 @@ from isaaclab_newton.physics import MJWarpSolverCfg, NewtonCfg
 
 from s2e.urban.layout import UrbanLayoutCfg
 
+from ...paths import default_device
 from ...scenes import UrbanTerrainImporterCfg
 from . import mdp
 
@@ -130,6 +131,7 @@ class UrbanNavEnvCfg(ManagerBasedRLEnvCfg):
 
     def __post_init__(self):
         self.episode_length_s = 90.0
+        self.sim.device = default_device()
         self.sim.physics = NewtonCfg(
             solver_cfg=MJWarpSolverCfg(njmax=120, nconmax=60, cone="pyramidal", impratio=1.0, integrator="implicitfast"),
             num_substeps=1,

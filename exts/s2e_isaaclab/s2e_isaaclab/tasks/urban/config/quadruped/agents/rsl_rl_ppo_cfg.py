@@ -4,6 +4,8 @@ runner of the RL issue replaces the actor). The critic also reads the privileged
 from isaaclab.utils import configclass
 from isaaclab_rl.rsl_rl import RslRlMLPModelCfg, RslRlOnPolicyRunnerCfg, RslRlPpoAlgorithmCfg
 
+from ......paths import default_device
+
 
 @configclass
 class PPORunnerCfg(RslRlOnPolicyRunnerCfg):
@@ -11,6 +13,7 @@ class PPORunnerCfg(RslRlOnPolicyRunnerCfg):
     max_iterations = 300
     save_interval = 50
     experiment_name = "s2e_urban"
+    device = default_device()
     empirical_normalization = False
     obs_groups = {"actor": ["policy"], "critic": ["critic"]}
     actor = RslRlMLPModelCfg(
