@@ -3,7 +3,7 @@
     ./isaaclab.sh -p scripts/benchmark_env.py                      # wheeled + quadruped, joint + base, 1/16/64 envs
     ./isaaclab.sh -p scripts/benchmark_env.py --num_envs 1 16 --robots wheeled --steps 20
 
-Each configuration runs in its own process (Isaac Lab holds one simulation per process): build the
+The default suite is configs/benchmark_env.yaml. Each configuration runs in its own process (Isaac Lab holds one simulation per process): build the
 env, warm up, then time `--steps` policy steps (10 Hz) of a straight-ahead waypoint action. Prints
 a table with the base/joint speed-up measured in the same run, and writes benchmark_env.json.
 """
@@ -19,7 +19,10 @@ import sys
 import time
 from pathlib import Path
 
+import yaml
+
 TASKS = {"wheeled": "S2E-Urban-Wheeled", "quadruped": "S2E-Urban-Quadruped"}
+SUITE = yaml.safe_load((Path(__file__).resolve().parents[1] / "configs/benchmark_env.yaml").read_text())
 
 
 def run_single(args: argparse.Namespace) -> None:
@@ -65,11 +68,11 @@ def machine() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--robots", nargs="+", choices=sorted(TASKS), default=["wheeled", "quadruped"])
-    parser.add_argument("--modes", nargs="+", choices=("joint", "base"), default=["joint", "base"])
-    parser.add_argument("--num_envs", nargs="+", type=int, default=[1, 16, 64])
-    parser.add_argument("--steps", type=int, default=10)
-    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--robots", nargs="+", choices=sorted(TASKS), default=SUITE["robots"])
+    parser.add_argument("--modes", nargs="+", choices=("joint", "base"), default=SUITE["modes"])
+    parser.add_argument("--num_envs", nargs="+", type=int, default=SUITE["num_envs"])
+    parser.add_argument("--steps", type=int, default=SUITE["steps"])
+    parser.add_argument("--warmup", type=int, default=SUITE["warmup"])
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", default="logs/benchmark/benchmark_env.json")
     parser.add_argument("--single", action="store_true", help=argparse.SUPPRESS)

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from s2e_isaaclab.tasks.urban.mdp.navigation_command import heading_velocity
 from s2e_isaaclab.utils.cli import add_env_args, make_env, run_main
 
 TASKS = {"wheeled": "S2E-Urban-Wheeled", "quadruped": "S2E-Urban-Quadruped"}
@@ -56,12 +57,7 @@ def main() -> None:
         cmd = step_cmd if i >= lead else torch.zeros_like(step_cmd)
         term.velocity_override = cmd
         env.step(action)
-        d = robot.data
-        q = d.root_quat_w.torch
-        yaw = torch.atan2(2 * (q[:, 3] * q[:, 2] + q[:, 0] * q[:, 1]), 1 - 2 * (q[:, 1] ** 2 + q[:, 2] ** 2))
-        v = d.root_lin_vel_w.torch
-        vx = torch.cos(yaw) * v[:, 0] + torch.sin(yaw) * v[:, 1]
-        measured.append(torch.stack([vx, d.root_ang_vel_w.torch[:, 2]], -1).cpu().numpy())
+        measured.append(heading_velocity(robot)[:, [0, 2]].cpu().numpy())
         commanded.append(cmd.cpu().numpy())
     measured, commanded = np.stack(measured, 1), np.stack(commanded, 1)  # [E, T, 2]
 

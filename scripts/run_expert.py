@@ -2,7 +2,8 @@
 
     ./isaaclab.sh -p scripts/run_expert.py --task S2E-Urban-Quadruped --num_envs 4 --headless
 
-Runs until --episodes episodes have finished (default: one per env), prints progress with an ETA,
+Runs --episodes_per_env episodes in every env (episodes an env finishes beyond its quota are not
+counted, so short episodes are not over-represented), prints progress with an ETA,
 then the success rate (SR), mean route completion (RC) and collisions per episode (CT), and saves
 results.json and a top-down map of the episodes under logs/expert/<task>/<date_time>/.
 """
@@ -24,7 +25,7 @@ from s2e_isaaclab.utils.cli import add_env_args, make_env, run_main
 def main() -> None:
     parser = argparse.ArgumentParser(description="Scripted expert on an S2E-Urban task: SR / RC / CT.")
     add_env_args(parser)
-    parser.add_argument("--episodes", type=int, default=None, help="episodes to finish (default: one per env)")
+    parser.add_argument("--episodes_per_env", type=int, default=1)
     parser.add_argument("--no_pedestrian_avoidance", action="store_true", help="blind to pedestrians, like passive video")
     parser.add_argument("--log_dir", default="logs/expert")
     args = parser.parse_args()
@@ -39,16 +40,19 @@ def main() -> None:
     expert = ScriptedExpert(ExpertCfg(avoid_pedestrians=not args.no_pedestrian_avoidance, speed=0.8 * nav.spec.max_lin_vel),
                             action_term.ctrl, nav.spec.radius, cfg.commands.nav.pedestrians.radius)
     num_envs = base.num_envs
-    target = args.episodes or num_envs
+    quota = args.episodes_per_env
+    target = quota * num_envs
     tile = nav.layouts[0].size
     print(f"[expert] {args.task}: {num_envs} envs, content={cfg.content}, mode={cfg.control_mode}, target {target} episodes", flush=True)
 
     env.reset(seed=args.seed)
     nav.episode_log.clear()
+    counted = np.zeros(num_envs, dtype=int)
+    kept: list[dict[str, np.ndarray]] = []
     tracks: list[list[np.ndarray]] = [[] for _ in range(num_envs)]
     panels: list[dict] = []
     t0, last_print, steps = time.time(), 0.0, 0
-    while sum(len(r["env"]) for r in nav.episode_log) < target:
+    while counted.sum() < target:
         xy, yaw = nav.robot_pose_2d()
         state = nav.refresh()
         action = expert.act(xy, yaw, nav.routes, state.progress, nav.footprints, nav.footprint_valid, nav.clearance, tile,
@@ -59,11 +63,17 @@ def main() -> None:
         _, _, terminated, truncated, _ = env.step(action)
         steps += 1
         done = (terminated | truncated).cpu().numpy()
+        while nav.episode_log:
+            batch = nav.episode_log.popleft()
+            keep = np.array([counted[e] < quota for e in batch["env"]], dtype=bool)
+            counted[batch["env"][keep]] += 1
+            kept.append({k: v[keep] for k, v in batch.items()})
+            for i, ok in zip(batch["env"], keep):
+                if ok and len(panels) < 8:
+                    panels.append(dict(layout=nav.layouts[i], route=route_before[i], trajectory=np.asarray(tracks[i]), title=f"env {i}"))
         for i in np.flatnonzero(done):
-            if len(panels) < 8:
-                panels.append(dict(layout=nav.layouts[i], route=route_before[i], trajectory=np.asarray(tracks[i]), title=f"env {i}"))
             tracks[i] = []
-        finished = sum(len(r["env"]) for r in nav.episode_log)
+        finished = int(counted.sum())
         now = time.time()
         if now - last_print > 10.0:
             last_print = now
@@ -71,7 +81,7 @@ def main() -> None:
             eta = (target - finished) / rate if rate > 0 else float("nan")
             print(f"[expert] {finished}/{target} episodes, {steps} steps, {steps * num_envs / (now - t0):.1f} env-steps/s, ETA {eta:.0f} s", flush=True)
 
-    records = {k: np.concatenate([r[k] for r in nav.episode_log])[:target] for k in nav.episode_log[0]}
+    records = {k: np.concatenate([r[k] for r in kept]) for k in kept[0]}
     sr = float(records["success"].mean())
     rc = float(records["route_completion"].mean())
     ct = float(records["collisions"].mean())

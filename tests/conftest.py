@@ -7,11 +7,6 @@ import torch
 from s2e.urban.layout import UrbanLayoutCfg, generate_layout
 
 
-def pytest_configure(config):
-    config.addinivalue_line("markers", "sim: starts an Isaac Lab simulation (slow, CPU)")
-    config.addinivalue_line("markers", "gpu: needs CUDA")
-
-
 def pytest_collection_modifyitems(config, items):
     skip_gpu = pytest.mark.skip(reason="needs a CUDA device")
     for item in items:

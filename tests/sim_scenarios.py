@@ -10,6 +10,7 @@ import sys
 
 import torch
 
+from s2e_isaaclab.tasks.urban.mdp.navigation_command import heading_velocity
 from s2e_isaaclab.utils.cli import add_env_args, make_env
 
 
@@ -19,14 +20,6 @@ def _env(task, num_envs, *extra):
     env, cfg = make_env(parser.parse_args(["--task", task, "--num_envs", str(num_envs), *extra]))
     env.reset(seed=0)
     return env, cfg, env.unwrapped
-
-
-def _heading_velocity(robot):
-    d = robot.data
-    q = d.root_quat_w.torch
-    yaw = torch.atan2(2 * (q[:, 3] * q[:, 2] + q[:, 0] * q[:, 1]), 1 - 2 * (q[:, 1] ** 2 + q[:, 2] ** 2))
-    v = d.root_lin_vel_w.torch
-    return torch.cos(yaw) * v[:, 0] + torch.sin(yaw) * v[:, 1], d.root_ang_vel_w.torch[:, 2]
 
 
 def _drive(env, base, cmd, seconds):
@@ -39,7 +32,8 @@ def _drive(env, base, cmd, seconds):
     steps = int(seconds / base.step_dt)
     for i in range(steps):
         env.step(action)
-        v, w = _heading_velocity(robot)
+        hv = heading_velocity(robot)
+        v, w = hv[:, 0], hv[:, 2]
         if i >= steps // 2:
             vs.append(v)
             ws.append(w)

@@ -65,3 +65,13 @@ def test_smoothness_and_spin():
     cmd, prev = torch.tensor([[0.5, 0.3]]), torch.tensor([[0.2, -0.1]])
     assert R.command_smoothness(cmd, prev).item() == pytest.approx(-(0.09 + 0.16))
     assert R.spin(cmd).item() == pytest.approx(-0.09)
+
+
+def test_fallen_and_left_block_terminations():
+    from s2e.nav.terminations import fallen, left_block
+
+    upright, tipped = torch.tensor([0.0, 0.0, -1.0]), torch.tensor([0.0, -0.9, -0.436])
+    gravity = torch.stack([upright, upright, tipped])
+    assert fallen(torch.tensor([0.3, 0.1, 0.3]), gravity, 0.15, 0.5).tolist() == [False, True, True]
+    xy = torch.tensor([[24.0, -24.9], [25.1, 0.0], [0.0, -26.0]])
+    assert left_block(xy, 50.0).tolist() == [False, True, True]

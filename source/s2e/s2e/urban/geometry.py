@@ -106,3 +106,15 @@ def body_to_world(vec_xy: torch.Tensor, yaw: torch.Tensor) -> torch.Tensor:
 
 def wrap_angle(a: torch.Tensor) -> torch.Tensor:
     return torch.atan2(torch.sin(a), torch.cos(a))
+
+
+def yaw_from_quat_xyzw(q: torch.Tensor) -> torch.Tensor:
+    """Heading of (x, y, z, w) quaternions [..., 4] (Isaac Lab 3.0's convention)."""
+    x, y, z, w = q.unbind(-1)
+    return torch.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
+
+
+def quat_xyzw_from_yaw(yaw: torch.Tensor) -> torch.Tensor:
+    """(x, y, z, w) quaternions of pure rotations about z."""
+    z = torch.zeros_like(yaw)
+    return torch.stack([z, z, torch.sin(yaw / 2), torch.cos(yaw / 2)], dim=-1)

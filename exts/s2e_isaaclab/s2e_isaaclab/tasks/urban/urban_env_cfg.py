@@ -140,6 +140,14 @@ class UrbanNavEnvCfg(ManagerBasedRLEnvCfg):
         set_content(self, self.content)
 
 
+def use_robot(cfg: UrbanNavEnvCfg, articulation: ArticulationCfg, spec) -> None:
+    """Put a robot in the task: its articulation, and its spec for the action, command and route clearance."""
+    cfg.scene.robot = articulation
+    cfg.actions.nav.robot = spec
+    cfg.commands.nav.robot = spec
+    cfg.commands.nav.route.clearance = spec.radius + 0.3
+
+
 def apply_control_mode(cfg: UrbanNavEnvCfg, mode: str) -> None:
     if mode not in mdp.actions.CONTROL_MODES:
         raise ValueError(f"control_mode={mode!r} is not one of {mdp.actions.CONTROL_MODES}")

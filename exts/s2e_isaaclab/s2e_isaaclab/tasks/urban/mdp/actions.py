@@ -11,7 +11,7 @@ the robot's locomotion controller tracks:
 
 from __future__ import annotations
 
-from dataclasses import MISSING
+from dataclasses import MISSING, replace
 from typing import TYPE_CHECKING
 
 import torch
@@ -23,12 +23,12 @@ from s2e.control.diff_drive import body_to_wheel_speeds
 from s2e.control.first_order import FirstOrderVelocity
 from s2e.control.go2_locomotion import CONTROL_DT, Go2Locomotion, Go2LocomotionCfg
 from s2e.control.waypoint_controller import WaypointControllerCfg, metric_waypoints, waypoints_to_velocity
-from s2e.urban.geometry import circle_distance, footprint_distance
+from s2e.urban.geometry import circle_distance, footprint_distance, quat_xyzw_from_yaw, yaw_from_quat_xyzw
 
 from ....paths import asset_path
 from ....robots.go2 import GO2_POLICY
 from ....robots.spec import RobotSpec
-from .navigation_command import quat_xyzw_from_yaw, yaw_from_quat_xyzw
+from .navigation_command import heading_velocity
 
 if TYPE_CHECKING:
     from isaaclab.envs import ManagerBasedRLEnv
@@ -45,8 +45,7 @@ class WaypointNavAction(ActionTerm):
             raise ValueError(f"actions.nav.mode={cfg.mode!r} is not one of {CONTROL_MODES}")
         self.robot = self._asset
         self.spec: RobotSpec = cfg.robot
-        self.ctrl = cfg.controller
-        self.ctrl.max_lin_vel, self.ctrl.max_ang_vel = self.spec.max_lin_vel, self.spec.max_ang_vel
+        self.ctrl = replace(cfg.controller, max_lin_vel=self.spec.max_lin_vel, max_ang_vel=self.spec.max_ang_vel)
         n = self.num_envs
         self._raw = torch.zeros(n, self.action_dim, device=self.device)
         self.cmd = torch.zeros(n, 2, device=self.device)
@@ -118,11 +117,7 @@ class WaypointNavAction(ActionTerm):
 
     def _go2_targets(self, command: torch.Tensor) -> torch.Tensor:
         d = self.robot.data
-        yaw = yaw_from_quat_xyzw(d.root_quat_w.torch)
-        v_w = d.root_lin_vel_w.torch
-        c, s = torch.cos(yaw), torch.sin(yaw)
-        heading_vel = torch.stack([c * v_w[:, 0] + s * v_w[:, 1], -s * v_w[:, 0] + c * v_w[:, 1], d.root_ang_vel_w.torch[:, 2]], dim=-1)
-        return self.loco.compute(command, d.root_ang_vel_b.torch, d.projected_gravity_b.torch, d.joint_pos.torch, d.joint_vel.torch, heading_vel)
+        return self.loco.compute(command, d.root_ang_vel_b.torch, d.projected_gravity_b.torch, d.joint_pos.torch, d.joint_vel.torch, heading_velocity(self.robot))
 
     def _apply_base_velocity(self) -> None:
         """Integrate the first-order base model one physics step and write the base pose."""

@@ -9,8 +9,9 @@ footprint touching an obstacle, building, curb or pedestrian; counted once per c
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
-from dataclasses import MISSING
+from dataclasses import MISSING, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -19,7 +20,8 @@ import torch
 from isaaclab.managers import CommandTerm, CommandTermCfg
 from isaaclab.utils import configclass
 
-from s2e.nav.episode_state import EpisodeState, robot_collision
+from s2e.nav.episode_state import EpisodeState
+from s2e.urban.geometry import quat_xyzw_from_yaw, yaw_from_quat_xyzw
 from s2e.urban.layout import collision_footprints
 from s2e.urban.pedestrians import PedestrianCfg, PedestrianCrowd
 from s2e.urban.routes import RouteCfg, RoutePlanner, clearance_map
@@ -30,14 +32,13 @@ if TYPE_CHECKING:
     from isaaclab.envs import ManagerBasedRLEnv
 
 
-def yaw_from_quat_xyzw(q: torch.Tensor) -> torch.Tensor:
-    x, y, z, w = q.unbind(-1)
-    return torch.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
-
-
-def quat_xyzw_from_yaw(yaw: torch.Tensor) -> torch.Tensor:
-    z = torch.zeros_like(yaw)
-    return torch.stack([z, z, torch.sin(yaw / 2), torch.cos(yaw / 2)], dim=-1)
+def heading_velocity(robot) -> torch.Tensor:
+    """(forward, lateral, yaw rate) of an articulation's base in its heading frame [E, 3]."""
+    d = robot.data
+    yaw = yaw_from_quat_xyzw(d.root_quat_w.torch)
+    v = d.root_lin_vel_w.torch
+    c, s = torch.cos(yaw), torch.sin(yaw)
+    return torch.stack([c * v[:, 0] + s * v[:, 1], -s * v[:, 0] + c * v[:, 1], d.root_ang_vel_w.torch[:, 2]], dim=-1)
 
 
 class NavigationCommand(CommandTerm):
@@ -55,7 +56,8 @@ class NavigationCommand(CommandTerm):
         self.planners = [RoutePlanner(l, cfg.route) for l in self.layouts]
         self.footprints, self.footprint_valid = terrain.footprints()
         self.clearance = torch.stack([torch.as_tensor(clearance_map(l)) for l in self.layouts]).to(self.device)
-        self.crowd = PedestrianCrowd(self.layouts, [collision_footprints(l) for l in self.layouts], cfg.pedestrians, self.device, seed=cfg.seed)
+        ped_cfg = replace(cfg.pedestrians, robot_radius=self.spec.radius)
+        self.crowd = PedestrianCrowd(self.layouts, [collision_footprints(l) for l in self.layouts], ped_cfg, self.device, seed=cfg.seed)
         self.pedestrian_asset = env.scene[cfg.pedestrian_asset] if cfg.pedestrians.count[1] > 0 else None
         n, k = self.num_envs, cfg.route.num_points
         self.routes = torch.zeros(n, k, 2, device=self.device)
@@ -66,7 +68,8 @@ class NavigationCommand(CommandTerm):
         self._last_step = -1
         for key in ("success", "route_completion", "collisions"):
             self.metrics[key] = torch.zeros(n, device=self.device)
-        self.episode_log: list[dict[str, np.ndarray]] = []
+        self.episode_log: deque[dict[str, np.ndarray]] = deque(maxlen=cfg.episode_log_size)
+        """Finished episodes (one dict of arrays per reset batch), newest last, for scripts and evaluation."""
 
     def __str__(self) -> str:
         return f"NavigationCommand: route {self.cfg.route.min_distance}-{self.cfg.route.max_distance} m, pedestrians {self.cfg.pedestrians.count}"
@@ -150,7 +153,6 @@ class NavigationCommand(CommandTerm):
         self.state.reset(ids, start, self.routes[ids])
         self.crowd.reset(ids)
         self._write_pedestrians()
-        self._last_step = -1
 
     def _update_command(self):
         self.crowd.step(self._env.step_dt, self.robot_pose_2d()[0])
@@ -190,5 +192,7 @@ class NavigationCommandCfg(CommandTermCfg):
     collision_margin: float = 0.02
     """Footprint distance below which the robot counts as touching something (m)."""
     seed: int = 0
+    episode_log_size: int = 4096
+    """Reset batches kept in `episode_log` (bounded so that long training runs do not grow memory)."""
     resampling_time_range: tuple[float, float] = (1.0e9, 1.0e9)
     """Episodes are resampled on reset only."""

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import torch
 
+from .navigation_command import heading_velocity
+
 __all__ = ["goal_in_robot_frame", "base_velocity_2d", "last_velocity_command", "privileged_navigation"]
 
 
@@ -20,12 +22,7 @@ def goal_in_robot_frame(env, command_name: str = "nav") -> torch.Tensor:
 
 def base_velocity_2d(env, command_name: str = "nav") -> torch.Tensor:
     """(v_forward, v_lateral, yaw rate) in the heading frame [E, 3]."""
-    nav = _nav(env, command_name)
-    d = nav.robot.data
-    _, yaw = nav.robot_pose_2d()
-    v = d.root_lin_vel_w.torch
-    c, s = torch.cos(yaw), torch.sin(yaw)
-    return torch.stack([c * v[:, 0] + s * v[:, 1], -s * v[:, 0] + c * v[:, 1], d.root_ang_vel_w.torch[:, 2]], dim=-1)
+    return heading_velocity(_nav(env, command_name).robot)
 
 
 def last_velocity_command(env, action_name: str = "nav") -> torch.Tensor:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from s2e.nav import terminations as T
+
 __all__ = ["arrived", "collided", "fallen", "left_block"]
 
 
@@ -23,12 +25,9 @@ def fallen(env, min_height: float = 0.15, max_tilt_cos: float = 0.5, command_nam
     """Base below min_height above its tile, or tilted more than acos(max_tilt_cos) from upright."""
     nav = _nav(env, command_name)
     d = nav.robot.data
-    height = d.root_pos_w.torch[:, 2] - nav.origins[:, 2]
-    upright = -d.projected_gravity_b.torch[:, 2]
-    return (height < min_height) | (upright < max_tilt_cos)
+    return T.fallen(d.root_pos_w.torch[:, 2] - nav.origins[:, 2], d.projected_gravity_b.torch, min_height, max_tilt_cos)
 
 
 def left_block(env, command_name: str = "nav") -> torch.Tensor:
     nav = _nav(env, command_name)
-    xy, _ = nav.robot_pose_2d()
-    return (xy.abs() > nav.layouts[0].size / 2).any(dim=-1)
+    return T.left_block(nav.robot_pose_2d()[0], nav.layouts[0].size)

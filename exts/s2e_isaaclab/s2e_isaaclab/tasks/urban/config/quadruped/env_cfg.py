@@ -3,16 +3,13 @@
 from isaaclab.utils import configclass
 
 from .....robots import GO2, go2_cfg
-from ...urban_env_cfg import UrbanNavEnvCfg
+from ...urban_env_cfg import UrbanNavEnvCfg, use_robot
 
 
 @configclass
 class EnvCfg(UrbanNavEnvCfg):
     def __post_init__(self):
-        self.scene.robot = go2_cfg()
-        self.actions.nav.robot = GO2
-        self.commands.nav.robot = GO2
-        self.commands.nav.route.clearance = GO2.radius + 0.3
+        use_robot(self, go2_cfg(), GO2)
         super().__post_init__()
 
 

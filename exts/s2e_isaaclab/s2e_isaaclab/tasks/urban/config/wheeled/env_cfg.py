@@ -3,17 +3,14 @@
 from isaaclab.utils import configclass
 
 from .....robots import DELIVERY_BOT, delivery_bot_cfg
-from ...urban_env_cfg import UrbanNavEnvCfg
+from ...urban_env_cfg import UrbanNavEnvCfg, use_robot
 
 
 @configclass
 class EnvCfg(UrbanNavEnvCfg):
     def __post_init__(self):
-        self.scene.robot = delivery_bot_cfg()
-        self.actions.nav.robot = DELIVERY_BOT
-        self.commands.nav.robot = DELIVERY_BOT
-        self.commands.nav.route.clearance = DELIVERY_BOT.radius + 0.3
-        self.terminations.fallen = None
+        use_robot(self, delivery_bot_cfg(), DELIVERY_BOT)
+        self.terminations.fallen = None  # a wheeled base does not fall over on flat sidewalks
         super().__post_init__()
 
 
