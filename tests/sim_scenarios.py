@@ -83,7 +83,7 @@ def expert_episodes():
             break
     moved = (ped_asset.data.body_pos_w.torch[..., :2] - ped_start).norm(dim=-1)
     ped_moved = float(moved[nav.crowd.active].mean())
-    rec = {k: [float(x) for r in nav.episode_log for x in r[k]] for k in ("success", "route_completion", "collisions")}
+    rec = {k: [float(x) for r in nav.episode_log for x in r[k]] for k in ("success", "route_completion", "collisions", "steps")}
     return {"episodes": rec, "log_keys": sorted(logged), "min_ped_separation": min_ped_sep, "ped_body_moved": ped_moved}
 
 

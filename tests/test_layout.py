@@ -54,3 +54,11 @@ def test_bad_obstacle_config_names_the_field():
     cfg.obstacles.region, cfg.obstacles.kinds = "sidewalk", ("box", "piano")
     with pytest.raises(ValueError, match="piano"):
         generate_layout(cfg, 0)
+
+
+def test_every_obstacle_blocks_the_cells_it_touches(layouts):
+    """Thin poles (narrower than a grid cell) must still block the walkable grid."""
+    for l in layouts:
+        for cx, cy, *_ in l.obstacles:
+            ij = l.cell_of(np.array([cx, cy]))
+            assert not l.walkable[ij[0], ij[1]]

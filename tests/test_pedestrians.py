@@ -60,3 +60,10 @@ def test_reset_count_range_and_subset(layouts):
     before = crowd.pos.clone()
     crowd.reset(torch.tensor([0]))
     assert torch.equal(crowd.pos[1:], before[1:])
+
+
+def test_no_pedestrian_starts_next_to_the_robot(layouts):
+    crowd = _crowd(layouts, count=(10, 10))
+    start = torch.stack([torch.as_tensor(l.walk_rects[0, :2] + 1.0) for l in layouts])
+    crowd.reset(keep_clear=start, clear_radius=2.5)
+    assert ((crowd.pos - start[:, None]).norm(dim=-1) >= 2.5 - 1e-3).all()

@@ -193,7 +193,9 @@ def generate_layout(cfg: UrbanLayoutCfg, seed: int) -> UrbanLayout:
     obstacles, kinds = _spawn_obstacles(cfg, rng, walk_rects_a, np.asarray(walk_kind), furniture)
     all_obs = np.concatenate([furniture, obstacles], axis=0) if len(obstacles) else furniture
     all_kind = np.concatenate([furniture_kind, kinds]).astype(np.int64)
-    walkable = np.isin(semantic, (SIDEWALK, CROSSWALK)) & ~footprint_mask(pts, all_obs)
+    # A cell an obstacle touches anywhere is blocked: inflate by half a cell diagonal, or thin poles
+    # (narrower than a cell) would fall between cell centres and vanish from the grid.
+    walkable = np.isin(semantic, (SIDEWALK, CROSSWALK)) & ~footprint_mask(pts, all_obs, inflate=cfg.grid_resolution * 0.71)
     return UrbanLayout(
         seed=seed,
         size=cfg.size,

@@ -85,8 +85,12 @@ class PedestrianCrowd:
         """[E, P] walking direction (yaw)."""
         return torch.atan2(self.vel[..., 1], self.vel[..., 0])
 
-    def reset(self, env_ids: torch.Tensor | None = None) -> None:
-        """Place a new random crowd (count, positions, goals, speeds) in the given envs."""
+    def reset(self, env_ids: torch.Tensor | None = None, keep_clear: torch.Tensor | None = None, clear_radius: float = 2.0) -> None:
+        """Place a new random crowd (count, positions, goals, speeds) in the given envs.
+
+        keep_clear [n, 2]: a point per reset env (the robot's start) that no pedestrian starts within
+        `clear_radius` of (resampled a few times; any that stay too close are pushed out).
+        """
         if self.max_count == 0:
             return
         ids = torch.arange(self.num_envs, device=self.device) if env_ids is None else env_ids.to(self.device)
@@ -94,7 +98,19 @@ class PedestrianCrowd:
         lo, hi = self.cfg.count
         counts = torch.randint(lo, hi + 1, (n,), generator=g, device=self.device)
         self.active[ids] = torch.arange(p, device=self.device)[None] < counts[:, None]
-        self.pos[ids], _ = self._sample_points(ids)
+        pos, _ = self._sample_points(ids)
+        if keep_clear is not None:
+            keep_clear = keep_clear.to(self.device)[:, None]
+            for _ in range(10):
+                close = (pos - keep_clear).norm(dim=-1) < clear_radius
+                if not close.any():
+                    break
+                fresh, _ = self._sample_points(ids)
+                pos = torch.where(close[..., None], fresh, pos)
+            away = pos - keep_clear
+            dist = away.norm(dim=-1, keepdim=True)
+            pos = torch.where(dist < clear_radius, keep_clear + away / dist.clamp_min(1e-6) * clear_radius, pos)
+        self.pos[ids] = pos
         self.goal[ids], self.goal_rect[ids] = self._sample_points(ids)
         self.vel[ids] = 0.0
         s0, s1 = self.cfg.speed

@@ -104,24 +104,28 @@ class NavigationCommand(CommandTerm):
     def reset(self, env_ids: Sequence[int] | None = None) -> dict[str, torch.Tensor]:
         ids = self._as_ids(env_ids)
         s = self.state
-        rc = (s.progress[ids] / s.route_length[ids].clamp_min(1e-6)).clamp(0, 1)
-        rc = torch.where(s.arrived_ever[ids], torch.ones_like(rc), rc)
-        self.metrics["success"][ids] = s.arrived_ever[ids].float()
-        self.metrics["route_completion"][ids] = rc
-        self.metrics["collisions"][ids] = s.collision_count[ids].float()
+        success, rc, ct = self._episode_metrics(ids)
+        self.metrics["success"][ids], self.metrics["route_completion"][ids], self.metrics["collisions"][ids] = success, rc, ct
         ran = s.steps[ids] > 0
         if ran.any():
             done = ids[ran]
             self.episode_log.append({
                 "env": done.cpu().numpy(),
-                "success": s.arrived_ever[done].cpu().numpy(),
+                "success": success[ran].bool().cpu().numpy(),
                 "route_completion": rc[ran].cpu().numpy(),
                 "collisions": s.collision_count[done].cpu().numpy(),
                 "steps": s.steps[done].cpu().numpy(),
                 "route_length": s.route_length[done].cpu().numpy(),
             })
-        extras = super().reset(ids)
-        return extras
+        return super().reset(ids)
+
+    def _episode_metrics(self, ids) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Success, route completion (1 on arrival) and collision count of the current episodes."""
+        s = self.state
+        success = s.arrived_ever[ids].float()
+        rc = (s.progress[ids] / s.route_length[ids].clamp_min(1e-6)).clamp(0, 1)
+        rc = torch.where(s.arrived_ever[ids], torch.ones_like(rc), rc)
+        return success, rc, s.collision_count[ids].float()
 
     def _as_ids(self, env_ids) -> torch.Tensor:
         if env_ids is None or isinstance(env_ids, slice):
@@ -151,7 +155,7 @@ class NavigationCommand(CommandTerm):
         default_q = self.robot.data.default_joint_pos.torch[ids]
         self.robot.write_joint_state_to_sim_index(position=default_q, velocity=torch.zeros_like(default_q), env_ids=ids)
         self.state.reset(ids, start, self.routes[ids])
-        self.crowd.reset(ids)
+        self.crowd.reset(ids, keep_clear=start, clear_radius=self.cfg.pedestrian_start_clearance)
         self._write_pedestrians()
 
     def _update_command(self):
@@ -163,7 +167,9 @@ class NavigationCommand(CommandTerm):
         self._goal_b = torch.stack([c * d[:, 0] + s * d[:, 1], -s * d[:, 0] + c * d[:, 1], d.norm(dim=-1)], dim=-1)
 
     def _update_metrics(self):
-        pass
+        """Keep the metrics current, so that they can be read mid-episode too."""
+        ids = slice(None)
+        self.metrics["success"][:], self.metrics["route_completion"][:], self.metrics["collisions"][:] = self._episode_metrics(ids)
 
     def _write_pedestrians(self) -> None:
         """Move the pedestrians' kinematic bodies to the crowd state (inactive ones parked underground)."""
@@ -188,6 +194,8 @@ class NavigationCommandCfg(CommandTermCfg):
     pedestrians: PedestrianCfg = PedestrianCfg()
     pedestrian_asset: str = "pedestrians"
     pedestrian_height: float = 1.7
+    pedestrian_start_clearance: float = 2.5
+    """No pedestrian starts closer than this to the robot's start (m)."""
     arrival_radius: float = 1.0
     collision_margin: float = 0.02
     """Footprint distance below which the robot counts as touching something (m)."""
