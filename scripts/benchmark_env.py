@@ -34,6 +34,7 @@ def run_single(args: argparse.Namespace) -> None:
     add_env_args(parser)
     env_args = parser.parse_args(["--task", TASKS[args.robots[0]], "--num_envs", str(args.num_envs[0]), "--mode", args.modes[0],
                                   "--device", args.device, "env.terminations.collision=null", "env.terminations.arrived=null"])
+
     t_build = time.time()
     env, _ = make_env(env_args)
     base = env.unwrapped
@@ -73,10 +74,14 @@ def main() -> None:
     parser.add_argument("--num_envs", nargs="+", type=int, default=SUITE["num_envs"])
     parser.add_argument("--steps", type=int, default=SUITE["steps"])
     parser.add_argument("--warmup", type=int, default=SUITE["warmup"])
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--device", default=None, help="cpu or cuda:0 (default: the GPU if there is one)")
     parser.add_argument("--out", default="logs/benchmark/benchmark_env.json")
     parser.add_argument("--single", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.device is None:
+        from s2e_isaaclab.paths import default_device
+
+        args.device = default_device()
     if args.single:
         run_single(args)
         return

@@ -30,12 +30,13 @@ def main() -> None:
     parser.add_argument("--robot", choices=sorted(TASKS), default="quadruped")
     parser.add_argument("--num_envs_per_axis", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=6.0)
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--device", default=None, help="cpu or cuda:0 (default: the GPU if there is one)")
     args = parser.parse_args()
     env_parser = argparse.ArgumentParser()
     add_env_args(env_parser)
     n = 2 * args.num_envs_per_axis
-    env_args = env_parser.parse_args(["--task", TASKS[args.robot], "--num_envs", str(n), "--mode", "joint", "--device", args.device,
+    device = ["--device", args.device] if args.device else []
+    env_args = env_parser.parse_args(["--task", TASKS[args.robot], "--num_envs", str(n), "--mode", "joint", *device,
                                       "env.terminations.collision=null", "env.terminations.arrived=null", "env.terminations.left_block=null"])
     env, cfg = make_env(env_args)
     base = env.unwrapped

@@ -89,7 +89,8 @@ def main() -> None:
     out = Path(args.log_dir) / args.task / datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
     out.mkdir(parents=True, exist_ok=True)
     result = {"task": args.task, "content": cfg.content, "mode": cfg.control_mode, "num_envs": num_envs, "episodes": int(len(records["success"])),
-              "SR": sr, "RC": rc, "CT": ct, "wall_time_s": wall, "env_steps": steps * num_envs, "seed": args.seed}
+              "SR": sr, "RC": rc, "CT": ct, "wall_time_s": wall, "env_steps": steps * num_envs, "seed": args.seed,
+              "per_episode": {k: v.tolist() for k, v in records.items()}}
     tmp = out / "results.json.tmp"
     tmp.write_text(json.dumps(result, indent=2))
     tmp.replace(out / "results.json")

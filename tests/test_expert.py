@@ -74,3 +74,14 @@ def test_expert_gives_way_to_a_pedestrian_only_when_told_to():
     blind = ScriptedExpert(ExpertCfg(avoid_pedestrians=False), ctrl, 0.4).act(xy, yaw, route, torch.zeros(1), foot, valid, clear, 50.0, ped, ped_v, ped_ok)
     assert abs(waypoints_to_velocity(metric_waypoints(careful, ctrl), ctrl)[0, 1]) > 0.1
     assert abs(waypoints_to_velocity(metric_waypoints(blind, ctrl), ctrl)[0, 1]) < 1e-3
+
+
+def test_neighbour_culling_keeps_a_small_obstacle_next_to_long_ones():
+    from s2e.urban.geometry import nearest_footprints
+
+    # Ten 30 m curbs 3-12 m away and one 0.3 m curb piece 0.5 m away.
+    long = [[0.0, 3.0 + i, 0.0, 15.0, 0.075, 0.12, 0.0] for i in range(10)]
+    small = [[0.0, -0.5, 0.0, 0.15, 0.075, 0.12, 0.0]]
+    foot = torch.tensor([long + small])
+    near, _ = nearest_footprints(torch.zeros(1, 2), foot, torch.ones(1, 11, dtype=torch.bool), k=4)
+    assert (near[0, :, 1] == -0.5).any()

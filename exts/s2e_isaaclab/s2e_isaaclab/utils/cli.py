@@ -8,6 +8,8 @@ import sys
 
 import gymnasium as gym
 
+from ..paths import default_device
+
 
 class UserError(Exception):
     """A problem with the user's input: printed as one line, exit code 2."""
@@ -17,7 +19,7 @@ def add_env_args(parser: argparse.ArgumentParser, default_task: str = "S2E-Urban
     parser.add_argument("--task", default=default_task, help="registered task id (./isaaclab.sh list_envs)")
     parser.add_argument("--num_envs", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="cpu", help="simulation device: cpu or cuda:0")
+    parser.add_argument("--device", default=None, help="simulation device, cpu or cuda:0 (default: the GPU if there is one)")
     parser.add_argument("--headless", action="store_true", help="accepted for Isaac Lab compatibility (kit-less runs headless)")
     parser.add_argument("--content", choices=("empty", "obstacles", "pedestrians", "mixed"), default=None)
     parser.add_argument("--mode", choices=("joint", "base"), default=None, help="joint-level locomotion (default) or fast base-velocity model")
@@ -41,7 +43,7 @@ def build_env_cfg(args: argparse.Namespace):
         raise UserError(f"unknown task {args.task!r}: choose one of {', '.join(tasks)}")
     _check_override_paths(parse_env_cfg(args.task), args.overrides)
     try:
-        cfg = parse_env_cfg(args.task, device=args.device, num_envs=args.num_envs, overrides=args.overrides)
+        cfg = parse_env_cfg(args.task, device=args.device or default_device(), num_envs=args.num_envs, overrides=args.overrides)
     except Exception as err:  # Hydra/configclass errors: surface them as one line
         raise UserError(f"invalid override in {' '.join(args.overrides) or '(none)'}: {str(err).splitlines()[0]}") from err
     cfg.seed = args.seed

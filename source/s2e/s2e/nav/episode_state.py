@@ -11,14 +11,13 @@ from dataclasses import dataclass, fields
 
 import torch
 
-from s2e.urban.geometry import circle_distance, footprint_distance, nearest_footprints
+from s2e.urban.geometry import circle_distance, footprint_distance
 from s2e.urban.routes import route_lengths, update_route_progress
 
 
 def robot_clearances(xy, footprints, footprint_valid, ped_xy, ped_valid, robot_radius, ped_radius):
     """Free distance from the robot's footprint circle to the nearest static footprint and pedestrian ([E], [E])."""
-    near, near_valid = nearest_footprints(xy, footprints, footprint_valid, 8)
-    d_static, _ = footprint_distance(xy[:, None], near, near_valid)
+    d_static, _ = footprint_distance(xy[:, None], footprints, footprint_valid)
     static = d_static[:, 0].min(dim=-1).values - robot_radius if footprints.shape[1] else torch.full_like(xy[:, 0], float("inf"))
     if ped_xy is not None and ped_xy.shape[1] > 0:
         d_ped, _ = circle_distance(xy[:, None], ped_xy, ped_valid)

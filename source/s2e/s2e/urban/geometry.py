@@ -48,15 +48,16 @@ def footprint_distance(points: torch.Tensor, footprints: torch.Tensor, valid: to
 
 
 def nearest_footprints(xy: torch.Tensor, footprints: torch.Tensor, valid: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The k footprints per env whose bounding circles come closest to xy [E, 2]: ([E, k, 7], valid [E, k]).
+    """The k footprints per env nearest to xy [E, 2] (exact distance): ([E, k, 7], valid [E, k]).
 
-    Cheap culling before `footprint_distance` when only the neighbourhood of a robot matters.
+    Cheap culling before `footprint_distance` over many points when only a robot's neighbourhood
+    matters. (Ranking by bounding circles would let long curbs and facades crowd out a small
+    curb piece right next to the robot.)
     """
     if footprints.shape[1] <= k:
         return footprints, valid
-    reach = (footprints[..., :2] - xy[:, None]).norm(dim=-1) - footprints[..., 3:5].norm(dim=-1)
-    reach = torch.where(valid, reach, torch.full_like(reach, float("inf")))
-    idx = reach.topk(k, dim=1, largest=False).indices
+    dist, _ = footprint_distance(xy[:, None], footprints, valid)
+    idx = dist[:, 0].topk(k, dim=1, largest=False).indices
     return footprints.gather(1, idx[..., None].expand(-1, -1, footprints.shape[-1])), valid.gather(1, idx)
 
 
