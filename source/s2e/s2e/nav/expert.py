@@ -26,10 +26,12 @@ class ExpertCfg:
     lookahead: float = 3.0
     num_curvatures: int = 21
     max_curvature: float = 2.0
-    safety_margin: float = 0.1
+    safety_margin: float = 0.2
     avoid_pedestrians: bool = True
     min_walkable_clearance: float = 0.05
     neighbours: int = 16
+    route_weight: float = 1.0
+    """Cost per metre of mean distance between an arc and the reference route."""
     """Footprints checked per step: the nearest ones to the robot (all arcs stay within a few metres)."""
 
 
@@ -43,6 +45,14 @@ def point_along_route(routes: torch.Tensor, arc: torch.Tensor) -> torch.Tensor:
     c0, c1 = cum.gather(1, idx - 1), cum.gather(1, idx)
     t = ((arc[:, None] - c0) / (c1 - c0).clamp_min(1e-6))[..., None]
     return (a + t * (b - a))[:, 0]
+
+
+def distance_to_polyline(points: torch.Tensor, routes: torch.Tensor) -> torch.Tensor:
+    """Distance from points [E, N, 2] to polylines [E, K, 2] -> [E, N]."""
+    a, b = routes[:, None, :-1], routes[:, None, 1:]
+    ab = b - a
+    t = (((points[:, :, None] - a) * ab).sum(-1) / ab.pow(2).sum(-1).clamp_min(1e-9)).clamp(0, 1)
+    return (points[:, :, None] - (a + t[..., None] * ab)).norm(dim=-1).min(dim=-1).values
 
 
 class ScriptedExpert:
@@ -85,14 +95,24 @@ class ScriptedExpert:
             dp = torch.where(ped_valid[:, None, None, :], dp, torch.full_like(dp, float("inf")))
             clear = torch.minimum(clear, dp.min(dim=-1).values - self.r - self.ped_r)
         walk = sample_grid(clearance_maps, pts, tile_size).reshape(e, cnum, w)
-        blocked = (clear < self.cfg.safety_margin) | (walk < self.cfg.min_walkable_clearance)
+        # Where the robot already is too close (pushed there, or a bad start), a waypoint only counts as
+        # blocked if it is closer still, so that the way out stays open.
+        here, _ = footprint_distance(xy[:, None], near, near_valid)
+        clear_now = (here[:, 0].min(dim=-1).values - self.r)[:, None, None]
+        walk_now = sample_grid(clearance_maps, xy, tile_size)[:, None, None]
+        blocked = (clear < torch.clamp(clear_now - 0.01, max=self.cfg.safety_margin)) | (walk < torch.clamp(walk_now - 0.01, max=self.cfg.min_walkable_clearance))
         # An arc is usable up to its first blocked waypoint; score by where it ends up.
         first_block = torch.where(blocked.any(-1), blocked.float().argmax(-1), torch.full((e, cnum), w, device=xy.device))
         carrot = point_along_route(routes, progress + self.cfg.lookahead)
         end_idx = (first_block - 1).clamp_min(0)
         end = world.gather(2, end_idx[..., None, None].expand(-1, -1, 1, 2)).squeeze(2)
         cost = (end - carrot[:, None]).norm(dim=-1)
-        cost = cost + 5.0 * (w - first_block).float() / w + 1e3 * (first_block == 0).float()
+        # Stay near the reference route: cutting its corners is what brings the robot onto curbs.
+        deviation = distance_to_polyline(pts, routes).reshape(e, cnum, w).mean(-1)
+        cost = cost + self.cfg.route_weight * deviation
+        # Prefer any fully free arc; only when none is free, the one that stays free the longest.
+        partial = first_block < w
+        cost = cost + 100.0 * partial.float() + 5.0 * (w - first_block).float() + 1e3 * (first_block == 0).float()
         best = cost.argmin(dim=-1)
         chosen = wps[best]  # [E, W, 2]
         speed = speeds[best]

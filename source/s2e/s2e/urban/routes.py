@@ -125,8 +125,13 @@ class RoutePlanner:
 
 
 def clearance_map(layout: UrbanLayout) -> np.ndarray:
-    """[H, W] distance (m) from each cell centre to the nearest non-walkable cell (0 off the walkable area)."""
-    return (ndimage.distance_transform_edt(layout.walkable) * layout.resolution).astype(np.float32)
+    """[H, W] lower bound of the distance (m) from each cell centre to the non-walkable area (0 off it).
+
+    The distance transform measures centre to centre; the edge of a blocked cell (or an obstacle
+    inside it) can be up to half a cell diagonal closer, which is subtracted.
+    """
+    edt = ndimage.distance_transform_edt(layout.walkable)
+    return (np.clip(edt - 0.71, 0.0, None) * layout.resolution).astype(np.float32)
 
 
 def polyline_length(pts: np.ndarray) -> float:
