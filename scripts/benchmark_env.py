@@ -56,14 +56,10 @@ def run_single(args: argparse.Namespace) -> None:
 
 
 def machine() -> str:
-    cpu = platform.processor() or "cpu"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpuinfo = Path("/proc/cpuinfo")
+    lines = cpuinfo.read_text().splitlines() if cpuinfo.is_file() else []
+    names = [l.split(":", 1)[1].strip() for l in lines if l.startswith("model name")]
+    cpu = names[0] if names else (platform.processor() or "cpu")
     return f"{cpu}, {os.cpu_count()} cores"
 
 

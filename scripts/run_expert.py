@@ -49,7 +49,8 @@ def main() -> None:
     nav.episode_log.clear()
     counted = np.zeros(num_envs, dtype=int)
     kept: list[dict[str, np.ndarray]] = []
-    tracks: list[list[np.ndarray]] = [[] for _ in range(num_envs)]
+    history: list[np.ndarray] = []  # robot xy of every env, one [E, 2] array per step
+    episode_start = np.zeros(num_envs, dtype=int)
     panels: list[dict] = []
     t0, last_print, steps = time.time(), 0.0, 0
     while counted.sum() < target:
@@ -57,8 +58,7 @@ def main() -> None:
         state = nav.refresh()
         action = expert.act(xy, yaw, nav.routes, state.progress, nav.footprints, nav.footprint_valid, nav.clearance, tile,
                             nav.crowd.pos, nav.crowd.vel, nav.crowd.active)
-        for i, p in enumerate(xy.cpu().numpy()):
-            tracks[i].append(p)
+        history.append(xy.cpu().numpy())
         route_before = nav.routes.clone().cpu().numpy()
         _, _, terminated, truncated, _ = env.step(action)
         steps += 1
@@ -70,9 +70,9 @@ def main() -> None:
             kept.append({k: v[keep] for k, v in batch.items()})
             for i, ok in zip(batch["env"], keep):
                 if ok and len(panels) < 8:
-                    panels.append(dict(layout=nav.layouts[i], route=route_before[i], trajectory=np.asarray(tracks[i]), title=f"env {i}"))
-        for i in np.flatnonzero(done):
-            tracks[i] = []
+                    track = np.stack(history[episode_start[i]:])[:, i]
+                    panels.append(dict(layout=nav.layouts[i], route=route_before[i], trajectory=track, title=f"env {i}"))
+        episode_start[done] = len(history)
         finished = int(counted.sum())
         now = time.time()
         if now - last_print > 10.0:
