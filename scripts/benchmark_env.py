@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import yaml
+
+from s2e.utils.machine import describe_machine
 
 TASKS = {"wheeled": "S2E-Urban-Wheeled", "quadruped": "S2E-Urban-Quadruped"}
 SUITE = yaml.safe_load((Path(__file__).resolve().parents[1] / "configs/benchmark_env.yaml").read_text())
@@ -33,7 +33,7 @@ def run_single(args: argparse.Namespace) -> None:
     parser = argparse.ArgumentParser()
     add_env_args(parser)
     env_args = parser.parse_args(["--task", TASKS[args.robots[0]], "--num_envs", str(args.num_envs[0]), "--mode", args.modes[0],
-                                  "--device", args.device, "env.terminations.collision=null", "env.terminations.arrived=null"])
+                                  "--device", args.device, "--camera" if args.camera else "--no-camera", "env.terminations.collision=null", "env.terminations.arrived=null"])
 
     t_build = time.time()
     env, _ = make_env(env_args)
@@ -55,14 +55,6 @@ def run_single(args: argparse.Namespace) -> None:
     env.close()
 
 
-def machine() -> str:
-    cpuinfo = Path("/proc/cpuinfo")
-    lines = cpuinfo.read_text().splitlines() if cpuinfo.is_file() else []
-    names = [l.split(":", 1)[1].strip() for l in lines if l.startswith("model name")]
-    cpu = names[0] if names else (platform.processor() or "cpu")
-    return f"{cpu}, {os.cpu_count()} cores"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--robots", nargs="+", choices=sorted(TASKS), default=SUITE["robots"])
@@ -71,6 +63,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=SUITE["steps"])
     parser.add_argument("--warmup", type=int, default=SUITE["warmup"])
     parser.add_argument("--device", default=None, help="cpu or cuda:0 (default: the GPU if there is one)")
+    parser.add_argument("--camera", action="store_true", help="also render the Gaussian-splat camera every step (default: physics only)")
     parser.add_argument("--out", default="logs/benchmark/benchmark_env.json")
     parser.add_argument("--single", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -86,7 +79,7 @@ def main() -> None:
     t0 = time.time()
     for k, (robot, mode, n) in enumerate(configs):
         cmd = [sys.executable, __file__, "--single", "--robots", robot, "--modes", mode, "--num_envs", str(n),
-               "--steps", str(args.steps), "--warmup", str(args.warmup), "--device", args.device]
+               "--steps", str(args.steps), "--warmup", str(args.warmup), "--device", args.device] + (["--camera"] if args.camera else [])
         proc = subprocess.run(cmd, capture_output=True, text=True)
         line = next((l for l in proc.stdout.splitlines() if l.startswith("BENCH ")), None)
         if line is None:
@@ -98,7 +91,7 @@ def main() -> None:
         done = k + 1
         eta = (time.time() - t0) / done * (len(configs) - done)
         print(f"[bench] {done}/{len(configs)} {robot:9s} {mode:5s} {n:3d} envs: {r['env_steps_per_s']:8.1f} env-steps/s  (ETA {eta:.0f} s)", flush=True)
-    info = {"machine": machine(), "device": args.device, "command": " ".join(sys.argv), "results": results}
+    info = {"machine": describe_machine(), "device": args.device, "command": " ".join(sys.argv), "results": results}
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")

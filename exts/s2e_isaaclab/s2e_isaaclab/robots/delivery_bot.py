@@ -24,6 +24,8 @@ DELIVERY_BOT = RobotSpec(
     max_ang_vel=1.5,
     base_velocity_model=load_base_velocity_model("delivery_bot", FirstOrderCfg(tau=(0.25, 0.25, 0.2), gain=(1.0, 1.0, 1.0))),
     diff_drive=DiffDriveCfg(wheel_radius=0.1, track_width=0.5, max_wheel_speed=14.0),
+    camera_offset=(0.33, 0.0, 0.45),  # front top of the chassis, ~0.55 m above the ground
+    camera_pitch_deg=10.0,
 )
 
 

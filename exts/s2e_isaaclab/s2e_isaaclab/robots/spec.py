@@ -37,3 +37,8 @@ class RobotSpec:
     base_velocity_model: FirstOrderCfg = field(default_factory=FirstOrderCfg)
     """First-order fit of the joint-level controller's velocity response (fast base-velocity mode)."""
     diff_drive: DiffDriveCfg | None = None
+    camera_body: str = "base"
+    """Path of the body carrying the camera, relative to the robot prim."""
+    camera_offset: tuple[float, float, float] = (0.3, 0.0, 0.1)
+    """Where the forward camera sits on the root body (body frame, m)."""
+    camera_pitch_deg: float = 10.0

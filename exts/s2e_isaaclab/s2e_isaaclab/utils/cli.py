@@ -23,6 +23,8 @@ def add_env_args(parser: argparse.ArgumentParser, default_task: str = "S2E-Urban
     parser.add_argument("--headless", action="store_true", help="accepted for Isaac Lab compatibility (kit-less runs headless)")
     parser.add_argument("--content", choices=("empty", "obstacles", "pedestrians", "mixed"), default=None)
     parser.add_argument("--mode", choices=("joint", "base"), default=None, help="joint-level locomotion (default) or fast base-velocity model")
+    parser.add_argument("--camera", action=argparse.BooleanOptionalAction, default=True,
+                        help="render the Gaussian-splat camera (--no-camera for physics-only runs)")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. env.episode_length_s=30")
 
 
@@ -36,7 +38,7 @@ def build_env_cfg(args: argparse.Namespace):
     """Parse the task's env cfg with the CLI's settings; UserError on an unknown task or bad override."""
     from isaaclab_tasks.utils import parse_env_cfg
 
-    from s2e_isaaclab.tasks.urban.urban_env_cfg import apply_control_mode, set_content
+    from s2e_isaaclab.tasks.urban.urban_env_cfg import apply_control_mode, disable_camera, set_content
 
     tasks = s2e_task_ids()
     if args.task not in gym.registry:
@@ -54,6 +56,8 @@ def build_env_cfg(args: argparse.Namespace):
         apply_control_mode(cfg, args.mode)
     if args.content is not None:
         set_content(cfg, args.content)
+    if not getattr(args, "camera", True) and hasattr(cfg.scene, "camera"):
+        disable_camera(cfg)
     return cfg
 
 

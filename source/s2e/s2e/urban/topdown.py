@@ -68,3 +68,51 @@ def save_topdown_grid(path: str | Path, panels: list[dict], cols: int = 4) -> Pa
     plt.close(fig)
     tmp.replace(path)
     return path
+
+
+class TopdownAnimator:
+    """A top-down map redrawn cheaply every frame: the block and route are drawn once per episode,
+    the robot, its track and the pedestrians are artists that move."""
+
+    def __init__(self, size_px: int = 384):
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        self._plt = plt
+        self.fig, self.ax = plt.subplots(figsize=(size_px / 100, size_px / 100), dpi=100)
+        self._layout_id = None
+        self._route_id = None
+
+    def _redraw_static(self, layout: UrbanLayout, route: np.ndarray, title: str) -> None:
+        self.ax.clear()
+        draw_topdown(self.ax, layout, route=route, title=title)
+        self.ax.tick_params(labelsize=6)
+        (self._track,) = self.ax.plot([], [], "-", color="tab:purple", lw=1.8)
+        self._peds = self.ax.scatter([], [], s=30, c="tab:orange", edgecolors="k", linewidths=0.4, zorder=5)
+        (self._robot,) = self.ax.plot([], [], "o", color="tab:purple", mec="k", ms=7, zorder=6)
+        (self._heading,) = self.ax.plot([], [], "-", color="k", lw=1.5, zorder=7)
+        self.fig.tight_layout()
+
+    def frame(self, layout: UrbanLayout, route: np.ndarray, track: np.ndarray, yaw: float,
+              pedestrians: np.ndarray | None = None, title: str = "", view_radius: float | None = 15.0) -> np.ndarray:
+        """RGB uint8 [H, W, 3] of the block with the route, the robot's track so far and the pedestrians
+        (a window of `view_radius` m around the robot, or the whole block when None)."""
+        if self._layout_id != id(layout) or self._route_id != route.tobytes():
+            self._layout_id, self._route_id = id(layout), route.tobytes()
+            self._redraw_static(layout, route, title)
+        self.ax.set_title(title, fontsize=8)
+        self._track.set_data(track[:, 0], track[:, 1])
+        x, y = track[-1]
+        self._robot.set_data([x], [y])
+        self._heading.set_data([x, x + 1.5 * np.cos(yaw)], [y, y + 1.5 * np.sin(yaw)])
+        self._peds.set_offsets(pedestrians if pedestrians is not None and len(pedestrians) else np.zeros((0, 2)))
+        if view_radius is not None:
+            self.ax.set_xlim(x - view_radius, x + view_radius)
+            self.ax.set_ylim(y - view_radius, y + view_radius)
+        self.fig.canvas.draw()
+        return np.asarray(self.fig.canvas.buffer_rgba())[..., :3].copy()
+
+    def close(self) -> None:
+        self._plt.close(self.fig)

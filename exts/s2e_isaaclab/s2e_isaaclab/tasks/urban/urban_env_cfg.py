@@ -23,6 +23,7 @@ from s2e.urban.layout import UrbanLayoutCfg
 
 from ...paths import default_device
 from ...scenes import UrbanTerrainImporterCfg
+from ...sensors import GaussianSplatCameraCfg
 from . import mdp
 
 CONTENTS = ("empty", "obstacles", "pedestrians", "mixed")
@@ -56,6 +57,8 @@ class UrbanSceneCfg(InteractiveSceneCfg):
     terrain: UrbanTerrainImporterCfg = UrbanTerrainImporterCfg(layout=UrbanLayoutCfg())
     robot: ArticulationCfg = None  # set by the robot config
     pedestrians: RigidObjectCollectionCfg = pedestrian_pool(MAX_PEDESTRIANS)
+    camera: GaussianSplatCameraCfg = GaussianSplatCameraCfg(prim_path="{ENV_REGEX_NS}/Robot/base")
+    """Forward camera rendering the block's Gaussians; its mount comes from the robot spec."""
 
 
 @configclass
@@ -83,8 +86,19 @@ class ObservationsCfg:
     class CriticCfg(PolicyCfg):
         privileged = ObsTerm(func=mdp.privileged_navigation)
 
+    @configclass
+    class CameraCfg(ObsGroup):
+        """The last k camera frames (k = scene.camera.history), kept as separate image terms."""
+
+        rgb = ObsTerm(func=mdp.rgb_history)
+        depth = ObsTerm(func=mdp.depth_history)
+
+        def __post_init__(self):
+            self.concatenate_terms = False
+
     policy: PolicyCfg = PolicyCfg()
     critic: CriticCfg = CriticCfg()
+    camera: CameraCfg = CameraCfg()
 
 
 @configclass
@@ -146,6 +160,16 @@ def use_robot(cfg: UrbanNavEnvCfg, articulation: ArticulationCfg, spec) -> None:
     cfg.actions.nav.robot = spec
     cfg.commands.nav.robot = spec
     cfg.commands.nav.route.clearance = spec.radius + 0.3
+    if cfg.scene.camera is not None:
+        cfg.scene.camera.prim_path = f"{{ENV_REGEX_NS}}/Robot/{spec.camera_body}"
+        cfg.scene.camera.offset_pos = spec.camera_offset
+        cfg.scene.camera.pitch_deg = spec.camera_pitch_deg
+
+
+def disable_camera(cfg: UrbanNavEnvCfg) -> None:
+    """Drop the camera and its observations (physics-only runs: the scripted expert, env benchmarks)."""
+    cfg.scene.camera = None
+    cfg.observations.camera = None
 
 
 def apply_control_mode(cfg: UrbanNavEnvCfg, mode: str) -> None:

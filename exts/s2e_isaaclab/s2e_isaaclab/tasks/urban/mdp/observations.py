@@ -1,14 +1,16 @@
-"""Observation terms. The policy sees the goal and its own motion; the camera-history terms of the
-Gaussian-splat sensor plug in as another group (`observations.camera`). The critic may also read
+"""Observation terms. The policy sees the goal, its own motion and the camera's last k frames (the
+`camera` group: RGB and depth history of the Gaussian-splat sensor); the critic may also read
 privileged geometry (clearances, route progress)."""
 
 from __future__ import annotations
 
 import torch
 
+from isaaclab.managers import SceneEntityCfg
+
 from .navigation_command import heading_velocity
 
-__all__ = ["goal_in_robot_frame", "base_velocity_2d", "last_velocity_command", "privileged_navigation"]
+__all__ = ["goal_in_robot_frame", "base_velocity_2d", "last_velocity_command", "privileged_navigation", "rgb_history", "depth_history"]
 
 
 def _nav(env, command_name: str):
@@ -40,3 +42,15 @@ def privileged_navigation(env, command_name: str = "nav", clip: float = 5.0) -> 
         s.progress / s.route_length.clamp_min(1e-6),
         s.steps.float() / env.max_episode_length,
     ], dim=-1)
+
+
+def rgb_history(env, sensor_cfg: SceneEntityCfg = SceneEntityCfg("camera")) -> torch.Tensor:
+    """The camera's last k RGB frames, oldest first, as [E, k, 3, H, W] floats in [0, 1]."""
+    rgb = env.scene.sensors[sensor_cfg.name].data.rgb
+    return rgb.permute(0, 1, 4, 2, 3).float() / 255.0
+
+
+def depth_history(env, sensor_cfg: SceneEntityCfg = SceneEntityCfg("camera"), max_depth: float = 20.0) -> torch.Tensor:
+    """The camera's last k depth frames as [E, k, 1, H, W], divided by max_depth and clipped to [0, 1]."""
+    depth = env.scene.sensors[sensor_cfg.name].data.depth
+    return (depth.permute(0, 1, 4, 2, 3) / max_depth).clamp(0.0, 1.0)

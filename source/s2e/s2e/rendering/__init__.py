@@ -1,0 +1,7 @@
+"""Gaussian-splat scenes and their rasterization (plain PyTorch + Numba; gsplat on CUDA)."""
+
+from .gaussians import GaussianScene, rgb_to_sh0
+from .ply import PlyError, load_ply, save_ply
+from .render import RenderOutput, render
+
+__all__ = ["GaussianScene", "PlyError", "RenderOutput", "load_ply", "render", "rgb_to_sh0", "save_ply"]

@@ -1,0 +1,109 @@
+"""The rasterizer backends behind `render`: our CPU rasterizer, gsplat on CUDA, and the exact reference.
+
+All take a scene with batch dims [..., N] (or none: one scene for every camera), cameras
+[..., C, 4, 4] / [..., C, 3, 3], and return rgb, accumulated depth and alpha as [..., C, H, W, 5].
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .gaussians import GaussianScene
+
+
+def _images_of(scene: GaussianScene, viewmats: torch.Tensor) -> tuple[GaussianScene, np.ndarray, tuple]:
+    """Flatten scene and camera batch dims: scenes [S, N, ...] and, per image, the index of its scene."""
+    cam_lead = tuple(viewmats.shape[:-2])  # [..., C]
+    lead = tuple(scene.batch_shape)
+    if lead and lead != cam_lead[:-1]:
+        raise ValueError(f"scene batch shape {lead} does not match the cameras' {cam_lead[:-1]} (viewmats [..., C, 4, 4])")
+    num_scenes = int(np.prod(lead)) if lead else 1
+    n = scene.num_gaussians
+    flat = GaussianScene(
+        scene.means.reshape(num_scenes, n, 3), scene.quats.reshape(num_scenes, n, 4),
+        scene.scales.reshape(num_scenes, n, 3), scene.opacities.reshape(num_scenes, n),
+        scene.sh.reshape(num_scenes, n, -1, 3))
+    per_scene = cam_lead[-1]
+    scene_of_image = np.arange(num_scenes * per_scene, dtype=np.int64) // per_scene if lead \
+        else np.zeros(int(np.prod(cam_lead)), dtype=np.int64)
+    return flat, scene_of_image, cam_lead
+
+
+def render_cpu(scene: GaussianScene, viewmats, Ks, width, height, near_plane=0.01, far_plane=1e10, eps2d=0.3,
+               antialiased: bool = False, tile_size: int = 8) -> torch.Tensor:
+    """Our rasterizer (Numba, all cores). Returns [..., C, H, W, 5]: rgb, depth sum, alpha."""
+    from . import cpu_kernels as k
+
+    flat, scene_of_image, cam_lead = _images_of(scene, viewmats)
+    arr = lambda t: np.ascontiguousarray(t.detach().to("cpu", torch.float32).numpy())
+    means, quats, scales, opac, sh = map(arr, (flat.means, flat.quats, flat.scales, flat.opacities, flat.sh))
+    views = arr(viewmats.reshape(-1, 4, 4))
+    intr = arr(Ks.reshape(-1, 3, 3))
+    num_images, n = views.shape[0], means.shape[1]
+    means2d = np.empty((num_images, n, 2), np.float32)
+    conics = np.empty((num_images, n, 3), np.float32)
+    depths = np.empty((num_images, n), np.float32)
+    radii = np.empty((num_images, n, 2), np.int32)
+    colors = np.empty((num_images, n, 3), np.float32)
+    image_opac = np.empty((num_images, n), np.float32)
+    k.project_kernel(means, quats, scales, opac, sh, scene_of_image, views, intr, width, height, near_plane, far_plane,
+                     eps2d, sh.shape[2], antialiased, means2d, conics, depths, radii, colors, image_opac)
+    tiles_x, tiles_y = -(-width // tile_size), -(-height // tile_size)
+    order = np.empty((num_images, n), np.int64)
+    num_visible = np.empty(num_images, np.int64)
+    counts = np.zeros((num_images, tiles_x * tiles_y), np.int64)
+    k.count_kernel(radii, means2d, depths, tile_size, tiles_x, tiles_y, order, num_visible, counts)
+    offsets = np.zeros(counts.size + 1, np.int64)
+    np.cumsum(counts.reshape(-1), out=offsets[1:])
+    flat_ids = np.empty(offsets[-1], np.int64)
+    k.fill_kernel(radii, means2d, tile_size, tiles_x, tiles_y, order, num_visible, offsets, flat_ids)
+    out = np.empty((num_images, height, width, 5), np.float32)
+    k.raster_kernel(means2d, conics, colors, image_opac, depths, radii, offsets, flat_ids, tile_size,
+                    tiles_x, tiles_y, width, height, out)
+    return torch.from_numpy(out).reshape(cam_lead + (height, width, 5)).to(viewmats.device)
+
+
+def render_reference(scene: GaussianScene, viewmats, Ks, width, height, near_plane=0.01, far_plane=1e10,
+                     eps2d=0.3, antialiased: bool = False) -> torch.Tensor:
+    """Exact per-pixel compositing in plain torch (small scenes only)."""
+    from .projection import project
+    from .reference import composite_reference
+
+    flat, scene_of_image, cam_lead = _images_of(scene, viewmats)
+    idx = torch.as_tensor(scene_of_image, device=scene.device)
+    per_image = GaussianScene(flat.means[idx], flat.quats[idx], flat.scales[idx], flat.opacities[idx], flat.sh[idx])
+    views, intr = viewmats.reshape(-1, 1, 4, 4), Ks.reshape(-1, 1, 3, 3)
+    proj = project(per_image, views, intr, width, height, near_plane, far_plane, eps2d, antialiased)
+    rgb, depth, alpha = composite_reference(proj, width, height)
+    out = torch.cat([rgb, depth * alpha, alpha], -1)
+    return out.reshape(cam_lead + (height, width, 5))
+
+
+def gsplat_available() -> bool:
+    if not torch.cuda.is_available():
+        return False
+    try:
+        import gsplat  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def render_gsplat(scene: GaussianScene, viewmats, Ks, width, height, near_plane=0.01, far_plane=1e10,
+                  eps2d=0.3, antialiased: bool = False, tile_size: int = 16) -> torch.Tensor:
+    """gsplat 1.5.3 `rasterization` (CUDA; its kernels compile on first use)."""
+    from gsplat import rasterization
+
+    lead = tuple(scene.batch_shape)
+    scene_b = scene
+    if not lead and viewmats.dim() > 3:
+        expand = lambda t: t.expand(viewmats.shape[:-3] + t.shape)
+        scene_b = GaussianScene(expand(scene.means), expand(scene.quats), expand(scene.scales),
+                                expand(scene.opacities), expand(scene.sh))
+    colors, alphas, _ = rasterization(
+        scene_b.means, scene_b.quats, scene_b.scales, scene_b.opacities, scene_b.sh, viewmats, Ks, width, height,
+        near_plane=near_plane, far_plane=far_plane, eps2d=eps2d, sh_degree=scene.sh_degree, packed=False,
+        tile_size=tile_size, render_mode="RGB+D",
+        rasterize_mode="antialiased" if antialiased else "classic")
+    return torch.cat([colors, alphas], -1)
