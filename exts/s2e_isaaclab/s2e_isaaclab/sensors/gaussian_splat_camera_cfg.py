@@ -30,7 +30,7 @@ class GaussianSplatCameraCfg(SensorBaseCfg):
     data_types: tuple[str, ...] = ("rgb", "depth")
     backend: str = "auto"
     """'auto' (gsplat on CUDA, else our CPU rasterizer), 'cpu', 'gsplat' or 'reference'."""
-    near_plane: float = 0.3
+    near_plane: float = 0.25
     """Gaussians whose centres are closer than this are skipped (m). Splats just below a low camera
     otherwise project to screen-filling veils (the clamped EWA Jacobian of 3DGS)."""
     antialiased: bool = True
