@@ -23,7 +23,7 @@ def _images_of(scene: GaussianScene, viewmats: torch.Tensor) -> tuple[GaussianSc
     flat = GaussianScene(
         scene.means.reshape(num_scenes, n, 3), scene.quats.reshape(num_scenes, n, 4),
         scene.scales.reshape(num_scenes, n, 3), scene.opacities.reshape(num_scenes, n),
-        scene.sh.reshape(num_scenes, n, -1, 3))
+        scene.sh.reshape(num_scenes, n, scene.sh.shape[-2], 3))
     per_scene = cam_lead[-1]
     scene_of_image = np.arange(num_scenes * per_scene, dtype=np.int64) // per_scene if lead \
         else np.zeros(int(np.prod(cam_lead)), dtype=np.int64)

@@ -16,7 +16,7 @@ def composite_reference(proj: Projected, width: int, height: int) -> tuple[torch
     """(rgb [..., C, H, W, 3], expected depth [..., 1], alpha [..., 1]) from projected Gaussians."""
     lead = proj.depths.shape[:-1]
     n = proj.depths.shape[-1]
-    flat = lambda x: x.reshape((-1, n) + x.shape[len(lead) + 1:])
+    flat = lambda x: x.reshape((lead.numel(), n) + x.shape[len(lead) + 1:])  # explicit: N may be 0
     means2d, conics, depths, radii, colors, opac = map(
         flat, (proj.means2d, proj.conics, proj.depths, proj.radii, proj.colors, proj.opacities))
     ys, xs = torch.meshgrid(torch.arange(height), torch.arange(width), indexing="ij")
