@@ -114,7 +114,7 @@ def main() -> None:
     tmp.write_text(json.dumps(info, indent=2))
     tmp.replace(out)
     print(f"\nImages/s on {info['machine']}")
-    header = "| Gaussians | resolution | cameras | " + " | ".join(backends) + (" | gsplat / cpu |" if len(backends) == 2 else "")
+    header = "| Gaussians | resolution | cameras | " + " | ".join(backends) + (" | gsplat / cpu |" if len(backends) == 2 else " |")
     print(header)
     print("|" + " --- |" * (header.count("|") - 1))
     for r in results:

@@ -61,7 +61,7 @@ def main() -> None:
             track.append(xy[i].cpu().numpy())
             view = camera.render_preview([i], args.view_size, args.view_size)[0].cpu().numpy()
             policy_view = camera.data.rgb[i, -1].cpu().numpy()
-            inset = upscale_nearest(policy_view, args.view_size // 3)
+            inset = upscale_nearest(policy_view, args.view_size // 2)
             view[: inset.shape[0], : inset.shape[1]] = inset
             peds = nav.crowd.pos[i][nav.crowd.active[i]].cpu().numpy()
             title = f"{args.task} env {i}  episode {episode}  t={step * base.step_dt:5.1f} s  collisions {int(state.collision_count[i])}"

@@ -118,6 +118,66 @@ def layout_fingerprint():
     return {"layouts": fp, "goals": nav.goal.cpu().numpy().round(4).tolist(), "num_prims": len(terrain.layouts)}
 
 
+def bundle_episode():
+    """A procedural block exported as a scene bundle (tests' stand-in for a capture) in the wheeled task,
+    fast mode: episodes start and end on the bundle's routes, the tiles hold its triangle-mesh
+    collider, and driving at a building stops the robot at the wall."""
+    import tempfile
+    from pathlib import Path
+
+    from pxr import UsdPhysics
+
+    import isaaclab.sim as sim_utils
+    from s2e.urban.layout import UrbanLayoutCfg, generate_layout
+    from s2e.urban.procedural_bundle import export_procedural_bundle
+
+    seed = 3
+    folder = export_procedural_bundle(Path(tempfile.mkdtemp()) / "bundle", seed=seed, obstacle_density=1.5, num_routes=4)
+    env, cfg, base = _env("S2E-Urban-Wheeled", 2, "--mode", "base", "--no-camera", f"env.scene.terrain.scene_bundle={folder}",
+                          "env.terminations.collision=null", "env.terminations.left_block=null", "env.terminations.arrived=null")
+    terrain, nav = base.scene.terrain, base.command_manager.get_term("nav")
+    term, robot = base.action_manager.get_term("nav"), base.scene["robot"]
+    planned = torch.as_tensor(nav.bundle_episodes.routes)
+    raw = [(torch.as_tensor(r.start), torch.as_tensor(r.goal)) for r in terrain.bundle.routes]
+    start_err = goal_err = snap = 0.0
+    used = set()
+    for reset in range(4):  # the first reset came from _env; three more draw further routes
+        if reset:
+            env.reset()
+        xy, _ = nav.robot_pose_2d()
+        for i, k in enumerate(nav.bundle_route.tolist()):
+            used.add(k)
+            start_err = max(start_err, float((xy[i].cpu() - planned[k, 0]).norm()))
+            goal_err = max(goal_err, float((nav.goal[i].cpu() - planned[k, -1]).norm()))
+            snap = max(snap, float((planned[k, 0] - raw[k][0]).norm()), float((planned[k, -1] - raw[k][1]).norm()))
+    stage = sim_utils.get_current_stage()
+    mesh_colliders = sum(p.HasAPI(UsdPhysics.MeshCollisionAPI) for p in stage.Traverse())
+    # Drive env 0 straight at the nearest building of the block the bundle was made from.
+    cfg_l = UrbanLayoutCfg()
+    cfg_l.obstacles.density = 1.5
+    buildings = torch.as_tensor(generate_layout(cfg_l, seed).buildings)
+    xy, _ = nav.robot_pose_2d()
+    lo, hi = buildings[:, :2] - buildings[:, 2:4] / 2, buildings[:, :2] + buildings[:, 2:4] / 2
+    gap = lambda p: (torch.maximum(lo - p, p - hi).clamp_min(0)).norm(dim=-1)  # distance to each building
+    b = int(gap(xy[0].cpu()).argmin())
+    target = xy[0].cpu().clamp(lo[b], hi[b])
+    heading = torch.atan2(target[1] - xy[0, 1].cpu(), target[0] - xy[0, 0].cpu())
+    start_gap, min_gap, z = float(gap(xy[0].cpu())[b]), float("inf"), []
+    for _ in range(int(8.0 / base.step_dt)):
+        xy, yaw = nav.robot_pose_2d()
+        err = float(torch.atan2(torch.sin(heading - yaw[0].cpu()), torch.cos(heading - yaw[0].cpu())))
+        term.velocity_override = torch.tensor([[0.8 if abs(err) < 0.3 else 0.0, 2.0 * err], [0.0, 0.0]], device=base.device)
+        env.step(torch.zeros(2, 21, device=base.device))
+        min_gap = min(min_gap, float(gap(nav.robot_pose_2d()[0][0].cpu())[b]))
+        z.append(float(robot.data.root_pos_w.torch[0, 2] - base.scene.env_origins[0, 2]))
+    return {
+        "start_err": start_err, "goal_err": goal_err, "snap": snap, "routes_used": len(used), "num_routes": len(raw),
+        "layouts_shared": all(l is terrain.bundle.layout for l in terrain.layouts), "mesh_colliders": mesh_colliders,
+        "start_gap": start_gap, "min_gap": min_gap, "final_gap": float(gap(nav.robot_pose_2d()[0][0].cpu())[b]),
+        "radius": nav.spec.radius, "collisions": float(nav.state.collision_count[0]), "z_range": [min(z), max(z)],
+    }
+
+
 if __name__ == "__main__":
     result = globals()[sys.argv[1]]()
     print("RESULT " + json.dumps(result), flush=True)

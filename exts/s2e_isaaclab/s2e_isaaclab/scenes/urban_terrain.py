@@ -4,6 +4,12 @@ Isaac Lab's terrain importer is the scene entity that owns static world geometry
 origins; this subclass generates one `s2e.urban` layout per env (seed + env index, so the same seed
 gives the same blocks), authors the ground, curbs, building facades, street furniture and static
 obstacles as UsdPhysics colliders at each env's tile, and keeps the layouts for the MDP terms.
+
+With `scene_bundle` set, every env gets the same captured scene instead (`s2e.urban.scene_bundle`):
+its collision mesh is authored at each tile as a static triangle-mesh collider and its derived layout
+feeds the MDP terms. MuJoCo's own collision detection would replace that mesh by its convex hull (a
+street would become one solid blob), so the importer then switches MuJoCo-Warp to Newton's collision
+pipeline, which collides with the triangles.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import math
 
 import numpy as np
 import torch
-from pxr import Gf, UsdGeom, UsdPhysics
+from pxr import Gf, UsdGeom, UsdPhysics, Vt
 
 import isaaclab.sim as sim_utils
 from isaaclab.cloner import grid_transforms
@@ -20,25 +26,43 @@ from isaaclab.terrains import TerrainImporter, TerrainImporterCfg
 from isaaclab.utils import configclass
 
 from s2e.urban.layout import CYLINDER, UrbanLayout, UrbanLayoutCfg, boxes_as_footprints, collision_footprints, generate_layout
+from s2e.urban.scene_bundle import SceneBundle, load_scene_bundle
 
 
 class UrbanTerrainImporter(TerrainImporter):
     """Generates and spawns the per-env urban blocks (see module docstring)."""
 
     cfg: UrbanTerrainImporterCfg
+    _current: UrbanTerrainImporter | None = None
+
+    @classmethod
+    def current(cls) -> UrbanTerrainImporter:
+        """The terrain of the simulation being built (one per process, like the SimulationContext)."""
+        if cls._current is None:
+            raise RuntimeError("no UrbanTerrainImporter in this simulation: the scene needs an S2E urban terrain")
+        return cls._current
 
     def __init__(self, cfg: UrbanTerrainImporterCfg):
+        UrbanTerrainImporter._current = self
         self.cfg = cfg
         self.device = sim_utils.SimulationContext.instance().device
         self.terrain_prim_paths = []
         self.terrain_origins = None
         self.env_origins = None
         self._terrain_flat_patches = {}
-        if cfg.env_spacing is None or cfg.env_spacing < cfg.layout.size:
-            cfg.env_spacing = cfg.layout.size
+        self.bundle: SceneBundle | None = load_scene_bundle(cfg.scene_bundle) if cfg.scene_bundle else None
+        """The captured scene every env uses (None: procedural blocks); cameras render its Gaussians."""
+        self.tile_size = self.bundle.size if self.bundle is not None else cfg.layout.size
+        if self.bundle is not None:
+            _use_triangle_mesh_contacts()
+        if cfg.env_spacing is None or cfg.env_spacing < self.tile_size:
+            cfg.env_spacing = self.tile_size
         origins, _ = grid_transforms(cfg.num_envs, cfg.env_spacing)
         self.env_origins = torch.as_tensor(np.asarray(origins), dtype=torch.float, device=self.device)
-        self.layouts: list[UrbanLayout] = [generate_layout(cfg.layout, cfg.seed * 100_003 + i) for i in range(cfg.num_envs)]
+        if self.bundle is not None:
+            self.layouts: list[UrbanLayout] = [self.bundle.layout] * cfg.num_envs
+        else:
+            self.layouts = [generate_layout(cfg.layout, cfg.seed * 100_003 + i) for i in range(cfg.num_envs)]
         self._spawn(self.env_origins.cpu().numpy())
 
     def set_debug_vis(self, debug_vis: bool) -> bool:
@@ -49,13 +73,16 @@ class UrbanTerrainImporter(TerrainImporter):
         root = self.cfg.prim_path + "/urban"
         self.terrain_prim_paths.append(root)
         UsdGeom.Xform.Define(stage, root)
-        lo, hi = origins[:, :2].min(0) - self.cfg.layout.size, origins[:, :2].max(0) + self.cfg.layout.size
+        lo, hi = origins[:, :2].min(0) - self.tile_size, origins[:, :2].max(0) + self.tile_size
         ground = ((lo + hi) / 2).tolist() + [-0.05]
         _static_box(stage, f"{root}/ground", ground, (hi[0] - lo[0], hi[1] - lo[1], 0.1), 0.0)
         for i, (layout, origin) in enumerate(zip(self.layouts, origins)):
             tile = f"{root}/tile_{i}"
             xf = UsdGeom.Xform.Define(stage, tile)
             xf.AddTranslateOp().Set(Gf.Vec3d(float(origin[0]), float(origin[1]), 0.0))
+            if self.bundle is not None:
+                _static_mesh(stage, f"{tile}/collision_mesh", self.bundle.vertices, self.bundle.faces)
+                continue
             static = np.concatenate([boxes_as_footprints(layout.buildings), boxes_as_footprints(layout.curbs), layout.obstacles])
             for k, (cx, cy, yaw, hx, hy, h, shape) in enumerate(static):
                 if shape == CYLINDER:
@@ -75,6 +102,17 @@ class UrbanTerrainImporter(TerrainImporter):
         return out, valid
 
 
+def _use_triangle_mesh_contacts() -> None:
+    """Let Newton's collision pipeline detect contacts when MuJoCo's would (see the module docstring).
+
+    The terrain is built before the solver (at the first sim reset), and the physics manager reads
+    this same cfg object then.
+    """
+    solver_cfg = getattr(sim_utils.SimulationContext.instance().cfg.physics, "solver_cfg", None)
+    if getattr(solver_cfg, "use_mujoco_contacts", False):
+        solver_cfg.use_mujoco_contacts = False
+
+
 def _static_box(stage, path: str, center, size, yaw: float) -> None:
     cube = UsdGeom.Cube.Define(stage, path)
     cube.CreateSizeAttr(1.0)
@@ -82,6 +120,17 @@ def _static_box(stage, path: str, center, size, yaw: float) -> None:
     cube.AddOrientOp().Set(Gf.Quatf(math.cos(yaw / 2), 0.0, 0.0, math.sin(yaw / 2)))
     cube.AddScaleOp().Set(Gf.Vec3f(*map(float, size)))
     UsdPhysics.CollisionAPI.Apply(cube.GetPrim())
+
+
+def _static_mesh(stage, path: str, vertices: np.ndarray, faces: np.ndarray) -> None:
+    """A static triangle-mesh collider (no approximation: the triangles themselves collide)."""
+    mesh = UsdGeom.Mesh.Define(stage, path)
+    mesh.CreatePointsAttr(Vt.Vec3fArray.FromNumpy(np.ascontiguousarray(vertices, dtype=np.float32)))
+    mesh.CreateFaceVertexCountsAttr(Vt.IntArray.FromNumpy(np.full(len(faces), 3, dtype=np.int32)))
+    mesh.CreateFaceVertexIndicesAttr(Vt.IntArray.FromNumpy(np.ascontiguousarray(faces, dtype=np.int32).ravel()))
+    mesh.CreateSubdivisionSchemeAttr(UsdGeom.Tokens.none)
+    UsdPhysics.CollisionAPI.Apply(mesh.GetPrim())
+    UsdPhysics.MeshCollisionAPI.Apply(mesh.GetPrim()).CreateApproximationAttr(UsdPhysics.Tokens.none)
 
 
 def _static_cylinder(stage, path: str, center, radius: float, height: float) -> None:
@@ -103,6 +152,10 @@ class UrbanTerrainImporterCfg(TerrainImporterCfg):
     layout: UrbanLayoutCfg = UrbanLayoutCfg()
     seed: int = 0
     """Block seed: env i gets layout seed (seed * 100003 + i)."""
+    scene_bundle: str | None = None
+    """Path of a scene bundle folder (s2e.urban.scene_bundle): every env uses that captured scene
+    (its collision mesh, walkable area and routes) instead of a procedural block; `layout` and `seed`
+    are then unused."""
     env_spacing: float | None = None
     num_envs: int | None = None
     """Set by the scene."""

@@ -85,9 +85,12 @@ def make_env(args: argparse.Namespace):
 
 
 def run_main(main) -> None:
-    """Run a script's main, printing UserErrors (and missing files) as one line."""
+    """Run a script's main, printing user errors (bad input, missing or corrupt files) as one line."""
+    from s2e.rendering.ply import PlyError
+    from s2e.urban.scene_bundle import SceneBundleError
+
     try:
         main()
-    except (UserError, FileNotFoundError) as err:
+    except (UserError, FileNotFoundError, PlyError, SceneBundleError) as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)

@@ -1,10 +1,11 @@
 """The navigation command: each env's episode (start, goal, reference route) and its moving actors.
 
-At reset it samples a start and goal 10-40 m apart on the env's walkable area, plans the reference
-route, places the robot at the start, and re-spawns the env's pedestrians. Every step it advances the
-pedestrians (social-force crowd), writes their kinematic bodies, and updates the geometric episode
-state the rewards, terminations and metrics read: route progress, arrival, collisions (the robot's
-footprint touching an obstacle, building, curb or pedestrian; counted once per contact).
+At reset it samples a start and goal 10-40 m apart on the env's walkable area (on a scene bundle with
+routes: picks one of the bundle's routes), plans the reference route, places the robot at the start,
+and re-spawns the env's pedestrians. Every step it advances the pedestrians (social-force crowd),
+writes their kinematic bodies, and updates the geometric episode state the rewards, terminations and
+metrics read: route progress, arrival, collisions (the robot's footprint touching an obstacle,
+building, curb or pedestrian; counted once per contact).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from s2e.urban.geometry import quat_xyzw_from_yaw, yaw_from_quat_xyzw
 from s2e.urban.layout import collision_footprints
 from s2e.urban.pedestrians import PedestrianCfg, PedestrianCrowd
 from s2e.urban.routes import RouteCfg, RoutePlanner, clearance_map
+from s2e.urban.scene_bundle import BundleEpisodes
 
 from ....robots.spec import RobotSpec
 
@@ -53,7 +55,16 @@ class NavigationCommand(CommandTerm):
         self.layouts = terrain.layouts
         self.origins = terrain.env_origins
         self.spec: RobotSpec = cfg.robot
-        self.planners = [RoutePlanner(l, cfg.route) for l in self.layouts]
+        planners: dict[int, RoutePlanner] = {}  # the envs of a scene bundle share one layout: one planner
+        for l in self.layouts:
+            if id(l) not in planners:
+                planners[id(l)] = RoutePlanner(l, cfg.route)
+        self.planners = [planners[id(l)] for l in self.layouts]
+        bundle = getattr(terrain, "bundle", None)
+        self.bundle_episodes = BundleEpisodes(self.planners[0], bundle.routes) if bundle is not None and bundle.routes else None
+        """Episodes come from the scene bundle's routes when it has some (None: sampled on the walkable area)."""
+        self.bundle_route = torch.full((self.num_envs,), -1, dtype=torch.long, device=self.device)
+        """Index of each env's current bundle route (-1 when episodes are sampled)."""
         self.footprints, self.footprint_valid = terrain.footprints()
         self.clearance = torch.stack([torch.as_tensor(clearance_map(l)) for l in self.layouts]).to(self.device)
         ped_cfg = replace(cfg.pedestrians, robot_radius=self.spec.radius)
@@ -138,7 +149,11 @@ class NavigationCommand(CommandTerm):
             return
         starts, yaws = [], []
         for i in ids.tolist():
-            ep = self.planners[i].sample_episode(self._rngs[i])
+            if self.bundle_episodes is not None:
+                k, ep = self.bundle_episodes.sample(self._rngs[i])
+                self.bundle_route[i] = k
+            else:
+                ep = self.planners[i].sample_episode(self._rngs[i])
             self.routes[i] = torch.as_tensor(ep.route, device=self.device)
             self.goal[i] = torch.as_tensor(ep.goal, device=self.device)
             starts.append(ep.start)

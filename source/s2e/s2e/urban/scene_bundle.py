@@ -1,0 +1,404 @@
+"""Scene bundles: a real capture (3DGS + collision mesh + walkable area + routes) as an S2E-Urban block.
+
+A bundle is a folder::
+
+    bundle.yaml        the description below
+    scene.ply          3D Gaussians (INRIA 3DGS PLY), in the capture frame
+    collision.ply      triangle mesh (PLY or OBJ, e.g. Vid2Sim's TSDF mesh), in the capture frame
+
+bundle.yaml (format_version 1)::
+
+    format_version: 1
+    name: my-street
+    gaussians: scene.ply
+    collision_mesh: collision.ply          # .ply or .obj
+    alignment:                             # capture frame -> task frame: x_task = scale * R x + t
+      rotation: [[1,0,0],[0,1,0],[0,0,1]]  # or  quaternion: [w, x, y, z]  or  yaw_deg: 30  (one of them; none = identity)
+      translation: [0, 0, 0]
+      scale: 1.0
+    size: 50.0                             # side of the square tile in the task frame (m)
+    grid_resolution: 0.25                  # optional, walkable grid cell (m)
+    obstacle_heights: [0.05, 1.8]          # optional, geometry in this band above z = 0 blocks a cell
+    walkable:
+      polygons: [[[x, y], ...], ...]       # capture-frame points, [x, y] (z = 0) or [x, y, z]
+      holes: [[[x, y], ...]]               # optional
+    routes:                                # optional; episodes start/goal are drawn from them
+      - {start: [x, y], goal: [x, y], waypoints: [[x, y], ...]}
+
+The task frame is the tile frame of every S2E term: z up, metres, origin at the tile centre, ground
+at z = 0. Points may be 3-D because a capture frame's ground is often not its xy plane (y-up or
+COLMAP frames). The loader applies the alignment to everything, drops mesh triangles whose centre
+lies outside the tile (env tiles sit side by side) and derives an `UrbanLayout` (see bundle_layout).
+Every problem is one `SceneBundleError` line naming the file and what is wrong.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+
+from ..rendering.gaussians import GaussianScene
+from ..rendering.ply import PlyError, load_ply, save_ply
+from .bundle_layout import DEFAULT_HEIGHT_BAND, layout_from_mesh
+from .layout import UrbanLayout
+from .mesh_io import MESH_SUFFIXES, MeshError, read_mesh, write_mesh
+from .routes import Episode, RoutePlanner, polyline_length, resample_polyline
+
+FORMAT_VERSION = 1
+BUNDLE_FILE = "bundle.yaml"
+KEYS = {"format_version", "name", "gaussians", "collision_mesh", "alignment", "size", "grid_resolution",
+        "obstacle_heights", "walkable", "routes"}
+REQUIRED = ("format_version", "name", "gaussians", "collision_mesh", "size", "walkable")
+
+
+class SceneBundleError(ValueError):
+    """A scene bundle that cannot be loaded: one line naming the file and the problem."""
+
+
+@dataclass
+class Alignment:
+    """Similarity transform capture frame -> task frame: x_task = scale * rotation @ x + translation."""
+
+    rotation: np.ndarray = field(default_factory=lambda: np.eye(3))
+    translation: np.ndarray = field(default_factory=lambda: np.zeros(3))
+    scale: float = 1.0
+
+    def apply(self, points: np.ndarray) -> np.ndarray:
+        return self.scale * np.asarray(points, dtype=np.float64) @ self.rotation.T + self.translation
+
+    def inverse(self) -> Alignment:
+        return Alignment(self.rotation.T.copy(), -self.rotation.T @ self.translation / self.scale, 1.0 / self.scale)
+
+    def as_yaml(self) -> dict:
+        return {"rotation": self.rotation.tolist(), "translation": self.translation.tolist(), "scale": float(self.scale)}
+
+
+@dataclass
+class BundleRoute:
+    """A start/goal pair (and optional via points) in the tile frame."""
+
+    start: np.ndarray
+    goal: np.ndarray
+    waypoints: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+
+    @property
+    def points(self) -> np.ndarray:
+        return np.concatenate([self.start[None], self.waypoints, self.goal[None]])
+
+
+@dataclass
+class SceneBundle:
+    """A loaded bundle, everything in the tile frame."""
+
+    name: str
+    path: Path
+    size: float
+    alignment: Alignment
+    gaussians: GaussianScene
+    vertices: np.ndarray
+    """[V, 3] collision mesh vertices (float32)."""
+    faces: np.ndarray
+    """[F, 3] triangles (int32)."""
+    routes: list[BundleRoute]
+    layout: UrbanLayout
+
+
+def load_scene_bundle(path: str | Path) -> SceneBundle:
+    """Read, validate and align a bundle folder (or its bundle.yaml)."""
+    path = Path(path)
+    folder = path.parent if path.name == BUNDLE_FILE else path
+    spec_path = folder / BUNDLE_FILE
+    if not folder.is_dir():
+        raise SceneBundleError(f"{folder}: scene bundle folder not found")
+    if not spec_path.is_file():
+        raise SceneBundleError(f"{spec_path}: missing; a scene bundle folder needs a {BUNDLE_FILE}")
+    try:
+        raw = yaml.safe_load(spec_path.read_text())
+    except yaml.YAMLError as err:
+        raise SceneBundleError(f"{spec_path}: not valid YAML ({str(err).splitlines()[0]})") from None
+    spec = parse_spec(raw, spec_path)
+    al: Alignment = spec["alignment"]
+    for key in ("gaussians", "collision_mesh"):
+        if not (folder / spec[key]).is_file():
+            raise SceneBundleError(f"{spec_path}: {key} file '{spec[key]}' not found in {folder}")
+    try:
+        gaussians = load_ply(folder / spec["gaussians"])
+        vertices, faces = read_mesh(folder / spec["collision_mesh"])
+    except (PlyError, MeshError) as err:
+        raise SceneBundleError(str(err)) from None
+    gaussians = gaussians.transformed(torch.as_tensor(al.rotation, dtype=torch.float32),
+                                      torch.as_tensor(al.translation, dtype=torch.float32), al.scale)
+    vertices = al.apply(vertices)
+    size = spec["size"]
+    centre = vertices[faces].mean(axis=1)
+    faces = faces[(np.abs(centre[:, :2]) <= size / 2 + 1e-3).all(axis=1)]  # walls on the tile edge stay
+    if len(faces) == 0:
+        raise SceneBundleError(f"{spec_path}: no collision mesh triangle lies inside the {size} m tile after alignment; check alignment and size")
+    to_tile = lambda pts: al.apply(pts)[:, :2]
+    polygons = [to_tile(p) for p in spec["walkable"]["polygons"]]
+    holes = [to_tile(p) for p in spec["walkable"]["holes"]]
+    layout = layout_from_mesh(vertices, faces, size, polygons, holes, spec["grid_resolution"], spec["obstacle_heights"])
+    if not layout.walkable.any():
+        raise SceneBundleError(f"{spec_path}: the walkable polygons cover no free cell of the tile after alignment")
+    if len(layout.walk_rects) == 0:
+        raise SceneBundleError(f"{spec_path}: the walkable area has no part wide enough for a pedestrian")
+    routes = []
+    for i, r in enumerate(spec["routes"]):
+        route = BundleRoute(to_tile(r["start"][None])[0], to_tile(r["goal"][None])[0],
+                            to_tile(r["waypoints"]) if len(r["waypoints"]) else np.zeros((0, 2)))
+        _check_route(route, layout, i, spec_path)
+        routes.append(route)
+    used = np.unique(faces)
+    remap = np.zeros(len(vertices), np.int64)
+    remap[used] = np.arange(len(used))
+    return SceneBundle(spec["name"], folder, size, al, gaussians, vertices[used].astype(np.float32),
+                       remap[faces].astype(np.int32), routes, layout)
+
+
+def _check_route(route: BundleRoute, layout: UrbanLayout, index: int, spec_path: Path) -> None:
+    names = ["start"] + [f"waypoint {k}" for k in range(len(route.waypoints))] + ["goal"]
+    for name, p in zip(names, route.points):
+        ij = layout.cell_of(p)
+        outside = bool((np.abs(p) > layout.size / 2).any())
+        if outside or not layout.walkable[ij[0], ij[1]]:
+            where = "outside the tile" if outside else "not on the walkable area (outside the polygons or on a cell the collision mesh occupies)"
+            raise SceneBundleError(f"{spec_path}: route {index} {name} ({p[0]:.2f}, {p[1]:.2f}) in the tile frame is {where}")
+
+
+def parse_spec(raw, spec_path: Path | str = BUNDLE_FILE) -> dict:
+    """Validate a bundle.yaml mapping; returns it with numpy arrays, defaults and an `Alignment`."""
+    def fail(msg):
+        raise SceneBundleError(f"{spec_path}: {msg}")
+
+    if not isinstance(raw, dict):
+        fail(f"expected a mapping of keys, got {type(raw).__name__}")
+    unknown = sorted(set(raw) - KEYS)
+    if unknown:
+        fail(f"unknown key '{unknown[0]}'; the keys are {', '.join(sorted(KEYS))}")
+    missing = [k for k in REQUIRED if k not in raw]
+    if missing:
+        fail(f"missing key '{missing[0]}'")
+    if raw["format_version"] != FORMAT_VERSION:
+        fail(f"unsupported format_version {raw['format_version']!r}; this S2E reads format_version {FORMAT_VERSION}")
+    out = {"format_version": FORMAT_VERSION}
+    for key in ("name", "gaussians", "collision_mesh"):
+        if not isinstance(raw[key], str) or not raw[key]:
+            fail(f"{key} must be a non-empty string, got {raw[key]!r}")
+        out[key] = raw[key]
+    if Path(raw["collision_mesh"]).suffix.lower() not in MESH_SUFFIXES:
+        fail(f"collision_mesh '{raw['collision_mesh']}' must be a {' or '.join(MESH_SUFFIXES)} file")
+    out["size"] = _positive(raw["size"], "size", fail)
+    out["grid_resolution"] = _positive(raw.get("grid_resolution", 0.25), "grid_resolution", fail)
+    band = _array(raw.get("obstacle_heights", list(DEFAULT_HEIGHT_BAND)), "obstacle_heights", fail, shape=(2,))
+    if not 0 <= band[0] < band[1]:
+        fail(f"obstacle_heights must be [low, high] with 0 <= low < high, got {band.tolist()}")
+    out["obstacle_heights"] = (float(band[0]), float(band[1]))
+    out["alignment"] = _alignment(raw.get("alignment") or {}, fail)
+    walk = raw["walkable"]
+    if not isinstance(walk, dict) or set(walk) - {"polygons", "holes"} or "polygons" not in walk:
+        fail("walkable must be a mapping with 'polygons' (a list of polygons) and optional 'holes'")
+    out["walkable"] = {}
+    for key in ("polygons", "holes"):
+        polys = walk.get(key) or []
+        if not isinstance(polys, list) or (key == "polygons" and not polys):
+            fail(f"walkable.{key} must be a {'non-empty ' if key == 'polygons' else ''}list of polygons")
+        out["walkable"][key] = [_points(p, f"walkable.{key}[{i}]", fail, min_count=3) for i, p in enumerate(polys)]
+    routes = raw.get("routes") or []
+    if not isinstance(routes, list):
+        fail("routes must be a list of {start, goal, waypoints} mappings")
+    out["routes"] = []
+    for i, r in enumerate(routes):
+        if not isinstance(r, dict) or not {"start", "goal"} <= set(r) or set(r) - {"start", "goal", "waypoints"}:
+            fail(f"routes[{i}] must be a mapping with start, goal and optional waypoints")
+        out["routes"].append({
+            "start": _points([r["start"]], f"routes[{i}].start", fail)[0],
+            "goal": _points([r["goal"]], f"routes[{i}].goal", fail)[0],
+            "waypoints": _points(r.get("waypoints") or [], f"routes[{i}].waypoints", fail),
+        })
+    return out
+
+
+def _positive(value, name, fail) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        fail(f"{name} must be a positive number, got {value!r}")
+    return float(value)
+
+
+def _array(value, name, fail, shape=None) -> np.ndarray:
+    try:
+        a = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        fail(f"{name} must be numbers, got {value!r}")
+    if shape is not None and a.shape != shape:
+        fail(f"{name} must have shape {list(shape)}, got {list(a.shape)}")
+    if not np.isfinite(a).all():
+        fail(f"{name} has non-finite values")
+    return a
+
+
+def _points(value, name, fail, min_count: int = 0) -> np.ndarray:
+    """A list of [x, y] or [x, y, z] points as [K, 3] (z = 0 for 2-D points)."""
+    if not isinstance(value, list) or not all(isinstance(p, (list, tuple)) and len(p) in (2, 3) for p in value):
+        fail(f"{name} must be a list of [x, y] or [x, y, z] points")
+    if len(value) < min_count:
+        fail(f"{name} has {len(value)} points, a polygon needs at least {min_count}")
+    pts = np.zeros((len(value), 3))
+    for k, p in enumerate(value):
+        pts[k, : len(p)] = _array(p, f"{name}[{k}]", fail)
+    return pts
+
+
+def _alignment(raw, fail) -> Alignment:
+    if not isinstance(raw, dict):
+        fail("alignment must be a mapping with rotation|quaternion|yaw_deg, translation and scale")
+    unknown = sorted(set(raw) - {"rotation", "quaternion", "yaw_deg", "translation", "scale"})
+    if unknown:
+        fail(f"unknown key 'alignment.{unknown[0]}'; use rotation, quaternion or yaw_deg, translation, scale")
+    given = [k for k in ("rotation", "quaternion", "yaw_deg") if k in raw]
+    if len(given) > 1:
+        fail(f"alignment gives both {given[0]} and {given[1]}; give one rotation")
+    rot = np.eye(3)
+    if "rotation" in raw:
+        rot = _array(raw["rotation"], "alignment.rotation", fail, shape=(3, 3))
+        err = float(np.abs(rot @ rot.T - np.eye(3)).max())
+        if err > 1e-4:
+            fail(f"alignment.rotation is not a rotation matrix (R R^T differs from the identity by {err:.3g}); put the scale in alignment.scale")
+        if np.linalg.det(rot) < 0:
+            fail("alignment.rotation is a reflection (determinant -1), not a rotation")
+    elif "quaternion" in raw:
+        q = _array(raw["quaternion"], "alignment.quaternion", fail, shape=(4,))
+        norm = float(np.linalg.norm(q))
+        if norm < 1e-9:
+            fail("alignment.quaternion is zero")
+        rot = quat_wxyz_to_matrix(q / norm)
+    elif "yaw_deg" in raw:
+        yaw = math.radians(float(_array(raw["yaw_deg"], "alignment.yaw_deg", fail, shape=())))
+        rot = np.array([[math.cos(yaw), -math.sin(yaw), 0.0], [math.sin(yaw), math.cos(yaw), 0.0], [0.0, 0.0, 1.0]])
+    t = _array(raw.get("translation", [0.0, 0.0, 0.0]), "alignment.translation", fail, shape=(3,))
+    scale = _positive(raw.get("scale", 1.0), "alignment.scale", fail)
+    return Alignment(rot, t, scale)
+
+
+def quat_wxyz_to_matrix(q: np.ndarray) -> np.ndarray:
+    w, x, y, z = q
+    return np.array([
+        [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
+        [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
+        [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
+    ])
+
+
+def save_scene_bundle(
+    folder: str | Path,
+    *,
+    name: str,
+    gaussians: GaussianScene,
+    vertices: np.ndarray,
+    faces: np.ndarray,
+    size: float,
+    walkable: list[np.ndarray],
+    holes: list[np.ndarray] = (),
+    routes: list[BundleRoute] | list[tuple] = (),
+    alignment: Alignment | None = None,
+    mesh_file: str = "collision.ply",
+    extra: dict | None = None,
+) -> Path:
+    """Write a bundle folder atomically. Everything is given in the capture frame; `alignment` maps it
+    to the task frame. The folder is built beside the target and renamed into place (an existing
+    bundle there is replaced only once the new one is complete)."""
+    folder = Path(folder)
+    alignment = alignment or Alignment()
+    pts = lambda a: np.asarray(a, dtype=np.float64).tolist()
+    spec = {
+        "format_version": FORMAT_VERSION,
+        "name": name,
+        "gaussians": "scene.ply",
+        "collision_mesh": mesh_file,
+        "alignment": alignment.as_yaml(),
+        "size": float(size),
+        "walkable": {"polygons": [pts(p) for p in walkable], **({"holes": [pts(h) for h in holes]} if len(holes) else {})},
+        "routes": [],
+        **(extra or {}),
+    }
+    for r in routes:
+        start, goal, via = (r.start, r.goal, r.waypoints) if isinstance(r, BundleRoute) else (r[0], r[1], r[2] if len(r) > 2 else [])
+        spec["routes"].append({"start": pts(start), "goal": pts(goal), **({"waypoints": pts(via)} if len(via) else {})})
+    parse_spec(spec, folder / BUNDLE_FILE)  # the writer never produces a bundle the loader rejects
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        save_ply(gaussians, tmp / "scene.ply")
+        write_mesh(tmp / mesh_file, vertices, faces)
+        (tmp / BUNDLE_FILE).write_text(yaml.safe_dump(spec, sort_keys=False, default_flow_style=None))
+        old = None
+        if folder.exists():
+            old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
+            os.replace(folder, old)
+        os.replace(tmp, folder)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return folder
+
+
+def plan_bundle_route(planner: RoutePlanner, route: BundleRoute, index: int, max_snap: float = 1.5) -> tuple[np.ndarray, float]:
+    """Reference route (resampled [num_points, 2]) and its length for one bundle route.
+
+    The route is planned leg by leg through its waypoints with the task's planner. A point closer to
+    an obstacle than the planner's clearance is moved to the nearest free cell (at most `max_snap`
+    m away), so that a hand-placed start next to a wall still gives a robot spawn pose that is free.
+    """
+    free = np.flatnonzero(planner.free.ravel())
+    centers = planner.layout.cell_centers().reshape(-1, 2)[free]
+    pts = []
+    for p in route.points:
+        ij = planner.layout.cell_of(p)
+        if planner.free[ij[0], ij[1]]:
+            pts.append(np.asarray(p, dtype=np.float64))
+            continue
+        d = np.linalg.norm(centers - p, axis=1) if len(centers) else np.array([np.inf])
+        k = int(d.argmin())
+        if d[k] > max_snap:
+            raise SceneBundleError(f"scene bundle route {index}: ({p[0]:.2f}, {p[1]:.2f}) is more than {max_snap} m from any cell "
+                                   f"with {planner.cfg.clearance} m clearance (route.clearance); move it or lower the clearance")
+        pts.append(centers[k])
+    path = [pts[0]]
+    for a, b in zip(pts[:-1], pts[1:]):
+        leg = planner.plan(a, b)
+        if leg is None:
+            raise SceneBundleError(f"scene bundle route {index}: no path with {planner.cfg.clearance} m clearance from "
+                                   f"({a[0]:.2f}, {a[1]:.2f}) to ({b[0]:.2f}, {b[1]:.2f})")
+        path.extend(leg[1:])
+    path = np.asarray(path)
+    return resample_polyline(path, planner.cfg.num_points).astype(np.float32), polyline_length(path)
+
+
+class BundleEpisodes:
+    """Episodes drawn from a bundle's routes: each route is planned once with the task's planner,
+    and every reset picks one at random (from the env's generator, so runs repeat under a seed)."""
+
+    def __init__(self, planner: RoutePlanner, routes: list[BundleRoute]):
+        if not routes:
+            raise ValueError("BundleEpisodes needs at least one bundle route")
+        planned = [plan_bundle_route(planner, r, k) for k, r in enumerate(routes)]
+        self.routes = np.stack([p for p, _ in planned])
+        """[K, num_points, 2] reference routes; routes[k, 0] and routes[k, -1] are route k's start and goal."""
+        self.lengths = [length for _, length in planned]
+
+    def sample(self, rng: np.random.Generator) -> tuple[int, Episode]:
+        """(route index, episode); the start yaw faces along the route, +-0.3 rad, as sampled episodes do."""
+        k = int(rng.integers(len(self.routes)))
+        route = self.routes[k]
+        heading = route[min(2, len(route) - 1)] - route[0]
+        yaw = float(np.arctan2(heading[1], heading[0]) + rng.uniform(-0.3, 0.3))
+        return k, Episode(route[0].copy(), yaw, route[-1].copy(), route.copy(), self.lengths[k])
