@@ -14,10 +14,12 @@ from s2e_isaaclab.tasks.urban.mdp.navigation_command import heading_velocity
 from s2e_isaaclab.utils.cli import add_env_args, make_env
 
 
-def _env(task, num_envs, *extra):
+def _env(task, num_envs, *extra, camera=False):
+    """Build and reset a task; physics-only (no camera rendering) unless `camera`."""
     parser = argparse.ArgumentParser()
     add_env_args(parser)
-    env, cfg = make_env(parser.parse_args(["--task", task, "--num_envs", str(num_envs), *extra]))
+    flags = [] if camera or "--no-camera" in extra else ["--no-camera"]
+    env, cfg = make_env(parser.parse_args(["--task", task, "--num_envs", str(num_envs), *flags, *extra]))
     env.reset(seed=0)
     return env, cfg, env.unwrapped
 
@@ -176,6 +178,41 @@ def bundle_episode():
         "start_gap": start_gap, "min_gap": min_gap, "final_gap": float(gap(nav.robot_pose_2d()[0][0].cpu())[b]),
         "radius": nav.spec.radius, "collisions": float(nav.state.collision_count[0]), "z_range": [min(z), max(z)],
     }
+
+
+def camera_observations():
+    """One task (argv[2]): camera obs shapes, a street image that is not flat, the frame ring buffer,
+    a reset refilling it, and the walking people drawn as Gaussians."""
+    task = sys.argv[2]
+    extra = ("--content", "mixed", "--mode", "base") if task == "S2E-Urban-Wheeled" else ("--content", "pedestrians")
+    env, cfg, base = _env(task, 2, *extra, camera=True)
+    camera = base.scene.sensors["camera"]
+    k = cfg.scene.camera.history
+    action = torch.zeros(base.num_envs, 21, device=base.device)
+    action[:, 0:20:2] = torch.arange(1.0, 11.0, device=base.device) * 0.3
+    action[:, 20] = 0.5
+    frames = []
+    for _ in range(4):
+        obs, *_ = env.step(action)
+        frames.append(obs["camera"]["rgb"].clone())
+    rgb, depth = obs["camera"]["rgb"], obs["camera"]["depth"]
+    people = camera.scene.opacities[:, camera._num_static:]
+    nav = base.command_manager.get_term("nav")
+    result = {
+        "rgb_shape": list(rgb.shape), "depth_shape": list(depth.shape), "history": k,
+        "rgb_std": float(rgb[:, -1].std()), "rgb_min": float(rgb.min()), "rgb_max": float(rgb.max()),
+        "bottom_depth_m": float(depth[:, -1, 0, -4:, :].mean() * 20.0), "top_depth": float(depth[:, -1, 0, :4, :].mean()),
+        "shifted": bool(torch.equal(frames[-1][:, :-1], frames[-2][:, 1:])),
+        "moved": float((frames[-1][:, -1] - frames[0][:, -1]).abs().mean()),
+        "active_pedestrians": int(nav.crowd.active.sum()), "people_gaussians": int((people > 0).sum()),
+        "gaussians_per_person": camera._people.num_gaussians,
+    }
+    camera.reset([0])
+    refilled = camera.data.rgb[0]
+    result["refilled_equal"] = all(bool(torch.equal(refilled[j], refilled[-1])) for j in range(k))
+    result["other_env_kept"] = bool(torch.equal(camera.data.rgb[1], (frames[-1][1].permute(0, 2, 3, 1) * 255).round().to(torch.uint8)))
+    env.close()
+    return result
 
 
 if __name__ == "__main__":

@@ -35,3 +35,18 @@ def test_invalid_override():
 def test_missing_asset(tmp_path):
     line = _error_line(_run("--task", "S2E-Urban-Wheeled", env={"S2E_ASSETS_DIR": str(tmp_path)}))
     assert "delivery_bot.usda" in line and "missing" in line
+
+
+def test_missing_scene_bundle(tmp_path):
+    line = _error_line(_run("--task", "S2E-Urban-Wheeled", "--mode", "base", f"env.scene.terrain.scene_bundle={tmp_path / 'nowhere'}"))
+    assert "nowhere" in line
+
+
+def test_corrupt_bundle_ply(tmp_path):
+    folder = tmp_path / "bundle"
+    subprocess.run([sys.executable, str(ROOT / "scripts/make_scene_bundle.py"), "--seed", "1", "--out", str(folder)],
+                   check=True, capture_output=True, cwd=ROOT, timeout=300)
+    ply = folder / "scene.ply"
+    ply.write_bytes(ply.read_bytes()[:5000])  # truncated
+    line = _error_line(_run("--task", "S2E-Urban-Wheeled", "--mode", "base", f"env.scene.terrain.scene_bundle={folder}"))
+    assert "scene.ply" in line and "truncated" in line

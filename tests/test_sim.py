@@ -68,3 +68,29 @@ def test_scene_bundle_episodes_follow_its_routes_and_its_mesh_stops_the_robot():
     assert r["start_gap"] > r["radius"] + 1.0, r
     assert r["radius"] - 0.05 < r["min_gap"] and r["final_gap"] < r["radius"] + 0.3, r  # stopped at the wall
     assert r["collisions"] >= 1, r
+
+
+@pytest.mark.parametrize("task", ["S2E-Urban-Wheeled", "S2E-Urban-Quadruped"])
+def test_camera_renders_a_street_with_people_into_a_frame_history(task):
+    r = scenario("camera_observations", task)
+    k = r["history"]
+    assert r["rgb_shape"] == [2, k, 3, 64, 64] and r["depth_shape"] == [2, k, 1, 64, 64], r
+    assert r["rgb_std"] > 0.05 and 0.0 <= r["rgb_min"] and r["rgb_max"] <= 1.0, r  # an image, not flat colour
+    assert 0.2 < r["bottom_depth_m"] < 3.0 and r["top_depth"] > 0.5, r  # ground near the robot below, far things above
+    assert r["shifted"] and r["moved"] > 0.0, r  # newest frame appended, older ones shifted
+    assert r["refilled_equal"] and r["other_env_kept"], r  # a reset env restarts its history from one frame
+    assert r["people_gaussians"] == r["active_pedestrians"] * r["gaussians_per_person"] > 0, r
+
+
+def test_record_rollout_writes_an_mp4(tmp_path):
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts/record_rollout.py"), "--task", "S2E-Urban-Wheeled", "--num_envs", "1",
+                           "--mode", "base", "--content", "pedestrians", "--seconds", "1.5", "--view_size", "128",
+                           "--log_dir", str(tmp_path)], capture_output=True, text=True, cwd=ROOT, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    videos = list(tmp_path.rglob("rollout.mp4"))
+    assert len(videos) == 1 and not list(tmp_path.rglob("*.partial.mp4")), list(tmp_path.rglob("*"))
+    import imageio.v2 as imageio
+
+    reader = imageio.get_reader(videos[0])
+    frames = [f for f in reader]
+    assert len(frames) == 15 and frames[0].shape[1] > frames[0].shape[0] > 128  # camera beside the map
