@@ -19,6 +19,7 @@ from pathlib import Path
 
 import yaml
 
+from s2e.utils.files import write_json_atomic
 from s2e.utils.machine import describe_machine
 
 TASKS = {"wheeled": "S2E-Urban-Wheeled", "quadruped": "S2E-Urban-Quadruped"}
@@ -92,11 +93,7 @@ def main() -> None:
         eta = (time.time() - t0) / done * (len(configs) - done)
         print(f"[bench] {done}/{len(configs)} {robot:9s} {mode:5s} {n:3d} envs: {r['env_steps_per_s']:8.1f} env-steps/s  (ETA {eta:.0f} s)", flush=True)
     info = {"machine": describe_machine(), "device": args.device, "command": " ".join(sys.argv), "results": results}
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(info, indent=2))
-    tmp.replace(out)
+    out = write_json_atomic(args.out, info)
     print(f"\nS2E-Urban env-steps/s on {info['machine']} ({args.device}), policy at 10 Hz")
     print("| robot | envs | joint-level | base-velocity | base / joint |")
     print("| --- | ---: | ---: | ---: | ---: |")

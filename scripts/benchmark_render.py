@@ -14,7 +14,6 @@ and writes logs/benchmark/benchmark_render.json.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -28,6 +27,7 @@ from s2e.rendering.backends import gsplat_available
 from s2e.rendering.cameras import intrinsics_from_fov, look_at
 from s2e.rendering.urban_gaussians import urban_scene_gaussians
 from s2e.urban.layout import UrbanLayoutCfg, generate_layout
+from s2e.utils.files import write_json_atomic
 from s2e.utils.machine import describe_machine
 
 SUITE = yaml.safe_load((Path(__file__).resolve().parents[1] / "configs/benchmark_render.yaml").read_text())
@@ -108,11 +108,7 @@ def main() -> None:
               flush=True)
     info = {"machine": describe_machine(), "torch_threads": torch.get_num_threads(), "command": " ".join(sys.argv),
             "results": results}
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(info, indent=2))
-    tmp.replace(out)
+    out = write_json_atomic(args.out, info)
     print(f"\nImages/s on {info['machine']}")
     header = "| Gaussians | resolution | cameras | " + " | ".join(backends) + (" | gsplat / cpu |" if len(backends) == 2 else " |")
     print(header)

@@ -12,13 +12,13 @@ which the robot's RobotSpec loads.
 from __future__ import annotations
 
 import argparse
-import json
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from s2e.utils.files import write_json_atomic
 from s2e_isaaclab.tasks.urban.mdp.navigation_command import heading_velocity
 from s2e_isaaclab.utils.cli import add_env_args, make_env, run_main
 
@@ -79,9 +79,7 @@ def main() -> None:
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
         "note": "vy uses the vx fit (the navigation action never commands lateral motion)",
     }
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(record, indent=2))
-    tmp.replace(out)
+    write_json_atomic(out, record)
     print(f"[calibrate] wrote {out}")
     env.close()
 

@@ -11,7 +11,6 @@ results.json and a top-down map of the episodes under logs/expert/<task>/<date_t
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from s2e.utils.files import write_json_atomic
 from s2e_isaaclab.utils.cli import add_env_args, make_env, run_main
 
 
@@ -91,9 +91,7 @@ def main() -> None:
     result = {"task": args.task, "content": cfg.content, "mode": cfg.control_mode, "num_envs": num_envs, "episodes": int(len(records["success"])),
               "SR": sr, "RC": rc, "CT": ct, "wall_time_s": wall, "env_steps": steps * num_envs, "seed": args.seed,
               "per_episode": {k: v.tolist() for k, v in records.items()}}
-    tmp = out / "results.json.tmp"
-    tmp.write_text(json.dumps(result, indent=2))
-    tmp.replace(out / "results.json")
+    write_json_atomic(out / "results.json", result)
     if panels:
         save_topdown_grid(out / "episodes.png", panels)
     print(f"[expert] results in {out}")

@@ -7,6 +7,7 @@ import pytest
 import torch
 from plyfile import PlyData, PlyElement
 
+from s2e.rendering.cameras import look_at
 from s2e.rendering import GaussianScene, PlyError, load_ply, render, save_ply
 from s2e.rendering.transforms import quat_from_axis_angle, quat_to_rotmat
 
@@ -292,16 +293,6 @@ def test_save_ply_rejects_batched_scene(tmp_path):
 
 # ------------------------------------------------------------------------------------ rigid transforms
 
-def look_at(eye, target, up=(0.0, 0.0, 1.0)) -> torch.Tensor:
-    """World-to-camera 4x4 for an OpenCV camera (x right, y down, z forward)."""
-    eye, target, up = (torch.as_tensor(v, dtype=torch.float64) for v in (eye, target, up))
-    f = torch.nn.functional.normalize(target - eye, dim=0)
-    r = torch.nn.functional.normalize(torch.linalg.cross(f, up), dim=0)
-    d = torch.linalg.cross(f, r)
-    view = torch.eye(4, dtype=torch.float64)
-    view[:3, :3] = torch.stack([r, d, f])
-    view[:3, 3] = -view[:3, :3] @ eye
-    return view
 
 
 def transform_camera(view: torch.Tensor, rotation: torch.Tensor, translation: torch.Tensor, scale: float):
@@ -324,7 +315,8 @@ def test_transformed_scene_renders_like_original(degree):
     moved = scene.transformed(rotation.float(), translation.float(), scale)
     assert moved.sh.shape == scene.sh.shape
 
-    views = torch.stack([look_at((3.0, 1.0, 1.0), (0, 0, 0)), look_at((-1.0, -3.0, 2.0), (0.1, 0.2, 0))])
+    views = torch.stack([look_at((3.0, 1.0, 1.0), (0, 0, 0), dtype=torch.float64),
+                         look_at((-1.0, -3.0, 2.0), (0.1, 0.2, 0), dtype=torch.float64)])
     views_moved = torch.stack([transform_camera(v, rotation, translation, scale) for v in views])
     # the moved cameras see the moved scene's means exactly where the original cameras saw the original ones
     cam = (views[:, None, :3, :3] @ scene.means.double()[None, :, :, None])[..., 0] + views[:, None, :3, 3]

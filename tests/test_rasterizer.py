@@ -13,6 +13,7 @@ from gsplat.cuda._torch_impl import (
     _world_to_cam,
 )
 
+from s2e.rendering.cameras import look_at
 from s2e.rendering import GaussianScene, render
 from s2e.rendering import cpu_kernels
 from s2e.rendering.projection import camera_centers, covariances, project
@@ -24,16 +25,6 @@ ALPHA_THRESHOLD = 1.0 / 255.0
 
 # ------------------------------------------------------------------------------------------------ helpers
 
-def look_at(eye, target, up=(0.0, 0.0, 1.0), dtype=torch.float32) -> torch.Tensor:
-    """World-to-camera 4x4 of an OpenCV camera (x right, y down, z forward) at `eye` looking at `target`."""
-    eye, target, up = (torch.as_tensor(v, dtype=torch.float64) for v in (eye, target, up))
-    f = torch.nn.functional.normalize(target - eye, dim=0)
-    r = torch.nn.functional.normalize(torch.linalg.cross(f, up), dim=0)
-    d = torch.linalg.cross(f, r)
-    view = torch.eye(4, dtype=torch.float64)
-    view[:3, :3] = torch.stack([r, d, f])
-    view[:3, 3] = -view[:3, :3] @ eye
-    return view.to(dtype)
 
 
 def intrinsics(fx, fy, cx, cy) -> torch.Tensor:

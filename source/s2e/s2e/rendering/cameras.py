@@ -11,6 +11,8 @@ import math
 
 import torch
 
+from .transforms import quat_to_rotmat
+
 # Camera axes (OpenCV) expressed in a robot body frame (x fwd, y left, z up), as columns.
 CAM_IN_BODY = torch.tensor([[0.0, 0.0, 1.0], [-1.0, 0.0, 0.0], [0.0, -1.0, 0.0]])
 
@@ -25,12 +27,7 @@ def intrinsics_from_fov(width: int, height: int, hfov_deg: float, device=None) -
 
 def rotmat_from_quat_xyzw(q: torch.Tensor) -> torch.Tensor:
     """[..., 4] xyzw (Isaac Lab's order) -> [..., 3, 3]."""
-    x, y, z, w = torch.nn.functional.normalize(q, dim=-1).unbind(-1)
-    return torch.stack([
-        1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
-        2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
-        2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
-    ], dim=-1).reshape(q.shape[:-1] + (3, 3))
+    return quat_to_rotmat(q[..., [3, 0, 1, 2]])
 
 
 def mount_rotation(pitch: float, yaw: float = 0.0) -> torch.Tensor:
@@ -54,14 +51,14 @@ def viewmats_from_body(body_pos: torch.Tensor, body_rot: torch.Tensor, offset_po
     return view
 
 
-def look_at(eye, target, up=(0.0, 0.0, 1.0)) -> torch.Tensor:
+def look_at(eye, target, up=(0.0, 0.0, 1.0), dtype=torch.float32) -> torch.Tensor:
     """World-to-camera [4, 4] of a camera at `eye` looking at `target` (z-up world)."""
-    eye, target, up = (torch.as_tensor(v, dtype=torch.float32) for v in (eye, target, up))
+    eye, target, up = (torch.as_tensor(v, dtype=torch.float64) for v in (eye, target, up))
     fwd = torch.nn.functional.normalize(target - eye, dim=0)
     right = torch.nn.functional.normalize(torch.linalg.cross(fwd, up), dim=0)
     down = torch.linalg.cross(fwd, right)
     r_cw = torch.stack([right, down, fwd])
-    view = torch.eye(4)
+    view = torch.eye(4, dtype=torch.float64)
     view[:3, :3] = r_cw
     view[:3, 3] = -r_cw @ eye
-    return view
+    return view.to(dtype)
