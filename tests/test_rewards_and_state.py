@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 
@@ -70,8 +72,11 @@ def test_smoothness_and_spin():
 def test_fallen_and_left_block_terminations():
     from s2e.nav.terminations import fallen, left_block
 
-    upright, tipped = torch.tensor([0.0, 0.0, -1.0]), torch.tensor([0.0, -0.9, -0.436])
-    gravity = torch.stack([upright, upright, tipped])
-    assert fallen(torch.tensor([0.3, 0.1, 0.3]), gravity, 0.15, 0.5).tolist() == [False, True, True]
+    # xyzw: upright and yawed (still upright), tilted 30 deg about x, tilted 70 deg about y (fallen)
+    upright = torch.tensor([0.0, 0.0, 0.3826834, 0.9238795])
+    tilt30 = torch.tensor([math.sin(math.radians(15)), 0.0, 0.0, math.cos(math.radians(15))])
+    tilt70 = torch.tensor([0.0, math.sin(math.radians(35)), 0.0, math.cos(math.radians(35))])
+    quats = torch.stack([upright, upright, tilt30, tilt70])
+    assert fallen(torch.tensor([0.3, 0.1, 0.3, 0.3]), quats, 0.15, 0.5).tolist() == [False, True, False, True]
     xy = torch.tensor([[24.0, -24.9], [25.1, 0.0], [0.0, -26.0]])
     assert left_block(xy, 50.0).tolist() == [False, True, True]

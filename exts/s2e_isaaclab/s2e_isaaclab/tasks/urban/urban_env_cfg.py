@@ -179,8 +179,11 @@ def apply_control_mode(cfg: UrbanNavEnvCfg, mode: str) -> None:
     cfg.actions.nav.mode = mode
     if mode == "joint":
         cfg.sim.dt, cfg.decimation = 0.005, 20
-    else:  # the base is moved by its model (exact for any step): one physics step per policy step
+        cfg.sim.gravity = (0.0, 0.0, -9.81)
+    else:  # the base is moved by its model (exact for any step): one physics step per policy step,
+        # without gravity, which would otherwise pull the written base down by g*dt^2 every step
         cfg.sim.dt, cfg.decimation = 0.1, 1
+        cfg.sim.gravity = (0.0, 0.0, 0.0)
     cfg.sim.render_interval = cfg.decimation
 
 

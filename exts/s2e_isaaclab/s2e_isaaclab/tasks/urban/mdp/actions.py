@@ -120,18 +120,21 @@ class WaypointNavAction(ActionTerm):
         return self.loco.compute(command, d.root_ang_vel_b.torch, d.projected_gravity_b.torch, d.joint_pos.torch, d.joint_vel.torch, heading_velocity(self.robot))
 
     def _apply_base_velocity(self) -> None:
-        """Integrate the first-order base model one physics step and write the base pose."""
+        """Step the first-order base model and hand its velocity to the physics step, which moves the base.
+
+        The base is written at its current (upright, base-height) pose, pushed out of any footprint it
+        entered, with the model's velocity: the physics step then integrates that velocity once (the
+        base mode runs without gravity), so the base moves v*dt per step and reports v.
+        """
         dt = self._env.physics_dt
         vel = self.model.step(self._body_command(), dt)
         if self.spec.kind == "wheeled":
             vel = vel * torch.tensor([1.0, 0.0, 1.0], device=self.device)
         d = self.robot.data
-        pos = d.root_pos_w.torch[:, :2].clone()
-        yaw = yaw_from_quat_xyzw(d.root_quat_w.torch) + vel[:, 2] * dt
+        pos = self._slide(d.root_pos_w.torch[:, :2].clone())
+        yaw = yaw_from_quat_xyzw(d.root_quat_w.torch)
         c, s = torch.cos(yaw), torch.sin(yaw)
         v_w = torch.stack([c * vel[:, 0] - s * vel[:, 1], s * vel[:, 0] + c * vel[:, 1]], dim=-1)
-        pos = pos + v_w * dt
-        pos = self._slide(pos)
         origin_z = self._env.scene.env_origins[:, 2]
         pose = torch.cat([pos, (origin_z + self.spec.base_height)[:, None], quat_xyzw_from_yaw(yaw)], dim=-1)
         velocity = torch.zeros(self.num_envs, 6, device=self.device)

@@ -25,7 +25,7 @@ def fallen(env, min_height: float = 0.15, max_tilt_cos: float = 0.5, command_nam
     """Base below min_height above its tile, or tilted more than acos(max_tilt_cos) from upright."""
     nav = _nav(env, command_name)
     d = nav.robot.data
-    return T.fallen(d.root_pos_w.torch[:, 2] - nav.origins[:, 2], d.projected_gravity_b.torch, min_height, max_tilt_cos)
+    return T.fallen(d.root_pos_w.torch[:, 2] - nav.origins[:, 2], d.root_quat_w.torch, min_height, max_tilt_cos)
 
 
 def left_block(env, command_name: str = "nav") -> torch.Tensor:
