@@ -1,0 +1,282 @@
+"""Collect demonstration videos from an S2E-Urban task in the GNM/ViNT dataset format.
+
+    ./isaaclab.sh -p scripts/collect_demos.py --task S2E-Urban-Wheeled --num_envs 8 --content mixed --frames 20000
+
+(writes logs/demos/S2E-Urban-Wheeled/, the folder configs/pretrain/agdm.yaml reads; --out elsewhere,
+--append to add a run with another seed or content to an existing dataset).
+
+The scripted expert drives every env; like passive video it does not react to pedestrians. Every
+env step, each env's newest Gaussian-splat camera frame and its robot pose (x, y, yaw in the env's
+tile frame) at that same instant are appended to the env's current trajectory. When an episode ends
+its trajectory is written as `<out>/traj_<seed>_<env>_<n>/` holding 0.jpg ... and traj_data.pkl
+(position [T, 2], yaw [T]; plus success/collisions), built in a hidden temporary folder and renamed
+into place, so a killed run never leaves half a trajectory. Episodes with a collision are dropped
+unless --keep_collisions. Collection stops once --frames frames are kept; the episodes still
+running then are written as (truncated) trajectories if they are long enough; Ctrl-C stops early
+and keeps the finished ones. `<out>/dataset.yaml` records frame_dt (the env step) and how the data
+was made (updated every 30 s); `s2e.pretrain.dataset.GNMDataset` reads it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import pickle
+import shutil
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from s2e_isaaclab.utils.cli import UserError, add_env_args, make_env, run_main
+
+FORMAT = "gnm"
+
+
+def write_trajectory(out: Path, name: str, frames: list[np.ndarray], poses: list[np.ndarray], extra: dict, quality: int = 95) -> None:
+    """Write one trajectory folder atomically (temporary folder, then rename)."""
+    from PIL import Image
+
+    tmp = out / f".tmp_{name}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    for i, frame in enumerate(frames):
+        Image.fromarray(frame).save(tmp / f"{i}.jpg", quality=quality)
+    pose = np.stack(poses).astype(np.float64)
+    data = {"position": pose[:, :2].copy(), "yaw": pose[:, 2].copy(), **extra}
+    with open(tmp / "traj_data.pkl", "wb") as f:
+        pickle.dump(data, f)
+    os.replace(tmp, out / name)
+
+
+def write_yaml_atomic(path: Path, data: dict) -> None:
+    import yaml
+
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(yaml.safe_dump(data, sort_keys=False))
+    os.replace(tmp, path)
+
+
+def prepare_out(out: Path, append: bool) -> dict:
+    """Create the output folder (or check it for --append); return the existing dataset.yaml, if any."""
+    import yaml
+
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} is a file, not a folder")
+    existing = {}
+    if out.is_dir():
+        for stale in out.glob(".tmp_*"):  # left by a killed run
+            shutil.rmtree(stale, ignore_errors=True)
+        entries = [p for p in out.iterdir() if not p.name.startswith(".")]
+        if entries and not append:
+            raise UserError(f"--out {out} is not empty ({len(entries)} entries): choose a new folder or pass --append")
+        meta = out / "dataset.yaml"
+        if meta.is_file():
+            existing = yaml.safe_load(meta.read_text()) or {}
+    out.mkdir(parents=True, exist_ok=True)
+    return existing
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_env_args(parser, default_task="S2E-Urban-Wheeled")
+    parser.set_defaults(mode="base")
+    parser.add_argument("--frames", type=int, default=10000, help="total frames to keep (over all trajectories)")
+    parser.add_argument("--out", default=None, help="dataset folder (default: logs/demos/<task>)")
+    parser.add_argument("--min_episode_frames", type=int, default=20, help="drop trajectories shorter than this")
+    parser.add_argument("--keep_collisions", action="store_true", help="keep episodes with a collision (dropped by default)")
+    parser.add_argument("--append", action="store_true", help="add trajectories to an existing dataset folder")
+    parser.add_argument("--jpeg_quality", type=int, default=95, help="JPEG quality of the frames (1-95)")
+    args = parser.parse_args()
+    if not args.camera:
+        raise UserError("collect_demos.py records the camera: drop --no-camera")
+    if args.frames < 1 or args.min_episode_frames < 1:
+        raise UserError("--frames and --min_episode_frames must be >= 1")
+    if not 1 <= args.jpeg_quality <= 100:
+        raise UserError(f"--jpeg_quality {args.jpeg_quality}: expected 1-100")
+    out = Path(args.out) if args.out else Path("logs/demos") / args.task
+    existing = prepare_out(out, args.append)
+
+    env, cfg = make_env(args)
+
+    from s2e.nav.expert import ExpertCfg, ScriptedExpert
+    from s2e.rendering.cameras import rotmat_from_quat_xyzw
+
+    base = env.unwrapped
+    nav = base.command_manager.get_term("nav")
+    camera = base.scene.sensors["camera"]
+    action_term = base.action_manager.get_term("nav")
+    expert_cfg = ExpertCfg(avoid_pedestrians=False, speed=0.8 * nav.spec.max_lin_vel)
+    expert = ScriptedExpert(expert_cfg, action_term.ctrl, nav.spec.radius, cfg.commands.nav.pedestrians.radius)
+    cam = cfg.scene.camera
+    num_envs, frame_dt = base.num_envs, float(base.step_dt)
+    if existing and (abs(float(existing.get("frame_dt", frame_dt)) - frame_dt) > 1e-9
+                     or existing.get("camera", {}).get("width") not in (None, cam.width)
+                     or existing.get("camera", {}).get("height") not in (None, cam.height)):
+        raise UserError(f"--append: {out / 'dataset.yaml'} has frame_dt {existing.get('frame_dt')} and camera "
+                        f"{existing.get('camera')}, this run has frame_dt {frame_dt} and {cam.width}x{cam.height}")
+    tile = nav.layouts[0].size
+    run_id = len(existing.get("runs", []))
+    prefix = f"traj_{args.seed}" if run_id == 0 else f"traj_{args.seed}r{run_id}"
+
+    frames: list[list[np.ndarray]] = [[] for _ in range(num_envs)]
+    poses: list[list[np.ndarray]] = [[] for _ in range(num_envs)]
+    episode_no = np.zeros(num_envs, dtype=int)
+    counts = dict(frames=0, trajectories=0, truncated=0, dropped_collision=0, dropped_short=0, episodes=0, successes=0)
+    max_offset = 0.0  # camera position at render time vs the robot pose now + mount: frame and pose are one instant
+    robot = base.scene["robot"]
+    mount = torch.tensor(cam.offset_pos, device=base.device)
+
+    def finish(i: int, record: dict, truncated: bool = False) -> None:
+        n = len(frames[i])
+        collided = record["collisions"] > 0
+        if collided and not args.keep_collisions:
+            counts["dropped_collision"] += 1
+        elif n < args.min_episode_frames:
+            counts["dropped_short"] += 1
+        else:
+            name = f"{prefix}_{i}_{episode_no[i]}"
+            extra = {"success": bool(record["success"]), "collisions": int(record["collisions"]), "truncated": truncated,
+                     "env": i, "seed": args.seed}
+            write_trajectory(out, name, frames[i], poses[i], extra, args.jpeg_quality)
+            counts["frames"] += n
+            counts["trajectories"] += 1
+            counts["truncated"] += int(truncated)
+        episode_no[i] += 1
+        frames[i].clear()
+        poses[i].clear()
+
+    def kept_in_progress() -> int:
+        """Frames the running episodes would add if written now."""
+        c = nav.state.collision_count
+        return sum(len(f) for i, f in enumerate(frames)
+                   if len(f) >= args.min_episode_frames and (args.keep_collisions or int(c[i]) == 0))
+
+    created = datetime.now().isoformat(timespec="seconds")
+
+    def save_meta(wall: float, steps: int, complete: bool) -> None:
+        """dataset.yaml: written at the start, every 30 s and at the end, so any trajectory on disk is readable."""
+        run = {"task": args.task, "seed": args.seed, "content": cfg.content, "num_envs": num_envs, "steps": steps, "wall_time_s": round(wall, 1),
+               **counts, "complete": complete, "frame_pose_offset_m": round(max_offset, 5), "created": created,
+               "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])}
+        runs = list(existing.get("runs", [])) + [run]
+        write_yaml_atomic(out / "dataset.yaml", {
+            "format": FORMAT,
+            "frame_dt": frame_dt,
+            "metric_scale": 1.0,
+            "pose_frame": "env tile frame: x, y (m), yaw (rad, about z, 0 = +x)",
+            "task": args.task,
+            "robot": nav.spec.name,
+            "control_mode": cfg.control_mode,
+            "content": sorted({r["content"] for r in runs}) if len(runs) > 1 else cfg.content,
+            "camera": {"width": cam.width, "height": cam.height, "hfov_deg": cam.hfov_deg, "pitch_deg": cam.pitch_deg,
+                       "offset_pos": list(cam.offset_pos), "body": cam.prim_path.rsplit("/", 1)[-1]},
+            "expert": {"speed": expert_cfg.speed, "avoid_pedestrians": expert_cfg.avoid_pedestrians},
+            "keep_collisions": args.keep_collisions,
+            "min_episode_frames": args.min_episode_frames,
+            "frames": sum(r["frames"] for r in runs),
+            "trajectories": sum(r["trajectories"] for r in runs),
+            "runs": runs,
+        })
+
+    print(f"[collect] {args.task}: {num_envs} envs, content={cfg.content}, mode={cfg.control_mode}, "
+          f"camera {cam.width}x{cam.height}, frame_dt {frame_dt} s -> {out}", flush=True)
+    save_meta(0.0, 0, complete=False)
+    bar = _progress(args.frames)  # counts kept frames plus those of the running episodes that would be kept
+    env.reset(seed=args.seed)
+    nav.episode_log.clear()
+    t0, steps, last_save, interrupted = time.time(), 0, time.time(), False
+    try:
+        while (progress := counts["frames"] + kept_in_progress()) < args.frames:
+            bar.update(progress - bar.n)
+            xy, yaw = nav.robot_pose_2d()
+            state = nav.refresh()
+            rgb = camera.data.rgb[:, -1]  # rendered for this step's observation, at the current pose
+            expected = robot.data.root_pos_w.torch + (rotmat_from_quat_xyzw(robot.data.root_quat_w.torch) @ mount[:, None])[..., 0]
+            max_offset = max(max_offset, float((camera.data.pos_w - expected).norm(dim=-1).max()))
+            # copies: on the CPU .numpy() views the sensor's ring buffer, which the next render overwrites
+            rgb_np, pose_np = rgb.cpu().numpy().copy(), torch.cat([xy, yaw[:, None]], dim=-1).cpu().numpy().copy()
+            for i in range(num_envs):
+                frames[i].append(rgb_np[i])
+                poses[i].append(pose_np[i])
+            action = expert.act(xy, yaw, nav.routes, state.progress, nav.footprints, nav.footprint_valid, nav.clearance, tile,
+                                nav.crowd.pos, nav.crowd.vel, nav.crowd.active)
+            _, _, terminated, truncated, _ = env.step(action)
+            steps += 1
+            done = (terminated | truncated).cpu().numpy()
+            records: dict[int, dict] = {}
+            while nav.episode_log:
+                batch = nav.episode_log.popleft()
+                for j, i in enumerate(batch["env"]):
+                    records[int(i)] = {k: v[j] for k, v in batch.items()}
+            for i in np.flatnonzero(done):
+                rec = records.get(int(i), {"success": False, "collisions": 0})
+                counts["episodes"] += 1
+                counts["successes"] += int(rec["success"])
+                finish(int(i), rec)
+            bar.set_postfix_str(f"{steps * num_envs / (time.time() - t0):.1f} env-frames/s, {counts['trajectories']} traj", refresh=False)
+            if time.time() - last_save > 30.0:
+                last_save = time.time()
+                save_meta(last_save - t0, steps, complete=False)
+    except KeyboardInterrupt:
+        print("\n[collect] interrupted: keeping the trajectories written so far", file=sys.stderr)
+        interrupted = True
+        frames = [[] for _ in range(num_envs)]  # a step may have been cut mid-append: drop the running episodes
+    # the episodes still running: keep them as truncated trajectories (their state so far)
+    for i in range(num_envs):
+        if frames[i]:
+            finish(i, {"success": False, "collisions": int(nav.state.collision_count[i])}, truncated=True)
+    bar.update(counts["frames"] - bar.n)
+    bar.close()
+    wall = time.time() - t0
+    save_meta(wall, steps, complete=not interrupted)
+    if max_offset > 0.01:
+        print(f"[collect] warning: a frame was rendered {max_offset:.3f} m away from where the robot pose puts the camera "
+              "(frames and poses may be misaligned)", file=sys.stderr)
+    rate = counts["frames"] / max(wall, 1e-9)
+    print(f"[collect] wrote {counts['frames']} frames in {counts['trajectories']} trajectories ({counts['truncated']} truncated) to {out}")
+    print(f"[collect] {counts['episodes']} episodes ended ({counts['successes']} reached the goal); dropped "
+          f"{counts['dropped_collision']} with a collision, {counts['dropped_short']} shorter than {args.min_episode_frames} frames")
+    print(f"[collect] {steps} steps x {num_envs} envs in {wall:.0f} s: {steps * num_envs / max(wall, 1e-9):.1f} env-frames/s, "
+          f"{rate:.1f} kept frames/s; frame-pose alignment: camera within {max_offset * 100:.2f} cm of the pose")
+    env.close()
+
+
+def _progress(total: int):
+    """A tqdm bar when tqdm is installed; else a stand-in printing a line with the ETA every 10 s."""
+    try:
+        from tqdm import tqdm
+
+        return tqdm(total=total, unit="frame", desc="[collect]", dynamic_ncols=True, mininterval=2.0)
+    except ImportError:
+        return _LogProgress(total)
+
+
+class _LogProgress:
+    def __init__(self, total: int):
+        self.total, self.n, self.t0, self.last, self.post = total, 0, time.time(), time.time(), ""
+
+    def update(self, n: int) -> None:
+        self.n += n
+        now = time.time()
+        if now - self.last > 10.0:
+            self.last = now
+            rate = self.n / max(now - self.t0, 1e-9)
+            eta = (self.total - self.n) / rate if rate > 0 else math.nan
+            print(f"[collect] {self.n}/{self.total} frames, {self.post}, ETA {eta:.0f} s", flush=True)
+
+    def set_postfix_str(self, s: str, refresh: bool = False) -> None:
+        self.post = s
+
+    def close(self) -> None:
+        pass
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    run_main(main)

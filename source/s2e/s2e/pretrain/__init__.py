@@ -1,0 +1,1 @@
+"""AGDM pretraining: offline datasets (GNM/ViNT format), anchors, losses, trainer."""
