@@ -1,0 +1,72 @@
+"""pretrain_agdm.py end to end on a tiny generated GNM dataset: checkpoints, held-out metrics, resume,
+and a one-line error for a missing dataset (subprocesses, as a user runs it; CPU, ~1 min)."""
+
+import json
+import math
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = ["threads=1", "model.d_model=32", "model.n_heads=2", "model.num_modes=4", "model.context=2", "model.image_size=[32,32]",
+         "data.defaults.context=2", "data.defaults.image_size=[32,32]", "data.defaults.preload=false", "data.defaults.test_fraction=0.25",
+         "train.batch_size=8", "train.eval_every=3", "train.save_every=3", "train.eval_batches=2", "train.log_every=1",
+         "anchor_samples=50"]
+
+
+def make_dataset(root: Path, trajectories: int = 8, frames: int = 40) -> None:
+    rng = np.random.default_rng(0)
+    for t in range(trajectories):
+        folder = root / f"traj_{t}"
+        folder.mkdir(parents=True)
+        turn = rng.uniform(-0.3, 0.3)
+        yaw = turn * 0.1 * np.arange(frames)
+        step = np.stack([np.cos(yaw), np.sin(yaw)], -1) * 0.1
+        pos = np.cumsum(step, 0)
+        for i in range(frames):
+            img = np.full((32, 32, 3), int(120 + 100 * math.sin(yaw[i])), dtype=np.uint8)
+            Image.fromarray(img).save(folder / f"{i}.jpg")
+        with open(folder / "traj_data.pkl", "wb") as f:
+            pickle.dump({"position": pos, "yaw": yaw}, f)
+    (root / "dataset.yaml").write_text("frame_dt: 0.1\n")
+
+
+def pretrain(*overrides: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "scripts/pretrain_agdm.py"), *SMALL, *overrides],
+                          capture_output=True, text=True, cwd=ROOT, timeout=600)
+
+
+def test_pretrain_writes_checkpoints_and_resumes(tmp_path):
+    from s2e.models.checkpoint import load_checkpoint
+
+    make_dataset(tmp_path / "data")
+    common = [f"log_root={tmp_path / 'runs'}", "run_name=tiny", f"data.datasets=[{{path: {tmp_path / 'data'}, weight: 1.0}}]"]
+    first = pretrain(*common, "train.iterations=6")
+    assert first.returncode == 0, first.stderr[-3000:]
+    run = tmp_path / "runs" / "tiny"
+    for name in ("agdm.pt", "agdm_best.pt", "state.pt", "metrics.json"):
+        assert (run / name).is_file(), name
+    assert list((run / "tensorboard").glob("events.*"))
+    history = json.loads((run / "metrics.json").read_text())
+    assert [h["iteration"] for h in history] == [3, 6]
+    assert all(math.isfinite(h["minADE"]) and h["minADE"] <= h["ADE"] + 1e-6 for h in history)
+    model, meta = load_checkpoint(run / "agdm.pt")
+    assert model.cfg.num_modes == 4 and meta["provenance"]["iterations"] == 6
+
+    second = pretrain(*common, "train.iterations=9")
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "resumed" in second.stdout and "at iteration 6" in second.stdout, second.stdout[-2000:]
+    assert torch.load(run / "state.pt", weights_only=False)["step"] == 9
+    assert [h["iteration"] for h in json.loads((run / "metrics.json").read_text())] == [3, 6, 9]
+
+
+def test_missing_dataset_is_one_line_error(tmp_path):
+    proc = pretrain(f"log_root={tmp_path}", f"data.datasets=[{{path: {tmp_path / 'nowhere'}, weight: 1.0}}]")
+    assert proc.returncode != 0
+    lines = [l for l in proc.stderr.splitlines() if l.startswith("error:")]
+    assert len(lines) == 1 and "nowhere" in lines[0], proc.stderr[-2000:]
