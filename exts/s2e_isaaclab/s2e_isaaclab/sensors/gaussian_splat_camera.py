@@ -32,6 +32,10 @@ if TYPE_CHECKING:
     from .gaussian_splat_camera_cfg import GaussianSplatCameraCfg
 
 
+ENV_SLOT = re.compile(r"env_(\.\*|\[\^/\]\+)")
+"""The env part of a resolved '{ENV_REGEX_NS}' prim path expression."""
+
+
 @dataclass
 class GaussianSplatCameraData:
     rgb: torch.Tensor = None
@@ -48,7 +52,7 @@ class GaussianSplatCameraData:
 
 def body_indices(paths: Sequence[str], pattern: str, num_envs: int) -> list[list[int]]:
     """Indices of the physics bodies matching `pattern` (its 'env_.*' part is the env slot), grouped by env."""
-    slot = re.search(r"env_(\.\*|\[\^/\]\+)", pattern)
+    slot = ENV_SLOT.search(pattern)
     if slot is None:
         raise ValueError(f"prim path '{pattern}' has no env slot: write it with '{{ENV_REGEX_NS}}/...'")
     regex = re.compile(pattern[: slot.start()] + r"env_(\d+)" + pattern[slot.end():] + "$")
@@ -61,6 +65,8 @@ def body_indices(paths: Sequence[str], pattern: str, num_envs: int) -> list[list
 
 
 class GaussianSplatCamera(SensorBase):
+    """Batched Gaussian-splat rendering of every env from its robot's camera, with a k-frame history (see module docstring)."""
+
     cfg: GaussianSplatCameraCfg
 
     def __init__(self, cfg: GaussianSplatCameraCfg):
@@ -100,7 +106,7 @@ class GaussianSplatCamera(SensorBase):
             raise RuntimeError(f"GaussianSplatCamera: prim_path '{self.cfg.prim_path}' must match exactly one body per env "
                                f"(matched {[len(m) for m in mounts][:4]}...); bodies look like '{paths[0] if paths else None}'")
         self._mount_ids = torch.tensor([m[0] for m in mounts], device=self._device)
-        env_ns = self.cfg.prim_path[: re.search(r"env_(\.\*|\[\^/\]\+)", self.cfg.prim_path).end()]
+        env_ns = self.cfg.prim_path[: ENV_SLOT.search(self.cfg.prim_path).end()]
         actor_pattern = self.cfg.actors_prim_path.replace("{ENV_REGEX_NS}", env_ns) if self.cfg.actors_prim_path else None
         actors = body_indices(paths, actor_pattern, self._num_envs) if actor_pattern else []
         num_actors = min((len(a) for a in actors), default=0)
@@ -116,8 +122,10 @@ class GaussianSplatCamera(SensorBase):
         k = intrinsics_from_fov(self.cfg.width, self.cfg.height, self.cfg.hfov_deg, device=self._device)
         e, h, w, n = self._num_envs, self.cfg.height, self.cfg.width, self.cfg.history
         self._data.intrinsics = k.expand(e, 3, 3).contiguous()
-        self._data.rgb = torch.zeros(e, n, h, w, 3, dtype=torch.uint8, device=self._device)
-        self._data.depth = torch.zeros(e, n, h, w, 1, device=self._device)
+        if "rgb" in self.cfg.data_types:
+            self._data.rgb = torch.zeros(e, n, h, w, 3, dtype=torch.uint8, device=self._device)
+        if "depth" in self.cfg.data_types:
+            self._data.depth = torch.zeros(e, n, h, w, 1, device=self._device)
         self._data.pos_w = torch.zeros(e, 3, device=self._device)
         self._data.viewmats = torch.eye(4, device=self._device).repeat(e, 1, 1)
         self._fresh = torch.ones(e, dtype=torch.bool, device=self._device)
@@ -239,6 +247,8 @@ class GaussianSplatCamera(SensorBase):
         """Append the new frame to each env's ring buffer (a fresh env's buffer is filled with it)."""
         fresh = self._fresh[ids]
         for buf, frame in ((self._data.rgb, rgb), (self._data.depth, depth)):
+            if buf is None:  # not among cfg.data_types
+                continue
             rolled = torch.cat([buf[ids, 1:], frame[:, None]], dim=1)
             filled = frame[:, None].expand_as(rolled)
             buf[ids] = torch.where(fresh.view(-1, 1, 1, 1, 1), filled, rolled)

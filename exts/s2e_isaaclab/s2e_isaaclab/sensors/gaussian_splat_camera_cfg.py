@@ -28,6 +28,7 @@ class GaussianSplatCameraCfg(SensorBaseCfg):
     history: int = 4
     """Frames kept per env (the policy's context); newest last."""
     data_types: tuple[str, ...] = ("rgb", "depth")
+    """Which frame histories to keep ('rgb', 'depth'); a dropped one is None in the data."""
     backend: str = "auto"
     """'auto' (gsplat on CUDA, else our CPU rasterizer), 'cpu', 'gsplat' or 'reference'."""
     near_plane: float = 0.25
