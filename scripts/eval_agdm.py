@@ -62,8 +62,8 @@ def main() -> None:
         with torch.no_grad():
             out = model(obs["camera"]["rgb"], nav.command[:, :2])
             action = out.action("sample" if args.sample else "best", generator=gen)
-        history.append(nav.robot_pose_2d()[0].cpu().numpy())
-        route_before = nav.routes.cpu().numpy()
+        history.append(nav.robot_pose_2d()[0].cpu().numpy().copy())  # .cpu() on CPU is no copy: keep a snapshot
+        route_before = nav.routes.cpu().numpy().copy()
         obs, _, terminated, truncated, _ = env.step(action)
         steps += 1
         done = (terminated | truncated).cpu().numpy()
