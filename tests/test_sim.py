@@ -64,7 +64,8 @@ def test_scene_bundle_episodes_follow_its_routes_and_its_mesh_stops_the_robot():
     assert r["layouts_shared"] and r["mesh_colliders"] == 2, r  # one triangle-mesh collider per env tile
     assert r["start_err"] < 0.05 and r["goal_err"] < 1e-4, r  # robot spawned at the route start, goal = route goal
     assert r["snap"] < 1.5 and r["routes_used"] >= 2, r
-    assert 0.08 < r["z_range"][0] and r["z_range"][1] < 0.12, r  # stands on the ground (a convex-hull mesh pushes it under)
+    # stands on the ground: a convex-hull mesh pushes it under (z <= 0); contacts may lift the written base a little
+    assert 0.08 < r["z_range"][0] and r["z_range"][1] < 0.16, r
     assert r["start_gap"] > r["radius"] + 1.0, r
     assert r["radius"] - 0.05 < r["min_gap"] and r["final_gap"] < r["radius"] + 0.3, r  # stopped at the wall
     assert r["collisions"] >= 1, r
