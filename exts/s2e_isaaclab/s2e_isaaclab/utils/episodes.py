@@ -1,0 +1,79 @@
+"""Counting finished episodes of the S2E-Urban tasks fairly, with tracks for top-down maps.
+
+Every env runs `quota` episodes; episodes an env finishes beyond its quota are not counted, so short
+episodes are not over-represented. Poses and routes are snapshots (on CPU, `tensor.cpu().numpy()`
+shares memory with the live simulator buffers).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+
+
+class EpisodeCounter:
+    """Call `before_step()` and `after_step(terminated, truncated)` around each `env.step`."""
+
+    def __init__(self, nav, quota: int, max_panels: int = 8, label: str = "episodes"):
+        self.nav, self.quota, self.max_panels, self.label = nav, quota, max_panels, label
+        self.num_envs = nav.num_envs
+        self.counted = np.zeros(self.num_envs, dtype=int)
+        self.kept: list[dict[str, np.ndarray]] = []
+        self.panels: list[dict] = []
+        self._history: list[np.ndarray] = []
+        self._start = np.zeros(self.num_envs, dtype=int)
+        self._routes = None
+        self.steps, self.t0, self._last_print = 0, time.time(), 0.0
+        nav.episode_log.clear()
+
+    @property
+    def target(self) -> int:
+        return self.quota * self.num_envs
+
+    @property
+    def finished(self) -> bool:
+        return int(self.counted.sum()) >= self.target
+
+    def before_step(self) -> None:
+        self._history.append(self.nav.robot_pose_2d()[0].cpu().numpy().copy())
+        self._routes = self.nav.routes.cpu().numpy().copy()
+
+    def after_step(self, terminated: torch.Tensor, truncated: torch.Tensor) -> None:
+        self.steps += 1
+        while self.nav.episode_log:
+            batch = self.nav.episode_log.popleft()
+            keep = np.array([self.counted[e] < self.quota for e in batch["env"]], dtype=bool)
+            self.counted[batch["env"][keep]] += 1
+            self.kept.append({k: v[keep] for k, v in batch.items()})
+            for j, (i, ok) in enumerate(zip(batch["env"], keep)):
+                if ok and len(self.panels) < self.max_panels:
+                    track = np.stack(self._history[self._start[i]:])[:, i]
+                    outcome = "success" if batch["success"][j] else "failure"
+                    self.panels.append(dict(layout=self.nav.layouts[i], route=self._routes[i], trajectory=track,
+                                            title=f"env {i}: {outcome}"))
+        self._start[(terminated | truncated).cpu().numpy()] = len(self._history)
+
+    def progress_line(self, every_s: float = 10.0) -> str | None:
+        """A progress line with the ETA, at most every `every_s` seconds (None in between)."""
+        now = time.time()
+        if now - self._last_print < every_s:
+            return None
+        self._last_print = now
+        done = int(self.counted.sum())
+        rate = done / max(now - self.t0, 1e-6)
+        eta = (self.target - done) / rate if rate > 0 else float("nan")
+        return (f"{done}/{self.target} {self.label}, {self.steps} steps, "
+                f"{self.steps * self.num_envs / (now - self.t0):.1f} env-steps/s, ETA {eta:.0f} s")
+
+    def records(self) -> dict[str, np.ndarray]:
+        return {k: np.concatenate([r[k] for r in self.kept]) for k in self.kept[0]}
+
+    def summary(self) -> dict:
+        """SR, RC, CT and the per-episode records."""
+        r = self.records()
+        return {"episodes": int(len(r["success"])), "SR": float(r["success"].mean()),
+                "RC": float(r["route_completion"].mean()), "CT": float(r["collisions"].mean()),
+                "env_steps": self.steps * self.num_envs, "wall_time_s": time.time() - self.t0,
+                "per_episode": {k: v.tolist() for k, v in r.items()}}
