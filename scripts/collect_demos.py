@@ -20,7 +20,6 @@ was made (updated every 30 s); `s2e.pretrain.dataset.GNMDataset` reads it.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import pickle
 import shutil
@@ -124,8 +123,7 @@ def main() -> None:
     run_id = len(existing.get("runs", []))
     prefix = f"traj_{args.seed}" if run_id == 0 else f"traj_{args.seed}r{run_id}"
 
-    frames: list[list[np.ndarray]] = [[] for _ in range(num_envs)]
-    poses: list[list[np.ndarray]] = [[] for _ in range(num_envs)]
+    running = RunningEpisodes(num_envs)
     episode_no = np.zeros(num_envs, dtype=int)
     counts = dict(frames=0, trajectories=0, truncated=0, dropped_collision=0, dropped_short=0, episodes=0, successes=0)
     max_offset = 0.0  # camera position at render time vs the robot pose now + mount: frame and pose are one instant
@@ -133,7 +131,8 @@ def main() -> None:
     mount = torch.tensor(cam.offset_pos, device=base.device)
 
     def finish(i: int, record: dict, truncated: bool = False) -> None:
-        n = len(frames[i])
+        frames, poses = running.episode(i)
+        n = len(frames)
         collided = record["collisions"] > 0
         if collided and not args.keep_collisions:
             counts["dropped_collision"] += 1
@@ -143,19 +142,18 @@ def main() -> None:
             name = f"{prefix}_{i}_{episode_no[i]}"
             extra = {"success": bool(record["success"]), "collisions": int(record["collisions"]), "truncated": truncated,
                      "env": i, "seed": args.seed}
-            write_trajectory(out, name, frames[i], poses[i], extra, args.jpeg_quality)
+            write_trajectory(out, name, frames, poses, extra, args.jpeg_quality)
             counts["frames"] += n
             counts["trajectories"] += 1
             counts["truncated"] += int(truncated)
         episode_no[i] += 1
-        frames[i].clear()
-        poses[i].clear()
+        running.restart(i)
 
     def kept_in_progress() -> int:
         """Frames the running episodes would add if written now."""
-        c = nav.state.collision_count
-        return sum(len(f) for i, f in enumerate(frames)
-                   if len(f) >= args.min_episode_frames and (args.keep_collisions or int(c[i]) == 0))
+        lengths = running.lengths()
+        clean = args.keep_collisions | (nav.state.collision_count.cpu().numpy() == 0)
+        return int(lengths[(lengths >= args.min_episode_frames) & clean].sum())
 
     created = datetime.now().isoformat(timespec="seconds")
 
@@ -200,10 +198,7 @@ def main() -> None:
             expected = robot.data.root_pos_w.torch + (rotmat_from_quat_xyzw(robot.data.root_quat_w.torch) @ mount[:, None])[..., 0]
             max_offset = max(max_offset, float((camera.data.pos_w - expected).norm(dim=-1).max()))
             # copies: on the CPU .numpy() views the sensor's ring buffer, which the next render overwrites
-            rgb_np, pose_np = rgb.cpu().numpy().copy(), torch.cat([xy, yaw[:, None]], dim=-1).cpu().numpy().copy()
-            for i in range(num_envs):
-                frames[i].append(rgb_np[i])
-                poses[i].append(pose_np[i])
+            running.append(rgb.cpu().numpy().copy(), torch.cat([xy, yaw[:, None]], dim=-1).cpu().numpy().copy())
             action = expert.act(xy, yaw, nav.routes, state.progress, nav.footprints, nav.footprint_valid, nav.clearance, tile,
                                 nav.crowd.pos, nav.crowd.vel, nav.crowd.active)
             _, _, terminated, truncated, _ = env.step(action)
@@ -226,11 +221,10 @@ def main() -> None:
     except KeyboardInterrupt:
         print("\n[collect] interrupted: keeping the trajectories written so far", file=sys.stderr)
         interrupted = True
-        frames = [[] for _ in range(num_envs)]  # a step may have been cut mid-append: drop the running episodes
+        running.drop()  # a step may have been cut mid-append: drop the running episodes
     # the episodes still running: keep them as truncated trajectories (their state so far)
-    for i in range(num_envs):
-        if frames[i]:
-            finish(i, {"success": False, "collisions": int(nav.state.collision_count[i])}, truncated=True)
+    for i in np.flatnonzero(running.lengths() > 0):
+        finish(int(i), {"success": False, "collisions": int(nav.state.collision_count[i])}, truncated=True)
     bar.update(counts["frames"] - bar.n)
     bar.close()
     wall = time.time() - t0
@@ -247,34 +241,50 @@ def main() -> None:
     env.close()
 
 
+class RunningEpisodes:
+    """The frames and poses of every env's running episode, kept as one [E, ...] snapshot per step
+    (no per-env work per step); an env's episode is the steps since its start."""
+
+    def __init__(self, num_envs: int):
+        self.rgb: list[np.ndarray] = []
+        self.pose: list[np.ndarray] = []
+        self.first = 0  # step index of rgb[0]
+        self.now = 0
+        self.start = np.zeros(num_envs, dtype=int)
+
+    def append(self, rgb: np.ndarray, pose: np.ndarray) -> None:
+        self.rgb.append(rgb)
+        self.pose.append(pose)
+        self.now += 1
+
+    def lengths(self) -> np.ndarray:
+        return self.now - self.start
+
+    def episode(self, i: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        k = self.start[i] - self.first
+        return [f[i] for f in self.rgb[k:]], [p[i] for p in self.pose[k:]]
+
+    def restart(self, i: int) -> None:
+        self.start[i] = self.now
+        self._trim()
+
+    def drop(self) -> None:
+        self.start[:] = self.now
+        self._trim()
+
+    def _trim(self) -> None:
+        """Forget the steps no running episode needs any more."""
+        k = int(self.start.min()) - self.first
+        if k > 0:
+            del self.rgb[:k], self.pose[:k]
+            self.first += k
+
+
 def _progress(total: int):
-    """A tqdm bar when tqdm is installed; else a stand-in printing a line with the ETA every 10 s."""
-    try:
-        from tqdm import tqdm
+    """A tqdm bar over collected frames (tqdm is pinned by the s2e package)."""
+    from tqdm import tqdm
 
-        return tqdm(total=total, unit="frame", desc="[collect]", dynamic_ncols=True, mininterval=2.0)
-    except ImportError:
-        return _LogProgress(total)
-
-
-class _LogProgress:
-    def __init__(self, total: int):
-        self.total, self.n, self.t0, self.last, self.post = total, 0, time.time(), time.time(), ""
-
-    def update(self, n: int) -> None:
-        self.n += n
-        now = time.time()
-        if now - self.last > 10.0:
-            self.last = now
-            rate = self.n / max(now - self.t0, 1e-9)
-            eta = (self.total - self.n) / rate if rate > 0 else math.nan
-            print(f"[collect] {self.n}/{self.total} frames, {self.post}, ETA {eta:.0f} s", flush=True)
-
-    def set_postfix_str(self, s: str, refresh: bool = False) -> None:
-        self.post = s
-
-    def close(self) -> None:
-        pass
+    return tqdm(total=total, unit="frame", desc="[collect]", dynamic_ncols=True, mininterval=2.0)
 
 
 if __name__ == "__main__":

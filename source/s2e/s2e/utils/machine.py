@@ -6,6 +6,8 @@ import os
 import platform
 from pathlib import Path
 
+import torch
+
 
 def describe_machine() -> str:
     cpuinfo = Path("/proc/cpuinfo")
@@ -13,11 +15,6 @@ def describe_machine() -> str:
     names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
     cpu = names[0] if names else (platform.processor() or "cpu")
     text = f"{cpu}, {os.cpu_count()} cores"
-    try:
-        import torch
-
-        if torch.cuda.is_available():
-            text += f", {torch.cuda.get_device_name(0)}"
-    except ImportError:
-        pass
+    if torch.cuda.is_available():
+        text += f", {torch.cuda.get_device_name(0)}"
     return text
