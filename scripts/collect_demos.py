@@ -1,9 +1,11 @@
 """Collect demonstration videos from an S2E-Urban task in the GNM/ViNT dataset format.
 
-    ./isaaclab.sh -p scripts/collect_demos.py --task S2E-Urban-Wheeled --num_envs 8 --content mixed --frames 20000
+    ./isaaclab.sh -p scripts/collect_demos.py --task S2E-Urban-Wheeled --num_envs 16 --content empty --frames 20000 \
+        --seed 1 --perturb_prob 0.01 --out logs/demos/wheeled_empty env.commands.nav.route.start_yaw_noise=1.0
 
-(writes logs/demos/S2E-Urban-Wheeled/, the folder configs/pretrain/agdm.yaml reads; --out elsewhere,
---append to add a run with another seed or content to an existing dataset).
+(the default --out is logs/demos/<task>; configs/pretrain/agdm.yaml reads logs/demos/wheeled_empty and
+wheeled_obstacles, made as in the README; --append adds a run with another seed or content to an
+existing dataset).
 
 The scripted expert drives every env; like passive video it does not react to pedestrians. Every
 env step, each env's newest Gaussian-splat camera frame and its robot pose (x, y, yaw in the env's
@@ -11,7 +13,10 @@ tile frame) at that same instant are appended to the env's current trajectory. W
 its trajectory is written as `<out>/traj_<seed>_<env>_<n>/` holding 0.jpg ... and traj_data.pkl
 (position [T, 2], yaw [T]; plus success/collisions), built in a hidden temporary folder and renamed
 into place, so a killed run never leaves half a trajectory. Episodes with a collision are dropped
-unless --keep_collisions. Collection stops once --frames frames are kept; the episodes still
+unless --keep_collisions. `--perturb_prob` makes the expert veer off now and then
+(s2e.nav.perturbation) so the data shows recoveries (with --policy CHECKPOINT the bursts are driven
+by that AGDM policy instead: DAgger-style data from the states it drifts into); traj_data.pkl's `expert_action` [T] marks the
+frames whose action was the expert's own, and the reader takes labels only from those. Collection stops once --frames frames are kept; the episodes still
 running then are written as (truncated) trajectories if they are long enough; Ctrl-C stops early
 and keeps the finished ones. `<out>/dataset.yaml` records frame_dt (the env step) and how the data
 was made (updated every 30 s); `s2e.pretrain.dataset.GNMDataset` reads it.
@@ -36,7 +41,8 @@ from s2e_isaaclab.utils.cli import UserError, add_env_args, make_env, run_main
 FORMAT = "gnm"
 
 
-def write_trajectory(out: Path, name: str, frames: list[np.ndarray], poses: list[np.ndarray], extra: dict, quality: int = 95) -> None:
+def write_trajectory(out: Path, name: str, frames: list[np.ndarray], poses: list[np.ndarray], expert: list[bool], extra: dict,
+                     quality: int = 95) -> None:
     """Write one trajectory folder atomically (temporary folder, then rename)."""
     from PIL import Image
 
@@ -47,7 +53,7 @@ def write_trajectory(out: Path, name: str, frames: list[np.ndarray], poses: list
     for i, frame in enumerate(frames):
         Image.fromarray(frame).save(tmp / f"{i}.jpg", quality=quality)
     pose = np.stack(poses).astype(np.float64)
-    data = {"position": pose[:, :2].copy(), "yaw": pose[:, 2].copy(), **extra}
+    data = {"position": pose[:, :2].copy(), "yaw": pose[:, 2].copy(), "expert_action": np.asarray(expert, dtype=bool), **extra}
     with open(tmp / "traj_data.pkl", "wb") as f:
         pickle.dump(data, f)
     os.replace(tmp, out / name)
@@ -56,9 +62,9 @@ def write_trajectory(out: Path, name: str, frames: list[np.ndarray], poses: list
 def write_yaml_atomic(path: Path, data: dict) -> None:
     import yaml
 
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(yaml.safe_dump(data, sort_keys=False))
-    os.replace(tmp, path)
+    from s2e.utils.files import write_text_atomic
+
+    write_text_atomic(path, yaml.safe_dump(data, sort_keys=False))
 
 
 def prepare_out(out: Path, append: bool) -> dict:
@@ -91,6 +97,11 @@ def main() -> None:
     parser.add_argument("--keep_collisions", action="store_true", help="keep episodes with a collision (dropped by default)")
     parser.add_argument("--append", action="store_true", help="add trajectories to an existing dataset folder")
     parser.add_argument("--jpeg_quality", type=int, default=95, help="JPEG quality of the frames (1-95)")
+    parser.add_argument("--perturb_prob", type=float, default=0.0,
+                        help="per-step probability that the expert's waypoints are rotated for a short burst (recovery data)")
+    parser.add_argument("--perturb_steps", type=int, default=6, help="steps per perturbation burst")
+    parser.add_argument("--perturb_angle", type=float, default=0.6, help="largest waypoint rotation of a burst (rad)")
+    parser.add_argument("--policy", default=None, help="an AGDM checkpoint that drives the perturbation bursts instead")
     args = parser.parse_args()
     if not args.camera:
         raise UserError("collect_demos.py records the camera: drop --no-camera")
@@ -98,12 +109,25 @@ def main() -> None:
         raise UserError("--frames and --min_episode_frames must be >= 1")
     if not 1 <= args.jpeg_quality <= 100:
         raise UserError(f"--jpeg_quality {args.jpeg_quality}: expected 1-100")
+    if not 0.0 <= args.perturb_prob <= 1.0 or args.perturb_steps < 1 or args.perturb_angle < 0.0:
+        raise UserError("--perturb_prob must be in [0, 1], --perturb_steps >= 1 and --perturb_angle >= 0")
     out = Path(args.out) if args.out else Path("logs/demos") / args.task
     existing = prepare_out(out, args.append)
 
+    learner = None
+    if args.policy:
+        from s2e.models.checkpoint import CheckpointError, load_checkpoint
+
+        try:
+            learner, _ = load_checkpoint(args.policy)
+        except CheckpointError as err:
+            raise UserError(str(err)) from None
+        if args.perturb_prob <= 0.0:
+            raise UserError("--policy drives the perturbation bursts: give --perturb_prob > 0 too")
     env, cfg = make_env(args)
 
     from s2e.nav.expert import ExpertCfg, ScriptedExpert
+    from s2e.nav.perturbation import ActionPerturbation, PerturbationCfg
     from s2e.rendering.cameras import rotmat_from_quat_xyzw
 
     base = env.unwrapped
@@ -112,8 +136,15 @@ def main() -> None:
     action_term = base.action_manager.get_term("nav")
     expert_cfg = ExpertCfg(avoid_pedestrians=False, speed=0.8 * nav.spec.max_lin_vel)
     expert = ScriptedExpert(expert_cfg, action_term.ctrl, nav.spec.radius, cfg.commands.nav.pedestrians.radius)
+    perturb_cfg = PerturbationCfg(args.perturb_prob, args.perturb_steps, args.perturb_angle)
+    perturbation = ActionPerturbation(perturb_cfg, base.num_envs, base.device, seed=args.seed)
     cam = cfg.scene.camera
     num_envs, frame_dt = base.num_envs, float(base.step_dt)
+    if learner is not None:
+        if (learner.cfg.context, tuple(learner.cfg.image_size)) != (cam.history, (cam.height, cam.width)):
+            raise UserError(f"--policy expects {learner.cfg.context} frames of {tuple(learner.cfg.image_size)}, the camera gives "
+                            f"{cam.history} of {(cam.height, cam.width)}")
+        learner = learner.to(base.device)
     if existing and (abs(float(existing.get("frame_dt", frame_dt)) - frame_dt) > 1e-9
                      or existing.get("camera", {}).get("width") not in (None, cam.width)
                      or existing.get("camera", {}).get("height") not in (None, cam.height)):
@@ -131,7 +162,7 @@ def main() -> None:
     mount = torch.tensor(cam.offset_pos, device=base.device)
 
     def finish(i: int, record: dict, truncated: bool = False) -> None:
-        frames, poses = running.episode(i)
+        frames, poses, expert_flags = running.episode(i)
         n = len(frames)
         collided = record["collisions"] > 0
         if collided and not args.keep_collisions:
@@ -142,7 +173,7 @@ def main() -> None:
             name = f"{prefix}_{i}_{episode_no[i]}"
             extra = {"success": bool(record["success"]), "collisions": int(record["collisions"]), "truncated": truncated,
                      "env": i, "seed": args.seed}
-            write_trajectory(out, name, frames, poses, extra, args.jpeg_quality)
+            write_trajectory(out, name, frames, poses, expert_flags, extra, args.jpeg_quality)
             counts["frames"] += n
             counts["trajectories"] += 1
             counts["truncated"] += int(truncated)
@@ -175,6 +206,9 @@ def main() -> None:
             "camera": {"width": cam.width, "height": cam.height, "hfov_deg": cam.hfov_deg, "pitch_deg": cam.pitch_deg,
                        "offset_pos": list(cam.offset_pos), "body": cam.prim_path.rsplit("/", 1)[-1]},
             "expert": {"speed": expert_cfg.speed, "avoid_pedestrians": expert_cfg.avoid_pedestrians},
+            "perturbation": {"prob": perturb_cfg.prob, "steps": perturb_cfg.steps, "angle": perturb_cfg.angle,
+                             **({"policy": str(args.policy)} if args.policy else {})},
+            "start_yaw_noise": cfg.commands.nav.route.start_yaw_noise,
             "keep_collisions": args.keep_collisions,
             "min_episode_frames": args.min_episode_frames,
             "frames": sum(r["frames"] for r in runs),
@@ -186,7 +220,7 @@ def main() -> None:
           f"camera {cam.width}x{cam.height}, frame_dt {frame_dt} s -> {out}", flush=True)
     save_meta(0.0, 0, complete=False)
     bar = _progress(args.frames)  # counts kept frames plus those of the running episodes that would be kept
-    env.reset(seed=args.seed)
+    obs, _ = env.reset(seed=args.seed)
     nav.episode_log.clear()
     t0, steps, last_save, interrupted = time.time(), 0, time.time(), False
     try:
@@ -197,13 +231,20 @@ def main() -> None:
             rgb = camera.data.rgb[:, -1]  # rendered for this step's observation, at the current pose
             expected = robot.data.root_pos_w.torch + (rotmat_from_quat_xyzw(robot.data.root_quat_w.torch) @ mount[:, None])[..., 0]
             max_offset = max(max_offset, float((camera.data.pos_w - expected).norm(dim=-1).max()))
-            # copies: on the CPU .numpy() views the sensor's ring buffer, which the next render overwrites
-            running.append(rgb.cpu().numpy().copy(), torch.cat([xy, yaw[:, None]], dim=-1).cpu().numpy().copy())
             action = expert.act(xy, yaw, nav.routes, state.progress, nav.footprints, nav.footprint_valid, nav.clearance, tile,
                                 nav.crowd.pos, nav.crowd.vel, nav.crowd.active)
-            _, _, terminated, truncated, _ = env.step(action)
+            learner_action = None
+            if learner is not None:
+                with torch.no_grad():
+                    learner_action = learner(obs["camera"]["rgb"], nav.command[:, :2]).action("best")
+            action, is_expert = perturbation.apply(action, learner_action)
+            # copies: on the CPU .numpy() views the sensor's ring buffer, which the next render overwrites
+            running.append(rgb.cpu().numpy().copy(), torch.cat([xy, yaw[:, None]], dim=-1).cpu().numpy().copy(),
+                           is_expert.cpu().numpy().copy())
+            obs, _, terminated, truncated, _ = env.step(action)
             steps += 1
             done = (terminated | truncated).cpu().numpy()
+            perturbation.reset(torch.as_tensor(np.flatnonzero(done), device=base.device))
             records: dict[int, dict] = {}
             while nav.episode_log:
                 batch = nav.episode_log.popleft()
@@ -248,21 +289,24 @@ class RunningEpisodes:
     def __init__(self, num_envs: int):
         self.rgb: list[np.ndarray] = []
         self.pose: list[np.ndarray] = []
+        self.expert: list[np.ndarray] = []
         self.first = 0  # step index of rgb[0]
         self.now = 0
         self.start = np.zeros(num_envs, dtype=int)
 
-    def append(self, rgb: np.ndarray, pose: np.ndarray) -> None:
+    def append(self, rgb: np.ndarray, pose: np.ndarray, expert: np.ndarray) -> None:
         self.rgb.append(rgb)
         self.pose.append(pose)
+        self.expert.append(expert)
         self.now += 1
 
     def lengths(self) -> np.ndarray:
         return self.now - self.start
 
-    def episode(self, i: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    def episode(self, i: int) -> tuple[list[np.ndarray], list[np.ndarray], list[bool]]:
+        """Env i's frames, poses and expert-action flags since its episode started."""
         k = self.start[i] - self.first
-        return [f[i] for f in self.rgb[k:]], [p[i] for p in self.pose[k:]]
+        return [f[i] for f in self.rgb[k:]], [p[i] for p in self.pose[k:]], [bool(x[i]) for x in self.expert[k:]]
 
     def restart(self, i: int) -> None:
         self.start[i] = self.now
@@ -276,7 +320,7 @@ class RunningEpisodes:
         """Forget the steps no running episode needs any more."""
         k = int(self.start.min()) - self.first
         if k > 0:
-            del self.rgb[:k], self.pose[:k]
+            del self.rgb[:k], self.pose[:k], self.expert[:k]
             self.first += k
 
 

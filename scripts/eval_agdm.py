@@ -1,11 +1,15 @@
 """Drive an S2E-Urban task with an AGDM checkpoint in closed loop and report SR / RC / CT.
 
-    ./isaaclab.sh -p scripts/eval_agdm.py --checkpoint logs/pretrain/agdm/agdm_best.pt --task S2E-Urban-Wheeled \
-        --num_envs 8 --mode base --episodes_per_env 2
+    ./isaaclab.sh -p scripts/eval_agdm.py --task S2E-Urban-Wheeled --num_envs 16 --mode base --content empty \
+        --seed 7 --episodes_per_env 2            # the bundled checkpoint; --checkpoint logs/pretrain/<run>/agdm.pt
 
-Each step the policy sees the camera's last k frames and the goal in the robot frame and acts with
-its top-scored mode (`--sample` draws from the mixture instead). Episodes are counted as in
-run_expert.py; results.json and a top-down map of the episodes go under logs/eval_agdm/<task>/<date_time>/.
+Each step the policy sees the camera's last k frames and a goal point in the robot frame and acts
+with its top-scored mode (`--decode mean`: the score-weighted mean trajectory; `--decode sample`: a
+draw from the mixture). `--goal final` gives it the episode's goal; `--goal route` (the default) the point --route_lookahead metres ahead along the
+reference route (the goal itself near the end): route guidance, as a robot following a navigation
+app's route gets, which training covers since its goals are later points of the driven path.
+Episodes are counted as in run_expert.py; results.json and a top-down map of the episodes go under
+logs/eval_agdm/<task>/<date_time>/.
 """
 
 from __future__ import annotations
@@ -20,13 +24,19 @@ from s2e.utils.files import write_json_atomic
 from s2e_isaaclab.utils.cli import UserError, add_env_args, make_env, run_main
 from s2e_isaaclab.utils.episodes import EpisodeCounter
 
+BUNDLED_CHECKPOINT = "agdm/agdm_wheeled.pt"
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_env_args(parser, default_task="S2E-Urban-Wheeled")
-    parser.add_argument("--checkpoint", required=True, help="an AGDM checkpoint (agdm.pt)")
+    parser.add_argument("--checkpoint", default=None, help="an AGDM checkpoint (default: the bundled assets/agdm/agdm_wheeled.pt)")
     parser.add_argument("--episodes_per_env", type=int, default=1)
-    parser.add_argument("--sample", action="store_true", help="sample the mixture instead of taking the top mode")
+    parser.add_argument("--decode", choices=("best", "mean", "sample"), default="best",
+                        help="action from the mixture: the top-scored mode, the score-weighted mean, or a sample")
+    parser.add_argument("--goal", choices=("route", "final"), default="route",
+                        help="goal input: a point ahead on the reference route, or the episode's goal")
+    parser.add_argument("--route_lookahead", type=float, default=3.0, help="metres ahead along the route for --goal route")
     parser.add_argument("--log_dir", default="logs/eval_agdm")
     args = parser.parse_args()
     if not args.camera:
@@ -34,6 +44,13 @@ def main() -> None:
 
     from s2e.models.checkpoint import CheckpointError, load_checkpoint
     from s2e.urban.topdown import save_topdown_grid
+    from s2e_isaaclab.paths import asset_path
+
+    if args.checkpoint is None:
+        try:
+            args.checkpoint = asset_path(BUNDLED_CHECKPOINT)
+        except FileNotFoundError as err:
+            raise UserError(str(err)) from None
 
     try:
         model, meta = load_checkpoint(args.checkpoint)
@@ -49,13 +66,15 @@ def main() -> None:
     model = model.to(base.device)
     nav = base.command_manager.get_term("nav")
     gen = torch.Generator(device=base.device).manual_seed(args.seed)
-    print(f"[eval_agdm] {args.checkpoint} on {args.task}: {base.num_envs} envs, content={cfg.content}, mode={cfg.control_mode}", flush=True)
+    print(f"[eval_agdm] {args.checkpoint} on {args.task}: {base.num_envs} envs, content={cfg.content}, mode={cfg.control_mode}, "
+          f"goal={args.goal}", flush=True)
     obs, _ = env.reset(seed=args.seed)
     episodes = EpisodeCounter(nav, args.episodes_per_env)
     while not episodes.finished:
         with torch.no_grad():
-            out = model(obs["camera"]["rgb"], nav.command[:, :2])
-            action = out.action("sample" if args.sample else "best", generator=gen)
+            goal = nav.route_goal(args.route_lookahead) if args.goal == "route" else nav.command[:, :2]
+            out = model(obs["camera"]["rgb"], goal)
+            action = out.action(args.decode, generator=gen)
         episodes.before_step()
         obs, _, terminated, truncated, _ = env.step(action)
         episodes.after_step(terminated, truncated)
@@ -63,7 +82,8 @@ def main() -> None:
         if line:
             print(f"[eval_agdm] {line}", flush=True)
     result = {"checkpoint": str(args.checkpoint), "task": args.task, "content": cfg.content, "mode": cfg.control_mode,
-              "seed": args.seed, **episodes.summary()}
+              "seed": args.seed, "goal": args.goal, **({"route_lookahead": args.route_lookahead} if args.goal == "route" else {}),
+              "decode": args.decode, **episodes.summary()}
     out_dir = Path(args.log_dir) / args.task / datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
     write_json_atomic(out_dir / "results.json", result)
     if episodes.panels:

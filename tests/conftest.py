@@ -14,6 +14,16 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_gpu)
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Small ops: one thread is ~30x faster than two on a shared two-core machine (no oversubscription).
+    Use in a module with `pytestmark = pytest.mark.usefixtures("one_torch_thread")`."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def layouts():
     cfg = UrbanLayoutCfg()

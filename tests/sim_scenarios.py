@@ -73,6 +73,9 @@ def expert_episodes():
     logged, min_ped_sep, ped_moved = {}, float("inf"), 0.0
     ped_asset = base.scene["pedestrians"]
     ped_start = ped_asset.data.body_pos_w.torch[..., :2].clone()
+    # route guidance: far ahead it is the goal itself; at the start, 3 m ahead is 3 m along the route from the robot
+    route_far_err = float((nav.route_goal(1e4) - nav.command[:, :2]).abs().max())
+    route_near = nav.route_goal(3.0).norm(dim=-1).tolist()
     for _ in range(600):
         xy, yaw = nav.robot_pose_2d()
         s = nav.refresh()
@@ -86,7 +89,8 @@ def expert_episodes():
     moved = (ped_asset.data.body_pos_w.torch[..., :2] - ped_start).norm(dim=-1)
     ped_moved = float(moved[nav.crowd.active].mean())
     rec = {k: [float(x) for r in nav.episode_log for x in r[k]] for k in ("success", "route_completion", "collisions", "steps")}
-    return {"episodes": rec, "log_keys": sorted(logged), "min_ped_separation": min_ped_sep, "ped_body_moved": ped_moved}
+    return {"episodes": rec, "log_keys": sorted(logged), "min_ped_separation": min_ped_sep, "ped_body_moved": ped_moved,
+            "route_far_err": route_far_err, "route_near": route_near}
 
 
 def collision_into_building():

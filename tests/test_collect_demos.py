@@ -23,6 +23,7 @@ def test_collect_demos_writes_a_readable_gnm_dataset(tmp_path):
     out = tmp_path / "demos"
     cmd = [sys.executable, str(ROOT / "scripts/collect_demos.py"), "--task", "S2E-Urban-Wheeled", "--num_envs", "2", "--mode", "base",
            "--frames", str(FRAMES), "--out", str(out), "--min_episode_frames", "5",
+           "--perturb_prob", "0.05", "--perturb_steps", "3",
            "env.commands.nav.route.min_distance=5", "env.commands.nav.route.max_distance=8"]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert proc.returncode == 0, (proc.stdout[-3000:], proc.stderr[-3000:])
@@ -31,16 +32,19 @@ def test_collect_demos_writes_a_readable_gnm_dataset(tmp_path):
     meta = yaml.safe_load((out / "dataset.yaml").read_text())
     assert meta["frame_dt"] == pytest.approx(0.1) and meta["task"] == "S2E-Urban-Wheeled" and meta["control_mode"] == "base"
     assert meta["expert"]["avoid_pedestrians"] is False
+    assert meta["perturbation"] == {"prob": 0.05, "steps": 3, "angle": 0.6}
     run = meta["runs"][0]
     assert run["frame_pose_offset_m"] < 0.01, run  # each frame was rendered where the recorded pose puts the camera
     trajs = sorted(p for p in out.iterdir() if p.is_dir())
     assert not [p for p in trajs if p.name.startswith(".")]  # no half-written trajectory left behind
-    lengths, complete = [], 0
+    lengths, complete, perturbed = [], 0, 0
     for folder in trajs:
         data = pickle.loads((folder / "traj_data.pkl").read_bytes())
         n = len(data["position"])
         assert sorted(p.name for p in folder.glob("*.jpg")) == sorted(f"{i}.jpg" for i in range(n))
         assert data["position"].shape == (n, 2) and data["yaw"].shape == (n,) and data["collisions"] == 0
+        assert data["expert_action"].shape == (n,) and data["expert_action"].dtype == bool
+        perturbed += int((~data["expert_action"]).sum())
         step = np.linalg.norm(np.diff(data["position"], axis=0), axis=1)
         assert step.max() < 2 * MAX_LIN_VEL * 0.1, folder  # one episode: no teleport (reset) inside a trajectory
         # each frame is its own render: where the robot moved, the view changed
@@ -52,6 +56,7 @@ def test_collect_demos_writes_a_readable_gnm_dataset(tmp_path):
         complete += not data["truncated"]
     assert sum(lengths) == meta["frames"] == run["frames"] and FRAMES <= sum(lengths) <= FRAMES + 10
     assert complete >= 1  # at least one episode ran to its end and was written then
+    assert 0 < perturbed < sum(lengths) // 2  # ~13% of the steps are in a burst at prob 0.05 x 3 steps
     assert len(trajs) == meta["trajectories"]
 
     ds = GNMDataset(GNMDatasetCfg(path=str(out), split="all", augment=False))  # frame_dt from dataset.yaml

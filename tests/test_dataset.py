@@ -275,7 +275,20 @@ def test_error_frame_dt_unknown(straight_ds):
     assert "frame_dt" in _error(cfg(straight_ds, frame_dt=None))
 
 
-@pytest.mark.parametrize("case", ["missing", "corrupt", "not_dict", "missing_key", "bad_shape", "yaw_length", "nan"])
+def test_perturbed_actions_are_never_labels(tmp_path):
+    """Frames 12-14 carried a perturbed action: every sample whose 10-frame horizon needs one of them
+    is dropped, while the frames right after the burst stay in as (recovery) samples."""
+    pos, yaw = straight(40, 1.0, 0.25)
+    folder = write_traj(tmp_path, "a", pos, yaw)
+    expert = np.ones(40, dtype=bool)
+    expert[12:15] = False
+    _pickle(folder / "traj_data.pkl", {"position": pos, "yaw": yaw, "expert_action": expert})
+    ds = GNMDataset(cfg(tmp_path))
+    # without the mask frames 0..29 are samples; t uses the actions of frames t..t+9
+    assert ds.sample_t.tolist() == [0, 1, 2] + list(range(15, 30))
+
+
+@pytest.mark.parametrize("case", ["missing", "corrupt", "not_dict", "missing_key", "bad_shape", "yaw_length", "nan", "expert_length"])
 def test_error_bad_traj_data(tmp_path, case):
     folder = write_traj(tmp_path, "a", *straight(20, 1.0, 0.25))
     pkl = folder / "traj_data.pkl"
@@ -295,10 +308,13 @@ def test_error_bad_traj_data(tmp_path, case):
     elif case == "nan":
         pos[3, 1] = np.nan
         _pickle(pkl, {"position": pos, "yaw": yaw})
+    elif case == "expert_length":
+        _pickle(pkl, {"position": pos, "yaw": yaw, "expert_action": np.ones(5, dtype=bool)})
     msg = _error(cfg(tmp_path))
     assert str(pkl) in msg
     assert {"missing": "missing", "corrupt": "corrupt", "not_dict": "expected a dict", "missing_key": "'yaw'",
-            "bad_shape": "shape", "yaw_length": "'yaw' has shape", "nan": "NaN"}[case] in msg
+            "bad_shape": "shape", "yaw_length": "'yaw' has shape", "nan": "NaN",
+            "expert_length": "'expert_action'"}[case] in msg
 
 
 def test_error_missing_jpg_names_it(tmp_path):

@@ -50,3 +50,12 @@ def test_corrupt_bundle_ply(tmp_path):
     ply.write_bytes(ply.read_bytes()[:5000])  # truncated
     line = _error_line(_run("--task", "S2E-Urban-Wheeled", "--mode", "base", f"env.scene.terrain.scene_bundle={folder}"))
     assert "scene.ply" in line and "truncated" in line
+
+
+def test_corrupt_agdm_checkpoint(tmp_path):
+    bad = tmp_path / "agdm.pt"
+    bad.write_bytes(b"not a checkpoint")
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts/eval_agdm.py"), "--checkpoint", str(bad), "--num_envs", "1"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    line = _error_line(proc)
+    assert str(bad) in line

@@ -6,7 +6,8 @@ import torch
 
 from s2e.control.waypoint_controller import WaypointControllerCfg, metric_waypoints, waypoints_to_velocity
 from s2e.nav.episode_state import EpisodeState
-from s2e.nav.expert import ExpertCfg, ScriptedExpert, point_along_route
+from s2e.nav.expert import ExpertCfg, ScriptedExpert
+from s2e.urban.routes import point_along_route
 from s2e.urban.layout import UrbanLayoutCfg, collision_footprints, generate_layout
 from s2e.urban.routes import RouteCfg, RoutePlanner, clearance_map
 
@@ -85,3 +86,42 @@ def test_neighbour_culling_keeps_a_small_obstacle_next_to_long_ones():
     foot = torch.tensor([long + small])
     near, _ = nearest_footprints(torch.zeros(1, 2), foot, torch.ones(1, 11, dtype=torch.bool), k=4)
     assert (near[0, :, 1] == -0.5).any()
+
+
+def test_perturbation_bursts_rotate_waypoints_and_mark_non_expert_steps():
+    from s2e.nav.perturbation import ActionPerturbation, PerturbationCfg
+
+    e, w = 64, 10
+    action = torch.cat([torch.stack([torch.arange(1, w + 1.0), torch.zeros(w)], -1).flatten().expand(e, -1), torch.ones(e, 1)], -1)
+    pert = ActionPerturbation(PerturbationCfg(prob=0.3, steps=3, angle=0.8), e, seed=1)
+    masks = []
+    for _ in range(30):
+        out, expert = pert.apply(action)
+        masks.append(expert)
+        assert torch.equal(out[expert], action[expert])  # the expert's own action where the mask says so
+        wp = out[~expert, :-1].reshape(-1, w, 2)
+        angle = torch.atan2(wp[..., 1], wp[..., 0])
+        assert torch.allclose(wp.norm(dim=-1), action[~expert, :-1].reshape(-1, w, 2).norm(dim=-1), atol=1e-5)  # a rotation
+        assert ((angle.abs() >= 0.4 - 1e-5) & (angle.abs() <= 0.8 + 1e-5)).all()
+        assert torch.equal(out[:, -1], action[:, -1])  # the speed is untouched
+    runs = torch.stack(masks, 1)  # [E, T]: perturbed steps come in bursts of exactly 3 (unless cut by the end)
+    for row in (~runs).int().tolist():
+        text = "".join(map(str, row))
+        lengths = [len(r) for r in text.rstrip("1").split("0") if r]  # the run still going at the end may be cut
+        assert all(n % 3 == 0 for n in lengths), row
+    assert 0.2 < (~runs).float().mean() < 0.7
+    pert.reset(torch.arange(e))
+    assert (pert.left == 0).all()
+    zero = ActionPerturbation(PerturbationCfg(prob=0.0), e)
+    assert zero.apply(action)[1].all()
+
+
+def test_perturbation_bursts_can_execute_a_learner_instead():
+    from s2e.nav.perturbation import ActionPerturbation, PerturbationCfg
+
+    expert, learner = torch.zeros(32, 21), torch.ones(32, 21)
+    pert = ActionPerturbation(PerturbationCfg(prob=0.5, steps=2), 32, seed=3)
+    for _ in range(5):
+        out, is_expert = pert.apply(expert, learner)
+        assert torch.equal(out[is_expert], expert[is_expert]) and torch.equal(out[~is_expert], learner[~is_expert])
+        assert (~is_expert).any()

@@ -49,7 +49,7 @@ def test_pretrain_writes_checkpoints_and_resumes(tmp_path):
     first = pretrain(*common, "train.iterations=6")
     assert first.returncode == 0, first.stderr[-3000:]
     run = tmp_path / "runs" / "tiny"
-    for name in ("agdm.pt", "agdm_best.pt", "state.pt", "metrics.json"):
+    for name in ("agdm.pt", "agdm_best.pt", "state.pt", "metrics.json", "curves.png"):
         assert (run / name).is_file(), name
     assert list((run / "tensorboard").glob("events.*"))
     history = json.loads((run / "metrics.json").read_text())
@@ -63,6 +63,26 @@ def test_pretrain_writes_checkpoints_and_resumes(tmp_path):
     assert "resumed" in second.stdout and "at iteration 6" in second.stdout, second.stdout[-2000:]
     assert torch.load(run / "state.pt", weights_only=False)["step"] == 9
     assert [h["iteration"] for h in json.loads((run / "metrics.json").read_text())] == [3, 6, 9]
+
+    # open-loop evaluation of the checkpoint against the straight-to-goal baseline: deterministic
+    evals = [subprocess.run([sys.executable, str(ROOT / "scripts/eval_open_loop.py"), "--data", str(tmp_path / "data"),
+                             "--model", f"tiny={run / 'agdm.pt'}", "--baseline_speed", "1.0", "--out", str(tmp_path / f"eval{k}")],
+                            capture_output=True, text=True, cwd=ROOT, timeout=600) for k in range(2)]
+    assert all(e.returncode == 0 for e in evals), evals[0].stderr[-3000:]
+    first, again = (json.loads((tmp_path / f"eval{k}" / "results.json").read_text())["results"] for k in range(2))
+    assert first == again and set(first) == {"straight to goal (1.00 m/s)", "tiny"}
+    assert first["tiny"]["minADE"] <= first["tiny"]["ADE"] + 1e-6 and "nll" not in first["straight to goal (1.00 m/s)"]
+    assert "| tiny |" in (tmp_path / "eval0" / "results.md").read_text()
+
+
+def test_straight_to_goal_stops_on_the_goal():
+    from s2e.pretrain.baselines import straight_to_goal
+
+    wp = straight_to_goal(torch.tensor([[3.0, 4.0], [0.0, -1.0], [0.0, 0.0]]), speed=1.0, num_waypoints=10, waypoint_dt=0.25)
+    j = torch.arange(1, 11) * 0.25
+    assert torch.allclose(wp[0], j[:, None] * torch.tensor([0.6, 0.8]))
+    assert torch.allclose(wp[1, :, 1], -j.clamp(max=1.0)) and torch.all(wp[1, :, 0] == 0)
+    assert torch.all(wp[2] == 0)  # at the goal already: stay
 
 
 def test_missing_dataset_is_one_line_error(tmp_path):

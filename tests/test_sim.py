@@ -46,6 +46,7 @@ def test_expert_episodes_with_obstacles_and_pedestrians_log_metrics():
     assert {"Metrics/nav/success", "Metrics/nav/route_completion", "Metrics/nav/collisions"} <= set(r["log_keys"])
     assert r["min_ped_separation"] >= 0.58
     assert r["ped_body_moved"] > 1.0  # the kinematic pedestrian bodies follow the crowd
+    assert r["route_far_err"] < 1e-4 and all(1.5 < d <= 3.05 for d in r["route_near"]), r
 
 
 def test_driving_into_a_building_counts_one_collision_and_ends_the_episode():
@@ -95,3 +96,18 @@ def test_record_rollout_writes_an_mp4(tmp_path):
     reader = imageio.get_reader(videos[0])
     frames = [f for f in reader]
     assert len(frames) == 15 and frames[0].shape[1] > frames[0].shape[0] > 128  # camera beside the map
+
+
+@pytest.mark.sim
+def test_bundled_agdm_checkpoint_drives_in_closed_loop(tmp_path):
+    """eval_agdm.py with its default (the bundled checkpoint) on short routes: it runs the camera, the
+    policy and the waypoint action together and makes progress along the route."""
+    cmd = [sys.executable, str(ROOT / "scripts/eval_agdm.py"), "--num_envs", "2", "--mode", "base", "--content", "empty",
+           "--seed", "5", "--log_dir", str(tmp_path), "env.commands.nav.route.min_distance=6", "env.commands.nav.route.max_distance=10"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (result,) = tmp_path.glob("*/*/results.json")
+    r = json.loads(result.read_text())
+    assert r["episodes"] == 2 and r["goal"] == "route" and r["checkpoint"].endswith("agdm/agdm_wheeled.pt")
+    assert r["RC"] > 0.3, r
+    assert (result.parent / "episodes.png").is_file()

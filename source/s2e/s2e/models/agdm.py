@@ -172,11 +172,18 @@ class AGDMOutput:
         return self.mu * (self.speed * self.waypoint_dt)[..., None, None]
 
     def action(self, mode: str = "best", generator: torch.Generator | None = None) -> torch.Tensor:
-        """Env action [B, 2W+1]: normalized waypoints of one mode, flattened, then that mode's speed.
+        """Env action [B, 2W+1]: normalized waypoints, flattened, then the speed scale.
 
         "best": mean trajectory of the top-scored mode; "sample": a mode drawn from the scores and a
-        trajectory drawn from its Gaussian.
+        trajectory drawn from its Gaussian; "mean": the score-weighted mean of the modes' metric
+        trajectories (speed = weighted mean speed), steadier than "best" when many near-duplicate
+        modes share the mass, but it averages genuinely different ways (left vs right of an obstacle).
         """
+        if mode == "mean":
+            q = self.logits.softmax(-1)  # [B, M]
+            v = (q * self.speed).sum(-1, keepdim=True)  # [B, 1]
+            metric = (q[..., None, None] * self.mu * self.speed[..., None, None]).sum(1)  # [B, W, 2] / waypoint_dt
+            return torch.cat([(metric / v.clamp_min(1e-6)[..., None]).flatten(1), v], dim=-1)
         mix = self.mixture()
         if mode == "best":
             modes = self.logits.argmax(-1)
@@ -184,7 +191,7 @@ class AGDMOutput:
         elif mode == "sample":
             modes, w = mix.sample(generator)
         else:
-            raise ValueError(f"action mode must be 'best' or 'sample', got {mode!r}")
+            raise ValueError(f"action mode must be 'best', 'sample' or 'mean', got {mode!r}")
         v = self.speed.gather(1, modes[:, None])
         return torch.cat([w.flatten(1), v], dim=-1)
 

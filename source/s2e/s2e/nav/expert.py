@@ -16,6 +16,7 @@ import torch
 
 from s2e.control.waypoint_controller import WaypointControllerCfg, normalize_waypoints
 from s2e.urban.geometry import footprint_distance, nearest_footprints, world_to_body
+from s2e.urban.routes import point_along_route
 
 from .rewards import sample_grid
 
@@ -33,18 +34,6 @@ class ExpertCfg:
     route_weight: float = 1.0
     """Cost per metre of mean distance between an arc and the reference route."""
     """Footprints checked per step: the nearest ones to the robot (all arcs stay within a few metres)."""
-
-
-def point_along_route(routes: torch.Tensor, arc: torch.Tensor) -> torch.Tensor:
-    """Point at arc length `arc` [E] along routes [E, K, 2] (clamped to the ends)."""
-    seg = (routes[:, 1:] - routes[:, :-1]).norm(dim=-1)
-    cum = torch.cat([torch.zeros_like(seg[:, :1]), seg.cumsum(-1)], dim=-1)  # [E, K]
-    arc = torch.minimum(arc.clamp_min(0), cum[:, -1])
-    idx = torch.searchsorted(cum, arc[:, None]).clamp(1, routes.shape[1] - 1)  # [E, 1]
-    a, b = routes.gather(1, (idx - 1)[..., None].expand(-1, -1, 2)), routes.gather(1, idx[..., None].expand(-1, -1, 2))
-    c0, c1 = cum.gather(1, idx - 1), cum.gather(1, idx)
-    t = ((arc[:, None] - c0) / (c1 - c0).clamp_min(1e-6))[..., None]
-    return (a + t * (b - a))[:, 0]
 
 
 def distance_to_polyline(points: torch.Tensor, routes: torch.Tensor) -> torch.Tensor:

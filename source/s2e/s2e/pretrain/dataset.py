@@ -5,7 +5,8 @@ A dataset folder holds one folder per trajectory::
     <root>/
       dataset.yaml            (optional; written by scripts/collect_demos.py: frame_dt, ...)
       <traj>/0.jpg ... <T-1>.jpg
-      <traj>/traj_data.pkl    {"position": [T, 2] world x, y, "yaw": [T] rad}
+      <traj>/traj_data.pkl    {"position": [T, 2] world x, y, "yaw": [T] rad,
+                               optional "expert_action": [T] bool (see below)}
 
 Frame i was taken at time i * frame_dt with the robot at position[i], heading yaw[i]. A sample is
 anchored at a frame t ("now") of one trajectory:
@@ -19,6 +20,9 @@ anchored at a frame t ("now") of one trajectory:
 * "metric_waypoints" float32 [W, 2]: robot-frame positions at times t*frame_dt + j*waypoint_dt,
   j = 1..W, linearly interpolated between frames. Samples whose horizon runs past the last frame
   are excluded (no pose repetition: a robot that stops is visible in the data as slow frames).
+  When traj_data.pkl has "expert_action" (False where the demonstrator's action was perturbed, see
+  s2e.nav.perturbation), samples whose horizon depends on a perturbed action are excluded too: the
+  perturbed states stay in the data as inputs (with their recovery as label), never as labels.
 * "speed"    float32 []: path length of the W metric waypoints from the current position divided
   by W * waypoint_dt, clamped >= min_speed (0.05 m/s).
 * "waypoints" float32 [W, 2]: metric_waypoints / (speed * waypoint_dt) (the AGDM's normalized units).
@@ -110,8 +114,9 @@ def read_meta(root: Path) -> dict:
     return meta
 
 
-def load_traj_data(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """position [T, 2] and yaw [T] (float64) of one trajectory's traj_data.pkl, validated."""
+def load_traj_data(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """position [T, 2], yaw [T] (float64) and expert_action [T] (bool; all True when absent) of one
+    trajectory's traj_data.pkl, validated."""
     if not path.is_file():
         raise DatasetError(f"{path}: missing (each trajectory folder needs traj_data.pkl)")
     try:
@@ -137,7 +142,10 @@ def load_traj_data(path: Path) -> tuple[np.ndarray, np.ndarray]:
         raise DatasetError(f"{path}: 'yaw' has shape {list(yaw.shape)}, expected [{len(pos)}] like 'position'")
     if not (np.isfinite(pos).all() and np.isfinite(yaw).all()):
         raise DatasetError(f"{path}: 'position' or 'yaw' contains NaN or inf")
-    return pos, yaw
+    expert = np.asarray(data.get("expert_action", np.ones(len(pos), dtype=bool)))
+    if expert.shape != (len(pos),) or not (expert.dtype == bool or np.isin(expert, (0, 1)).all()):
+        raise DatasetError(f"{path}: 'expert_action' must be [{len(pos)}] booleans like 'position', got shape {list(expert.shape)}")
+    return pos, yaw, expert.astype(bool)
 
 
 def _frame_count(folder: Path, expected: int) -> None:
@@ -231,17 +239,19 @@ class GNMDataset(Dataset):
         self.all_trajectories = sorted(folders)
         self.trajectories = split_trajectories(folders, cfg.split, cfg.test_fraction, cfg.split_seed)
 
-        positions, yaws, starts = [], [], [0]
+        positions, yaws, experts, starts = [], [], [], [0]
         for name in self.trajectories:
-            pos, yaw = load_traj_data(root / name / TRAJ_FILE)
+            pos, yaw, expert = load_traj_data(root / name / TRAJ_FILE)
             _frame_count(root / name, len(pos))
             positions.append(pos * self.metric_scale)
             yaws.append(yaw)
+            experts.append(expert)
             starts.append(starts[-1] + len(pos))
         self.lengths = np.diff(starts)
         self.starts = np.asarray(starts[:-1], dtype=np.int64)
         self.position = torch.as_tensor(np.concatenate(positions) if positions else np.zeros((0, 2)), dtype=torch.float64)
         self.yaw = torch.as_tensor(np.concatenate(yaws) if yaws else np.zeros(0), dtype=torch.float64)
+        self.expert_action = np.concatenate(experts) if experts else np.zeros(0, dtype=bool)
         self._pos_np, self._yaw_np = self.position.numpy(), self.yaw.numpy()
         self._build_index()
         self.images: torch.Tensor | None = self._preload() if cfg.preload else None
@@ -255,12 +265,17 @@ class GNMDataset(Dataset):
         cfg = self.cfg
         horizon = cfg.num_waypoints * cfg.waypoint_dt / self.frame_dt  # frames spanned by the waypoints
         first = 0 if cfg.pad_context else (cfg.context - 1) * cfg.context_stride
+        span = int(math.ceil(horizon - 1e-6))  # actions at frames t .. t+span-1 shape the waypoints of t
         traj, t, g_lo, g_hi = [], [], [], []
         for i, (start, n) in enumerate(zip(self.starts, self.lengths)):
             last = int(math.floor(n - 1 - horizon + 1e-6))  # last frame whose horizon stays within the trajectory
             if last < first:
                 continue
             ts = np.arange(first, last + 1)
+            perturbed = np.concatenate([[0], np.cumsum(~self.expert_action[start:start + n])])
+            ts = ts[perturbed[ts + span] == perturbed[ts]]
+            if len(ts) == 0:
+                continue
             if cfg.goal_unit == "m":
                 p = self.position[start:start + n].numpy()
                 arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(p, axis=0), axis=1))])

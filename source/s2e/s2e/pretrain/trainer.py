@@ -2,8 +2,8 @@
 
 Plain PyTorch. One run directory holds everything a user keeps: `state.pt` (model, optimizer,
 step, anchors: what resume needs), `agdm.pt` (the latest model checkpoint), `agdm_best.pt` (best
-held-out minADE), TensorBoard events and `metrics.json`; every file is written atomically, so a
-killed run resumes from its last save without losing it.
+held-out minADE), TensorBoard events, `metrics.json` and `curves.png` (held-out curves); every file
+is written atomically, so a killed run resumes from its last save without losing it.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from ..models.agdm import AGDM
 from ..models.checkpoint import save_checkpoint
 from ..models.mixture import agdm_loss
 from ..utils.files import write_json_atomic
+from .curves import save_pretrain_curves
 from .metrics import open_loop_metrics
 
 
@@ -160,6 +161,7 @@ class Pretrainer:
                     self.best = metrics["minADE"]
                     save_checkpoint(self.run_dir / "agdm_best.pt", self.model, self.normalization, self._provenance(metrics))
                 write_json_atomic(self.run_dir / "metrics.json", self.history)
+                save_pretrain_curves(self.history, self.run_dir / "curves.png", title=f"AGDM pretraining: {self.run_dir.name}")
             if self.step % cfg.save_every == 0 or self.step == cfg.iterations:
                 self.save_state()
         bar.close()

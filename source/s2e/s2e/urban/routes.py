@@ -29,6 +29,8 @@ class RouteCfg:
     num_points: int = 64
     """Points per resampled route (routes are padded to one tensor shape)."""
     max_tries: int = 200
+    start_yaw_noise: float = 0.3
+    """The start heading faces along the route, +- this (rad); demonstration runs widen it to show recoveries."""
 
 
 @dataclass
@@ -98,7 +100,7 @@ class RoutePlanner:
                 continue
             route = resample_polyline(path, self.cfg.num_points)
             heading = route[min(2, len(route) - 1)] - route[0]
-            yaw = float(np.arctan2(heading[1], heading[0]) + rng.uniform(-0.3, 0.3))
+            yaw = float(np.arctan2(heading[1], heading[0]) + rng.uniform(-self.cfg.start_yaw_noise, self.cfg.start_yaw_noise))
             return Episode(a.astype(np.float32), yaw, b.astype(np.float32), route.astype(np.float32), polyline_length(path))
         raise RuntimeError(
             f"no start/goal pair {self.cfg.min_distance}-{self.cfg.max_distance} m apart was found on layout seed "
@@ -190,3 +192,15 @@ def update_route_progress(progress: torch.Tensor, points: torch.Tensor, routes: 
     dist = torch.where(reachable, dist, torch.full_like(dist, float("inf")))
     best = dist.argmin(dim=-1, keepdim=True)
     return torch.maximum(progress, arc.gather(1, best).squeeze(1))
+
+
+def point_along_route(routes: torch.Tensor, arc: torch.Tensor) -> torch.Tensor:
+    """Point at arc length `arc` [E] along routes [E, K, 2] (clamped to the ends)."""
+    seg = (routes[:, 1:] - routes[:, :-1]).norm(dim=-1)
+    cum = torch.cat([torch.zeros_like(seg[:, :1]), seg.cumsum(-1)], dim=-1)  # [E, K]
+    arc = torch.minimum(arc.clamp_min(0), cum[:, -1])
+    idx = torch.searchsorted(cum, arc[:, None]).clamp(1, routes.shape[1] - 1)  # [E, 1]
+    a, b = routes.gather(1, (idx - 1)[..., None].expand(-1, -1, 2)), routes.gather(1, idx[..., None].expand(-1, -1, 2))
+    c0, c1 = cum.gather(1, idx - 1), cum.gather(1, idx)
+    t = ((arc[:, None] - c0) / (c1 - c0).clamp_min(1e-6))[..., None]
+    return (a + t * (b - a))[:, 0]

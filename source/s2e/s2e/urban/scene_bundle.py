@@ -390,15 +390,17 @@ class BundleEpisodes:
     def __init__(self, planner: RoutePlanner, routes: list[BundleRoute]):
         if not routes:
             raise ValueError("BundleEpisodes needs at least one bundle route")
+        self.planner = planner
         planned = [plan_bundle_route(planner, r, k) for k, r in enumerate(routes)]
         self.routes = np.stack([p for p, _ in planned])
         """[K, num_points, 2] reference routes; routes[k, 0] and routes[k, -1] are route k's start and goal."""
         self.lengths = [length for _, length in planned]
 
     def sample(self, rng: np.random.Generator) -> tuple[int, Episode]:
-        """(route index, episode); the start yaw faces along the route, +-0.3 rad, as sampled episodes do."""
+        """(route index, episode); the start yaw faces along the route, +- the planner's start_yaw_noise, as sampled episodes do."""
         k = int(rng.integers(len(self.routes)))
         route = self.routes[k]
         heading = route[min(2, len(route) - 1)] - route[0]
-        yaw = float(np.arctan2(heading[1], heading[0]) + rng.uniform(-0.3, 0.3))
+        noise = self.planner.cfg.start_yaw_noise
+        yaw = float(np.arctan2(heading[1], heading[0]) + rng.uniform(-noise, noise))
         return k, Episode(route[0].copy(), yaw, route[-1].copy(), route.copy(), self.lengths[k])

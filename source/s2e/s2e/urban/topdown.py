@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..utils.plots import save_figure_atomic
 from .layout import CYLINDER, UrbanLayout
 
 GROUND_COLORS = np.array([[0.35, 0.35, 0.38], [0.78, 0.76, 0.72], [0.95, 0.95, 0.95], [0.55, 0.42, 0.36]])
@@ -61,13 +62,7 @@ def save_topdown_grid(path: str | Path, panels: list[dict], cols: int = 4) -> Pa
         ax.tick_params(labelsize=6)
         draw_topdown(ax, **panel)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(path)
-    return path
+    return save_figure_atomic(fig, path)
 
 
 class TopdownAnimator:

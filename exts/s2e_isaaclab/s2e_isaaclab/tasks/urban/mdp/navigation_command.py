@@ -22,10 +22,10 @@ from isaaclab.managers import CommandTerm, CommandTermCfg
 from isaaclab.utils import configclass
 
 from s2e.nav.episode_state import EpisodeState
-from s2e.urban.geometry import quat_xyzw_from_yaw, yaw_from_quat_xyzw
+from s2e.urban.geometry import quat_xyzw_from_yaw, world_to_body, yaw_from_quat_xyzw
 from s2e.urban.layout import collision_footprints
 from s2e.urban.pedestrians import PedestrianCfg, PedestrianCrowd
-from s2e.urban.routes import RouteCfg, RoutePlanner, clearance_map
+from s2e.urban.routes import RouteCfg, RoutePlanner, clearance_map, point_along_route
 from s2e.urban.scene_bundle import BundleEpisodes
 
 from ....robots.spec import RobotSpec
@@ -96,6 +96,13 @@ class NavigationCommand(CommandTerm):
         """Robot (x, y) in its env's tile frame [E, 2] and yaw [E]."""
         pos = self.robot.data.root_pos_w.torch[:, :2] - self.origins[:, :2]
         return pos, yaw_from_quat_xyzw(self.robot.data.root_quat_w.torch)
+
+    def route_goal(self, lookahead: float) -> torch.Tensor:
+        """Route guidance [E, 2], robot frame (m): the point `lookahead` m further along the reference route
+        than the robot's progress (the goal itself near the end), like a navigation app's next waypoint."""
+        xy, yaw = self.robot_pose_2d()
+        target = point_along_route(self.routes, self.refresh().progress + lookahead)
+        return world_to_body(target - xy, yaw)
 
     def refresh(self) -> EpisodeState:
         """Update progress, arrival and collisions once per env step (idempotent within a step)."""
