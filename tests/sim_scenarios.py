@@ -73,15 +73,16 @@ def expert_episodes():
     logged, min_ped_sep, ped_moved = {}, float("inf"), 0.0
     ped_asset = base.scene["pedestrians"]
     ped_start = ped_asset.data.body_pos_w.torch[..., :2].clone()
-    # route guidance: far ahead it is the goal itself; at the start, 3 m ahead is 3 m along the route from the robot
-    route_far_err = float((nav.route_goal(1e4) - nav.command[:, :2]).abs().max())
-    route_near = nav.route_goal(3.0).norm(dim=-1).tolist()
-    for _ in range(600):
+    route_far_err, route_near = None, None
+    for step in range(600):
         xy, yaw = nav.robot_pose_2d()
         s = nav.refresh()
         a = expert.act(xy, yaw, nav.routes, s.progress, nav.footprints, nav.footprint_valid, nav.clearance, nav.layouts[0].size,
                        nav.crowd.pos, nav.crowd.vel, nav.crowd.active)
         _, _, _, _, extras = env.step(a)
+        if step == 0:  # route guidance: far ahead it is the goal itself; near the start, 3 m ahead is ~3 m away
+            route_far_err = float((nav.route_goal(1e4) - nav.command[:, :2]).abs().max())
+            route_near = nav.route_goal(3.0).norm(dim=-1).tolist()
         logged.update({k: float(v) for k, v in extras.get("log", {}).items() if k.startswith("Metrics/nav/")})
         min_ped_sep = min(min_ped_sep, float(nav.crowd.min_separation().min()))
         if sum(len(r["env"]) for r in nav.episode_log) >= 4:
