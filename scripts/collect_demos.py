@@ -15,10 +15,11 @@ its trajectory is written as `<out>/traj_<seed>_<env>_<n>/` holding 0.jpg ... an
 into place, so a killed run never leaves half a trajectory. Episodes with a collision are dropped
 unless --keep_collisions. `--perturb_prob` makes the expert veer off now and then
 (s2e.nav.perturbation) so the data shows recoveries (with --policy CHECKPOINT the bursts are driven
-by that AGDM policy instead: DAgger-style data from the states it drifts into); traj_data.pkl's `expert_action` [T] marks the
-frames whose action was the expert's own, and the reader takes labels only from those. Collection stops once --frames frames are kept; the episodes still
-running then are written as (truncated) trajectories if they are long enough; Ctrl-C stops early
-and keeps the finished ones. `<out>/dataset.yaml` records frame_dt (the env step) and how the data
+by that AGDM policy instead: DAgger-style data from the states it drifts into); traj_data.pkl's
+`expert_action` [T] marks the frames whose action was the expert's own, and the reader takes labels
+only from those. Collection stops once --frames frames are kept; the episodes still running then
+are written as (truncated) trajectories if they are long enough; Ctrl-C stops early and keeps the
+finished ones. `<out>/dataset.yaml` records frame_dt (the env step) and how the data
 was made (updated every 30 s); `s2e.pretrain.dataset.GNMDataset` reads it.
 """
 
