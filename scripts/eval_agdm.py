@@ -5,9 +5,10 @@
 
 Each step the policy sees the camera's last k frames and a goal point in the robot frame and acts
 with its top-scored mode (`--decode mean`: the score-weighted mean trajectory; `--decode sample`: a
-draw from the mixture). `--goal final` gives it the episode's goal; `--goal route` (the default) the point --route_lookahead metres ahead along the
-reference route (the goal itself near the end): route guidance, as a robot following a navigation
-app's route gets, which training covers since its goals are later points of the driven path.
+draw from the mixture). `--goal final` gives it the episode's goal; `--goal route` (the default)
+the point --route_lookahead metres ahead along the reference route (the goal itself near the end):
+route guidance, as a robot following a navigation app's route gets, which training covers since
+its goals are later points of the driven path.
 Episodes are counted as in run_expert.py; results.json and a top-down map of the episodes go under
 logs/eval_agdm/<task>/<date_time>/.
 """

@@ -74,6 +74,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
+    from s2e.models.agdm import AGDMConfig
     from s2e.models.checkpoint import CheckpointError, load_checkpoint
     from s2e.pretrain.baselines import straight_to_goal
     from s2e.pretrain.dataset import DatasetError
@@ -87,11 +88,7 @@ def main() -> None:
         sys.exit(f"error: {err}")
     results: dict[str, dict] = {}
     try:
-        first_cfg = models[0][1].cfg if models else None
-        if first_cfg is None:
-            from s2e.models.agdm import AGDMConfig
-
-            first_cfg = AGDMConfig()
+        first_cfg = models[0][1].cfg if models else AGDMConfig()  # the baseline uses the first model's waypoint spacing
         dataset, loader = held_out(data, first_cfg, tuple(args.goal_range), args.goal_unit, args.batch_size)
         speed = args.baseline_speed or float(dataset.cfg.meta.get("expert", {}).get("speed", 1.0))
         rows = [trajectory_metrics(straight_to_goal(b["goal"], speed, first_cfg.num_waypoints, first_cfg.waypoint_dt),

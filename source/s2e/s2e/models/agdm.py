@@ -182,7 +182,7 @@ class AGDMOutput:
         if mode == "mean":
             q = self.logits.softmax(-1)  # [B, M]
             v = (q * self.speed).sum(-1, keepdim=True)  # [B, 1]
-            metric = (q[..., None, None] * self.mu * self.speed[..., None, None]).sum(1)  # [B, W, 2] / waypoint_dt
+            metric = (q[..., None, None] * self.mu * self.speed[..., None, None]).sum(1)  # metric mean / waypoint_dt, [B, W, 2]
             return torch.cat([(metric / v.clamp_min(1e-6)[..., None]).flatten(1), v], dim=-1)
         mix = self.mixture()
         if mode == "best":

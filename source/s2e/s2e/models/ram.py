@@ -77,13 +77,10 @@ class RAMPolicyModel(nn.Module):
         return self.agdm.fuse(self.agdm.encode_frames(images), goal)
 
     def decode(self, context: torch.Tensor) -> AGDMOutput:
-        """Mixture from context tokens; gradients reach only the RAM branches and gates."""
-        m = self.agdm
-        q = m.queries(context.shape[0]).detach()
-        context = context.detach()
-        for block in m.decoder:
-            q = block(q, context)
-        return m.heads(m.decoder_norm(q))
+        """Mixture from context tokens through the AGDM's own decode (its blocks are now RAM blocks);
+        the context is detached and the anchor queries come from frozen parameters, so gradients
+        reach only the RAM branches and gates."""
+        return self.agdm.decode(context.detach())
 
     def forward(self, images: torch.Tensor, goal: torch.Tensor) -> AGDMOutput:
         return self.decode(self.context(images, goal))
