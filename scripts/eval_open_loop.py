@@ -78,7 +78,7 @@ def main() -> None:
     from s2e.models.checkpoint import CheckpointError, load_checkpoint
     from s2e.pretrain.baselines import straight_to_goal
     from s2e.pretrain.dataset import DatasetError
-    from s2e.pretrain.metrics import open_loop_metrics, trajectory_metrics
+    from s2e.pretrain.metrics import model_metrics, trajectory_metrics
     from s2e.utils.files import write_json_atomic, write_text_atomic
 
     data = Path(args.data)
@@ -101,7 +101,7 @@ def main() -> None:
             _, loader = held_out(data, model.cfg, tuple(args.goal_range), args.goal_unit, args.batch_size)
             model.eval()
             with torch.no_grad():
-                rows = [open_loop_metrics(model(b["images"], b["goal"]), b) for b in loader]
+                rows = [model_metrics(model, b) for b in loader]
             results[name] = weighted_mean(rows)
             print(f"[open-loop] {name}: ADE {results[name]['ADE']:.3f} m, minADE {results[name]['minADE']:.3f} m", flush=True)
     except DatasetError as err:

@@ -16,7 +16,6 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from s2e_isaaclab.utils.cli import UserError, add_env_args, make_env, run_main
@@ -35,53 +34,40 @@ def main() -> None:
     env, cfg = make_env(args)
 
     from s2e.nav.expert import ExpertCfg, ScriptedExpert
-    from s2e.urban.topdown import TopdownAnimator
-    from s2e.utils.video import Mp4Writer, side_by_side, upscale_nearest
+    from s2e.utils.video import Mp4Writer
+    from s2e_isaaclab.utils.rollout_video import RolloutFilm
 
     base = env.unwrapped
-    if not 0 <= args.env < base.num_envs:
-        raise UserError(f"--env {args.env} is not one of the {base.num_envs} envs")
-    nav = base.command_manager.get_term("nav")
-    camera = base.scene.sensors["camera"]
+    try:
+        film = RolloutFilm(base, args.env, args.view_size, label=args.task)
+    except ValueError as err:
+        raise UserError(str(err)) from None
+    nav = film.nav
     action_term = base.action_manager.get_term("nav")
     expert = ScriptedExpert(ExpertCfg(speed=0.8 * nav.spec.max_lin_vel), action_term.ctrl, nav.spec.radius,
                             cfg.commands.nav.pedestrians.radius)
     out = Path(args.log_dir) / args.task / datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
     steps = int(args.seconds / base.step_dt)
-    animator = TopdownAnimator(size_px=args.view_size + 128)
-    i = args.env
     env.reset(seed=args.seed)
-    track: list[np.ndarray] = []
-    episode, t0 = 0, time.time()
-    print(f"[record] {args.task}: env {i} of {base.num_envs}, content={cfg.content}, mode={cfg.control_mode}, {steps} steps", flush=True)
+    t0 = time.time()
+    print(f"[record] {args.task}: env {args.env} of {base.num_envs}, content={cfg.content}, mode={cfg.control_mode}, {steps} steps", flush=True)
     with Mp4Writer(out / "rollout.mp4", fps=1.0 / base.step_dt) as video:
         for step in range(steps):
-            xy, yaw = nav.robot_pose_2d()
-            state = nav.refresh()
-            track.append(xy[i].cpu().numpy())
-            view = camera.render_preview([i], args.view_size, args.view_size)[0].cpu().numpy()
-            policy_view = camera.data.rgb[i, -1].cpu().numpy()
-            inset = upscale_nearest(policy_view, args.view_size // 2)
-            view[: inset.shape[0], : inset.shape[1]] = inset
-            peds = nav.crowd.pos[i][nav.crowd.active[i]].cpu().numpy()
-            title = f"{args.task} env {i}  episode {episode}  t={step * base.step_dt:5.1f} s  collisions {int(state.collision_count[i])}"
-            topdown = animator.frame(nav.layouts[i], nav.routes[i].cpu().numpy(), np.stack(track), float(yaw[i]), peds, title)
-            frame = side_by_side(view, topdown)
+            frame = film.frame()
             video.append(frame)
             if step == steps // 2:
                 import imageio.v2 as imageio
 
                 imageio.imwrite(out / "frame.png", frame)
-            action = expert.act(xy, yaw, nav.routes, state.progress, nav.footprints, nav.footprint_valid, nav.clearance,
+            xy, yaw = nav.robot_pose_2d()
+            action = expert.act(xy, yaw, nav.routes, nav.refresh().progress, nav.footprints, nav.footprint_valid, nav.clearance,
                                 nav.layouts[0].size, nav.crowd.pos, nav.crowd.vel, nav.crowd.active)
             _, _, terminated, truncated, _ = env.step(action)
-            if bool(terminated[i] | truncated[i]):
-                episode += 1
-                track.clear()
+            film.after_step(terminated, truncated)
             if step % 50 == 0:
                 rate = (step + 1) / (time.time() - t0)
                 print(f"[record] {step + 1}/{steps} frames, {rate:.1f} frames/s, ETA {(steps - step - 1) / rate:.0f} s", flush=True)
-    animator.close()
+    film.close()
     print(f"[record] wrote {out / 'rollout.mp4'} ({steps} frames)")
     env.close()
 

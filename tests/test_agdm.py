@@ -104,6 +104,36 @@ def test_winner_picks_best_fitting_mode():
     torch.testing.assert_close(mix.mean_of(torch.tensor([2, 0, 1])), torch.stack([right, straight, left]))
 
 
+def test_anchor_assignment_picks_the_nearest_intent_point_whatever_the_predictions():
+    model = _model(_small_cfg(assignment="anchor"))  # anchors (8, y) with y = linspace(-6, 6, 8)
+    b = _batch(b=3)
+    out = model(b["images"], b["goal"])
+    truth = torch.zeros(3, W, 2)
+    truth[:, -1] = torch.tensor([[8.0, -6.1], [7.5, 0.9], [9.0, 5.5]])
+    assert model.winner(out, truth).tolist() == [0, 4, 7]
+    # the paper's rule follows the predictions instead
+    pred_rule = _model(_small_cfg())
+    torch.testing.assert_close(pred_rule.winner(out, truth), out.mixture().winner(truth), rtol=0, atol=0)
+    with pytest.raises(ValueError, match="assignment"):
+        _small_cfg(assignment="nearest")
+
+
+def test_loss_trains_the_given_winner():
+    logits, mu, sigma, rho = (t.float() for t in _random_mixture(b=3, m=5))
+    speed = torch.rand(3, 5) + 0.5
+    out = AGDMOutput(logits, mu, sigma, rho, speed)
+    truth, v = torch.randn(3, W, 2), torch.tensor([0.7, 1.0, 1.2])
+    h = torch.tensor([4, 0, 2])
+    parts = agdm_loss(out, truth, v, h)
+    rows = torch.arange(3)
+    nll = -out.mixture().mode_log_prob(truth)[rows, h]
+    torch.testing.assert_close(parts["nll"], nll.mean())
+    torch.testing.assert_close(parts["cls"], torch.nn.functional.cross_entropy(logits, h))
+    torch.testing.assert_close(parts["speed"], (speed[rows, h] - v).square().mean())
+    default = agdm_loss(out, truth, v)  # without a winner: the best-fitting predicted mode
+    torch.testing.assert_close(default["loss"], agdm_loss(out, truth, v, out.mixture().winner(truth))["loss"])
+
+
 # ---- anchors --------------------------------------------------------------------------------------
 def test_kmeans_recovers_clusters_deterministically():
     centers = torch.tensor([[10.0, 0.0], [7.0, 7.0], [7.0, -7.0], [0.0, 0.0]])

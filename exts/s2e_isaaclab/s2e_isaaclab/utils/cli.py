@@ -36,18 +36,34 @@ def s2e_task_ids() -> list[str]:
 
 def build_env_cfg(args: argparse.Namespace):
     """Parse the task's env cfg with the CLI's settings; UserError on an unknown task or bad override."""
-    from isaaclab_tasks.utils import parse_env_cfg
+    return build_cfgs(args)[0]
+
+
+def build_cfgs(args: argparse.Namespace, agent_entry_point: str | None = None):
+    """(env cfg, agent cfg) of the task with the CLI's settings and Hydra overrides (env.*, and agent.*
+    when `agent_entry_point` names the agent config); UserError on an unknown task or bad override."""
+    from isaaclab_tasks.utils.hydra import resolve_task_config
 
     from s2e_isaaclab.tasks.urban.urban_env_cfg import apply_control_mode, disable_camera, set_content
 
     tasks = s2e_task_ids()
     if args.task not in gym.registry:
         raise UserError(f"unknown task {args.task!r}: choose one of {', '.join(tasks)}")
-    _check_override_paths(parse_env_cfg(args.task), args.overrides)
+    default_env, default_agent = resolve_task_config(args.task, agent_entry_point, overrides=[])
+    _check_override_paths(default_env, args.overrides, "env")
+    if agent_entry_point is None:
+        stray = [o for o in args.overrides if o.lstrip("+~").startswith("agent.")]
+        if stray:
+            raise UserError(f"invalid override {stray[0]!r}: this script has no agent config (only env.* overrides)")
+    else:
+        _check_override_paths(default_agent, args.overrides, "agent")
     try:
-        cfg = parse_env_cfg(args.task, device=args.device or default_device(), num_envs=args.num_envs, overrides=args.overrides)
+        cfg, agent_cfg = resolve_task_config(args.task, agent_entry_point, overrides=args.overrides)
     except Exception as err:  # Hydra/configclass errors: surface them as one line
         raise UserError(f"invalid override in {' '.join(args.overrides) or '(none)'}: {str(err).splitlines()[0]}") from err
+    cfg.sim.device = args.device or default_device()
+    if args.num_envs is not None:
+        cfg.scene.num_envs = args.num_envs
     cfg.seed = args.seed
     if hasattr(cfg.scene, "terrain") and hasattr(cfg.scene.terrain, "seed"):
         cfg.scene.terrain.seed = args.seed
@@ -58,16 +74,16 @@ def build_env_cfg(args: argparse.Namespace):
         set_content(cfg, args.content)
     if not getattr(args, "camera", True) and hasattr(cfg.scene, "camera"):
         disable_camera(cfg)
-    return cfg
+    return cfg, agent_cfg
 
 
-def _check_override_paths(default_cfg, overrides: list[str]) -> None:
-    """Every `env.a.b=value` override must name an existing field (Isaac Lab would set a new one silently)."""
+def _check_override_paths(default_cfg, overrides: list[str], root: str) -> None:
+    """Every `<root>.a.b=value` override must name an existing field (Isaac Lab would set a new one silently)."""
     for item in overrides:
         if "=" not in item:
             raise UserError(f"invalid override {item!r}: expected key=value, e.g. env.episode_length_s=30")
         key = item.split("=", 1)[0].lstrip("+~")
-        if not key.startswith("env."):
+        if not key.startswith(f"{root}."):
             continue
         node = default_cfg
         for part in key.split(".")[1:]:

@@ -77,3 +77,41 @@ class EpisodeCounter:
                 "RC": float(r["route_completion"].mean()), "CT": float(r["collisions"].mean()),
                 "env_steps": self.steps * self.num_envs, "wall_time_s": time.time() - self.t0,
                 "per_episode": {k: v.tolist() for k, v in r.items()}}
+
+
+class EpisodeMetricsVecEnv:
+    """rsl-rl VecEnv wrapper: per-episode SR / RC / CT of the episodes that ended this step, in
+    extras["episode"], so rsl-rl's logger averages them over the episodes of each iteration.
+
+    Isaac Lab keeps extras["log"] from the last reset until the next one, so reading it every step
+    would repeat old episodes' metrics; the nav command's episode_log has exactly one record per
+    finished episode. The reset-time terms of extras["log"] ride along on steps with a reset.
+    """
+
+    def __init__(self, env):
+        self.env = env
+        self.nav = env.unwrapped.command_manager.get_term("nav")
+        self.nav.episode_log.clear()
+
+    def __getattr__(self, name):
+        return getattr(self.env, name)
+
+    @property
+    def episode_length_buf(self):
+        return self.env.episode_length_buf
+
+    @episode_length_buf.setter
+    def episode_length_buf(self, value):
+        self.env.episode_length_buf = value
+
+    def step(self, actions):
+        obs, rewards, dones, extras = self.env.step(actions)
+        records = list(self.nav.episode_log)
+        self.nav.episode_log.clear()
+        episode = dict(extras.get("log", {})) if bool(dones.any()) else {}
+        device = rewards.device
+        for key, name in (("SR", "success"), ("RC", "route_completion"), ("CT", "collisions")):
+            values = np.concatenate([r[name] for r in records]) if records else np.zeros(0)
+            episode[key] = torch.as_tensor(values, dtype=torch.float32, device=device)
+        extras["episode"] = episode
+        return obs, rewards, dones, extras

@@ -54,12 +54,19 @@ class AGDMConfig:
     waypoint_dt: float = 0.25
     max_speed: float = 2.0
     min_sigma: float = 0.02
+    assignment: str = "prediction"
+    """Which mode the loss trains on each sample (the winner h): "prediction", the mode whose predicted
+    mean trajectory fits the ground truth best (the paper's rule), or "anchor", the mode whose anchor
+    (intent point) is nearest the ground truth's final waypoint (MultiPath-style; a fixed target per
+    sample, so the score head learns the K-means cell and every mode keeps its own region)."""
 
     def __post_init__(self):
         self.image_size = tuple(int(v) for v in self.image_size)
         self.cnn_channels = tuple(int(v) for v in self.cnn_channels)
         if self.encoder not in ("cnn", "resnet18"):
             raise ValueError(f"AGDMConfig.encoder must be 'cnn' or 'resnet18', got {self.encoder!r}")
+        if self.assignment not in ("prediction", "anchor"):
+            raise ValueError(f"AGDMConfig.assignment must be 'prediction' or 'anchor', got {self.assignment!r}")
         if self.d_model % self.n_heads:
             raise ValueError(f"AGDMConfig.d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})")
         if min(self.context, self.num_waypoints, self.num_modes, self.decoder_layers) < 1:
@@ -296,6 +303,13 @@ class AGDM(nn.Module):
         rho = 0.95 * torch.tanh(raw[..., 4])
         speed = F.softplus(self.speed_head(feats).squeeze(-1)).clamp(max=cfg.max_speed)
         return AGDMOutput(self.score_head(feats).squeeze(-1), mu, sigma, rho, speed, cfg.waypoint_dt)
+
+    @torch.no_grad()
+    def winner(self, out: AGDMOutput, waypoints: torch.Tensor) -> torch.Tensor:
+        """Winner mode h per row for normalized ground truth [B, W, 2], by cfg.assignment: [B]."""
+        if self.cfg.assignment == "anchor":
+            return torch.cdist(waypoints[:, -1, :].to(self.anchors.dtype), self.anchors).argmin(-1)
+        return out.mixture().winner(waypoints)
 
     def forward(self, images: torch.Tensor, goal: torch.Tensor) -> AGDMOutput:
         return self.decode(self.fuse(self.encode_frames(images), goal))

@@ -90,13 +90,15 @@ class TrajectoryMixture:
         return -(self.log_weights.exp() * lp.mean(0).transpose(0, 1)).sum(-1)
 
 
-def agdm_loss(out: "AGDMOutput", waypoints: torch.Tensor, speed: torch.Tensor) -> dict[str, torch.Tensor]:
+def agdm_loss(out: "AGDMOutput", waypoints: torch.Tensor, speed: torch.Tensor,
+              winner: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
     """Paper loss, batch-averaged: L = -log N_h(w) - log q_h + (v_h - v)^2, h = winner mode (no grad).
 
-    waypoints: normalized ground truth [B, W, 2]; speed: true velocity scale [B] (m/s).
+    waypoints: normalized ground truth [B, W, 2]; speed: true velocity scale [B] (m/s); winner: h [B]
+    (AGDM.winner, by the model's assignment rule); default: the best-fitting predicted mode.
     """
     mix = out.mixture()
-    h = mix.winner(waypoints)[:, None]
+    h = (mix.winner(waypoints) if winner is None else winner)[:, None]
     nll = -mix.mode_log_prob(waypoints).gather(1, h).squeeze(1)
     cls = F.cross_entropy(out.logits, h.squeeze(1), reduction="none")
     speed_err = (out.speed.gather(1, h).squeeze(1) - speed).square()

@@ -36,11 +36,12 @@ def trajectory_metrics(pred: torch.Tensor, truth: torch.Tensor) -> dict[str, flo
 
 
 @torch.no_grad()
-def open_loop_metrics(out: AGDMOutput, batch: dict) -> dict[str, float]:
+def open_loop_metrics(out: AGDMOutput, batch: dict, winner: torch.Tensor | None = None) -> dict[str, float]:
     """Batch-mean metrics: minADE / minFDE over modes, ADE / FDE / MAOE of the top-scored mode
     (metres, degrees), speed error of the top mode (m/s), anchor accuracy (top mode == winner mode
-    of the loss), NLL (mean -log q(w) of the normalized ground truth). `count` = batch size, for
-    weighting when averaging over batches.
+    of the loss: `winner` [B] from AGDM.winner, default the best-fitting predicted mode), NLL (mean
+    -log q(w) of the normalized ground truth). `count` = batch size, for weighting when averaging
+    over batches.
     """
     truth = batch["metric_waypoints"]
     pred = out.metric_mu()  # [B, M, W, 2]
@@ -49,7 +50,7 @@ def open_loop_metrics(out: AGDMOutput, batch: dict) -> dict[str, float]:
     top = out.logits.argmax(-1)
     rows = torch.arange(top.shape[0], device=top.device)
     mix = out.mixture()
-    winner = mix.winner(batch["waypoints"])
+    winner = mix.winner(batch["waypoints"]) if winner is None else winner
     return {
         "minADE": ade.min(1).values.mean().item(),
         "minFDE": fde.min(1).values.mean().item(),
@@ -61,3 +62,10 @@ def open_loop_metrics(out: AGDMOutput, batch: dict) -> dict[str, float]:
         "nll": -mix.log_prob(batch["waypoints"]).mean().item(),
         "count": int(top.shape[0]),
     }
+
+
+@torch.no_grad()
+def model_metrics(model, batch: dict) -> dict[str, float]:
+    """open_loop_metrics of an AGDM on one batch, anchor accuracy by the model's own assignment rule."""
+    out = model(batch["images"], batch["goal"])
+    return open_loop_metrics(out, batch, model.winner(out, batch["waypoints"]))

@@ -22,7 +22,7 @@ from ..models.checkpoint import save_checkpoint
 from ..models.mixture import agdm_loss
 from ..utils.files import write_json_atomic
 from .curves import save_pretrain_curves
-from .metrics import open_loop_metrics
+from .metrics import model_metrics
 
 
 @dataclass
@@ -49,7 +49,7 @@ def evaluate(model: AGDM, loader: DataLoader, max_batches: int, device) -> dict[
             if i >= max_batches:
                 break
             batch = {k: v.to(device) for k, v in batch.items()}
-            m = open_loop_metrics(model(batch["images"], batch["goal"]), batch)
+            m = model_metrics(model, batch)
             n = int(m.pop("count"))
             for k, v in m.items():
                 sums[k] = sums.get(k, 0.0) + float(v) * n
@@ -130,7 +130,8 @@ class Pretrainer:
             batch = {k: v.to(self.device) for k, v in batch.items()}
             for group in self.optimizer.param_groups:
                 group["lr"] = self.lr_at(self.step)
-            losses = agdm_loss(self.model(batch["images"], batch["goal"]), batch["waypoints"], batch["speed"])
+            out = self.model(batch["images"], batch["goal"])
+            losses = agdm_loss(out, batch["waypoints"], batch["speed"], self.model.winner(out, batch["waypoints"]))
             self.optimizer.zero_grad(set_to_none=True)
             losses["loss"].backward()
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
@@ -138,7 +139,7 @@ class Pretrainer:
             self.step += 1
             bar.update(1)
             for k, v in losses.items():
-                running[k] = running.get(k, 0.0) + float(v)
+                running[k] = running.get(k, 0.0) + v.detach().item()
             if self.step % cfg.log_every == 0:
                 means = {k: v / cfg.log_every for k, v in running.items()}
                 running = {}

@@ -13,6 +13,7 @@ for robot, module in (("Wheeled", "wheeled"), ("Quadruped", "quadruped")):
             kwargs={
                 "env_cfg_entry_point": f"{_CFG}.{module}.env_cfg:{cls}",
                 "rsl_rl_cfg_entry_point": f"{_CFG}.{module}.agents.rsl_rl_ppo_cfg:PPORunnerCfg",
+                "s2e_rl_cfg_entry_point": f"{_CFG}.{module}.agents.rsl_rl_ppo_cfg:S2ERunnerCfg",
                 "default_agent": "rsl_rl",
             },
         )

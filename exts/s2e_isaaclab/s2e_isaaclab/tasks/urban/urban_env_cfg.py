@@ -87,6 +87,15 @@ class ObservationsCfg:
         privileged = ObsTerm(func=mdp.privileged_navigation)
 
     @configclass
+    class RouteCfg(ObsGroup):
+        """Route guidance for the AGDM policy (see eval_agdm.py --goal route)."""
+
+        goal = ObsTerm(func=mdp.route_guidance, params={"lookahead": 3.0})
+
+        def __post_init__(self):
+            self.concatenate_terms = True
+
+    @configclass
     class CameraCfg(ObsGroup):
         """The last k camera frames (k = scene.camera.history), kept as separate image terms."""
 
@@ -98,6 +107,7 @@ class ObservationsCfg:
 
     policy: PolicyCfg = PolicyCfg()
     critic: CriticCfg = CriticCfg()
+    route: RouteCfg = RouteCfg()
     camera: CameraCfg = CameraCfg()
 
 

@@ -10,7 +10,7 @@ from isaaclab.managers import SceneEntityCfg
 
 from .navigation_command import heading_velocity
 
-__all__ = ["goal_in_robot_frame", "base_velocity_2d", "last_velocity_command", "privileged_navigation", "rgb_history", "depth_history"]
+__all__ = ["goal_in_robot_frame", "route_guidance", "base_velocity_2d", "last_velocity_command", "privileged_navigation", "rgb_history", "depth_history"]
 
 
 def _nav(env, command_name: str):
@@ -20,6 +20,12 @@ def _nav(env, command_name: str):
 def goal_in_robot_frame(env, command_name: str = "nav") -> torch.Tensor:
     """(x, y, distance) of the goal in the robot frame [E, 3]."""
     return _nav(env, command_name).command
+
+
+def route_guidance(env, command_name: str = "nav", lookahead: float = 3.0) -> torch.Tensor:
+    """(x, y) of the point `lookahead` m ahead on the reference route, robot frame [E, 2]: the AGDM
+    policy's goal input (what its pretraining goals look like; the goal itself near the end)."""
+    return _nav(env, command_name).route_goal(lookahead)
 
 
 def base_velocity_2d(env, command_name: str = "nav") -> torch.Tensor:

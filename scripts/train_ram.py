@@ -1,0 +1,144 @@
+"""Fine-tune an AGDM checkpoint with PPO in an S2E-Urban task: the project's main job ("experiencing").
+
+    ./isaaclab.sh -p scripts/train_ram.py --task S2E-Urban-Quadruped --headless
+    ./isaaclab.sh -p scripts/train_ram.py --task S2E-Urban-Wheeled --content obstacles --mode base --num_envs 16 \
+        --max_iterations 100 agent.actor.strategy=decoder            # the paper's ablation: ram | decoder | full
+    torchrun --nproc_per_node 2 scripts/train_ram.py --distributed ...   # several GPUs (or CPU processes: gloo)
+
+Isaac Lab's train.py conventions: --task, --num_envs, --seed, --max_iterations, --device, --logger,
+--resume/--load_run/--load_checkpoint, --video, and Hydra overrides after the flags (env.*, agent.*).
+--checkpoint is the AGDM checkpoint to import (default: the bundled assets/agdm/agdm_wheeled.pt).
+Only the strategy's parameters and the critic train (RAM by default); rollouts store cached context
+tokens. Runs go to logs/rsl_rl/<experiment>/<date_time>[_<run_name>]/: model_<it>.pt (written
+atomically), TensorBoard events, params/env.yaml and agent.yaml, videos/ with --video.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from datetime import datetime
+from pathlib import Path
+
+import gymnasium as gym
+import torch
+
+from s2e_isaaclab.utils.cli import UserError, add_env_args, build_cfgs, run_main
+
+AGENT_ENTRY_POINT = "s2e_rl_cfg_entry_point"
+BUNDLED_CHECKPOINT = "agdm/agdm_wheeled.pt"
+
+
+def add_train_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--checkpoint", default=None, help="AGDM checkpoint to fine-tune (default: the bundled assets/agdm/agdm_wheeled.pt)")
+    parser.add_argument("--max_iterations", type=int, default=None, help="PPO iterations (default: the agent config's)")
+    parser.add_argument("--run_name", default=None, help="suffix of the run folder")
+    parser.add_argument("--resume", action="store_true", help="continue a run: load --load_run/--load_checkpoint")
+    parser.add_argument("--load_run", default=".*", help="run folder (regex; default: the latest)")
+    parser.add_argument("--load_checkpoint", default=r"model_.*\.pt", help="checkpoint in that folder (regex; default: the latest)")
+    parser.add_argument("--logger", choices=("tensorboard", "wandb"), default=None)
+    parser.add_argument("--video", action="store_true", help="film env 0 (camera beside a top-down map) during training")
+    parser.add_argument("--video_length", type=int, default=200, help="steps per video")
+    parser.add_argument("--video_interval", type=int, default=2000, help="env steps between the starts of two videos")
+    parser.add_argument("--distributed", action="store_true", help="one process per GPU (or CPU process, gloo), launched by torchrun")
+
+
+def resolve_agdm_checkpoint(path: str | None, agent_cfg) -> str:
+    from s2e_isaaclab.paths import asset_path
+
+    path = path or agent_cfg.actor.checkpoint
+    if path:
+        if not Path(path).is_file():
+            raise UserError(f"AGDM checkpoint {path} not found: pass --checkpoint <file.pt> (e.g. logs/pretrain/<run>/agdm.pt) "
+                            "or leave it out for the bundled one")
+        return str(Path(path).resolve())
+    try:
+        return asset_path(BUNDLED_CHECKPOINT)
+    except FileNotFoundError as err:
+        raise UserError(str(err)) from None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_env_args(parser, default_task="S2E-Urban-Quadruped")
+    add_train_args(parser)
+    args = parser.parse_args()
+    if not args.camera:
+        raise UserError("the AGDM policy needs the camera: drop --no-camera")
+
+    from isaaclab.utils.io import dump_yaml
+    from isaaclab_rl.rsl_rl import RslRlVecEnvWrapper
+    from isaaclab_tasks.utils import get_checkpoint_path
+
+    from s2e.models.checkpoint import CheckpointError, load_checkpoint
+    from s2e.rl.observation_env import AGDMObservationEnv
+    from s2e.rl.policy import STRATEGIES
+    from s2e.rl.runner import RunnerCheckpointError, S2ERunner
+    from s2e_isaaclab.utils.episodes import EpisodeMetricsVecEnv
+    from s2e_isaaclab.utils.rollout_video import FilmingVecEnv
+
+    rank, local_rank = int(os.getenv("RANK", "0")), int(os.getenv("LOCAL_RANK", "0"))
+    if args.distributed:
+        if "WORLD_SIZE" not in os.environ:
+            raise UserError("--distributed needs torchrun: torchrun --nproc_per_node N scripts/train_ram.py --distributed ...")
+        args.device = f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu"
+        args.seed += rank  # every process drives other blocks
+    env_cfg, agent_cfg = build_cfgs(args, AGENT_ENTRY_POINT)
+    if agent_cfg.actor.strategy not in STRATEGIES:
+        raise UserError(f"invalid override agent.actor.strategy={agent_cfg.actor.strategy}: choose one of {', '.join(STRATEGIES)}")
+    if args.max_iterations is not None:
+        agent_cfg.max_iterations = args.max_iterations
+    if args.logger:
+        agent_cfg.logger = args.logger
+    if args.run_name:
+        agent_cfg.run_name = args.run_name
+    agent_cfg.seed = args.seed
+    agent_cfg.device = env_cfg.sim.device
+    agent_cfg.actor.checkpoint = resolve_agdm_checkpoint(args.checkpoint, agent_cfg)
+    if agent_cfg.actor.strategy == "full":
+        agent_cfg.obs_groups = {"actor": ["frames", "goal"], "critic": ["critic"]}
+    try:
+        agdm, _ = load_checkpoint(agent_cfg.actor.checkpoint)
+    except CheckpointError as err:
+        raise UserError(str(err)) from None
+    cam = env_cfg.scene.camera
+    if (cam.history, (cam.height, cam.width)) != (agdm.cfg.context, tuple(agdm.cfg.image_size)):
+        raise UserError(f"checkpoint expects {agdm.cfg.context} frames of {tuple(agdm.cfg.image_size)}, the camera gives "
+                        f"{cam.history} of {(cam.height, cam.width)}: set env.scene.camera.history/height/width")
+
+    log_root = Path("logs/rsl_rl") / agent_cfg.experiment_name
+    resume_path = None
+    if args.resume:
+        try:
+            resume_path = get_checkpoint_path(str(log_root), args.load_run, args.load_checkpoint)
+        except (ValueError, FileNotFoundError) as err:
+            raise UserError(f"nothing to resume under {log_root} (run {args.load_run!r}, checkpoint {args.load_checkpoint!r}): "
+                            f"{str(err).splitlines()[0]}") from None
+    run = datetime.now().strftime("%Y-%m-%d_%H-%M-%S") + (f"_{agent_cfg.run_name}" if agent_cfg.run_name else "")
+    log_dir = log_root / run
+
+    torch.manual_seed(agent_cfg.seed)
+    env = gym.make(args.task, cfg=env_cfg)
+    vec = EpisodeMetricsVecEnv(RslRlVecEnvWrapper(env, clip_actions=agent_cfg.clip_actions))
+    if args.video and rank == 0:
+        vec = FilmingVecEnv(vec, log_dir / "videos", args.video_length, args.video_interval, label=args.task)
+    vec = AGDMObservationEnv(vec, agdm, agent_cfg.actor.strategy)
+    print(f"[train_ram] {args.task}: {env_cfg.scene.num_envs} envs, content={env_cfg.content}, mode={env_cfg.control_mode}, "
+          f"strategy={agent_cfg.actor.strategy}, AGDM {agent_cfg.actor.checkpoint}, device {agent_cfg.device}, log {log_dir}", flush=True)
+    runner = S2ERunner(vec, agent_cfg.to_dict(), log_dir=str(log_dir), device=agent_cfg.device)
+    if resume_path is not None:
+        print(f"[train_ram] resuming from {resume_path}", flush=True)
+        try:
+            runner.load(resume_path)
+        except RunnerCheckpointError as err:
+            raise UserError(str(err)) from None
+    if rank == 0:
+        dump_yaml(str(log_dir / "params" / "env.yaml"), env_cfg)
+        dump_yaml(str(log_dir / "params" / "agent.yaml"), agent_cfg)
+    runner.learn(num_learning_iterations=agent_cfg.max_iterations, init_at_random_ep_len=agent_cfg.init_at_random_ep_len)
+    print(f"[train_ram] done: {log_dir}", flush=True)
+    vec.close()
+
+
+if __name__ == "__main__":
+    run_main(main)

@@ -1,0 +1,1 @@
+"""RL fine-tuning of AGDM with rsl-rl: the mixture action distribution, the policy, the runner."""

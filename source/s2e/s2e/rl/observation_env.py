@@ -1,0 +1,100 @@
+"""An rsl-rl VecEnv wrapper that turns camera frames into cached AGDM context tokens.
+
+PPO stores every observation of a rollout and re-reads them at every update. With a frozen encoder
+and fusion (strategies ram, decoder) the images themselves are never needed again: each step this
+wrapper encodes only the newest frame of every env (the camera's history is a ring buffer, newest
+last), slides a per-env window of frame features, re-encodes the whole window of envs that were
+just reset (their history restarts), and fuses the window with the goal into context tokens
+[E, k+1, D]. The rollout storage then holds those tokens instead of [E, k, 3, H, W] images.
+The "full" strategy trains the encoder, so it gets the frames (uint8) and the goal instead.
+
+Observations out: {"context" | "frames", "goal", "critic"}; actions, rewards, dones, extras pass through.
+"""
+
+from __future__ import annotations
+
+import torch
+from rsl_rl.env import VecEnv
+from tensordict import TensorDict
+
+from s2e.models.agdm import AGDM
+
+
+class AGDMObservationEnv(VecEnv):
+    """Wraps `env` (an rsl-rl VecEnv with obs[camera_group][rgb_term] [E, k, 3, H, W] in [0, 1],
+    obs[goal_group] [E, >= 2] robot-frame goal in metres, obs[critic_group] [E, D]).
+    `agdm` is a frozen copy of the checkpoint's model used for the features."""
+
+    def __init__(self, env, agdm: AGDM, strategy: str = "ram", camera_group: str = "camera", rgb_term: str = "rgb",
+                 goal_group: str = "route", critic_group: str = "critic"):
+        self.env, self.strategy = env, strategy
+        self.agdm = agdm.eval().requires_grad_(False)
+        self.camera_group, self.rgb_term, self.goal_group, self.critic_group = camera_group, rgb_term, goal_group, critic_group
+        self.num_envs, self.num_actions = env.num_envs, env.num_actions
+        self.max_episode_length, self.device, self.cfg = env.max_episode_length, env.device, env.cfg
+        self._feats: torch.Tensor | None = None  # [E, k, D] features of the camera history
+
+    @property
+    def episode_length_buf(self) -> torch.Tensor:
+        return self.env.episode_length_buf
+
+    @episode_length_buf.setter
+    def episode_length_buf(self, value: torch.Tensor) -> None:
+        self.env.episode_length_buf = value
+
+    @property
+    def unwrapped(self):
+        return self.env.unwrapped
+
+    def _rgb(self, obs) -> torch.Tensor:
+        try:
+            rgb = obs[self.camera_group][self.rgb_term]
+        except KeyError:
+            raise KeyError(f"the env gives no {self.camera_group}/{self.rgb_term} observation: the AGDM policy needs the camera "
+                           f"(groups: {list(obs.keys())})") from None
+        k = self.agdm.cfg.context
+        if rgb.dim() != 5 or rgb.shape[1] != k:
+            raise ValueError(f"camera history is {tuple(rgb.shape)}, the AGDM checkpoint needs [E, {k}, 3, H, W]: "
+                             f"set env.scene.camera.history={k}")
+        return rgb
+
+    @torch.no_grad()
+    def _features(self, rgb: torch.Tensor, refresh: torch.Tensor | None) -> torch.Tensor:
+        """Slide the feature window by the newest frame; recompute rows whose history restarted."""
+        if self._feats is None or refresh is None:
+            self._feats = self.agdm.encode_frames(rgb)
+            return self._feats
+        newest = self.agdm.encode_frames(rgb[:, -1:])
+        feats = torch.cat([self._feats[:, 1:], newest], dim=1)
+        ids = refresh.nonzero().squeeze(-1)
+        if ids.numel():
+            feats[ids] = self.agdm.encode_frames(rgb[ids])
+        self._feats = feats
+        return feats
+
+    @torch.no_grad()
+    def convert(self, obs, refresh: torch.Tensor | None = None) -> TensorDict:
+        """Env observations -> policy observations; `refresh`: [E] bool, envs whose camera history restarted
+        (None: recompute every env's window)."""
+        rgb = self._rgb(obs)
+        goal = obs[self.goal_group][:, :2]
+        out = {"goal": goal, "critic": obs[self.critic_group]}
+        if self.strategy == "full":
+            out["frames"] = (rgb * 255.0).round().to(torch.uint8)
+        else:
+            out["context"] = self.agdm.fuse(self._features(rgb, refresh), goal)
+        return TensorDict(out, batch_size=[self.num_envs], device=goal.device)
+
+    def get_observations(self) -> TensorDict:
+        return self.convert(self.env.get_observations())
+
+    def step(self, actions: torch.Tensor):
+        obs, rewards, dones, extras = self.env.step(actions)
+        return self.convert(obs, dones.bool()), rewards, dones, extras
+
+    def reset(self):
+        obs, extras = self.env.reset()
+        return self.convert(obs), extras
+
+    def close(self):
+        return self.env.close()

@@ -1,0 +1,122 @@
+"""The rsl-rl actor of S2E: an imported AGDM checkpoint whose mixture is the PPO action distribution.
+
+rsl-rl's PPO builds its actor as `Actor(obs, obs_groups, "actor", num_actions, **cfg)` and then only
+uses the small interface implemented here (sample / log-prob / distribution parameters / entropy /
+KL). Which parameters train is the fine-tuning strategy (the paper's ablation):
+
+    ram      RAM branches and gates only (default); reads cached context tokens, obs["context"]
+    decoder  the decoder's cross-attention blocks themselves; reads obs["context"]
+    full     every parameter, encoder included; reads the frames, obs["frames"] (uint8) and obs["goal"]
+
+Frozen parts run in eval mode whatever PPO's train()/eval() calls, so their outputs never change.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from s2e.models.agdm import AGDM
+from s2e.models.checkpoint import load_checkpoint
+from s2e.models.ram import RAMPolicyModel
+from s2e.rl.action_distribution import MixtureActionDistribution
+
+STRATEGIES = ("ram", "decoder", "full")
+
+
+def build_policy_model(agdm: AGDM, strategy: str) -> nn.Module:
+    """Freeze an AGDM for `strategy`; returns the module whose trainable parameters PPO updates."""
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown fine-tuning strategy {strategy!r}: choose one of {', '.join(STRATEGIES)}")
+    if strategy == "ram":
+        return RAMPolicyModel(agdm)
+    agdm.requires_grad_(strategy == "full")
+    if strategy == "decoder":
+        agdm.decoder.requires_grad_(True)
+    return agdm
+
+
+class AGDMActor(nn.Module):
+    """PPO actor over the AGDM mixture (see module docstring). `checkpoint`: an AGDM checkpoint file."""
+
+    is_recurrent = False
+
+    def __init__(self, obs, obs_groups, obs_set: str, output_dim: int, checkpoint: str, strategy: str = "ram",
+                 speed_std: float = 0.1, sigma_scale: float = 1.0):
+        super().__init__()
+        agdm, self.meta = load_checkpoint(checkpoint)
+        expected = 2 * agdm.cfg.num_waypoints + 1
+        if output_dim != expected:
+            raise ValueError(f"the env takes {output_dim} action values, the AGDM checkpoint {checkpoint} makes "
+                             f"{expected} ({agdm.cfg.num_waypoints} waypoints + speed): use a matching task or checkpoint")
+        self.strategy, self.speed_std, self.sigma_scale = strategy, float(speed_std), float(sigma_scale)
+        self.model = build_policy_model(agdm, strategy)  # owns the AGDM (registered once)
+        needed = ("frames", "goal") if strategy == "full" else ("context",)
+        missing = [k for k in needed if k not in obs.keys()]
+        if missing:
+            raise ValueError(f"strategy {strategy!r} needs observations {list(needed)}, missing {missing}: "
+                             "wrap the env with s2e.rl.AGDMObservationEnv")
+        self._dist: MixtureActionDistribution | None = None
+
+    @property
+    def agdm(self) -> AGDM:
+        return self.model.agdm if self.strategy == "ram" else self.model
+
+    # -- forward --------------------------------------------------------------------------------------
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if self.strategy != "full":  # the frozen encoder and fusion behave the same in every mode
+            self.agdm.encoder.eval()
+            self.agdm.fusion.eval()
+        return self
+
+    def mixture(self, obs):
+        """AGDMOutput for a batch of observations."""
+        if self.strategy == "full":
+            return self.agdm(obs["frames"].float() / 255.0, obs["goal"])
+        if self.strategy == "ram":
+            return self.model.decode(obs["context"])
+        return self.agdm.decode(obs["context"].detach())
+
+    def forward(self, obs, masks=None, hidden_state=None, stochastic_output: bool = False) -> torch.Tensor:
+        self._dist = MixtureActionDistribution.from_output(self.mixture(obs), self.speed_std, self.sigma_scale)
+        if stochastic_output:
+            return self._dist.sample()[0]
+        return self._dist.best()
+
+    # -- the interface rsl-rl's PPO uses ----------------------------------------------------------------
+
+    def get_output_log_prob(self, actions: torch.Tensor) -> torch.Tensor:
+        return self._dist.log_prob(actions)
+
+    @property
+    def output_distribution_params(self) -> tuple[torch.Tensor, ...]:
+        return self._dist.params
+
+    @property
+    def output_entropy(self) -> torch.Tensor:
+        return self._dist.entropy()
+
+    @property
+    def output_std(self) -> torch.Tensor:
+        return self._dist.std
+
+    @property
+    def output_mean(self) -> torch.Tensor:
+        return self._dist.best()
+
+    def get_kl_divergence(self, old_params, new_params) -> torch.Tensor:
+        return MixtureActionDistribution.kl(old_params, new_params, self.speed_std)
+
+    def get_hidden_state(self):
+        return None
+
+    def reset(self, dones=None, hidden_state=None) -> None:
+        pass
+
+    def update_normalization(self, obs) -> None:
+        pass
+
+    def trainable_parameters(self) -> list[nn.Parameter]:
+        return [p for p in self.parameters() if p.requires_grad]

@@ -1,0 +1,74 @@
+"""The S2E runner: rsl-rl's OnPolicyRunner and PPO, with what fine-tuning an AGDM needs on top.
+
+- the actor is `s2e.rl.policy:AGDMActor` (the imported checkpoint, trained per strategy), the env is
+  wrapped by `AGDMObservationEnv`, so rollouts store cached context tokens, not images;
+- distributed training also on CPU: torchrun's WORLD_SIZE / RANK / LOCAL_RANK with the gloo backend
+  when the device is not CUDA (rsl-rl itself only knows NCCL on cuda:LOCAL_RANK);
+- checkpoints are written atomically and carry the AGDM checkpoint's provenance and the strategy;
+  loading a missing, corrupt or mismatched one fails with one line naming the file and the fix.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from rsl_rl.runners import OnPolicyRunner
+
+
+class RunnerCheckpointError(RuntimeError):
+    """A training checkpoint that cannot be resumed or played (message names the file and the fix)."""
+
+
+class S2ERunner(OnPolicyRunner):
+    def _configure_multi_gpu(self) -> None:
+        world = int(os.getenv("WORLD_SIZE", "1"))
+        if world <= 1 or str(self.device).startswith("cuda"):
+            return super()._configure_multi_gpu()
+        self.gpu_world_size, self.is_distributed = world, True
+        self.gpu_local_rank, self.gpu_global_rank = int(os.getenv("LOCAL_RANK", "0")), int(os.getenv("RANK", "0"))
+        self.cfg["multi_gpu"] = {"global_rank": self.gpu_global_rank, "local_rank": self.gpu_local_rank, "world_size": world}
+        if not dist.is_initialized():
+            dist.init_process_group(backend="gloo", rank=self.gpu_global_rank, world_size=world)
+
+    @property
+    def actor(self):
+        return self.alg.get_policy()
+
+    def save(self, path: str, infos: dict | None = None) -> None:
+        """rsl-rl's checkpoint dict, plus the AGDM provenance and strategy, written via a temporary file."""
+        saved = self.alg.save()
+        saved["iter"] = self.current_learning_iteration
+        actor = self.actor
+        saved["infos"] = {**(infos or {}), "strategy": actor.strategy, "agdm": actor.meta}
+        tmp = f"{path}.tmp"
+        torch.save(saved, tmp)
+        os.replace(tmp, path)
+        self.logger.save_model(path, self.current_learning_iteration)
+
+    def load(self, path: str, load_cfg: dict | None = None, strict: bool = True, map_location: str | None = None) -> dict:
+        path = str(path)
+        if not Path(path).is_file():
+            raise RunnerCheckpointError(f"no training checkpoint at {path}: check --load_run/--checkpoint (runs are under logs/rsl_rl/<experiment>/)")
+        try:
+            loaded = torch.load(path, weights_only=False, map_location=map_location or self.device)
+        except Exception as exc:
+            raise RunnerCheckpointError(f"{path} is not a readable training checkpoint ({str(exc).splitlines()[0]}): "
+                                        "it is damaged; resume from an earlier model_<iteration>.pt") from None
+        if not isinstance(loaded, dict) or "actor_state_dict" not in loaded:
+            raise RunnerCheckpointError(f"{path} is not an S2E training checkpoint (no actor_state_dict): "
+                                        "pass a model_<iteration>.pt written by train_ram.py")
+        strategy = (loaded.get("infos") or {}).get("strategy")
+        if strategy is not None and strategy != self.actor.strategy:
+            raise RunnerCheckpointError(f"{path} was trained with strategy {strategy!r}, this run uses {self.actor.strategy!r}: "
+                                        f"set agent.actor.strategy={strategy}")
+        try:
+            load_iteration = self.alg.load(loaded, load_cfg, strict)
+        except (RuntimeError, KeyError, ValueError) as exc:
+            raise RunnerCheckpointError(f"{path} does not match this model ({str(exc).splitlines()[0][:200]}): "
+                                        "resume with the same AGDM --checkpoint and agent settings as the run") from None
+        if load_iteration:
+            self.current_learning_iteration = loaded["iter"]
+        return loaded.get("infos") or {}

@@ -1,0 +1,152 @@
+"""RL fine-tuning with rsl-rl's PPO on a fake env: cached context in the storage, which parameters
+train per strategy, save -> resume, checkpoint errors."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+
+from fake_vec_env import FakeUrbanEnv
+from s2e.models import AGDM, AGDMConfig, load_checkpoint, save_checkpoint
+from s2e.rl.observation_env import AGDMObservationEnv
+from s2e.rl.runner import RunnerCheckpointError, S2ERunner
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+STEPS = 6
+
+
+@pytest.fixture(scope="module")
+def agdm_checkpoint(tmp_path_factory):
+    cfg = AGDMConfig(d_model=32, n_heads=2, fusion_layers=1, decoder_layers=2, num_modes=4, cnn_channels=(8, 8, 16, 16),
+                     image_size=(32, 32))
+    torch.manual_seed(0)
+    anchors = torch.stack([torch.full((4,), 8.0), torch.linspace(-3, 3, 4)], -1)
+    path = tmp_path_factory.mktemp("agdm") / "agdm.pt"
+    save_checkpoint(path, AGDM(cfg, anchors), {}, {"test": True})
+    return str(path)
+
+
+def train_cfg(checkpoint: str, strategy: str = "ram") -> dict:
+    actor_groups = ["frames", "goal"] if strategy == "full" else ["context"]
+    return {
+        "num_steps_per_env": STEPS, "save_interval": 100, "obs_groups": {"actor": actor_groups, "critic": ["critic"]},
+        "actor": {"class_name": "s2e.rl.policy:AGDMActor", "checkpoint": checkpoint, "strategy": strategy, "speed_std": 0.1},
+        "critic": {"class_name": "rsl_rl.models:MLPModel", "hidden_dims": [32, 32], "activation": "elu"},
+        "algorithm": {"class_name": "rsl_rl.algorithms:PPO", "learning_rate": 1e-3, "num_learning_epochs": 2,
+                      "num_mini_batches": 2, "clip_param": 0.2, "gamma": 0.99, "lam": 0.95, "value_loss_coef": 1.0,
+                      "entropy_coef": 0.001, "max_grad_norm": 1.0, "use_clipped_value_loss": True, "schedule": "adaptive",
+                      "desired_kl": 0.01},
+        "logger": "tensorboard",
+    }
+
+
+def make_runner(checkpoint, strategy="ram", log_dir=None, seed=0, log_frames=False):
+    torch.manual_seed(seed)
+    agdm, _ = load_checkpoint(checkpoint)
+    env = AGDMObservationEnv(FakeUrbanEnv(num_envs=4, seed=seed, log_frames=log_frames), agdm, strategy)
+    return S2ERunner(env, train_cfg(checkpoint, strategy), log_dir=log_dir, device="cpu")
+
+
+def _snapshot(module):
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
+def test_rollout_storage_holds_cached_context_equal_to_recomputation(agdm_checkpoint):
+    runner = make_runner(agdm_checkpoint, log_frames=True)
+    fake = runner.env.env
+    fake.frames_log.clear()
+    fake.goals_log.clear()
+    obs = runner.env.get_observations()
+    alg = runner.alg
+    with torch.inference_mode():
+        for _ in range(STEPS):
+            actions = alg.act(obs)
+            obs, rewards, dones, extras = runner.env.step(actions)
+            alg.process_env_step(obs, rewards, dones, extras)
+    stored = alg.storage.observations["context"]  # [T, E, k+1, D]
+    assert stored.shape[:2] == (STEPS, 4) and "camera" not in alg.storage.observations.keys()
+    agdm, _ = load_checkpoint(agdm_checkpoint)
+    with torch.no_grad():
+        for t in range(STEPS):
+            ref = agdm.fuse(agdm.encode_frames(fake.frames_log[t]), fake.goals_log[t])
+            torch.testing.assert_close(stored[t], ref, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("strategy, trains", [
+    ("ram", lambda name: ".branch." in name or ".z_in." in name or ".z_out." in name),
+    ("decoder", lambda name: name.startswith("model.decoder.")),
+    ("full", lambda name: True),
+])
+def test_only_the_strategys_parameters_and_the_critic_change(agdm_checkpoint, strategy, trains):
+    runner = make_runner(agdm_checkpoint, strategy)
+    actor, critic = runner.alg.actor, runner.alg.critic
+    before_actor, before_critic = _snapshot(actor), _snapshot(critic)
+    runner.learn(2)
+    after = _snapshot(actor)
+    changed = {k for k in after if not torch.equal(after[k], before_actor[k])}
+    frozen = {k for k in after if not trains(k)}
+    assert changed and not (changed & frozen), f"frozen parameters changed: {sorted(changed & frozen)[:5]}"
+    assert all(not torch.equal(v, before_critic[k]) for k, v in _snapshot(critic).items() if k.endswith("weight"))
+    if strategy == "ram":  # branches, both gates of every wrapped block
+        assert {k.split(".")[4] for k in changed} >= {"branch", "z_in", "z_out"}
+    if strategy == "full":
+        assert any(k.startswith("model.encoder.") for k in changed)
+
+
+def test_save_then_resume_continues_identically(agdm_checkpoint, tmp_path):
+    first = make_runner(agdm_checkpoint, log_dir=str(tmp_path / "a"))
+    first.learn(2)
+    path = tmp_path / "a" / "model_1.pt"
+    assert path.is_file() and not list((tmp_path / "a").glob("*.tmp"))
+    resumed = make_runner(agdm_checkpoint, seed=1)
+    infos = resumed.load(str(path))
+    assert infos["strategy"] == "ram" and infos["agdm"]["provenance"]["test"] is True
+    assert resumed.current_learning_iteration == first.current_learning_iteration == 1
+    for a, b in ((first.alg.actor, resumed.alg.actor), (first.alg.critic, resumed.alg.critic)):
+        for k, v in _snapshot(a).items():
+            assert torch.equal(v, _snapshot(b)[k]), k
+    # one more iteration on identical fresh envs and RNG: both runners end in the same place
+    saved = _snapshot(first.alg.actor)
+    results = []
+    for runner in (first, resumed):
+        torch.manual_seed(123)
+        runner.env = AGDMObservationEnv(FakeUrbanEnv(num_envs=4, seed=5), copy.deepcopy(runner.env.agdm), "ram")
+        runner.logger.writer = None
+        runner.learn(1)
+        results.append(_snapshot(runner.alg.actor))
+    for k, v in results[0].items():
+        assert torch.equal(v, results[1][k]), k
+    assert any(not torch.equal(v, saved[k]) for k, v in results[0].items())
+
+
+def test_checkpoint_errors_are_one_line_and_name_the_file(agdm_checkpoint, tmp_path):
+    runner = make_runner(agdm_checkpoint)
+    with pytest.raises(RunnerCheckpointError, match="no training checkpoint at"):
+        runner.load(str(tmp_path / "missing.pt"))
+    corrupt = tmp_path / "model_3.pt"
+    corrupt.write_bytes(b"not a checkpoint")
+    with pytest.raises(RunnerCheckpointError, match="model_3.pt is not a readable training checkpoint"):
+        runner.load(str(corrupt))
+    other = make_runner(agdm_checkpoint, strategy="decoder")
+    other.save(str(tmp_path / "decoder.pt"))
+    with pytest.raises(RunnerCheckpointError, match="agent.actor.strategy=decoder"):
+        runner.load(str(tmp_path / "decoder.pt"))
+    bigger = make_runner(agdm_checkpoint)
+    bigger.alg.critic = torch.nn.Linear(3, 3)
+    bigger.alg._raw_critic = bigger.alg.critic
+    bigger.save(str(tmp_path / "mismatch.pt"))
+    with pytest.raises(RunnerCheckpointError, match="does not match this model"):
+        runner.load(str(tmp_path / "mismatch.pt"))
+
+
+def test_actor_rejects_a_checkpoint_for_another_action_size(agdm_checkpoint):
+    from s2e.rl.policy import AGDMActor
+
+    obs = {"context": torch.zeros(2, 5, 32)}
+    with pytest.raises(ValueError, match="use a matching task or checkpoint"):
+        AGDMActor(obs, {}, "actor", 7, checkpoint=agdm_checkpoint)
+    with pytest.raises(ValueError, match="unknown fine-tuning strategy 'lora'"):
+        AGDMActor(obs, {}, "actor", 21, checkpoint=agdm_checkpoint, strategy="lora")
