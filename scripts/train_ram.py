@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 from datetime import datetime
 from pathlib import Path
 
@@ -110,7 +111,7 @@ def main() -> None:
     resume_path = None
     if args.resume:
         try:
-            resume_path = get_checkpoint_path(str(log_root), args.load_run, args.load_checkpoint)
+            resume_path = get_checkpoint_path(str(log_root.resolve()), args.load_run, args.load_checkpoint)
         except (ValueError, FileNotFoundError) as err:
             raise UserError(f"nothing to resume under {log_root} (run {args.load_run!r}, checkpoint {args.load_checkpoint!r}): "
                             f"{str(err).splitlines()[0]}") from None
@@ -135,6 +136,7 @@ def main() -> None:
     if rank == 0:
         dump_yaml(str(log_dir / "params" / "env.yaml"), env_cfg)
         dump_yaml(str(log_dir / "params" / "agent.yaml"), agent_cfg)
+        shutil.copy2(agent_cfg.actor.checkpoint, log_dir / "params" / "agdm.pt")  # the run stays playable if the original moves
     runner.learn(num_learning_iterations=agent_cfg.max_iterations, init_at_random_ep_len=agent_cfg.init_at_random_ep_len)
     print(f"[train_ram] done: {log_dir}", flush=True)
     vec.close()

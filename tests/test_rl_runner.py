@@ -150,3 +150,49 @@ def test_actor_rejects_a_checkpoint_for_another_action_size(agdm_checkpoint):
         AGDMActor(obs, {}, "actor", 7, checkpoint=agdm_checkpoint)
     with pytest.raises(ValueError, match="unknown fine-tuning strategy 'lora'"):
         AGDMActor(obs, {}, "actor", 21, checkpoint=agdm_checkpoint, strategy="lora")
+
+
+def test_two_process_gloo_run_keeps_the_ranks_in_sync(agdm_checkpoint, tmp_path):
+    """torchrun, 2 CPU processes: parameters are broadcast at the start and gradients averaged, so
+    both ranks (different env seeds) hold the same, updated policy; only rank 0 writes the run."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).with_name("distributed_fake_train.py")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
+           str(script), agdm_checkpoint, str(tmp_path)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    r0, r1 = (torch.load(tmp_path / f"rank_{r}.pt") for r in (0, 1))
+    assert r0["changed"] and r0["changed"] == r1["changed"]
+    for k, v in r0["after"].items():
+        torch.testing.assert_close(v, r1["after"][k], rtol=0, atol=0)
+    assert (tmp_path / "run" / "model_1.pt").is_file() and not (tmp_path / "run" / "rank_1").exists()
+
+
+@pytest.mark.parametrize("strategy", ["ram", "full"])
+def test_exported_torchscript_and_onnx_policies_match_pytorch(agdm_checkpoint, tmp_path, strategy):
+    from s2e.rl.export import DeployablePolicy, export_policy
+
+    runner = make_runner(agdm_checkpoint, strategy)
+    runner.learn(1)  # RAM branches / weights moved away from the checkpoint
+    actor = runner.alg.actor.eval()
+    g = torch.Generator().manual_seed(0)
+    images, goal = torch.rand(3, 4, 3, 32, 32, generator=g), torch.randn(3, 2, generator=g) * 5
+    result = export_policy(actor.deploy_model(), images, goal, tmp_path)
+    assert max(result["max_abs_error"].values()) <= 1e-4
+    # the deployed action is the actor's deterministic action on the same observation
+    with torch.no_grad():
+        agdm = actor.agdm
+        obs = {"frames": (images * 255).round().to(torch.uint8), "goal": goal} if strategy == "full" else \
+            {"context": agdm.fuse(agdm.encode_frames(images), goal)}
+        expected = actor(obs, stochastic_output=False)
+        images_q = obs["frames"].float() / 255 if strategy == "full" else images
+        torch.testing.assert_close(DeployablePolicy(actor.deploy_model())(images_q, goal), expected, rtol=0, atol=1e-5)
+    # both exported graphs take other batch sizes
+    assert torch.jit.load(result["torchscript"])(images[:1], goal[:1]).shape == (1, 21)
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(result["onnx"], providers=["CPUExecutionProvider"])
+    assert session.run(["action"], {"images": images[:2].numpy(), "goal": goal[:2].numpy()})[0].shape == (2, 21)

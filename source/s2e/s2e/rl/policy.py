@@ -45,6 +45,7 @@ class AGDMActor(nn.Module):
                  speed_std: float = 0.1, sigma_scale: float = 1.0):
         super().__init__()
         agdm, self.meta = load_checkpoint(checkpoint)
+        self.checkpoint = str(checkpoint)
         expected = 2 * agdm.cfg.num_waypoints + 1
         if output_dim != expected:
             raise ValueError(f"the env takes {output_dim} action values, the AGDM checkpoint {checkpoint} makes "
@@ -117,6 +118,10 @@ class AGDMActor(nn.Module):
 
     def update_normalization(self, obs) -> None:
         pass
+
+    def deploy_model(self) -> nn.Module:
+        """The module mapping (images, goal) to the mixture, RAM branches included (for export)."""
+        return self.model
 
     def trainable_parameters(self) -> list[nn.Parameter]:
         return [p for p in self.parameters() if p.requires_grad]

@@ -42,7 +42,7 @@ class S2ERunner(OnPolicyRunner):
         saved = self.alg.save()
         saved["iter"] = self.current_learning_iteration
         actor = self.actor
-        saved["infos"] = {**(infos or {}), "strategy": actor.strategy, "agdm": actor.meta}
+        saved["infos"] = {**(infos or {}), "strategy": actor.strategy, "agdm": actor.meta, "agdm_checkpoint": actor.checkpoint}
         tmp = f"{path}.tmp"
         torch.save(saved, tmp)
         os.replace(tmp, path)
