@@ -1,0 +1,99 @@
+"""train_ram.py and play.py as a user runs them: a short RAM run on S2E-Urban-Wheeled, a run killed
+mid-training and resumed, playback with video and checked exports, and one-line errors."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+SHORT = ["--task", "S2E-Urban-Wheeled", "--mode", "base", "--num_envs", "2"]
+TINY_AGENT = ["agent.num_steps_per_env=4", "env.episode_length_s=0.5"]
+
+pytestmark = pytest.mark.sim
+
+
+def _script(name, *args, cwd, timeout=600):
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    return subprocess.run([sys.executable, str(ROOT / "scripts" / name), *args], capture_output=True, text=True, cwd=cwd,
+                          env=env, timeout=timeout)
+
+
+def _runs(cwd):
+    return sorted((Path(cwd) / "logs/rsl_rl/s2e_ram_wheeled").iterdir())
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    cwd = tmp_path_factory.mktemp("train")
+    proc = _script("train_ram.py", *SHORT, "--max_iterations", "2", "--run_name", "short", *TINY_AGENT, cwd=cwd)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return cwd, proc
+
+
+def test_train_ram_logs_episode_metrics_and_saves_a_playable_run(trained):
+    cwd, proc = trained
+    assert "Mean episode SR" in proc.stdout and "Mean reward" in proc.stdout and "strategy=ram" in proc.stdout
+    (run,) = _runs(cwd)
+    assert run.name.endswith("_short")
+    assert {"model_0.pt", "model_1.pt"} <= {p.name for p in run.iterdir()}
+    assert {"agdm.pt", "agent.yaml", "env.yaml"} <= {p.name for p in (run / "params").iterdir()}
+    assert list(run.glob("events.out.tfevents.*"))
+    saved = torch.load(run / "model_1.pt", weights_only=False)
+    assert saved["iter"] == 1 and saved["infos"]["strategy"] == "ram"
+
+
+def test_play_films_scores_and_exports_matching_policies(trained):
+    cwd, _ = trained
+    proc = _script("play.py", *SHORT, "env.episode_length_s=1", cwd=cwd)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (run,) = _runs(cwd)
+    (play,) = (run / "play").iterdir()
+    assert (play / "rollout.mp4").stat().st_size > 0 and (play / "results.json").is_file()
+    assert (run / "exported/policy.onnx").is_file() and (run / "exported/policy.pt").is_file()
+    assert "max |diff| vs PyTorch" in proc.stdout and "SR " in proc.stdout
+
+
+def test_a_run_killed_mid_training_resumes_from_its_last_checkpoint(tmp_path):
+    cmd = [sys.executable, str(ROOT / "scripts/train_ram.py"), *SHORT, "--max_iterations", "50", *TINY_AGENT, "agent.save_interval=1"]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.time() + 400
+        while time.time() < deadline and not list(tmp_path.glob("logs/rsl_rl/*/*/model_2.pt")):
+            time.sleep(1)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    (killed,) = _runs(tmp_path)
+    models = sorted(killed.glob("model_*.pt"), key=lambda p: int(p.stem.split("_")[1]))
+    assert len(models) >= 3 and not list(killed.glob("*.tmp"))
+    for m in models:  # every checkpoint on disk is complete
+        torch.load(m, weights_only=False)
+    last = int(models[-1].stem.split("_")[1])
+    resumed = _script("train_ram.py", *SHORT, "--resume", "--max_iterations", "1", *TINY_AGENT, cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"resuming from {models[-1]}" in resumed.stdout
+    new_run = [r for r in _runs(tmp_path) if r != killed][0]
+    assert torch.load(new_run / f"model_{last}.pt", weights_only=False)["iter"] == last
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["agent.actor.strategy=lora"], "agent.actor.strategy=lora: choose one of ram, decoder, full"),
+    (["--checkpoint", "nowhere/agdm.pt"], "AGDM checkpoint nowhere/agdm.pt not found"),
+    (["--resume"], "nothing to resume under logs/rsl_rl/s2e_ram_wheeled"),
+    (["agent.actor.no_such_field=1"], "invalid override 'agent.actor.no_such_field=1'"),
+])
+def test_train_ram_errors_are_one_line(tmp_path, args, expected):
+    flags = [a for a in args if a.startswith("--") or not a.startswith("agent.")]
+    overrides = [a for a in args if a.startswith("agent.")]
+    proc = _script("train_ram.py", *SHORT, *flags, *overrides, cwd=tmp_path, timeout=300)
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert proc.returncode == 2 and len(lines) == 1, proc.stderr[-2000:]
+    assert expected in lines[0]
