@@ -12,6 +12,8 @@ import time
 import numpy as np
 import torch
 
+from s2e.rl.vec_env_wrapper import VecEnvWrapper
+
 
 class EpisodeCounter:
     """Call `before_step()` and `after_step(terminated, truncated)` around each `env.step`."""
@@ -79,7 +81,7 @@ class EpisodeCounter:
                 "per_episode": {k: v.tolist() for k, v in r.items()}}
 
 
-class EpisodeMetricsVecEnv:
+class EpisodeMetricsVecEnv(VecEnvWrapper):
     """rsl-rl VecEnv wrapper: per-episode SR / RC / CT of the episodes that ended this step, in
     extras["episode"], so rsl-rl's logger averages them over the episodes of each iteration.
 
@@ -89,20 +91,9 @@ class EpisodeMetricsVecEnv:
     """
 
     def __init__(self, env):
-        self.env = env
+        super().__init__(env)
         self.nav = env.unwrapped.command_manager.get_term("nav")
         self.nav.episode_log.clear()
-
-    def __getattr__(self, name):
-        return getattr(self.env, name)
-
-    @property
-    def episode_length_buf(self):
-        return self.env.episode_length_buf
-
-    @episode_length_buf.setter
-    def episode_length_buf(self, value):
-        self.env.episode_length_buf = value
 
     def step(self, actions):
         obs, rewards, dones, extras = self.env.step(actions)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from s2e.rl.vec_env_wrapper import VecEnvWrapper
+
 
 class RolloutFilm:
     """Frames of one env: call `frame()` before each env.step and `after_step(terminated, truncated)` after."""
@@ -51,25 +53,15 @@ class RolloutFilm:
         self.animator.close()
 
 
-class FilmingVecEnv:
+class FilmingVecEnv(VecEnvWrapper):
     """rsl-rl VecEnv wrapper (train_ram.py --video): films env 0 for `length` steps every `interval`
     env steps into <folder>/step_<n>.mp4; everything else passes through."""
 
     def __init__(self, env, folder, length: int = 200, interval: int = 2000, label: str = ""):
-        self.env, self.folder, self.length, self.interval = env, folder, length, interval
+        super().__init__(env)
+        self.folder, self.length, self.interval = folder, length, interval
         self.film = RolloutFilm(env.unwrapped, 0, label=label)
         self.steps, self._writer = 0, None
-
-    def __getattr__(self, name):
-        return getattr(self.env, name)
-
-    @property
-    def episode_length_buf(self):
-        return self.env.episode_length_buf
-
-    @episode_length_buf.setter
-    def episode_length_buf(self, value):
-        self.env.episode_length_buf = value
 
     def step(self, actions):
         from s2e.utils.video import Mp4Writer

@@ -14,37 +14,24 @@ Observations out: {"context" | "frames", "goal", "critic"}; actions, rewards, do
 from __future__ import annotations
 
 import torch
-from rsl_rl.env import VecEnv
 from tensordict import TensorDict
 
 from s2e.models.agdm import AGDM
+from s2e.rl.vec_env_wrapper import VecEnvWrapper
 
 
-class AGDMObservationEnv(VecEnv):
+class AGDMObservationEnv(VecEnvWrapper):
     """Wraps `env` (an rsl-rl VecEnv with obs[camera_group][rgb_term] [E, k, 3, H, W] in [0, 1],
     obs[goal_group] [E, >= 2] robot-frame goal in metres, obs[critic_group] [E, D]).
     `agdm` is a frozen copy of the checkpoint's model used for the features."""
 
     def __init__(self, env, agdm: AGDM, strategy: str = "ram", camera_group: str = "camera", rgb_term: str = "rgb",
                  goal_group: str = "route", critic_group: str = "critic"):
-        self.env, self.strategy = env, strategy
+        super().__init__(env)
+        self.strategy = strategy
         self.agdm = agdm.eval().requires_grad_(False)
         self.camera_group, self.rgb_term, self.goal_group, self.critic_group = camera_group, rgb_term, goal_group, critic_group
-        self.num_envs, self.num_actions = env.num_envs, env.num_actions
-        self.max_episode_length, self.device, self.cfg = env.max_episode_length, env.device, env.cfg
         self._feats: torch.Tensor | None = None  # [E, k, D] features of the camera history
-
-    @property
-    def episode_length_buf(self) -> torch.Tensor:
-        return self.env.episode_length_buf
-
-    @episode_length_buf.setter
-    def episode_length_buf(self, value: torch.Tensor) -> None:
-        self.env.episode_length_buf = value
-
-    @property
-    def unwrapped(self):
-        return self.env.unwrapped
 
     def _rgb(self, obs) -> torch.Tensor:
         try:
@@ -95,6 +82,3 @@ class AGDMObservationEnv(VecEnv):
     def reset(self):
         obs, extras = self.env.reset()
         return self.convert(obs), extras
-
-    def close(self):
-        return self.env.close()

@@ -32,13 +32,6 @@ class UrbanPPORunnerCfg(RslRlOnPolicyRunnerCfg):
         gamma=0.99, lam=0.95, desired_kl=0.01, max_grad_norm=1.0,
     )
 
-    def __post_init__(self):
-        # rsl-rl 5 models take no legacy stochastic fields (Isaac Lab's handle_deprecated_rsl_rl_cfg
-        # would remove them, but it only knows MLP actors); the critic is deterministic.
-        for name in ("stochastic", "init_noise_std", "noise_std_type", "state_dependent_std"):
-            if hasattr(self.critic, name):
-                delattr(self.critic, name)
-
 
 @configclass
 class AGDMActorCfg:
@@ -75,8 +68,8 @@ class S2ERunnerCfg(RslRlOnPolicyRunnerCfg):
     )
 
     def __post_init__(self):
-        # rsl-rl 5 models take no legacy stochastic fields (Isaac Lab's handle_deprecated_rsl_rl_cfg
-        # would remove them, but it only knows MLP actors); the critic is deterministic.
+        # rsl-rl 5 models take no legacy stochastic fields; Isaac Lab's handle_deprecated_rsl_rl_cfg
+        # removes them but only knows MLP actors, so train_ram.py does not call it. The critic is deterministic.
         for name in ("stochastic", "init_noise_std", "noise_std_type", "state_dependent_std"):
             if hasattr(self.critic, name):
                 delattr(self.critic, name)
