@@ -3,10 +3,14 @@
     ./isaaclab.sh -p scripts/pretrain_agdm.py                                  # configs/pretrain/agdm.yaml
     ./isaaclab.sh -p scripts/pretrain_agdm.py model.num_modes=1 run_name=agdm_single
     ./isaaclab.sh -p scripts/pretrain_agdm.py 'data.datasets=[{path: /data/recon, weight: 2, frame_dt: 0.2}, {path: logs/demos/S2E-Urban-Wheeled, weight: 1}]'
+    ./isaaclab.sh -p scripts/pretrain_agdm.py init_checkpoint=assets/agdm/agdm_wheeled.pt run_name=sft_obstacles \
+        'data.datasets=[{path: logs/demos/wheeled_obstacles_sft}]' train.iterations=500   # SFT, the RL ablation's baseline
 
 Writes logs/pretrain/<run_name>/: agdm.pt (latest checkpoint), agdm_best.pt (best held-out minADE),
 state.pt (for resume: rerunning the same command continues), metrics.json and TensorBoard events.
 Anchors are K-means centres of the training samples' intent points (the final normalized waypoint).
+With init_checkpoint, training starts from that checkpoint instead (its config, anchors and weights;
+the model section is ignored): supervised fine-tuning on new data.
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ def main(cfg: DictConfig) -> None:
     from torch.utils.tensorboard import SummaryWriter
 
     from s2e.models.agdm import AGDM, AGDMConfig
+    from s2e.models.checkpoint import CheckpointError, load_checkpoint
     from s2e.pretrain.dataset import DatasetError
     from s2e.pretrain.trainer import Pretrainer, TrainCfg
 
@@ -70,9 +75,17 @@ def main(cfg: DictConfig) -> None:
         sys.exit(f"error: {str(err).splitlines()[0]}")
     print(f"[pretrain] {len(train_set)} training / {len(test_set)} held-out samples; run folder {run_dir}", flush=True)
     state = run_dir / "state.pt"
-    anchors = torch.load(state, map_location="cpu", weights_only=False)["model"]["anchors"] if state.is_file() else \
-        compute_anchors(train_set, model_cfg.num_modes, int(cfg.anchor_samples), int(cfg.seed))
-    model = AGDM(model_cfg, anchors)
+    if cfg.init_checkpoint:
+        try:
+            model, _ = load_checkpoint(ROOT / cfg.init_checkpoint if not Path(cfg.init_checkpoint).is_absolute() else cfg.init_checkpoint)
+        except CheckpointError as err:
+            sys.exit(f"error: init_checkpoint: {err}")
+        model_cfg = model.cfg
+        print(f"[pretrain] fine-tuning {cfg.init_checkpoint} ({model_cfg.num_modes} modes, its anchors)", flush=True)
+    else:
+        anchors = torch.load(state, map_location="cpu", weights_only=False)["model"]["anchors"] if state.is_file() else \
+            compute_anchors(train_set, model_cfg.num_modes, int(cfg.anchor_samples), int(cfg.seed))
+        model = AGDM(model_cfg, anchors)
     gen = torch.Generator().manual_seed(int(cfg.seed))
     sampler = WeightedRandomSampler(train_set.sample_weights(), num_samples=10**8, replacement=True, generator=gen)
     train_loader = DataLoader(train_set, batch_size=train_cfg.batch_size, sampler=sampler, num_workers=cfg.data.num_workers)

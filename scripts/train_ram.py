@@ -8,6 +8,8 @@
 Isaac Lab's train.py conventions: --task, --num_envs, --seed, --max_iterations, --device, --logger,
 --resume/--load_run/--load_checkpoint, --video, and Hydra overrides after the flags (env.*, agent.*).
 --checkpoint is the AGDM checkpoint to import (default: the bundled assets/agdm/agdm_wheeled.pt).
+On a CPU the robot moves by the fast base-velocity model of its locomotion controller unless
+--mode joint is given (the joint level is for GPUs and for evaluation).
 Only the strategy's parameters and the critic train (RAM by default); rollouts store cached context
 tokens. Runs go to logs/rsl_rl/<experiment>/<date_time>[_<run_name>]/: model_<it>.pt (written
 atomically), TensorBoard events, params/env.yaml and agent.yaml, videos/ with --video.
@@ -24,6 +26,7 @@ from pathlib import Path
 import gymnasium as gym
 import torch
 
+from s2e_isaaclab.paths import default_device
 from s2e_isaaclab.utils.cli import UserError, add_env_args, build_cfgs, run_main
 
 AGENT_ENTRY_POINT = "s2e_rl_cfg_entry_point"
@@ -84,7 +87,12 @@ def main() -> None:
             raise UserError("--distributed needs torchrun: torchrun --nproc_per_node N scripts/train_ram.py --distributed ...")
         args.device = f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu"
         args.seed += rank  # every process drives other blocks
+    if args.mode is None and not (args.device or default_device()).startswith("cuda"):
+        args.mode = "base"  # on CPU, train in the fast base-velocity model of the locomotion controller
     env_cfg, agent_cfg = build_cfgs(args, AGENT_ENTRY_POINT)
+    if agent_cfg.actor.strategy == "sft":
+        raise UserError("strategy sft is supervised, not PPO: collect expert demonstrations in the task (scripts/collect_demos.py) "
+                        "and fine-tune with scripts/pretrain_agdm.py init_checkpoint=<agdm.pt> (README, RL fine-tuning)")
     if agent_cfg.actor.strategy not in STRATEGIES:
         raise UserError(f"invalid override agent.actor.strategy={agent_cfg.actor.strategy}: choose one of {', '.join(STRATEGIES)}")
     if args.max_iterations is not None:

@@ -64,6 +64,14 @@ def test_pretrain_writes_checkpoints_and_resumes(tmp_path):
     assert torch.load(run / "state.pt", weights_only=False)["step"] == 9
     assert [h["iteration"] for h in json.loads((run / "metrics.json").read_text())] == [3, 6, 9]
 
+    # SFT: fine-tuning from the checkpoint keeps its config and anchors (the model section is ignored)
+    base, _ = load_checkpoint(run / "agdm.pt")
+    sft = pretrain(*common[:1], "run_name=sft", common[2], "train.iterations=3", "model.num_modes=7", f"init_checkpoint={run / 'agdm.pt'}")
+    assert sft.returncode == 0, sft.stderr[-3000:]
+    tuned, _ = load_checkpoint(tmp_path / "runs" / "sft" / "agdm.pt")
+    assert tuned.cfg == base.cfg and torch.equal(tuned.anchors, base.anchors)
+    assert not torch.equal(tuned.score_head[-1].weight, base.score_head[-1].weight)
+
     # open-loop evaluation of the checkpoint against the straight-to-goal baseline: deterministic
     evals = [subprocess.run([sys.executable, str(ROOT / "scripts/eval_open_loop.py"), "--data", str(tmp_path / "data"),
                              "--model", f"tiny={run / 'agdm.pt'}", "--baseline_speed", "1.0", "--out", str(tmp_path / f"eval{k}")],

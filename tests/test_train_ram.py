@@ -86,6 +86,7 @@ def test_a_run_killed_mid_training_resumes_from_its_last_checkpoint(tmp_path):
 
 @pytest.mark.parametrize("args, expected", [
     (["agent.actor.strategy=lora"], "agent.actor.strategy=lora: choose one of ram, decoder, full"),
+    (["agent.actor.strategy=sft"], "pretrain_agdm.py init_checkpoint="),
     (["--checkpoint", "nowhere/agdm.pt"], "AGDM checkpoint nowhere/agdm.pt not found"),
     (["--resume"], "nothing to resume under logs/rsl_rl/s2e_ram_wheeled"),
     (["agent.actor.no_such_field=1"], "invalid override 'agent.actor.no_such_field=1'"),

@@ -100,9 +100,10 @@ class EpisodeMetricsVecEnv(VecEnvWrapper):
         records = list(self.nav.episode_log)
         self.nav.episode_log.clear()
         episode = dict(extras.get("log", {})) if bool(dones.any()) else {}
-        device = rewards.device
-        for key, name in (("SR", "success"), ("RC", "route_completion"), ("CT", "collisions")):
-            values = np.concatenate([r[name] for r in records]) if records else np.zeros(0)
-            episode[key] = torch.as_tensor(values, dtype=torch.float32, device=device)
+        if records:  # keys only when episodes ended, so an iteration without any prints no SR (not nan)
+            device = rewards.device
+            for key, name in (("SR", "success"), ("RC", "route_completion"), ("CT", "collisions")):
+                values = np.concatenate([r[name] for r in records])
+                episode[key] = torch.as_tensor(values, dtype=torch.float32, device=device)
         extras["episode"] = episode
         return obs, rewards, dones, extras
