@@ -132,8 +132,10 @@ def main() -> None:
     if args.video and rank == 0:
         vec = FilmingVecEnv(vec, log_dir / "videos", args.video_length, args.video_interval, label=args.task)
     vec = AGDMObservationEnv(vec, agdm, agent_cfg.actor.strategy)
-    print(f"[train_ram] {args.task}: {env_cfg.scene.num_envs} envs, content={env_cfg.content}, mode={env_cfg.control_mode}, "
-          f"strategy={agent_cfg.actor.strategy}, AGDM {agent_cfg.actor.checkpoint}, device {agent_cfg.device}, log {log_dir}", flush=True)
+    who = f"[train_ram rank {rank}]" if args.distributed else "[train_ram]"
+    print(f"{who} {args.task}: {env_cfg.scene.num_envs} envs, content={env_cfg.content}, mode={env_cfg.control_mode}, "
+          f"strategy={agent_cfg.actor.strategy}, AGDM {agent_cfg.actor.checkpoint}, device {agent_cfg.device}"
+          + (f", log {log_dir}" if rank == 0 else ""), flush=True)
     runner = S2ERunner(vec, agent_cfg.to_dict(), log_dir=str(log_dir), device=agent_cfg.device)
     if resume_path is not None:
         print(f"[train_ram] resuming from {resume_path}", flush=True)
@@ -146,7 +148,7 @@ def main() -> None:
         dump_yaml(str(log_dir / "params" / "agent.yaml"), agent_cfg)
         shutil.copy2(agent_cfg.actor.checkpoint, log_dir / "params" / "agdm.pt")  # the run stays playable if the original moves
     runner.learn(num_learning_iterations=agent_cfg.max_iterations, init_at_random_ep_len=agent_cfg.init_at_random_ep_len)
-    print(f"[train_ram] done: {log_dir}", flush=True)
+    print(f"{who} done" + (f": {log_dir}" if rank == 0 else ""), flush=True)
     vec.close()
 
 

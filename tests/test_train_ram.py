@@ -33,7 +33,8 @@ def _runs(cwd):
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     cwd = tmp_path_factory.mktemp("train")
-    proc = _script("train_ram.py", *SHORT, "--max_iterations", "2", "--run_name", "short", *TINY_AGENT, cwd=cwd)
+    proc = _script("train_ram.py", *SHORT, "--max_iterations", "2", "--run_name", "short", "--video", "--video_length", "3",
+                   "--video_interval", "5", *TINY_AGENT, cwd=cwd)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return cwd, proc
 
@@ -46,6 +47,7 @@ def test_train_ram_logs_episode_metrics_and_saves_a_playable_run(trained):
     assert {"model_0.pt", "model_1.pt"} <= {p.name for p in run.iterdir()}
     assert {"agdm.pt", "agent.yaml", "env.yaml"} <= {p.name for p in (run / "params").iterdir()}
     assert list(run.glob("events.out.tfevents.*"))
+    assert sorted(p.name for p in (run / "videos").iterdir()) == ["step_0.mp4", "step_5.mp4"]  # 8 steps, one film every 5
     saved = torch.load(run / "model_1.pt", weights_only=False)
     assert saved["iter"] == 1 and saved["infos"]["strategy"] == "ram"
 
