@@ -41,7 +41,7 @@ class AGDMActorCfg:
     checkpoint: str = ""
     """AGDM checkpoint to import ("": the bundled assets/agdm/agdm_wheeled.pt; train_ram.py --checkpoint sets it)."""
     strategy: str = "ram"
-    """ram (default) | decoder (decoder-only RL) | full (full-parameter PPO)."""
+    """ram (default) | decoder (decoder-only RL) | full (full-parameter PPO); SFT is pretrain_agdm.py init_checkpoint=..."""
     speed_std: float = 0.1
     """Per-mode spread of the executed speed scale (m/s) in the action density."""
     sigma_scale: float = 1.0
