@@ -41,7 +41,8 @@ def trained(tmp_path_factory):
 
 def test_train_ram_logs_episode_metrics_and_saves_a_playable_run(trained):
     cwd, proc = trained
-    assert "Mean episode SR" in proc.stdout and "Mean reward" in proc.stdout and "strategy=ram" in proc.stdout
+    assert "Mean episode SR" in proc.stdout and "Mean episode SR_last100" in proc.stdout and "Mean reward" in proc.stdout
+    assert "strategy=ram" in proc.stdout
     (run,) = _runs(cwd)
     assert run.name.endswith("_short")
     assert {"model_0.pt", "model_1.pt"} <= {p.name for p in run.iterdir()}

@@ -8,6 +8,7 @@ shares memory with the live simulator buffers).
 from __future__ import annotations
 
 import time
+from collections import deque
 
 import numpy as np
 import torch
@@ -82,28 +83,37 @@ class EpisodeCounter:
 
 
 class EpisodeMetricsVecEnv(VecEnvWrapper):
-    """rsl-rl VecEnv wrapper: per-episode SR / RC / CT of the episodes that ended this step, in
-    extras["episode"], so rsl-rl's logger averages them over the episodes of each iteration.
+    """rsl-rl VecEnv wrapper: SR / RC / CT of the episodes that ended this step, in extras["episode"]
+    (rsl-rl's logger averages them over an iteration's episodes: `Mean episode SR`), and the same
+    over the last `window` episodes (`SR_last100`: a steadier learning curve, since an iteration of a
+    few env steps ends only a handful of episodes).
 
     Isaac Lab keeps extras["log"] from the last reset until the next one, so reading it every step
     would repeat old episodes' metrics; the nav command's episode_log has exactly one record per
     finished episode. The reset-time terms of extras["log"] ride along on steps with a reset.
     """
 
-    def __init__(self, env):
+    KEYS = (("SR", "success"), ("RC", "route_completion"), ("CT", "collisions"))
+
+    def __init__(self, env, window: int = 100):
         super().__init__(env)
         self.nav = env.unwrapped.command_manager.get_term("nav")
         self.nav.episode_log.clear()
+        self.window = window
+        self.recent = {key: deque(maxlen=window) for key, _ in self.KEYS}
 
     def step(self, actions):
         obs, rewards, dones, extras = self.env.step(actions)
         records = list(self.nav.episode_log)
         self.nav.episode_log.clear()
         episode = dict(extras.get("log", {})) if bool(dones.any()) else {}
-        if records:  # keys only when episodes ended, so an iteration without any prints no SR (not nan)
-            device = rewards.device
-            for key, name in (("SR", "success"), ("RC", "route_completion"), ("CT", "collisions")):
-                values = np.concatenate([r[name] for r in records])
-                episode[key] = torch.as_tensor(values, dtype=torch.float32, device=device)
+        device = rewards.device
+        for key, name in self.KEYS:
+            values = np.concatenate([r[name] for r in records]).astype(np.float32) if records else np.zeros(0, np.float32)
+            if len(values):  # only when episodes ended, so an iteration without any prints no SR (not nan)
+                episode[key] = torch.as_tensor(values, device=device)
+                self.recent[key].extend(values.tolist())
+            if self.recent[key]:
+                episode[f"{key}_last{self.window}"] = torch.tensor(float(np.mean(self.recent[key])), device=device)
         extras["episode"] = episode
         return obs, rewards, dones, extras
