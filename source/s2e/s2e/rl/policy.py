@@ -56,7 +56,7 @@ class AGDMActor(nn.Module):
         missing = [k for k in needed if k not in obs.keys()]
         if missing:
             raise ValueError(f"strategy {strategy!r} needs observations {list(needed)}, missing {missing}: "
-                             "wrap the env with s2e.rl.AGDMObservationEnv")
+                             "wrap the env with s2e.rl.observation_env.AGDMObservationEnv")
         self._dist: MixtureActionDistribution | None = None
 
     @property
