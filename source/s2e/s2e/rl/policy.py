@@ -114,10 +114,10 @@ class AGDMActor(nn.Module):
         return None
 
     def reset(self, dones=None, hidden_state=None) -> None:
-        pass
+        """Nothing to reset: the actor keeps no state between steps (the frame window lives in the env wrapper)."""
 
     def update_normalization(self, obs) -> None:
-        pass
+        """Nothing to update: the inputs are the frozen fusion's context tokens (already layer-normed), not raw features."""
 
     def deploy_model(self) -> nn.Module:
         """The module mapping (images, goal) to the mixture, RAM branches included (for export)."""
