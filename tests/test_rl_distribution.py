@@ -116,3 +116,20 @@ def test_bad_actions_and_parameters_are_rejected():
         dist.log_prob(torch.zeros(3, 2 * W))
     with pytest.raises(ValueError, match="speed_std"):
         MixtureActionDistribution(_params(), 0.0)
+
+
+def test_fixed_waypoint_std_keeps_scores_and_means_and_ignores_predicted_spread():
+    from s2e.models.agdm import AGDMOutput
+
+    logits, mu, sigma, rho, speed = _params(separation=6.0)
+    sigma = sigma.clone().requires_grad_(True)
+    out = AGDMOutput(logits=logits, mu=mu, sigma=sigma, rho=rho, speed=speed)
+    dist = MixtureActionDistribution.from_output(out, SPEED_STD, waypoint_std=0.3)
+    iso = (logits, mu, torch.full_like(mu, 0.3), torch.zeros_like(rho), speed)
+    action, _ = dist.sample(torch.Generator().manual_seed(2))
+    torch.testing.assert_close(dist.log_prob(action), _torch_log_prob(iso, action))
+    assert not dist.log_prob(action).sum().requires_grad  # no policy gradient into the predicted spread
+    predicted = MixtureActionDistribution.from_output(out, SPEED_STD)
+    assert predicted.params[2] is sigma and predicted.params[3] is rho
+    with pytest.raises(ValueError, match="waypoint_std"):
+        MixtureActionDistribution.from_output(out, SPEED_STD, waypoint_std=-1.0)

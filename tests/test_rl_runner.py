@@ -35,10 +35,10 @@ def train_cfg(checkpoint: str, strategy: str = "ram") -> dict:
         "num_steps_per_env": STEPS, "save_interval": 100, "obs_groups": {"actor": actor_groups, "critic": ["critic"]},
         "actor": {"class_name": "s2e.rl.policy:AGDMActor", "checkpoint": checkpoint, "strategy": strategy, "speed_std": 0.1},
         "critic": {"class_name": "rsl_rl.models:MLPModel", "hidden_dims": [32, 32], "activation": "elu"},
-        "algorithm": {"class_name": "rsl_rl.algorithms:PPO", "learning_rate": 1e-3, "num_learning_epochs": 2,
+        "algorithm": {"class_name": "s2e.rl.ppo:S2EPPO", "learning_rate": 1e-3, "num_learning_epochs": 2,
                       "num_mini_batches": 2, "clip_param": 0.2, "gamma": 0.99, "lam": 0.95, "value_loss_coef": 1.0,
                       "entropy_coef": 0.001, "max_grad_norm": 1.0, "use_clipped_value_loss": True, "schedule": "adaptive",
-                      "desired_kl": 0.01},
+                      "desired_kl": 0.01, "critic_learning_rate": 3e-3, "reward_scale": 0.5, "critic_warmup_iterations": 1},
         "logger": "tensorboard",
     }
 
@@ -96,6 +96,33 @@ def test_only_the_strategys_parameters_and_the_critic_change(agdm_checkpoint, st
         assert any(k.startswith("model.encoder.") for k in changed)
 
 
+def test_warmup_steps_only_the_critic_then_both_with_their_own_rates(agdm_checkpoint):
+    runner = make_runner(agdm_checkpoint)
+    alg = runner.alg
+    actor0, critic0 = _snapshot(alg.actor), _snapshot(alg.critic)
+    runner.learn(1)  # the warm-up update
+    actor1, critic1 = _snapshot(alg.actor), _snapshot(alg.critic)
+    assert all(torch.equal(v, actor0[k]) for k, v in actor1.items())
+    assert any(not torch.equal(v, critic0[k]) for k, v in critic1.items())
+    assert alg.learning_rate == 1e-3  # the frozen actor's zero KL does not raise the actor's rate
+    alg.desired_kl = 1e-12  # every actor step overshoots: the schedule lowers the actor's rate only
+    runner.learn(1)
+    assert any(not torch.equal(v, actor1[k]) for k, v in _snapshot(alg.actor).items())
+    assert alg.learning_rate < 1e-3 and alg.optimizer.actor.param_groups[0]["lr"] == alg.learning_rate
+    assert alg.optimizer.critic.param_groups[0]["lr"] == 3e-3 and alg.num_updates == 2
+
+
+def test_ppo_learns_from_scaled_rewards(agdm_checkpoint):
+    runner = make_runner(agdm_checkpoint)
+    obs, alg = runner.env.get_observations(), runner.alg
+    with torch.inference_mode():
+        alg.act(obs)
+        obs, rewards, dones, extras = runner.env.step(alg.transition.actions)
+        alg.process_env_step(obs, rewards, dones, extras)
+    assert rewards.abs().sum() > 0
+    torch.testing.assert_close(alg.storage.rewards[0].squeeze(-1), 0.5 * rewards)
+
+
 def test_save_then_resume_continues_identically(agdm_checkpoint, tmp_path):
     first = make_runner(agdm_checkpoint, log_dir=str(tmp_path / "a"))
     first.learn(2)
@@ -105,6 +132,7 @@ def test_save_then_resume_continues_identically(agdm_checkpoint, tmp_path):
     infos = resumed.load(str(path))
     assert infos["strategy"] == "ram" and infos["agdm"]["provenance"]["test"] is True
     assert resumed.current_learning_iteration == first.current_learning_iteration == 1
+    assert resumed.alg.num_updates == first.alg.num_updates == 2
     for a, b in ((first.alg.actor, resumed.alg.actor), (first.alg.critic, resumed.alg.critic)):
         for k, v in _snapshot(a).items():
             assert torch.equal(v, _snapshot(b)[k]), k
@@ -196,3 +224,4 @@ def test_exported_torchscript_and_onnx_policies_match_pytorch(agdm_checkpoint, t
 
     session = ort.InferenceSession(result["onnx"], providers=["CPUExecutionProvider"])
     assert session.run(["action"], {"images": images[:2].numpy(), "goal": goal[:2].numpy()})[0].shape == (2, 21)
+

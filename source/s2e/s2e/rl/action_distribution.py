@@ -44,9 +44,15 @@ class MixtureActionDistribution:
         self.speed, self.speed_std = speed, float(speed_std)
 
     @classmethod
-    def from_output(cls, out: AGDMOutput, speed_std: float, sigma_scale: float = 1.0) -> "MixtureActionDistribution":
-        """sigma_scale < 1 narrows every waypoint Gaussian (less jittery exploration)."""
-        return cls((out.logits, out.mu, out.sigma * sigma_scale, out.rho, out.speed), speed_std)
+    def from_output(cls, out: AGDMOutput, speed_std: float, waypoint_std: float = 0.0) -> "MixtureActionDistribution":
+        """waypoint_std > 0: every mode's waypoints get that fixed, isotropic spread (normalized units)
+        instead of the predicted sigma and rho (see AGDMActor: why RL wants it)."""
+        if waypoint_std < 0:
+            raise ValueError(f"waypoint_std must be >= 0 (0: the predicted spread), got {waypoint_std}")
+        sigma, rho = out.sigma, out.rho
+        if waypoint_std > 0:
+            sigma, rho = torch.full_like(sigma, waypoint_std), torch.zeros_like(rho)
+        return cls((out.logits, out.mu, sigma, rho, out.speed), speed_std)
 
     @property
     def num_waypoints(self) -> int:

@@ -9,6 +9,12 @@ KL). Which parameters train is the fine-tuning strategy (the paper's ablation):
     full     every parameter, encoder included; reads the frames, obs["frames"] (uint8) and obs["goal"]
 
 Frozen parts run in eval mode whatever PPO's train()/eval() calls, so their outputs never change.
+
+`waypoint_std`: the predicted waypoint spreads are ~1 cm (sigma ~0.05 normalized units), so a
+sample's log-probability gradient on the means is (a - mu) / sigma^2 noise and successive policies
+differ by a large KL for any step. waypoint_std > 0 replaces them with a fixed exploration spread
+(like speed_std for the speed). On the obstacle task that executes noisier waypoints and collided
+more (README, RL measurements), so the default 0 keeps the predicted sigma and rho.
 """
 
 from __future__ import annotations
@@ -42,7 +48,7 @@ class AGDMActor(nn.Module):
     is_recurrent = False
 
     def __init__(self, obs, obs_groups, obs_set: str, output_dim: int, checkpoint: str, strategy: str = "ram",
-                 speed_std: float = 0.1, sigma_scale: float = 1.0):
+                 speed_std: float = 0.1, waypoint_std: float = 0.0):
         super().__init__()
         agdm, self.meta = load_checkpoint(checkpoint)
         self.checkpoint = str(checkpoint)
@@ -50,7 +56,7 @@ class AGDMActor(nn.Module):
         if output_dim != expected:
             raise ValueError(f"the env takes {output_dim} action values, the AGDM checkpoint {checkpoint} makes "
                              f"{expected} ({agdm.cfg.num_waypoints} waypoints + speed): use a matching task or checkpoint")
-        self.strategy, self.speed_std, self.sigma_scale = strategy, float(speed_std), float(sigma_scale)
+        self.strategy, self.speed_std, self.waypoint_std = strategy, float(speed_std), float(waypoint_std)
         self.model = build_policy_model(agdm, strategy)  # owns the AGDM (registered once)
         needed = ("frames", "goal") if strategy == "full" else ("context",)
         missing = [k for k in needed if k not in obs.keys()]
@@ -81,7 +87,7 @@ class AGDMActor(nn.Module):
         return self.agdm.decode(obs["context"].detach())
 
     def forward(self, obs, masks=None, hidden_state=None, stochastic_output: bool = False) -> torch.Tensor:
-        self._dist = MixtureActionDistribution.from_output(self.mixture(obs), self.speed_std, self.sigma_scale)
+        self._dist = MixtureActionDistribution.from_output(self.mixture(obs), self.speed_std, self.waypoint_std)
         if stochastic_output:
             return self._dist.sample()[0]
         return self._dist.best()

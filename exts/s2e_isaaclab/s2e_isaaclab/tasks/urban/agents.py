@@ -44,16 +44,30 @@ class AGDMActorCfg:
     """ram (default) | decoder (decoder-only RL) | full (full-parameter PPO); SFT is pretrain_agdm.py init_checkpoint=..."""
     speed_std: float = 0.1
     """Per-mode spread of the executed speed scale (m/s) in the action density."""
-    sigma_scale: float = 1.0
-    """Multiplies every waypoint sigma when sampling and scoring (< 1: calmer exploration)."""
+    waypoint_std: float = 0.0
+    """Fixed exploration spread of every waypoint coordinate (normalized units) in the action density
+    (0: the checkpoint's predicted sigma and rho; see s2e.rl.policy)."""
+
+
+@configclass
+class S2EPpoAlgorithmCfg(RslRlPpoAlgorithmCfg):
+    """s2e.rl.ppo.S2EPPO: rsl-rl's PPO with a separate critic rate, reward scale and critic warm-up."""
+
+    class_name: str = "s2e.rl.ppo:S2EPPO"
+    critic_learning_rate: float = 1.0e-3
+    """Fixed Adam rate of the critic (learning_rate and the adaptive schedule set the actor's only)."""
+    reward_scale: float = 0.01
+    """Multiplies the rewards PPO learns from: episode returns of hundreds become O(1) value targets."""
+    critic_warmup_iterations: int = 3
+    """The first updates of a run (counted across resumes) step only the critic."""
 
 
 @configclass
 class S2ERunnerCfg(RslRlOnPolicyRunnerCfg):
     class_name = "s2e.rl.runner:S2ERunner"
-    num_steps_per_env = 16
-    max_iterations = 30
-    save_interval = 5
+    num_steps_per_env = 64  # 1,024 samples per update at 16 envs: smaller batches let Adam drift the policy (README)
+    max_iterations = 10  # a first look on a CPU in ~5 minutes; real runs pass --max_iterations
+    save_interval = 2
     init_at_random_ep_len = False  # random starting clocks would cut first episodes short and fake a rising SR
     experiment_name = "s2e_ram"
     device = default_device()
@@ -61,8 +75,8 @@ class S2ERunnerCfg(RslRlOnPolicyRunnerCfg):
     obs_groups = {"actor": ["context"], "critic": ["critic"]}
     actor = AGDMActorCfg()
     critic = RslRlMLPModelCfg(hidden_dims=[128, 128], activation="elu", obs_normalization=True)
-    algorithm = RslRlPpoAlgorithmCfg(
-        value_loss_coef=1.0, use_clipped_value_loss=True, clip_param=0.2, entropy_coef=0.0,
+    algorithm = S2EPpoAlgorithmCfg(
+        value_loss_coef=1.0, use_clipped_value_loss=False, clip_param=0.2, entropy_coef=0.0,
         num_learning_epochs=4, num_mini_batches=4, learning_rate=1.0e-4, schedule="adaptive",
         gamma=0.99, lam=0.95, desired_kl=0.01, max_grad_norm=1.0,
     )
