@@ -62,9 +62,7 @@ def main() -> None:
         raise UserError(f"{path} is not a readable training checkpoint ({str(err).splitlines()[0]}): pick another with --load_checkpoint") from None
     agdm_file = run_dir / "params" / "agdm.pt"
     agent_cfg.actor.checkpoint = str(agdm_file if agdm_file.is_file() else infos.get("agdm_checkpoint", ""))
-    agent_cfg.actor.strategy = infos.get("strategy", agent_cfg.actor.strategy)
-    if agent_cfg.actor.strategy == "full":
-        agent_cfg.obs_groups = {"actor": ["frames", "goal"], "critic": ["critic"]}
+    agent_cfg.set_strategy(infos.get("strategy", agent_cfg.actor.strategy))
     try:
         agdm, _ = load_checkpoint(agent_cfg.actor.checkpoint)
     except CheckpointError as err:

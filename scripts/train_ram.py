@@ -104,8 +104,7 @@ def main() -> None:
     agent_cfg.seed = args.seed
     agent_cfg.device = env_cfg.sim.device
     agent_cfg.actor.checkpoint = resolve_agdm_checkpoint(args.checkpoint, agent_cfg)
-    if agent_cfg.actor.strategy == "full":
-        agent_cfg.obs_groups = {"actor": ["frames", "goal"], "critic": ["critic"]}
+    agent_cfg.set_strategy(agent_cfg.actor.strategy)
     try:
         agdm, _ = load_checkpoint(agent_cfg.actor.checkpoint)
     except CheckpointError as err:

@@ -81,6 +81,11 @@ class S2ERunnerCfg(RslRlOnPolicyRunnerCfg):
         gamma=0.99, lam=0.95, desired_kl=0.01, max_grad_norm=1.0,
     )
 
+    def set_strategy(self, strategy: str) -> None:
+        """Select the fine-tuning strategy and the observations its actor reads (full: frames + goal)."""
+        self.actor.strategy = strategy
+        self.obs_groups = {"actor": ["frames", "goal"] if strategy == "full" else ["context"], "critic": ["critic"]}
+
     def __post_init__(self):
         # rsl-rl 5 models take no legacy stochastic fields; Isaac Lab's handle_deprecated_rsl_rl_cfg
         # removes them but only knows MLP actors, so train_ram.py does not call it. The critic is deterministic.
