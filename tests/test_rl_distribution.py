@@ -115,7 +115,7 @@ def test_bad_actions_and_parameters_are_rejected():
     with pytest.raises(ValueError, match="expected 2 \\* 4 waypoints"):
         dist.log_prob(torch.zeros(3, 2 * W))
     with pytest.raises(ValueError, match="speed_std"):
-        MixtureActionDistribution(_params(), 0.0)
+        MixtureActionDistribution(_params(), -0.1)
 
 
 def test_fixed_waypoint_std_keeps_scores_and_means_and_ignores_predicted_spread():
@@ -133,3 +133,19 @@ def test_fixed_waypoint_std_keeps_scores_and_means_and_ignores_predicted_spread(
     assert predicted.params[2] is sigma and predicted.params[3] is rho
     with pytest.raises(ValueError, match="waypoint_std"):
         MixtureActionDistribution.from_output(out, SPEED_STD, waypoint_std=-1.0)
+
+
+def test_zero_speed_std_executes_the_modes_speed_and_leaves_it_out_of_the_density():
+    params = _params(separation=6.0)
+    logits, mu, sigma, rho, speed = params
+    dist = MixtureActionDistribution(params, 0.0)
+    action, modes = dist.sample(torch.Generator().manual_seed(3))
+    torch.testing.assert_close(action[:, -1], speed[torch.arange(len(modes)), modes])
+    w = action[:, :2 * W].unflatten(-1, (W, 2))
+    comp = D.Independent(D.MultivariateNormal(mu, covariance_matrix=_cov(sigma, rho)), 1)
+    expected = torch.logsumexp(torch.log_softmax(logits, -1) + comp.log_prob(w[:, None]), -1)
+    torch.testing.assert_close(dist.log_prob(action), expected)
+    shifted = (logits, mu, sigma, rho, speed + 0.3)
+    torch.testing.assert_close(MixtureActionDistribution.kl(params, shifted, 0.0), torch.zeros(len(logits), dtype=torch.float64))
+    with pytest.raises(ValueError, match="speed_std must be >= 0"):
+        MixtureActionDistribution(params, -0.1)

@@ -7,6 +7,11 @@ gradient. The density therefore covers both, with a fixed speed spread per mode:
 
     pi(w, v | o) = sum_m q_m * N_m(w; mu^m, sigma^m, rho^m) * N(v; v_m, speed_std^2)
 
+With speed_std = 0 the speed is not part of the action density: the executed speed is the drawn
+mode's own v_m, neither explored nor given a policy gradient (the speed head then changes only
+through the features it shares). PPO with a speed in the density learned above all to drive
+faster, which on the obstacle task meant more collisions (README, RL measurements).
+
 Sampling draws a mode from q, then its waypoints and speed. The mixture entropy and the KL between
 two mixtures have no closed form; because modes are tied to fixed anchors, both use the joint
 (mode, action) distribution: H(pi) <= H(q) + sum_m q_m H(N_m), and KL(pi_old || pi_new) <=
@@ -34,8 +39,8 @@ class MixtureActionDistribution:
     """pi(w, v | o) for a batch; built from an AGDMOutput or from stored parameters."""
 
     def __init__(self, params: Params, speed_std: float):
-        if speed_std <= 0:
-            raise ValueError(f"speed_std must be > 0, got {speed_std}")
+        if speed_std < 0:
+            raise ValueError(f"speed_std must be >= 0 (0: each mode's own speed, not explored), got {speed_std}")
         self.params = tuple(params)
         logits, mu, sigma, rho, speed = self.params
         if speed.shape != logits.shape:
@@ -66,7 +71,9 @@ class MixtureActionDistribution:
         return action[..., :2 * w].unflatten(-1, (w, 2)), action[..., 2 * w]
 
     def _speed_log_prob(self, v: torch.Tensor) -> torch.Tensor:
-        """log N(v; v_m, speed_std^2) per mode: v [B] -> [B, M]."""
+        """log N(v; v_m, speed_std^2) per mode: v [B] -> [B, M] (0 when speed_std = 0: not part of the density)."""
+        if self.speed_std == 0:
+            return torch.zeros_like(self.speed)
         z = (v[..., None] - self.speed) / self.speed_std
         return -0.5 * z.square() - math.log(self.speed_std) - 0.5 * math.log(2.0 * math.pi)
 
@@ -82,7 +89,7 @@ class MixtureActionDistribution:
         modes, w = self.traj.sample(generator)
         rows = torch.arange(modes.shape[0], device=modes.device)
         eps = torch.randn(modes.shape, generator=generator, device=w.device, dtype=w.dtype)
-        v = self.speed[rows, modes] + self.speed_std * eps
+        v = self.speed[rows, modes] + self.speed_std * eps if self.speed_std > 0 else self.speed[rows, modes]
         return torch.cat([w.flatten(1), v[:, None]], dim=-1), modes
 
     def best(self) -> torch.Tensor:
@@ -95,7 +102,8 @@ class MixtureActionDistribution:
         """Entropy of each mode's Gaussian over (w, v): [B, M]."""
         sigma, rho = self.traj.sigma, self.traj.rho
         per_waypoint = _LOG_2PI_E + sigma.log().sum(-1) + 0.5 * torch.log1p(-rho.square())
-        return per_waypoint.sum(-1) + 0.5 * _LOG_2PI_E + math.log(self.speed_std)
+        speed = 0.5 * _LOG_2PI_E + math.log(self.speed_std) if self.speed_std > 0 else 0.0
+        return per_waypoint.sum(-1) + speed
 
     def entropy(self) -> torch.Tensor:
         """H(q) + sum_m q_m H(N_m), [B]: the mixture entropy's upper bound, differentiable."""
@@ -117,7 +125,9 @@ class MixtureActionDistribution:
         logq0, logq1 = F.log_softmax(lo, -1), F.log_softmax(ln, -1)
         q0 = logq0.exp()
         cat = (q0 * (logq0 - logq1)).sum(-1)
-        modes = bivariate_kl(mu0, s0, r0, mu1, s1, r1).sum(-1) + (v1 - v0).square() / (2.0 * speed_std**2)
+        modes = bivariate_kl(mu0, s0, r0, mu1, s1, r1).sum(-1)
+        if speed_std > 0:
+            modes = modes + (v1 - v0).square() / (2.0 * speed_std**2)
         return cat + (q0 * modes).sum(-1)
 
 

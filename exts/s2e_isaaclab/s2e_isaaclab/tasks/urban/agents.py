@@ -42,8 +42,9 @@ class AGDMActorCfg:
     """AGDM checkpoint to import ("": the bundled assets/agdm/agdm_wheeled.pt; train_ram.py --checkpoint sets it)."""
     strategy: str = "ram"
     """ram (default) | decoder (decoder-only RL) | full (full-parameter PPO); SFT is pretrain_agdm.py init_checkpoint=..."""
-    speed_std: float = 0.1
-    """Per-mode spread of the executed speed scale (m/s) in the action density."""
+    speed_std: float = 0.0
+    """Per-mode spread of the executed speed scale (m/s) in the action density (0: the drawn mode's own
+    speed, not explored or trained: with a spread PPO mostly learned to drive faster and collide more)."""
     waypoint_std: float = 0.0
     """Fixed exploration spread of every waypoint coordinate (normalized units) in the action density
     (0: the checkpoint's predicted sigma and rho; see s2e.rl.policy)."""
