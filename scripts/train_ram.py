@@ -12,7 +12,7 @@ On a CPU the robot moves by the fast base-velocity model of its locomotion contr
 --mode joint is given (the joint level is for GPUs and for evaluation).
 Only the strategy's parameters and the critic train (RAM by default); rollouts store cached context
 tokens. Runs go to logs/rsl_rl/<experiment>/<date_time>[_<run_name>]/: model_<it>.pt (written
-atomically), TensorBoard events, params/env.yaml and agent.yaml, videos/ with --video.
+atomically), TensorBoard events, curves.png, params/env.yaml and agent.yaml, videos/ with --video.
 """
 
 from __future__ import annotations
@@ -75,6 +75,7 @@ def main() -> None:
     from isaaclab_tasks.utils import get_checkpoint_path
 
     from s2e.models.checkpoint import CheckpointError, load_checkpoint
+    from s2e.rl.curves import save_run_curves
     from s2e.rl.observation_env import AGDMObservationEnv
     from s2e.rl.policy import STRATEGIES
     from s2e.rl.runner import RunnerCheckpointError, S2ERunner
@@ -147,6 +148,9 @@ def main() -> None:
         dump_yaml(str(log_dir / "params" / "agent.yaml"), agent_cfg)
         shutil.copy2(agent_cfg.actor.checkpoint, log_dir / "params" / "agdm.pt")  # the run stays playable if the original moves
     runner.learn(num_learning_iterations=agent_cfg.max_iterations, init_at_random_ep_len=agent_cfg.init_at_random_ep_len)
+    if rank == 0:
+        curves = save_run_curves({log_dir.name: log_dir}, log_dir / "curves.png", title=f"{args.task}, {agent_cfg.actor.strategy}")
+        print(f"{who} learning curves: {curves}", flush=True)
     print(f"{who} done" + (f": {log_dir}" if rank == 0 else ""), flush=True)
     vec.close()
 

@@ -47,7 +47,7 @@ def test_train_ram_logs_episode_metrics_and_saves_a_playable_run(trained):
     assert run.name.endswith("_short")
     assert {"model_0.pt", "model_1.pt"} <= {p.name for p in run.iterdir()}
     assert {"agdm.pt", "agent.yaml", "env.yaml"} <= {p.name for p in (run / "params").iterdir()}
-    assert list(run.glob("events.out.tfevents.*"))
+    assert list(run.glob("events.out.tfevents.*")) and (run / "curves.png").stat().st_size > 0
     assert sorted(p.name for p in (run / "videos").iterdir()) == ["step_0.mp4", "step_5.mp4"]  # 8 steps, one film every 5
     saved = torch.load(run / "model_1.pt", weights_only=False)
     assert saved["iter"] == 1 and saved["infos"]["strategy"] == "ram"
