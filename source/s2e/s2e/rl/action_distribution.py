@@ -51,7 +51,7 @@ class MixtureActionDistribution:
     @classmethod
     def from_output(cls, out: AGDMOutput, speed_std: float, waypoint_std: float = 0.0) -> "MixtureActionDistribution":
         """waypoint_std > 0: every mode's waypoints get that fixed, isotropic spread (normalized units)
-        instead of the predicted sigma and rho (see AGDMActor: why RL wants it)."""
+        instead of the predicted sigma and rho (see s2e.rl.policy)."""
         if waypoint_std < 0:
             raise ValueError(f"waypoint_std must be >= 0 (0: the predicted spread), got {waypoint_std}")
         sigma, rho = out.sigma, out.rho

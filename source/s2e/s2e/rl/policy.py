@@ -48,7 +48,7 @@ class AGDMActor(nn.Module):
     is_recurrent = False
 
     def __init__(self, obs, obs_groups, obs_set: str, output_dim: int, checkpoint: str, strategy: str = "ram",
-                 speed_std: float = 0.1, waypoint_std: float = 0.0):
+                 speed_std: float = 0.0, waypoint_std: float = 0.0):
         super().__init__()
         agdm, self.meta = load_checkpoint(checkpoint)
         self.checkpoint = str(checkpoint)
