@@ -88,8 +88,9 @@ class MixtureActionDistribution:
         """(action [B, 2W+1], modes [B]): a mode from q, then its waypoints and speed."""
         modes, w = self.traj.sample(generator)
         rows = torch.arange(modes.shape[0], device=modes.device)
-        eps = torch.randn(modes.shape, generator=generator, device=w.device, dtype=w.dtype)
-        v = self.speed[rows, modes] + self.speed_std * eps if self.speed_std > 0 else self.speed[rows, modes]
+        v = self.speed[rows, modes]
+        if self.speed_std > 0:
+            v = v + self.speed_std * torch.randn(modes.shape, generator=generator, device=w.device, dtype=w.dtype)
         return torch.cat([w.flatten(1), v[:, None]], dim=-1), modes
 
     def best(self) -> torch.Tensor:

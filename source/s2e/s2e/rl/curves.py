@@ -33,7 +33,8 @@ def read_scalars(run_dir: str | Path) -> dict[str, tuple[list[float], list[float
         raise CurvesError(f"{run_dir} holds no TensorBoard event file: pass a run folder written by train_ram.py")
     acc = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
     acc.Reload()
-    return {tag: ([float(e.step) for e in acc.Scalars(tag)], [e.value for e in acc.Scalars(tag)]) for tag in acc.Tags()["scalars"]}
+    events = {tag: acc.Scalars(tag) for tag in acc.Tags()["scalars"]}
+    return {tag: ([float(e.step) for e in ev], [e.value for e in ev]) for tag, ev in events.items()}
 
 
 def save_run_curves(runs: dict[str, str | Path], path: str | Path, title: str | None = None) -> Path:
