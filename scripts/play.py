@@ -18,7 +18,7 @@ from pathlib import Path
 import gymnasium as gym
 import torch
 
-from s2e_isaaclab.utils.cli import UserError, add_env_args, build_cfgs, run_main
+from s2e_isaaclab.utils.cli import RUN_CHECKPOINT_PATTERN, UserError, add_env_args, build_cfgs, run_main
 
 AGENT_ENTRY_POINT = "s2e_rl_cfg_entry_point"
 
@@ -27,7 +27,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_env_args(parser, default_task="S2E-Urban-Quadruped")
     parser.add_argument("--load_run", default=".*", help="run folder under logs/rsl_rl/<experiment> (regex; default: the latest)")
-    parser.add_argument("--load_checkpoint", default=r"model_.*\.pt", help="checkpoint in the run (regex; default: the latest)")
+    parser.add_argument("--load_checkpoint", default=RUN_CHECKPOINT_PATTERN, help="checkpoint in the run (regex; default: the latest)")
     parser.add_argument("--episodes_per_env", type=int, default=1)
     parser.add_argument("--video", action=argparse.BooleanOptionalAction, default=True, help="film env 0")
     parser.add_argument("--export", action=argparse.BooleanOptionalAction, default=True, help="write TorchScript and ONNX")

@@ -27,7 +27,7 @@ import gymnasium as gym
 import torch
 
 from s2e_isaaclab.paths import default_device
-from s2e_isaaclab.utils.cli import UserError, add_env_args, build_cfgs, run_main
+from s2e_isaaclab.utils.cli import RUN_CHECKPOINT_PATTERN, UserError, add_env_args, build_cfgs, run_main
 
 AGENT_ENTRY_POINT = "s2e_rl_cfg_entry_point"
 BUNDLED_CHECKPOINT = "agdm/agdm_wheeled.pt"
@@ -39,7 +39,7 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run_name", default=None, help="suffix of the run folder")
     parser.add_argument("--resume", action="store_true", help="continue a run: load --load_run/--load_checkpoint")
     parser.add_argument("--load_run", default=".*", help="run folder (regex; default: the latest)")
-    parser.add_argument("--load_checkpoint", default=r"model_.*\.pt", help="checkpoint in that folder (regex; default: the latest)")
+    parser.add_argument("--load_checkpoint", default=RUN_CHECKPOINT_PATTERN, help="checkpoint in that folder (regex; default: the latest)")
     parser.add_argument("--logger", choices=("tensorboard", "wandb"), default=None)
     parser.add_argument("--video", action="store_true", help="film env 0 (camera beside a top-down map) during training")
     parser.add_argument("--video_length", type=int, default=200, help="steps per video")

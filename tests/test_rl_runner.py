@@ -150,6 +150,25 @@ def test_save_then_resume_continues_identically(agdm_checkpoint, tmp_path):
     assert any(not torch.equal(v, saved[k]) for k, v in results[0].items())
 
 
+def test_a_save_killed_mid_write_leaves_the_last_complete_checkpoint_the_latest(agdm_checkpoint, tmp_path, monkeypatch):
+    from isaaclab_tasks.utils import get_checkpoint_path
+    from s2e_isaaclab.utils.cli import RUN_CHECKPOINT_PATTERN
+
+    runner = make_runner(agdm_checkpoint)
+    (tmp_path / "run").mkdir()
+    runner.save(str(tmp_path / "run" / "model_2.pt"))
+
+    def partial_write(obj, f):
+        open(f, "wb").write(b"half a checkpoint")
+        raise KeyboardInterrupt  # stands in for the kill
+
+    monkeypatch.setattr(torch, "save", partial_write)
+    with pytest.raises(KeyboardInterrupt):
+        runner.save(str(tmp_path / "run" / "model_3.pt"))
+    assert len(list((tmp_path / "run").iterdir())) == 2  # the partial file is there, under a name resume never picks
+    assert get_checkpoint_path(str(tmp_path), "run", RUN_CHECKPOINT_PATTERN).endswith("model_2.pt")
+
+
 def test_checkpoint_errors_are_one_line_and_name_the_file(agdm_checkpoint, tmp_path):
     runner = make_runner(agdm_checkpoint)
     with pytest.raises(RunnerCheckpointError, match="no training checkpoint at"):

@@ -76,9 +76,10 @@ def test_a_run_killed_mid_training_resumes_from_its_last_checkpoint(tmp_path):
         proc.wait()
     (killed,) = _runs(tmp_path)
     models = sorted(killed.glob("model_*.pt"), key=lambda p: int(p.stem.split("_")[1]))
-    assert len(models) >= 3 and not list(killed.glob("*.tmp"))
+    assert len(models) >= 3
     for m in models:  # every checkpoint on disk is complete
         torch.load(m, weights_only=False)
+    (killed / f".model_{len(models) + 5}.pt.tmp").write_bytes(b"partial")  # what a kill during torch.save leaves
     last = int(models[-1].stem.split("_")[1])
     resumed = _script("train_ram.py", *SHORT, "--resume", "--max_iterations", "1", *TINY_AGENT, cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr[-3000:]

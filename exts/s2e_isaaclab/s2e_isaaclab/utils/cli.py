@@ -10,6 +10,9 @@ import gymnasium as gym
 
 from ..paths import default_device
 
+# the runner's model_<iteration>.pt, anchored so a partial ".model_3.pt.tmp" (or any other suffix) never matches
+RUN_CHECKPOINT_PATTERN = r"model_\d+\.pt$"
+
 
 class UserError(Exception):
     """A problem with the user's input: printed as one line, exit code 2."""

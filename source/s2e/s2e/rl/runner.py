@@ -43,7 +43,8 @@ class S2ERunner(OnPolicyRunner):
         saved["iter"] = self.current_learning_iteration
         actor = self.actor
         saved["infos"] = {**(infos or {}), "strategy": actor.strategy, "agdm": actor.meta, "agdm_checkpoint": actor.checkpoint}
-        tmp = f"{path}.tmp"
+        folder, name = os.path.split(path)
+        tmp = os.path.join(folder, f".{name}.tmp")  # hidden: never matched by the model_*.pt checkpoint pattern
         torch.save(saved, tmp)
         os.replace(tmp, path)
         self.logger.save_model(path, self.current_learning_iteration)
