@@ -62,7 +62,7 @@ class UrbanTerrainImporter(TerrainImporter):
         if self.bundle is not None:
             self.layouts: list[UrbanLayout] = [self.bundle.layout] * cfg.num_envs
         else:
-            self.layouts = [generate_layout(cfg.layout, cfg.seed * 100_003 + i) for i in range(cfg.num_envs)]
+            self.layouts = _generate_layouts(cfg)
         self._spawn(self.env_origins.cpu().numpy())
 
     def set_debug_vis(self, debug_vis: bool) -> bool:
@@ -100,6 +100,14 @@ class UrbanTerrainImporter(TerrainImporter):
             out[i, : len(f)] = torch.as_tensor(f, device=self.device)
             valid[i, : len(f)] = True
         return out, valid
+
+
+def _generate_layouts(cfg: UrbanTerrainImporterCfg) -> list[UrbanLayout]:
+    """One block per env: from `layout_seeds` round-robin (envs sharing a seed share the block), else seed * 100003 + i."""
+    if not cfg.layout_seeds:
+        return [generate_layout(cfg.layout, cfg.seed * 100_003 + i) for i in range(cfg.num_envs)]
+    blocks = [generate_layout(cfg.layout, int(seed)) for seed in cfg.layout_seeds]
+    return [blocks[i % len(blocks)] for i in range(cfg.num_envs)]
 
 
 def _use_triangle_mesh_contacts() -> None:
@@ -152,6 +160,8 @@ class UrbanTerrainImporterCfg(TerrainImporterCfg):
     layout: UrbanLayoutCfg = UrbanLayoutCfg()
     seed: int = 0
     """Block seed: env i gets layout seed (seed * 100003 + i)."""
+    layout_seeds: list[int] | None = None
+    """Explicit block seeds (NavBench-GS's held-out scenes): env i gets layout_seeds[i % len]; `seed` is then unused."""
     scene_bundle: str | None = None
     """Path of a scene bundle folder (s2e.urban.scene_bundle): every env uses that captured scene
     (its collision mesh, walkable area and routes) instead of a procedural block; `layout` and `seed`

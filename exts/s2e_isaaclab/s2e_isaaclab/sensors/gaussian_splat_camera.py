@@ -139,7 +139,11 @@ class GaussianSplatCamera(SensorBase):
         if bundle is not None:
             statics = [bundle.gaussians] * self._num_envs
         else:
-            statics = [urban_scene_gaussians(layout, seed=self.cfg.gaussian_seed) for layout in self._terrain.layouts]
+            made = {}  # envs sharing a block (NavBench-GS) share its Gaussians
+            for layout in self._terrain.layouts:
+                if id(layout) not in made:
+                    made[id(layout)] = urban_scene_gaussians(layout, seed=self.cfg.gaussian_seed)
+            statics = [made[id(layout)] for layout in self._terrain.layouts]
         static = GaussianScene.stack_padded(statics).to(self._device)
         self._num_static = static.num_gaussians
         if self._people is not None:

@@ -1,3 +1,3 @@
 """Registers the S2E task ids with gymnasium (loaded through the `isaaclab.tasks` entry point)."""
 
-from . import urban  # noqa: F401
+from . import navbench, urban  # noqa: F401

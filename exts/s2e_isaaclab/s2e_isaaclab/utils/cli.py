@@ -34,7 +34,7 @@ def add_env_args(parser: argparse.ArgumentParser, default_task: str = "S2E-Urban
 def s2e_task_ids() -> list[str]:
     import s2e_isaaclab.tasks  # noqa: F401  (registers the tasks)
 
-    return sorted(k for k in gym.registry if k.startswith("S2E-"))
+    return sorted(k for k in gym.registry if k.startswith(("S2E-", "NavBench-GS-")))
 
 
 def build_env_cfg(args: argparse.Namespace):
@@ -105,11 +105,12 @@ def make_env(args: argparse.Namespace):
 
 def run_main(main) -> None:
     """Run a script's main, printing user errors (bad input, missing or corrupt files) as one line."""
+    from s2e.navbench.episodes import EpisodeFileError
     from s2e.rendering.ply import PlyError
     from s2e.urban.scene_bundle import SceneBundleError
 
     try:
         main()
-    except (UserError, FileNotFoundError, PlyError, SceneBundleError) as err:
+    except (UserError, FileNotFoundError, PlyError, SceneBundleError, EpisodeFileError) as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)

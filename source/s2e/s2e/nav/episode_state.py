@@ -11,6 +11,7 @@ from dataclasses import dataclass, fields
 
 import torch
 
+from s2e.nav.metrics import contact_onsets
 from s2e.urban.geometry import circle_distance, footprint_distance
 from s2e.urban.routes import route_lengths, update_route_progress
 
@@ -48,6 +49,9 @@ class EpisodeState:
     static_clearance: torch.Tensor
     ped_clearance: torch.Tensor
     steps: torch.Tensor  # long, steps since reset
+    path_length: torch.Tensor  # metres driven since reset
+    arrival_step: torch.Tensor  # long, the step the robot first arrived (0: not yet)
+    last_xy: torch.Tensor  # [n, 2] position at the last update (the start after a reset)
 
     @classmethod
     def zeros(cls, n: int, device) -> EpisodeState:
@@ -55,8 +59,10 @@ class EpisodeState:
         for f in fields(cls):
             if f.name in ("arrived", "arrived_ever", "colliding", "new_collision"):
                 out[f.name] = torch.zeros(n, dtype=torch.bool, device=device)
-            elif f.name in ("collision_count", "steps"):
+            elif f.name in ("collision_count", "steps", "arrival_step"):
                 out[f.name] = torch.zeros(n, dtype=torch.long, device=device)
+            elif f.name == "last_xy":
+                out[f.name] = torch.zeros(n, 2, device=device)
             else:
                 out[f.name] = torch.zeros(n, device=device)
         return cls(**out)
@@ -70,6 +76,7 @@ class EpisodeState:
         self.prev_dist_to_goal[ids] = d
         self.static_clearance[ids] = float("inf")
         self.ped_clearance[ids] = float("inf")
+        self.last_xy[ids] = start_xy
 
     def update(self, xy, goal, routes, footprints, footprint_valid, ped_xy, ped_valid, robot_radius, ped_radius, arrival_radius, margin) -> None:
         self.prev_progress = self.progress.clone()
@@ -77,10 +84,13 @@ class EpisodeState:
         self.progress = update_route_progress(self.progress, xy, routes)
         self.dist_to_goal = (goal - xy).norm(dim=-1)
         self.arrived = self.dist_to_goal <= arrival_radius
+        self.steps += 1
+        self.arrival_step = torch.where(self.arrived & ~self.arrived_ever, self.steps, self.arrival_step)
         self.arrived_ever |= self.arrived
+        self.path_length += (xy - self.last_xy).norm(dim=-1)
+        self.last_xy = xy.clone()
         self.static_clearance, self.ped_clearance = robot_clearances(xy, footprints, footprint_valid, ped_xy, ped_valid, robot_radius, ped_radius)
         colliding = (self.static_clearance < margin) | (self.ped_clearance < margin)
-        self.new_collision = colliding & ~self.colliding
+        self.new_collision = contact_onsets(colliding, self.colliding)
         self.colliding = colliding
         self.collision_count += self.new_collision.long()
-        self.steps += 1

@@ -28,6 +28,12 @@ from . import mdp
 
 CONTENTS = ("empty", "obstacles", "pedestrians", "mixed")
 MAX_PEDESTRIANS = 8
+OBSTACLE_DENSITY = 1.5
+"""Static obstacles per 100 m^2 of walkable area with obstacle content."""
+PEDESTRIAN_COUNT = (4, MAX_PEDESTRIANS)
+"""Pedestrians per env (drawn per episode) with pedestrian content."""
+ROUTE_MARGIN = 0.3
+"""Reference routes keep the robot's radius plus this from obstacles and the walkable area's edge (m)."""
 
 
 def pedestrian_pool(count: int, radius: float = 0.3, height: float = 1.7) -> RigidObjectCollectionCfg:
@@ -169,7 +175,7 @@ def use_robot(cfg: UrbanNavEnvCfg, articulation: ArticulationCfg, spec) -> None:
     cfg.scene.robot = articulation
     cfg.actions.nav.robot = spec
     cfg.commands.nav.robot = spec
-    cfg.commands.nav.route.clearance = spec.radius + 0.3
+    cfg.commands.nav.route.clearance = spec.radius + ROUTE_MARGIN
     if cfg.scene.camera is not None:
         cfg.scene.camera.prim_path = f"{{ENV_REGEX_NS}}/Robot/{spec.camera_body}"
         cfg.scene.camera.offset_pos = spec.camera_offset
@@ -197,7 +203,7 @@ def apply_control_mode(cfg: UrbanNavEnvCfg, mode: str) -> None:
     cfg.sim.render_interval = cfg.decimation
 
 
-def set_content(cfg: UrbanNavEnvCfg, content: str, obstacle_density: float = 1.5, pedestrians: tuple[int, int] = (4, MAX_PEDESTRIANS)) -> None:
+def set_content(cfg: UrbanNavEnvCfg, content: str, obstacle_density: float = OBSTACLE_DENSITY, pedestrians: tuple[int, int] = PEDESTRIAN_COUNT) -> None:
     """Select the scene content: static obstacles and/or walking pedestrians."""
     if content not in CONTENTS:
         raise ValueError(f"content={content!r} is not one of {CONTENTS}")

@@ -25,7 +25,7 @@ from s2e.nav.episode_state import EpisodeState
 from s2e.urban.geometry import quat_xyzw_from_yaw, world_to_body, yaw_from_quat_xyzw
 from s2e.urban.layout import collision_footprints
 from s2e.urban.pedestrians import PedestrianCfg, PedestrianCrowd
-from s2e.urban.routes import RouteCfg, RoutePlanner, clearance_map, point_along_route
+from s2e.urban.routes import Episode, RouteCfg, RoutePlanner, clearance_map, point_along_route
 from s2e.urban.scene_bundle import BundleEpisodes
 
 from ....robots.spec import RobotSpec
@@ -134,8 +134,15 @@ class NavigationCommand(CommandTerm):
                 "collisions": s.collision_count[done].cpu().numpy(),
                 "steps": s.steps[done].cpu().numpy(),
                 "route_length": s.route_length[done].cpu().numpy(),
+                "path_length": s.path_length[done].cpu().numpy(),
+                "arrival_step": s.arrival_step[done].cpu().numpy(),
+                **self._episode_record_extras(done),
             })
         return super().reset(ids)
+
+    def _episode_record_extras(self, done: torch.Tensor) -> dict[str, np.ndarray]:
+        """More per-episode fields for `episode_log` (subclasses: which fixed episode it was)."""
+        return {}
 
     def _episode_metrics(self, ids) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Success, route completion (1 on arrival) and collision count of the current episodes."""
@@ -156,11 +163,7 @@ class NavigationCommand(CommandTerm):
             return
         starts, yaws = [], []
         for i in ids.tolist():
-            if self.bundle_episodes is not None:
-                k, ep = self.bundle_episodes.sample(self._rngs[i])
-                self.bundle_route[i] = k
-            else:
-                ep = self.planners[i].sample_episode(self._rngs[i])
+            ep = self._next_episode(i)
             self.routes[i] = torch.as_tensor(ep.route, device=self.device)
             self.goal[i] = torch.as_tensor(ep.goal, device=self.device)
             starts.append(ep.start)
@@ -177,8 +180,19 @@ class NavigationCommand(CommandTerm):
         default_q = self.robot.data.default_joint_pos.torch[ids]
         self.robot.write_joint_state_to_sim_index(position=default_q, velocity=torch.zeros_like(default_q), env_ids=ids)
         self.state.reset(ids, start, self.routes[ids])
-        self.crowd.reset(ids, keep_clear=start, clear_radius=self.cfg.pedestrian_start_clearance)
+        self._reset_crowd(ids, start)
         self._write_pedestrians()
+
+    def _next_episode(self, i: int) -> Episode:
+        """Env i's next episode: one of the scene bundle's routes, or sampled on its block."""
+        if self.bundle_episodes is not None:
+            k, ep = self.bundle_episodes.sample(self._rngs[i])
+            self.bundle_route[i] = k
+            return ep
+        return self.planners[i].sample_episode(self._rngs[i])
+
+    def _reset_crowd(self, ids: torch.Tensor, start: torch.Tensor) -> None:
+        self.crowd.reset(ids, keep_clear=start, clear_radius=self.cfg.pedestrian_start_clearance)
 
     def _update_command(self):
         self.crowd.step(self._env.step_dt, self.robot_pose_2d()[0])

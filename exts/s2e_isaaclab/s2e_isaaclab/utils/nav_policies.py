@@ -1,0 +1,65 @@
+"""Policies that drive the S2E-Urban / NavBench-GS tasks, behind one call: `policy(obs) -> action`.
+
+- `ScriptedExpertPolicy`: the privileged expert (route, obstacles, pedestrians known): an upper bound.
+- `StraightToGoalPolicy`: drives straight at the episode's goal at a fixed speed, blind to everything.
+- `AGDMPolicy`: an AGDM (pretrained checkpoint, or a fine-tuned run's model) on the camera frames and
+  route guidance (the point `lookahead` m ahead on the reference route), acting with its top mode.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from s2e.control.waypoint_controller import normalize_waypoints
+from s2e.nav.expert import ExpertCfg, ScriptedExpert
+from s2e.pretrain.baselines import straight_to_goal
+
+
+def _terms(env):
+    base = env.unwrapped
+    return base.command_manager.get_term("nav"), base.action_manager.get_term("nav")
+
+
+class ScriptedExpertPolicy:
+    needs_camera = False
+
+    def __init__(self, env, avoid_pedestrians: bool = True, speed_fraction: float = 0.8):
+        self.nav, action = _terms(env)
+        self.expert = ScriptedExpert(ExpertCfg(avoid_pedestrians=avoid_pedestrians, speed=speed_fraction * self.nav.spec.max_lin_vel),
+                                     action.ctrl, self.nav.spec.radius, env.unwrapped.cfg.commands.nav.pedestrians.radius)
+
+    def __call__(self, obs) -> torch.Tensor:
+        nav = self.nav
+        xy, yaw = nav.robot_pose_2d()
+        return self.expert.act(xy, yaw, nav.routes, nav.refresh().progress, nav.footprints, nav.footprint_valid, nav.clearance,
+                               nav.layouts[0].size, nav.crowd.pos, nav.crowd.vel, nav.crowd.active)
+
+
+class StraightToGoalPolicy:
+    needs_camera = False
+
+    def __init__(self, env, speed_fraction: float = 0.5):
+        self.nav, action = _terms(env)
+        self.ctrl = action.ctrl
+        self.speed = speed_fraction * self.nav.spec.max_lin_vel
+
+    def __call__(self, obs) -> torch.Tensor:
+        goal = self.nav.command[:, :2]
+        waypoints = straight_to_goal(goal, self.speed, self.ctrl.num_waypoints, self.ctrl.waypoint_dt)
+        return normalize_waypoints(waypoints, torch.full_like(goal[:, 0], self.speed), self.ctrl)
+
+
+class AGDMPolicy:
+    needs_camera = True
+
+    def __init__(self, env, model: torch.nn.Module, lookahead: float = 3.0):
+        self.nav, _ = _terms(env)
+        self.model, self.lookahead = model.to(env.unwrapped.device).eval(), lookahead
+        cam, cfg = env.unwrapped.cfg.scene.camera, model.cfg
+        if (cam.history, (cam.height, cam.width)) != (cfg.context, tuple(cfg.image_size)):
+            raise ValueError(f"the model expects {cfg.context} frames of {tuple(cfg.image_size)}, the camera gives "
+                             f"{cam.history} of {(cam.height, cam.width)}: set env.scene.camera.history/height/width")
+
+    @torch.inference_mode()
+    def __call__(self, obs) -> torch.Tensor:
+        return self.model(obs["camera"]["rgb"], self.nav.route_goal(self.lookahead)).action("best")

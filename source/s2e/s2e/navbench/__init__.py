@@ -1,0 +1,1 @@
+"""NavBench-GS: fixed episode files, metric summaries with confidence intervals, results tables."""

@@ -1,0 +1,45 @@
+"""Make a NavBench-GS episode suite: held-out procedural blocks and fixed episodes on them.
+
+The blocks' seeds start at HELD_OUT_SEED_BASE, far from the seeds training draws (terrain seed *
+100003 + env index), so benchmark scenes are never trained on. Each episode's time limit gives the
+robot `time_factor` times the route's length at its top speed, plus `time_margin_s`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from s2e.navbench.episodes import BenchEpisode, BenchScene, EpisodeSuite, layout_fingerprint
+from s2e.urban.layout import UrbanLayoutCfg, generate_layout
+from s2e.urban.routes import RouteCfg, RoutePlanner
+
+HELD_OUT_SEED_BASE = 1_000_000_000
+
+
+def make_suite(task: str, robot: str, content: str, *, num_scenes: int, episodes_per_scene: int, route: RouteCfg,
+               max_lin_vel: float, obstacle_density: float, pedestrians: tuple[int, int], layout: UrbanLayoutCfg | None = None,
+               seed: int = 0, time_factor: float = 2.5, time_margin_s: float = 10.0) -> EpisodeSuite:
+    layout_cfg = layout or UrbanLayoutCfg()
+    layout_cfg = replace(layout_cfg, obstacles=replace(layout_cfg.obstacles, density=obstacle_density))
+    scenes, episodes = [], []
+    for j in range(num_scenes):
+        layout_seed = HELD_OUT_SEED_BASE + j
+        block = generate_layout(layout_cfg, layout_seed)
+        scenes.append(BenchScene(layout_seed, obstacle_density, layout_fingerprint(block)))
+        planner = RoutePlanner(block, route)
+        rng = np.random.default_rng([seed, j])
+        for _ in range(episodes_per_scene):
+            ep = planner.sample_episode(rng)
+            episodes.append(BenchEpisode(
+                scene=j, start=_xy(ep.start), start_yaw=round(float(ep.start_yaw), 4), goal=_xy(ep.goal),
+                route=tuple(_xy(p) for p in ep.route),
+                time_limit_s=round(time_margin_s + time_factor * ep.length / max_lin_vel, 1),
+                pedestrian_seed=int(rng.integers(2**31 - 1)),
+            ))
+    return EpisodeSuite(task, robot, content, tuple(pedestrians), tuple(scenes), tuple(episodes))
+
+
+def _xy(p) -> tuple[float, float]:
+    return round(float(p[0]), 4), round(float(p[1]), 4)

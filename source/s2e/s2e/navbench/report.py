@@ -1,0 +1,75 @@
+"""NavBench-GS results tables (the paper's layout: one row per method, SR / RC / CT per task) and charts.
+
+`results` maps method -> task -> summary (s2e.navbench.summary.summarize). The markdown table gives
+means with the 95 % interval's half-width; CSV and JSON keep every metric with its interval.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from s2e.navbench.summary import METRICS
+from s2e.utils.files import write_json_atomic, write_text_atomic
+from s2e.utils.plots import save_figure_atomic
+
+TASKS = ("Empty", "Obstacle", "Pedestrian", "Mixed")
+TABLE_METRICS = (("SR", "↑"), ("RC", "↑"), ("CT", "↓"))
+
+
+def _cell(stat: dict | None, digits: int = 2) -> str:
+    if stat is None or stat["mean"] != stat["mean"]:  # missing or nan
+        return "–"
+    half = (stat["hi"] - stat["lo"]) / 2
+    return f"{stat['mean']:.{digits}f} ± {half:.{digits}f}" if half == half else f"{stat['mean']:.{digits}f}"
+
+
+def markdown_table(results: dict[str, dict[str, dict]], tasks=TASKS) -> str:
+    head = "| method | " + " | ".join(f"{t} {m}{arrow}" for t in tasks for m, arrow in TABLE_METRICS) + " |"
+    rule = "| --- | " + " | ".join("---:" for _ in tasks for _ in TABLE_METRICS) + " |"
+    rows = [f"| {method} | " + " | ".join(_cell(per_task.get(t, {}).get(m)) for t in tasks for m, _ in TABLE_METRICS) + " |"
+            for method, per_task in results.items()]
+    return "\n".join([head, rule, *rows]) + "\n"
+
+
+def csv_table(results: dict[str, dict[str, dict]]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["method", "task", "episodes", *(f"{m}{s}" for m in METRICS for s in ("", "_lo", "_hi"))])
+    for method, per_task in results.items():
+        for task, summary in per_task.items():
+            w.writerow([method, task, summary["SR"]["n"],
+                        *(f"{summary[m][k]:.4f}" for m in METRICS for k in ("mean", "lo", "hi"))])
+    return buf.getvalue()
+
+
+def write_tables(out_dir: str | Path, results: dict[str, dict[str, dict]], tasks=TASKS) -> dict[str, Path]:
+    out = Path(out_dir)
+    return {"md": write_text_atomic(out / "results.md", markdown_table(results, tasks)),
+            "csv": write_text_atomic(out / "results.csv", csv_table(results)),
+            "json": write_json_atomic(out / "results.json", results)}
+
+
+def save_bar_charts(path: str | Path, results: dict[str, dict[str, dict]], tasks=TASKS, metrics=("SR", "RC", "CT")) -> Path:
+    """One panel per task and metric: a bar per method with its 95 % interval."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    methods = list(results)
+    fig, axes = plt.subplots(len(metrics), len(tasks), figsize=(3.2 * len(tasks), 2.6 * len(metrics)), squeeze=False)
+    for i, metric in enumerate(metrics):
+        for j, task in enumerate(tasks):
+            ax = axes[i][j]
+            stats = [results[m].get(task, {}).get(metric) for m in methods]
+            means = [s["mean"] if s else 0.0 for s in stats]
+            err = [[max(0.0, s["mean"] - s["lo"]) if s else 0.0 for s in stats], [max(0.0, s["hi"] - s["mean"]) if s else 0.0 for s in stats]]
+            ax.bar(range(len(methods)), means, yerr=err, color=[f"C{k}" for k in range(len(methods))], capsize=3)
+            ax.set_xticks(range(len(methods)), methods, rotation=40, ha="right", fontsize=7)
+            ax.set_title(f"{task}: {metric}", fontsize=9)
+            if metric in ("SR", "RC"):
+                ax.set_ylim(0, 1.05)
+    fig.tight_layout()
+    return save_figure_atomic(fig, path)
