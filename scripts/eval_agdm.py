@@ -46,6 +46,7 @@ def main() -> None:
     from s2e.models.checkpoint import CheckpointError, load_checkpoint
     from s2e.urban.topdown import save_topdown_grid
     from s2e_isaaclab.paths import asset_path
+    from s2e_isaaclab.utils.nav_policies import AGDMPolicy
 
     if args.checkpoint is None:
         try:
@@ -59,23 +60,18 @@ def main() -> None:
         raise UserError(str(err)) from None
     env, cfg = make_env(args)
     base = env.unwrapped
-    cam = cfg.scene.camera
-    mcfg = model.cfg
-    if (cam.history, (cam.height, cam.width)) != (mcfg.context, tuple(mcfg.image_size)):
-        raise UserError(f"checkpoint expects {mcfg.context} frames of {tuple(mcfg.image_size)}, the camera gives "
-                        f"{cam.history} of {(cam.height, cam.width)}: set env.scene.camera.history/height/width")
-    model = model.to(base.device)
     nav = base.command_manager.get_term("nav")
     gen = torch.Generator(device=base.device).manual_seed(args.seed)
+    try:
+        policy = AGDMPolicy(env, model, args.route_lookahead, args.decode, args.goal, gen)
+    except ValueError as err:
+        raise UserError(str(err)) from None
     print(f"[eval_agdm] {args.checkpoint} on {args.task}: {base.num_envs} envs, content={cfg.content}, mode={cfg.control_mode}, "
           f"goal={args.goal}", flush=True)
     obs, _ = env.reset(seed=args.seed)
     episodes = EpisodeCounter(nav, args.episodes_per_env)
     while not episodes.finished:
-        with torch.no_grad():
-            goal = nav.route_goal(args.route_lookahead) if args.goal == "route" else nav.command[:, :2]
-            out = model(obs["camera"]["rgb"], goal)
-            action = out.action(args.decode, generator=gen)
+        action = policy(obs)
         episodes.before_step()
         obs, _, terminated, truncated, _ = env.step(action)
         episodes.after_step(terminated, truncated)

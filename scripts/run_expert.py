@@ -30,24 +30,18 @@ def main() -> None:
     args = parser.parse_args()
     env, cfg = make_env(args)
 
-    from s2e.nav.expert import ExpertCfg, ScriptedExpert
     from s2e.urban.topdown import save_topdown_grid
+    from s2e_isaaclab.utils.nav_policies import ScriptedExpertPolicy
 
     base = env.unwrapped
     nav = base.command_manager.get_term("nav")
-    action_term = base.action_manager.get_term("nav")
-    expert = ScriptedExpert(ExpertCfg(avoid_pedestrians=not args.no_pedestrian_avoidance, speed=0.8 * nav.spec.max_lin_vel),
-                            action_term.ctrl, nav.spec.radius, cfg.commands.nav.pedestrians.radius)
+    expert = ScriptedExpertPolicy(env, avoid_pedestrians=not args.no_pedestrian_avoidance)
     num_envs = base.num_envs
-    tile = nav.layouts[0].size
     env.reset(seed=args.seed)
     episodes = EpisodeCounter(nav, args.episodes_per_env)
     print(f"[expert] {args.task}: {num_envs} envs, content={cfg.content}, mode={cfg.control_mode}, target {episodes.target} episodes", flush=True)
     while not episodes.finished:
-        xy, yaw = nav.robot_pose_2d()
-        state = nav.refresh()
-        action = expert.act(xy, yaw, nav.routes, state.progress, nav.footprints, nav.footprint_valid, nav.clearance, tile,
-                            nav.crowd.pos, nav.crowd.vel, nav.crowd.active)
+        action = expert(None)
         episodes.before_step()
         _, _, terminated, truncated, _ = env.step(action)
         episodes.after_step(terminated, truncated)

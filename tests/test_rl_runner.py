@@ -244,3 +244,25 @@ def test_exported_torchscript_and_onnx_policies_match_pytorch(agdm_checkpoint, t
     session = ort.InferenceSession(result["onnx"], providers=["CPUExecutionProvider"])
     assert session.run(["action"], {"images": images[:2].numpy(), "goal": goal[:2].numpy()})[0].shape == (2, 21)
 
+
+
+@pytest.mark.parametrize("strategy", ["ram", "decoder"])
+def test_a_trained_checkpoint_loads_for_evaluation_without_the_runner(agdm_checkpoint, tmp_path, strategy):
+    from s2e.rl.trained_policy import load_trained_model
+
+    runner = make_runner(agdm_checkpoint, strategy)
+    runner.learn(2)  # the first update only warms the critic up
+    runner.save(str(tmp_path / "model_1.pt"))
+    model, info = load_trained_model(tmp_path / "model_1.pt")
+    assert info["strategy"] == strategy and info["iteration"] == runner.current_learning_iteration
+    g = torch.Generator().manual_seed(1)
+    images, goal = torch.rand(2, 4, 3, 32, 32, generator=g), torch.randn(2, 2, generator=g) * 5
+    with torch.no_grad():
+        trained = runner.alg.actor.eval().deploy_model()(images, goal).action("best")
+        loaded = model(images, goal).action("best")
+        untouched = load_checkpoint(agdm_checkpoint)[0](images, goal).mu
+        assert not torch.equal(model(images, goal).mu, untouched)  # the fine-tuned weights, not the checkpoint's
+    torch.testing.assert_close(loaded, trained, rtol=0, atol=1e-6)
+    (tmp_path / "broken.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(RunnerCheckpointError, match="broken.pt is not a readable training checkpoint"):
+        load_trained_model(tmp_path / "broken.pt")

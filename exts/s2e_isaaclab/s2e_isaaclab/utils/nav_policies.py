@@ -50,11 +50,15 @@ class StraightToGoalPolicy:
 
 
 class AGDMPolicy:
+    """`decode`: best (top mode), mean or sample (see AGDMOutput.action); `goal`: route guidance or the final goal."""
+
     needs_camera = True
 
-    def __init__(self, env, model: torch.nn.Module, lookahead: float = 3.0):
+    def __init__(self, env, model: torch.nn.Module, lookahead: float = 3.0, decode: str = "best", goal: str = "route",
+                 generator: torch.Generator | None = None):
         self.nav, _ = _terms(env)
         self.model, self.lookahead = model.to(env.unwrapped.device).eval(), lookahead
+        self.decode, self.goal, self.generator = decode, goal, generator
         cam, cfg = env.unwrapped.cfg.scene.camera, model.cfg
         if (cam.history, (cam.height, cam.width)) != (cfg.context, tuple(cfg.image_size)):
             raise ValueError(f"the model expects {cfg.context} frames of {tuple(cfg.image_size)}, the camera gives "
@@ -62,4 +66,5 @@ class AGDMPolicy:
 
     @torch.inference_mode()
     def __call__(self, obs) -> torch.Tensor:
-        return self.model(obs["camera"]["rgb"], self.nav.route_goal(self.lookahead)).action("best")
+        goal = self.nav.route_goal(self.lookahead) if self.goal == "route" else self.nav.command[:, :2]
+        return self.model(obs["camera"]["rgb"], goal).action(self.decode, generator=self.generator)

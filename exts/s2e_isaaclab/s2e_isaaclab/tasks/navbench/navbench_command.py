@@ -30,9 +30,8 @@ class NavBenchCommand(NavigationCommand):
     def __init__(self, cfg: NavBenchCommandCfg, env: ManagerBasedRLEnv):
         self.suite: EpisodeSuite = load_suite(cfg.episode_file)
         super().__init__(cfg, env)
-        s = len(self.suite.scenes)
-        check_fingerprints(self.suite, {j: self.layouts[j] for j in range(min(s, self.num_envs))}, cfg.episode_file)
-        self.queues = self.suite.env_queues(self.num_envs)
+        self.queues = self.suite.env_queues(self.num_envs)  # first: it checks that every scene has an env
+        check_fingerprints(self.suite, {j: self.layouts[j] for j in range(len(self.suite.scenes))}, cfg.episode_file)
         self.cursor = np.zeros(self.num_envs, dtype=int)
         self.episode_index = torch.full((self.num_envs,), -1, dtype=torch.long, device=self.device)
         """Index into suite.episodes of each env's current episode."""
