@@ -5,6 +5,7 @@
     ./isaaclab.sh -p scripts/eval_navbench.py --method run --load_run logs/rsl_rl/s2e_ram_wheeled/<run> --name S2E-RAM
     ./isaaclab.sh -p scripts/eval_navbench.py --method expert          # also: straight (straight-to-goal)
     ./isaaclab.sh -p scripts/eval_navbench.py --robot quadruped --tasks Obstacle Mixed
+    ./isaaclab.sh -p scripts/eval_navbench.py --episodes_dir logs/bundles/block_3/navbench --tasks Empty Pedestrian --name BC-on-bundle
 
 Each task runs in its own process over the task's episode file (assets/navbench/v1) and writes
 <out>/<robot>/<name>/<task>.json (summary with 95 % intervals, per scene, per episode) and a top-down
@@ -43,6 +44,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--tasks", nargs="+", choices=TASKS, default=list(TASKS))
     parser.add_argument("--mode", choices=("base", "joint"), default="base", help="robot control: fast base-velocity model or joint-level controllers")
     parser.add_argument("--num_envs", type=int, default=None, help="default: the most the episode file deals evenly (<= 16)")
+    parser.add_argument("--episodes_dir", default=None,
+                        help="episode files to use instead of the shipped suite (e.g. made for a scene bundle by make_navbench_episodes.py --scene_bundle)")
     parser.add_argument("--episodes_per_env", type=int, default=None,
                         help="only the first K episodes of each env's share (a quick look; default: all of the episode file's)")
     parser.add_argument("--seed", type=int, default=0)
@@ -80,12 +83,28 @@ def _file_digest(path: str | None) -> str | None:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16] if path else None
 
 
+def navbench_task_id(args: argparse.Namespace, task: str) -> str:
+    from s2e_isaaclab.tasks.navbench.navbench_env_cfg import task_id
+
+    return task_id(task, args.robot.capitalize())
+
+
+def task_episode_file(args: argparse.Namespace, task: str) -> str:
+    """The task's episode file: from --episodes_dir, else the shipped one."""
+    from s2e_isaaclab.tasks.navbench.navbench_env_cfg import episode_file
+
+    if args.episodes_dir is None:
+        return episode_file(task, args.robot.capitalize())
+    path = Path(args.episodes_dir) / f"{navbench_task_id(args, task)}.json"
+    if not path.is_file():
+        raise UserError(f"{path} not found: make it with scripts/make_navbench_episodes.py --scene_bundle <bundle> --out {args.episodes_dir}")
+    return str(path.resolve())
+
+
 def task_spec(args: argparse.Namespace, task: str, model: str | None) -> dict:
     """What a task result depends on; a saved result with another spec is recomputed, not reused."""
-    from s2e_isaaclab.tasks.navbench.navbench_env_cfg import episode_file, task_id
-
-    episodes = episode_file(task, args.robot.capitalize())
-    return {"task": task_id(task, args.robot.capitalize()), "method": args.method, "model": model, "model_sha": _file_digest(model),
+    episodes = task_episode_file(args, task)
+    return {"task": navbench_task_id(args, task), "method": args.method, "model": model, "model_sha": _file_digest(model),
             "episode_file_sha": _file_digest(episodes), "mode": args.mode, "seed": args.seed, "num_envs": args.num_envs, "episodes_per_env": args.episodes_per_env}
 
 
@@ -97,12 +116,13 @@ def evaluate_task(args: argparse.Namespace, task: str, model: str | None, out: P
 
     import s2e_isaaclab.tasks  # noqa: F401
     from s2e.models.checkpoint import CheckpointError, load_checkpoint
-    from s2e.navbench.episodes import EpisodeFileError
+    from s2e.navbench.episodes import EpisodeFileError, load_suite
     from s2e.navbench.summary import summarize, summarize_by
     from s2e.rl.runner import RunnerCheckpointError
     from s2e.rl.trained_policy import load_trained_model
     from s2e.urban.topdown import save_topdown_grid
     from s2e.utils.files import write_json_atomic
+    from s2e_isaaclab.tasks.navbench.navbench_env_cfg import make_navbench
     from s2e_isaaclab.tasks.urban.urban_env_cfg import apply_control_mode, disable_camera
     from s2e_isaaclab.utils.cli import build_cfgs
     from s2e_isaaclab.utils.episodes import EpisodeCounter
@@ -113,6 +133,11 @@ def evaluate_task(args: argparse.Namespace, task: str, model: str | None, out: P
                              content=None, camera=args.method in ("agdm", "run"), overrides=[])
     try:
         cfg, _ = build_cfgs(cli)
+        if args.episodes_dir is not None:
+            path = task_episode_file(args, task)
+            make_navbench(cfg, load_suite(path), spec["task"], path)
+            if args.num_envs is not None:
+                cfg.scene.num_envs = args.num_envs
     except EpisodeFileError as err:
         raise UserError(str(err)) from None
     apply_control_mode(cfg, args.mode)

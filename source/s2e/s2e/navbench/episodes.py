@@ -1,7 +1,8 @@
 """NavBench-GS episode files: the fixed episodes of one benchmark task, so a result reproduces anywhere.
 
 One JSON file per task (e.g. assets/navbench/v1/NavBench-GS-Obstacle-Wheeled.json) lists its scenes
-(procedural blocks: layout seed, obstacle density and a fingerprint of the generated geometry) and
+(procedural blocks: layout seed, obstacle density and a fingerprint of the generated geometry; or
+one scene bundle, a captured street, by its folder relative to the file, fingerprinted the same way) and
 its episodes (scene, start pose, goal, reference route, time limit, pedestrian seed). The fingerprint
 is checked when the task builds its blocks: a file made by another version of the block generator
 fails with a message instead of silently scoring other scenes.
@@ -34,6 +35,8 @@ class BenchScene:
     layout_seed: int
     obstacle_density: float
     fingerprint: str
+    bundle: str = ""
+    """A scene bundle folder, relative to the episode file ("" : the procedural block of layout_seed)."""
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,8 @@ def load_suite(path: str | Path) -> EpisodeSuite:
         if key not in raw:
             fail(f"missing {key!r}")
     try:
-        scenes = tuple(BenchScene(int(s["layout_seed"]), float(s["obstacle_density"]), str(s["fingerprint"])) for s in raw["scenes"])
+        scenes = tuple(BenchScene(int(s["layout_seed"]), float(s["obstacle_density"]), str(s["fingerprint"]), str(s.get("bundle", "")))
+                       for s in raw["scenes"])
         episodes = tuple(
             BenchEpisode(int(e["scene"]), _pair(e["start"]), float(e["start_yaw"]), _pair(e["goal"]),
                          tuple(_pair(p) for p in e["route"]), float(e["time_limit_s"]), int(e["pedestrian_seed"]))
@@ -128,6 +132,8 @@ def load_suite(path: str | Path) -> EpisodeSuite:
         fail(f"malformed scene or episode entry ({type(err).__name__}: {err})")
     if not scenes or not episodes:
         fail("no scenes or no episodes")
+    if any(s.bundle for s in scenes) and len(scenes) != 1:
+        fail("a scene bundle must be the file's only scene")
     for k, ep in enumerate(episodes):
         if not 0 <= ep.scene < len(scenes):
             fail(f"episode {k} names scene {ep.scene}, the file has {len(scenes)}")
@@ -137,6 +143,12 @@ def load_suite(path: str | Path) -> EpisodeSuite:
         if np.linalg.norm(route[0] - ep.start) > 0.05 or np.linalg.norm(route[-1] - ep.goal) > 0.05:
             fail(f"episode {k}'s route does not run from its start to its goal")
     return EpisodeSuite(str(raw["task"]), str(raw["robot"]), str(raw["content"]), pedestrians, scenes, episodes)
+
+
+def bundle_path(suite: EpisodeSuite, episode_file: str | Path) -> Path | None:
+    """The scene bundle folder of a bundle suite (relative paths are from the episode file), else None."""
+    ref = suite.scenes[0].bundle
+    return (Path(episode_file).resolve().parent / ref).resolve() if ref else None
 
 
 def check_fingerprints(suite: EpisodeSuite, layouts: dict[int, UrbanLayout], source: str) -> None:

@@ -14,6 +14,7 @@ import numpy as np
 from s2e.navbench.episodes import BenchEpisode, BenchScene, EpisodeSuite, layout_fingerprint
 from s2e.urban.layout import UrbanLayoutCfg, generate_layout
 from s2e.urban.routes import RouteCfg, RoutePlanner
+from s2e.urban.scene_bundle import BundleEpisodes
 
 HELD_OUT_SEED_BASE = 1_000_000_000
 
@@ -31,14 +32,33 @@ def make_suite(task: str, robot: str, content: str, *, num_scenes: int, episodes
         planner = RoutePlanner(block, route)
         rng = np.random.default_rng([seed, j])
         for _ in range(episodes_per_scene):
-            ep = planner.sample_episode(rng)
-            episodes.append(BenchEpisode(
-                scene=j, start=_xy(ep.start), start_yaw=round(float(ep.start_yaw), 4), goal=_xy(ep.goal),
-                route=tuple(_xy(p) for p in ep.route),
-                time_limit_s=round(time_margin_s + time_factor * ep.length / max_lin_vel, 1),
-                pedestrian_seed=int(rng.integers(2**31 - 1)),
-            ))
+            episodes.append(_bench_episode(j, planner.sample_episode(rng), rng, max_lin_vel, time_factor, time_margin_s))
     return EpisodeSuite(task, robot, content, tuple(pedestrians), tuple(scenes), tuple(episodes))
+
+
+def make_bundle_suite(task: str, robot: str, content: str, bundle, bundle_ref: str, *, episodes: int, route: RouteCfg,
+                      max_lin_vel: float, pedestrians: tuple[int, int], seed: int = 0, time_factor: float = 2.5,
+                      time_margin_s: float = 10.0) -> EpisodeSuite:
+    """Episodes on a scene bundle (s2e.urban.scene_bundle.SceneBundle): its routes in turn when it has
+    some, else sampled on its walkable area. `bundle_ref`: the bundle folder relative to the episode file."""
+    planner = RoutePlanner(bundle.layout, route)
+    drawn = BundleEpisodes(planner, bundle.routes) if bundle.routes else None
+    rng = np.random.default_rng([seed, 0])
+    out = []
+    for _ in range(episodes):
+        ep = drawn.sample(rng)[1] if drawn is not None else planner.sample_episode(rng)
+        out.append(_bench_episode(0, ep, rng, max_lin_vel, time_factor, time_margin_s))
+    scene = BenchScene(0, 0.0, layout_fingerprint(bundle.layout), bundle_ref)
+    return EpisodeSuite(task, robot, content, tuple(pedestrians), (scene,), tuple(out))
+
+
+def _bench_episode(scene: int, ep, rng: np.random.Generator, max_lin_vel: float, time_factor: float, time_margin_s: float) -> BenchEpisode:
+    return BenchEpisode(
+        scene=scene, start=_xy(ep.start), start_yaw=round(float(ep.start_yaw), 4), goal=_xy(ep.goal),
+        route=tuple(_xy(p) for p in ep.route),
+        time_limit_s=round(time_margin_s + time_factor * ep.length / max_lin_vel, 1),
+        pedestrian_seed=int(rng.integers(2**31 - 1)),
+    )
 
 
 def _xy(p) -> tuple[float, float]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from isaaclab.managers import TerminationTermCfg as DoneTerm
 from isaaclab.utils import configclass
 
-from s2e.navbench.episodes import EpisodeFileError, EpisodeSuite, load_suite
+from s2e.navbench.episodes import EpisodeFileError, EpisodeSuite, bundle_path, load_suite
 
 from ...paths import asset_path
 from ..urban.config.quadruped.env_cfg import EnvCfg as QuadrupedEnvCfg
@@ -34,19 +34,25 @@ def episode_file(task: str, robot: str) -> str:
     return asset_path(f"{EPISODE_DIR}/{task_id(task, robot)}.json")
 
 
-def make_navbench(cfg, suite: EpisodeSuite, task: str) -> None:
-    """Turn a post-initialized S2E-Urban robot cfg whose command is a NavBenchCommandCfg into the suite's task."""
+def make_navbench(cfg, suite: EpisodeSuite, task: str, path: str) -> None:
+    """Turn a post-initialized S2E-Urban robot cfg (its command a NavBenchCommandCfg) into the NavBench-GS task `task` over the episode file `path`
+    (the shipped one, or a user's: e.g. made for a scene bundle by make_navbench_episodes.py --scene_bundle)."""
+    fix = "regenerate it with scripts/make_navbench_episodes.py"
     if suite.task != task:
-        raise EpisodeFileError(f"{cfg.commands.nav.episode_file} holds the episodes of {suite.task}, not {task}: "
-                               "regenerate it with scripts/make_navbench_episodes.py")
+        raise EpisodeFileError(f"{path} holds the episodes of {suite.task}, not {task}: {fix}")
     if suite.pedestrians[1] > MAX_PEDESTRIANS:
-        raise EpisodeFileError(f"{cfg.commands.nav.episode_file}: up to {suite.pedestrians[1]} pedestrians, "
-                               f"the scene holds {MAX_PEDESTRIANS}: regenerate it with scripts/make_navbench_episodes.py")
+        raise EpisodeFileError(f"{path}: up to {suite.pedestrians[1]} pedestrians, the scene holds {MAX_PEDESTRIANS}: {fix}")
+    cfg.commands.nav.episode_file = str(path)
     cfg.commands.nav.route.num_points = len(suite.episodes[0].route)
     if cfg.content in ("pedestrians", "mixed"):
         cfg.commands.nav.pedestrians.count = suite.pedestrians
-    cfg.scene.terrain.layout.obstacles.density = suite.scenes[0].obstacle_density
-    cfg.scene.terrain.layout_seeds = [s.layout_seed for s in suite.scenes]
+    bundle = bundle_path(suite, path)
+    if bundle is not None:
+        cfg.scene.terrain.scene_bundle, cfg.scene.terrain.layout_seeds = str(bundle), None
+    else:
+        cfg.scene.terrain.scene_bundle = None
+        cfg.scene.terrain.layout.obstacles.density = suite.scenes[0].obstacle_density
+        cfg.scene.terrain.layout_seeds = [s.layout_seed for s in suite.scenes]
     cfg.scene.num_envs = suite.default_num_envs()
     cfg.terminations.collision = None
     cfg.terminations.episode_time_limit = DoneTerm(func=terminations.episode_time_limit, time_out=True)
@@ -63,7 +69,7 @@ def _navbench_cfg(robot_cfg, task: str, robot: str):
             self.content = TASK_CONTENT[task]
             self.commands.nav = NavBenchCommandCfg(robot=None, episode_file=path)
             super().__post_init__()
-            make_navbench(self, suite, task_id(task, robot))
+            make_navbench(self, suite, task_id(task, robot), path)
 
     NavBenchEnvCfg.__name__ = NavBenchEnvCfg.__qualname__ = f"{task}{robot}EnvCfg"
     return NavBenchEnvCfg
