@@ -92,3 +92,27 @@ def test_errors_are_one_line(tmp_path, args, expected):
     proc = _run(*args, cwd=tmp_path, timeout=300)
     assert proc.returncode == 2 and expected in proc.stderr
     assert proc.stderr.strip().splitlines()[-1].startswith("error:") and "Traceback" not in proc.stderr
+
+
+def test_a_scene_bundle_as_a_navbench_scene(tmp_path):
+    """A captured street (here an exported procedural block) gets episode files and is evaluated like the suite."""
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    bundle = tmp_path / "bundle"
+    for script, *args in (("make_scene_bundle.py", "--seed", "3", "--content", "obstacles", "--routes", "3", "--out", str(bundle)),
+                          ("make_navbench_episodes.py", "--scene_bundle", str(bundle), "--robots", "Wheeled",
+                           "--num_scenes", "1", "--episodes_per_scene", "4")):
+        proc = subprocess.run([sys.executable, str(ROOT / "scripts" / script), *args], capture_output=True, text=True, cwd=tmp_path, env=env)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    suite = json.loads((bundle / "navbench/NavBench-GS-Pedestrian-Wheeled.json").read_text())
+    assert suite["scenes"][0]["bundle"] == ".." and len(suite["episodes"]) == 4
+    proc = _run("--method", "expert", "--episodes_dir", str(bundle / "navbench"), "--tasks", "Pedestrian", "--name", "on-bundle", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    r = _result(tmp_path, "on-bundle", "Pedestrian")
+    assert r["episodes"] == 4 and r["summary"]["RC"]["mean"] > 0.3
+    assert r["spec"]["episode_file_sha"] != _result_sha_of_shipped("Pedestrian")
+
+
+def _result_sha_of_shipped(task):
+    import hashlib
+
+    return hashlib.sha256((ROOT / f"assets/navbench/v1/NavBench-GS-{task}-Wheeled.json").read_bytes()).hexdigest()[:16]

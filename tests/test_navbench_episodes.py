@@ -88,3 +88,14 @@ def test_shipped_episode_files_are_valid_and_match_the_generator(task):
         assert layout_fingerprint(generate_layout(cfg, suite.scenes[j].layout_seed)) == suite.scenes[j].fingerprint
     lengths = np.array([np.linalg.norm(np.diff(np.asarray(e.route), axis=0), axis=1).sum() for e in suite.episodes])
     assert lengths.min() >= 10.0 - 1e-3
+
+
+def test_regenerating_the_suite_reproduces_the_shipped_files(tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, str(SHIPPED.parents[2] / "scripts/make_navbench_episodes.py"), "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for task in TASKS:
+        assert (tmp_path / f"{task}.json").read_bytes() == (SHIPPED / f"{task}.json").read_bytes(), task

@@ -96,7 +96,11 @@ def layout_fingerprint(layout: UrbanLayout) -> str:
 
 
 def save_suite(path: str | Path, suite: EpisodeSuite) -> Path:
-    return write_json_atomic(path, asdict(suite))
+    data = asdict(suite)
+    for scene in data["scenes"]:
+        if not scene["bundle"]:  # procedural blocks: no bundle key
+            del scene["bundle"]
+    return write_json_atomic(path, data)
 
 
 def load_suite(path: str | Path) -> EpisodeSuite:
