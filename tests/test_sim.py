@@ -20,7 +20,8 @@ def scenario(name: str, *args: str) -> dict:
 
 def test_tasks_are_registered_through_the_isaaclab_entry_point():
     out = subprocess.run([str(Path(sys.executable).parent / "isaaclab"), "list_envs"], capture_output=True, text=True, cwd=ROOT, timeout=300).stdout
-    for task in ("S2E-Urban-Wheeled", "S2E-Urban-Quadruped", "S2E-Urban-Wheeled-Play", "S2E-Urban-Quadruped-Play"):
+    for task in ("S2E-Urban-Wheeled", "S2E-Urban-Quadruped", "S2E-Urban-Wheeled-Play", "S2E-Urban-Quadruped-Play",
+                 *(f"NavBench-GS-{t}-{r}" for t in ("Empty", "Obstacle", "Pedestrian", "Mixed") for r in ("Wheeled", "Quadruped"))):
         assert task in out
 
 
