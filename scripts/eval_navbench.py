@@ -176,7 +176,7 @@ def evaluate_task(args: argparse.Namespace, task: str, model: str | None, out: P
     bar.close()
     records = episodes.records()
     step_dt = env.unwrapped.step_dt
-    result = {"spec": spec, "name": args.name, "robot": args.robot, "step_dt": step_dt, "episodes": len(records["success"]),
+    result = {"spec": spec, "name": args.name, "robot": args.robot, "step_dt": step_dt, "torch_threads": torch.get_num_threads(), "episodes": len(records["success"]),
               "env_steps": episodes.steps * env.unwrapped.num_envs, "wall_time_s": time.time() - episodes.t0,
               "summary": summarize(records, step_dt), "per_scene": summarize_by(records, "scene", step_dt),
               "per_episode": {k: v.tolist() for k, v in records.items()}}
