@@ -163,7 +163,7 @@ def evaluate_task(args: argparse.Namespace, task: str, model: str | None, out: P
     if args.episodes_per_env is not None:
         quota = max(1, min(quota, args.episodes_per_env))
     obs, _ = env.reset(seed=args.seed)
-    episodes = EpisodeCounter(nav, quota, max_panels=8)
+    episodes = EpisodeCounter(nav, quota, max_panels=quota * env.unwrapped.num_envs)
     bar = tqdm(total=episodes.target, desc=f"{spec['task']} ({args.name})", unit="ep", dynamic_ncols=True, mininterval=2.0)
     while not episodes.finished:
         with torch.inference_mode():
@@ -181,9 +181,17 @@ def evaluate_task(args: argparse.Namespace, task: str, model: str | None, out: P
               "summary": summarize(records, step_dt), "per_scene": summarize_by(records, "scene", step_dt),
               "per_episode": {k: v.tolist() for k, v in records.items()}}
     if episodes.panels:
-        save_topdown_grid(out / f"{task}_episodes.png", episodes.panels)
+        save_topdown_grid(out / f"{task}_episodes.png", sample_panels(episodes.panels))
     write_json_atomic(out / f"{task}.json", result)
     env.close()
+
+
+def sample_panels(panels: list[dict], count: int = 8) -> list[dict]:
+    """Top-down maps worth looking at: up to half failures, the rest successes, in finishing order."""
+    failed = [p for p in panels if p["title"].endswith("failure")]
+    succeeded = [p for p in panels if not p["title"].endswith("failure")]
+    picked = failed[: count // 2]
+    return picked + succeeded[: count - len(picked)]
 
 
 def load_done(path: Path, spec: dict) -> dict | None:
