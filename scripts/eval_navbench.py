@@ -31,6 +31,8 @@ TASKS = ("Empty", "Obstacle", "Pedestrian", "Mixed")
 METHODS = ("agdm", "run", "expert", "straight")
 DEFAULT_NAMES = {"agdm": "S2E-BC", "run": "S2E-RL", "expert": "Expert", "straight": "Straight-to-goal"}
 BUNDLED_CHECKPOINT = "agdm/agdm_wheeled.pt"
+TABLE_ORDER = ("Expert", "Straight-to-goal", "S2E-BC-Single", "S2E-BC", "SFT", "RL-Full", "RL-Decoder", "S2E-RAM")
+"""Rows of the results table in the paper's order (baselines, BC, the fine-tuning strategies); other names follow."""
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -216,6 +218,8 @@ def write_report(robot_dir: Path) -> Path:
                 results.setdefault(saved.get("name", method_dir.name), {})[task] = saved["summary"]
     if not results:
         raise UserError(f"no results under {robot_dir}")
+    rank = {name: k for k, name in enumerate(TABLE_ORDER)}
+    results = dict(sorted(results.items(), key=lambda item: (rank.get(item[0], len(rank)), item[0])))
     paths = write_tables(robot_dir, results)
     save_bar_charts(robot_dir / "bars.png", results)
     return paths["md"]
