@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import subprocess
 import sys
 import time
@@ -69,15 +70,15 @@ def resolve_model(args: argparse.Namespace) -> str | None:
             raise UserError(f"AGDM checkpoint {args.checkpoint} not found: pass --checkpoint <file.pt> or leave it out for the bundled one")
         return str(Path(args.checkpoint).resolve())
     if args.method == "run":
-        import re
+        from isaaclab_tasks.utils import get_checkpoint_path
 
-        if not args.load_run or not Path(args.load_run).is_dir():
+        run = Path(args.load_run or "")
+        if not args.load_run or not run.is_dir():
             raise UserError(f"--method run needs --load_run <run folder> (got {args.load_run!r}), e.g. logs/rsl_rl/s2e_ram_wheeled/<date>_<name>")
-        found = sorted((p for p in Path(args.load_run).iterdir() if re.match(args.load_checkpoint, p.name)),
-                       key=lambda p: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", p.name)])
-        if not found:
-            raise UserError(f"no checkpoint matching {args.load_checkpoint!r} in {args.load_run}: train with train_ram.py first")
-        return str(found[-1].resolve())
+        try:
+            return str(Path(get_checkpoint_path(str(run.resolve().parent), f"^{re.escape(run.resolve().name)}$", args.load_checkpoint)).resolve())
+        except ValueError:
+            raise UserError(f"no checkpoint matching {args.load_checkpoint!r} in {args.load_run}: train with train_ram.py first") from None
     return None
 
 

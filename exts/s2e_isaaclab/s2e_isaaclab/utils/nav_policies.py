@@ -21,8 +21,6 @@ def _terms(env):
 
 
 class ScriptedExpertPolicy:
-    needs_camera = False
-
     def __init__(self, env, avoid_pedestrians: bool = True, speed_fraction: float = 0.8):
         self.nav, action = _terms(env)
         self.expert = ScriptedExpert(ExpertCfg(avoid_pedestrians=avoid_pedestrians, speed=speed_fraction * self.nav.spec.max_lin_vel),
@@ -36,8 +34,6 @@ class ScriptedExpertPolicy:
 
 
 class StraightToGoalPolicy:
-    needs_camera = False
-
     def __init__(self, env, speed_fraction: float = 0.5):
         self.nav, action = _terms(env)
         self.ctrl = action.ctrl
@@ -51,8 +47,6 @@ class StraightToGoalPolicy:
 
 class AGDMPolicy:
     """`decode`: best (top mode), mean or sample (see AGDMOutput.action); `goal`: route guidance or the final goal."""
-
-    needs_camera = True
 
     def __init__(self, env, model: torch.nn.Module, lookahead: float = 3.0, decode: str = "best", goal: str = "route",
                  generator: torch.Generator | None = None):
