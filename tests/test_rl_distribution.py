@@ -135,6 +135,34 @@ def test_fixed_waypoint_std_keeps_scores_and_means_and_ignores_predicted_spread(
         MixtureActionDistribution.from_output(out, SPEED_STD, waypoint_std=-1.0)
 
 
+def test_anchor_only_exploration_executes_mode_means_and_scores_them_like_a_categorical():
+    from s2e.models.agdm import AGDMOutput
+
+    logits, mu, sigma, rho, speed = _params(b=4, separation=6.0)
+    logits, mu = logits.clone().requires_grad_(True), mu.clone().requires_grad_(True)
+    out = AGDMOutput(logits=logits, mu=mu, sigma=sigma, rho=rho, speed=speed)
+    dist = MixtureActionDistribution.from_output(out, SPEED_STD, waypoint_std=0.1, waypoint_noise=False)
+    action, modes = dist.sample(torch.Generator().manual_seed(3))
+    rows = torch.arange(4)
+    torch.testing.assert_close(action[:, :2 * W].unflatten(-1, (W, 2)), mu[rows, modes].detach())
+    # separated modes: log pi(action) = log q_m + log N(0; 0, tau) + speed term, so its gradient is the
+    # categorical score function and nothing moves the means at the sampled point
+    logp = dist.log_prob(action)
+    kernel = 2 * W * D.Normal(0.0, 0.1).log_prob(torch.tensor(0.0, dtype=torch.float64))
+    speed_term = D.Normal(speed[rows, modes], SPEED_STD).log_prob(action[:, -1])
+    torch.testing.assert_close(logp, torch.log_softmax(logits, -1)[rows, modes] + kernel + speed_term)
+    g_logits, g_mu = torch.autograd.grad(logp.sum(), (logits, mu))
+    assert g_mu.abs().max() < 1e-9
+    expected = torch.nn.functional.one_hot(modes, 3).double() - logits.softmax(-1)
+    torch.testing.assert_close(g_logits, expected)
+    # a mean that moved by tau lowers the ratio by exp(-1/2) per coordinate: the trust region on the means
+    moved = (logits.detach(), mu.detach() + 0.1 / (2 * W) ** 0.5, torch.full_like(sigma, 0.1), torch.zeros_like(rho), speed)
+    ratio = (MixtureActionDistribution(moved, SPEED_STD).log_prob(action) - logp.detach()).exp()
+    torch.testing.assert_close(ratio, torch.full((4,), float(torch.tensor(-0.5).exp()), dtype=torch.float64))
+    with pytest.raises(ValueError, match="waypoint_noise=False .* needs waypoint_std > 0"):
+        MixtureActionDistribution.from_output(out, SPEED_STD, waypoint_noise=False)
+
+
 def test_zero_speed_std_executes_the_modes_speed_and_leaves_it_out_of_the_density():
     params = _params(separation=6.0)
     logits, mu, sigma, rho, speed = params

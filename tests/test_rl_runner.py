@@ -29,11 +29,12 @@ def agdm_checkpoint(tmp_path_factory):
     return str(path)
 
 
-def train_cfg(checkpoint: str, strategy: str = "ram") -> dict:
+def train_cfg(checkpoint: str, strategy: str = "ram", **actor) -> dict:
     actor_groups = ["frames", "goal"] if strategy == "full" else ["context"]
     return {
         "num_steps_per_env": STEPS, "save_interval": 100, "obs_groups": {"actor": actor_groups, "critic": ["critic"]},
-        "actor": {"class_name": "s2e.rl.policy:AGDMActor", "checkpoint": checkpoint, "strategy": strategy, "speed_std": 0.1},
+        "actor": {"class_name": "s2e.rl.policy:AGDMActor", "checkpoint": checkpoint, "strategy": strategy, "speed_std": 0.1,
+                  **actor},
         "critic": {"class_name": "rsl_rl.models:MLPModel", "hidden_dims": [32, 32], "activation": "elu"},
         "algorithm": {"class_name": "s2e.rl.ppo:S2EPPO", "learning_rate": 1e-3, "num_learning_epochs": 2,
                       "num_mini_batches": 2, "clip_param": 0.2, "gamma": 0.99, "lam": 0.95, "value_loss_coef": 1.0,
@@ -43,11 +44,11 @@ def train_cfg(checkpoint: str, strategy: str = "ram") -> dict:
     }
 
 
-def make_runner(checkpoint, strategy="ram", log_dir=None, seed=0, log_frames=False):
+def make_runner(checkpoint, strategy="ram", log_dir=None, seed=0, log_frames=False, **actor):
     torch.manual_seed(seed)
     agdm, _ = load_checkpoint(checkpoint)
     env = AGDMObservationEnv(FakeUrbanEnv(num_envs=4, seed=seed, log_frames=log_frames), agdm, strategy)
-    return S2ERunner(env, train_cfg(checkpoint, strategy), log_dir=log_dir, device="cpu")
+    return S2ERunner(env, train_cfg(checkpoint, strategy, **actor), log_dir=log_dir, device="cpu")
 
 
 def _snapshot(module):
@@ -189,6 +190,18 @@ def test_checkpoint_errors_are_one_line_and_name_the_file(agdm_checkpoint, tmp_p
         runner.load(str(tmp_path / "mismatch.pt"))
 
 
+def test_anchor_only_exploration_executes_a_modes_mean_trajectory(agdm_checkpoint):
+    runner = make_runner(agdm_checkpoint, waypoint_std=0.25, waypoint_noise=False)
+    obs, alg = runner.env.get_observations(), runner.alg
+    with torch.inference_mode():
+        actions = alg.act(obs)
+    mu = alg.actor.mixture(obs).mu  # [E, M, W, 2]
+    gap = (mu.flatten(2) - actions[:, None, :-1]).abs().amax(-1).amin(-1)
+    assert gap.max() == 0  # every row is exactly one mode's mean
+    runner.learn(2)  # warm-up, then an actor update with the kernel density
+    assert runner.alg.num_updates == 2
+
+
 def test_actor_rejects_a_checkpoint_for_another_action_size(agdm_checkpoint):
     from s2e.rl.policy import AGDMActor
 
@@ -197,6 +210,8 @@ def test_actor_rejects_a_checkpoint_for_another_action_size(agdm_checkpoint):
         AGDMActor(obs, {}, "actor", 7, checkpoint=agdm_checkpoint)
     with pytest.raises(ValueError, match="unknown fine-tuning strategy 'lora'"):
         AGDMActor(obs, {}, "actor", 21, checkpoint=agdm_checkpoint, strategy="lora")
+    with pytest.raises(ValueError, match="needs waypoint_std > 0"):
+        AGDMActor(obs, {}, "actor", 21, checkpoint=agdm_checkpoint, waypoint_noise=False)
 
 
 def test_two_process_gloo_run_keeps_the_ranks_in_sync(agdm_checkpoint, tmp_path):

@@ -12,7 +12,12 @@ mode's own v_m, neither explored nor given a policy gradient (the speed head the
 through the features it shares). PPO with a speed in the density learned above all to drive
 faster, which on the obstacle task meant more collisions (README, RL measurements).
 
-Sampling draws a mode from q, then its waypoints and speed. The mixture entropy and the KL between
+Sampling draws a mode from q, then its waypoints and speed. With `waypoint_noise=False` a sample
+is the drawn mode's mean waypoints: PPO explores over anchors only (see s2e.rl.policy for why), and
+the density's fixed waypoint spread is then a kernel that tells which mode an action came from: for
+an action at mode m's old mean, pi_new / pi_old = (q_new,m / q_old,m) * exp(-|mu_new,m - mu_old,m|^2
+/ 2 tau^2) while modes are well separated, a categorical ratio with a trust region on the means.
+The mixture entropy and the KL between
 two mixtures have no closed form; because modes are tied to fixed anchors, both use the joint
 (mode, action) distribution: H(pi) <= H(q) + sum_m q_m H(N_m), and KL(pi_old || pi_new) <=
 KL(q_old || q_new) + sum_m q_old,m KL(N_old,m || N_new,m); both bounds are tight when modes are
@@ -38,7 +43,7 @@ Params = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Ten
 class MixtureActionDistribution:
     """pi(w, v | o) for a batch; built from an AGDMOutput or from stored parameters."""
 
-    def __init__(self, params: Params, speed_std: float):
+    def __init__(self, params: Params, speed_std: float, waypoint_noise: bool = True):
         if speed_std < 0:
             raise ValueError(f"speed_std must be >= 0 (0: each mode's own speed, not explored), got {speed_std}")
         self.params = tuple(params)
@@ -47,17 +52,28 @@ class MixtureActionDistribution:
             raise ValueError(f"speed {tuple(speed.shape)} must match logits {tuple(logits.shape)} ([B, M])")
         self.traj = TrajectoryMixture(logits, mu, sigma, rho)
         self.speed, self.speed_std = speed, float(speed_std)
+        self.waypoint_noise = bool(waypoint_noise)
 
     @classmethod
-    def from_output(cls, out: AGDMOutput, speed_std: float, waypoint_std: float = 0.0) -> "MixtureActionDistribution":
+    def from_output(cls, out: AGDMOutput, speed_std: float, waypoint_std: float = 0.0,
+                    waypoint_noise: bool = True) -> "MixtureActionDistribution":
         """waypoint_std > 0: every mode's waypoints get that fixed, isotropic spread (normalized units)
-        instead of the predicted sigma and rho (see s2e.rl.policy)."""
-        if waypoint_std < 0:
-            raise ValueError(f"waypoint_std must be >= 0 (0: the predicted spread), got {waypoint_std}")
+        instead of the predicted sigma and rho (see s2e.rl.policy). waypoint_noise=False samples the
+        modes' means and needs waypoint_std > 0 as the kernel width."""
+        cls.check_spreads(waypoint_std, waypoint_noise)
         sigma, rho = out.sigma, out.rho
         if waypoint_std > 0:
             sigma, rho = torch.full_like(sigma, waypoint_std), torch.zeros_like(rho)
-        return cls((out.logits, out.mu, sigma, rho, out.speed), speed_std)
+        return cls((out.logits, out.mu, sigma, rho, out.speed), speed_std, waypoint_noise)
+
+    @staticmethod
+    def check_spreads(waypoint_std: float, waypoint_noise: bool) -> None:
+        """One-line errors for waypoint spread settings that make no density."""
+        if waypoint_std < 0:
+            raise ValueError(f"waypoint_std must be >= 0 (0: the predicted spread), got {waypoint_std}")
+        if not waypoint_noise and waypoint_std == 0:
+            raise ValueError("waypoint_noise=False (explore over anchors only) needs waypoint_std > 0, the kernel "
+                             "width that tells the modes apart in the density: e.g. waypoint_std=0.1")
 
     @property
     def num_waypoints(self) -> int:
@@ -85,8 +101,11 @@ class MixtureActionDistribution:
 
     @torch.no_grad()
     def sample(self, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """(action [B, 2W+1], modes [B]): a mode from q, then its waypoints and speed."""
+        """(action [B, 2W+1], modes [B]): a mode from q, then its waypoints (its mean without
+        waypoint_noise) and speed."""
         modes, w = self.traj.sample(generator)
+        if not self.waypoint_noise:
+            w = self.traj.mean_of(modes)
         rows = torch.arange(modes.shape[0], device=modes.device)
         v = self.speed[rows, modes]
         if self.speed_std > 0:

@@ -15,6 +15,12 @@ sample's log-probability gradient on the means is (a - mu) / sigma^2 noise and s
 differ by a large KL for any step. waypoint_std > 0 replaces them with a fixed exploration spread
 (like speed_std for the speed). On the obstacle task that executes noisier waypoints and collided
 more (README, RL measurements), so the default 0 keeps the predicted sigma and rho.
+
+`waypoint_noise=False` (with waypoint_std = tau > 0) explores over anchors only: a sample is the
+drawn mode's mean trajectory, executed without noise, and the fixed spread tau only scores it. The
+policy gradient then moves the anchor scores (a categorical choice between intents, which is what
+avoiding an obstacle needs) and the ratio and the KL keep each mode's mean within ~tau of where it
+was, instead of the 1/sigma^2 noise on the means pinning the adaptive rate at its floor.
 """
 
 from __future__ import annotations
@@ -48,7 +54,7 @@ class AGDMActor(nn.Module):
     is_recurrent = False
 
     def __init__(self, obs, obs_groups, obs_set: str, output_dim: int, checkpoint: str, strategy: str = "ram",
-                 speed_std: float = 0.0, waypoint_std: float = 0.0):
+                 speed_std: float = 0.0, waypoint_std: float = 0.0, waypoint_noise: bool = True):
         super().__init__()
         agdm, self.meta = load_checkpoint(checkpoint)
         self.checkpoint = str(checkpoint)
@@ -57,6 +63,8 @@ class AGDMActor(nn.Module):
             raise ValueError(f"the env takes {output_dim} action values, the AGDM checkpoint {checkpoint} makes "
                              f"{expected} ({agdm.cfg.num_waypoints} waypoints + speed): use a matching task or checkpoint")
         self.strategy, self.speed_std, self.waypoint_std = strategy, float(speed_std), float(waypoint_std)
+        self.waypoint_noise = bool(waypoint_noise)
+        MixtureActionDistribution.check_spreads(self.waypoint_std, self.waypoint_noise)
         self.model = build_policy_model(agdm, strategy)  # owns the AGDM (registered once)
         needed = ("frames", "goal") if strategy == "full" else ("context",)
         missing = [k for k in needed if k not in obs.keys()]
@@ -87,7 +95,8 @@ class AGDMActor(nn.Module):
         return self.agdm.decode(obs["context"].detach())
 
     def forward(self, obs, masks=None, hidden_state=None, stochastic_output: bool = False) -> torch.Tensor:
-        self._dist = MixtureActionDistribution.from_output(self.mixture(obs), self.speed_std, self.waypoint_std)
+        self._dist = MixtureActionDistribution.from_output(self.mixture(obs), self.speed_std, self.waypoint_std,
+                                                           self.waypoint_noise)
         if stochastic_output:
             return self._dist.sample()[0]
         return self._dist.best()

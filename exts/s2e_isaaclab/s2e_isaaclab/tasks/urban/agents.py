@@ -48,6 +48,9 @@ class AGDMActorCfg:
     waypoint_std: float = 0.0
     """Fixed exploration spread of every waypoint coordinate (normalized units) in the action density
     (0: the checkpoint's predicted sigma and rho; see s2e.rl.policy)."""
+    waypoint_noise: bool = True
+    """False: a sample is the drawn mode's mean waypoints, so PPO explores over anchors only and
+    waypoint_std (> 0) is the kernel scoring it (see s2e.rl.policy)."""
 
 
 @configclass
