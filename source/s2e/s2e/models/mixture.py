@@ -57,10 +57,13 @@ class TrajectoryMixture:
         y = mu[..., 1] + sigma[..., 1] * (rho * e1 + torch.sqrt(1.0 - rho.square()) * e2)
         return torch.stack([x, y], dim=-1)
 
+    def sample_modes(self, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Draw one mode per row from the scores: [B]."""
+        return torch.multinomial(self.log_weights.detach().exp(), 1, generator=generator).squeeze(-1)
+
     def sample(self, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Draw one trajectory per row: (modes [B], waypoints [B, W, 2])."""
-        probs = self.log_weights.detach().exp()
-        modes = torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+        modes = self.sample_modes(generator)
         idx = torch.arange(modes.shape[0], device=modes.device)
         w = self._gaussian_sample(self.mu[idx, modes], self.sigma[idx, modes], self.rho[idx, modes], generator)
         return modes, w

@@ -17,11 +17,11 @@ is the drawn mode's mean waypoints: PPO explores over anchors only (see s2e.rl.p
 the density's fixed waypoint spread is then a kernel that tells which mode an action came from: for
 an action at mode m's old mean, pi_new / pi_old = (q_new,m / q_old,m) * exp(-|mu_new,m - mu_old,m|^2
 / 2 tau^2) while modes are well separated, a categorical ratio with a trust region on the means.
-The mixture entropy and the KL between
-two mixtures have no closed form; because modes are tied to fixed anchors, both use the joint
-(mode, action) distribution: H(pi) <= H(q) + sum_m q_m H(N_m), and KL(pi_old || pi_new) <=
-KL(q_old || q_new) + sum_m q_old,m KL(N_old,m || N_new,m); both bounds are tight when modes are
-well separated (tests compare them with Monte-Carlo estimates).
+
+The mixture entropy and the KL between two mixtures have no closed form; because modes are tied to
+fixed anchors, both use the joint (mode, action) distribution: H(pi) <= H(q) + sum_m q_m H(N_m),
+and KL(pi_old || pi_new) <= KL(q_old || q_new) + sum_m q_old,m KL(N_old,m || N_new,m); both bounds
+are tight when modes are well separated (tests compare them with Monte-Carlo estimates).
 """
 
 from __future__ import annotations
@@ -103,8 +103,10 @@ class MixtureActionDistribution:
     def sample(self, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """(action [B, 2W+1], modes [B]): a mode from q, then its waypoints (its mean without
         waypoint_noise) and speed."""
-        modes, w = self.traj.sample(generator)
-        if not self.waypoint_noise:
+        if self.waypoint_noise:
+            modes, w = self.traj.sample(generator)
+        else:
+            modes = self.traj.sample_modes(generator)
             w = self.traj.mean_of(modes)
         rows = torch.arange(modes.shape[0], device=modes.device)
         v = self.speed[rows, modes]
