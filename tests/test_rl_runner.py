@@ -124,12 +124,14 @@ def test_ppo_learns_from_scaled_rewards(agdm_checkpoint):
     torch.testing.assert_close(alg.storage.rewards[0].squeeze(-1), 0.5 * rewards)
 
 
-def test_save_then_resume_continues_identically(agdm_checkpoint, tmp_path):
-    first = make_runner(agdm_checkpoint, log_dir=str(tmp_path / "a"))
+@pytest.mark.parametrize("actor", [{}, {"mode_hold_steps": 4, "waypoint_std": 0.25, "waypoint_noise": False}],
+                         ids=["default", "held_modes"])
+def test_save_then_resume_continues_identically(agdm_checkpoint, tmp_path, actor):
+    first = make_runner(agdm_checkpoint, log_dir=str(tmp_path / "a"), **actor)
     first.learn(2)
     path = tmp_path / "a" / "model_1.pt"
     assert path.is_file() and not list((tmp_path / "a").glob("*.tmp"))
-    resumed = make_runner(agdm_checkpoint, seed=1)
+    resumed = make_runner(agdm_checkpoint, seed=1, **actor)
     infos = resumed.load(str(path))
     assert infos["strategy"] == "ram" and infos["agdm"]["provenance"]["test"] is True
     assert resumed.current_learning_iteration == first.current_learning_iteration == 1
@@ -200,6 +202,28 @@ def test_anchor_only_exploration_executes_a_modes_mean_trajectory(agdm_checkpoin
     assert gap.max() == 0  # every row is exactly one mode's mean
     runner.learn(2)  # warm-up, then an actor update with the kernel density
     assert runner.alg.num_updates == 2
+
+
+def test_held_mode_noise_keeps_rollout_modes_and_leaves_updates_alone(agdm_checkpoint):
+    """mode_hold_steps=k: for k rollout steps an env's Gumbel noise stays; an update's forward passes
+    (no rollout step) do not advance it, and an ended episode redraws."""
+    runner = make_runner(agdm_checkpoint, waypoint_std=0.25, waypoint_noise=False, mode_hold_steps=3)
+    alg, actor = runner.alg, runner.alg.actor
+    obs = runner.env.get_observations()
+    with torch.inference_mode():
+        alg.act(obs)
+        noise, age = actor.held_modes.noise.clone(), actor.held_modes.age.clone()
+        actor(obs, stochastic_output=True)  # as in PPO.update: not a rollout step
+        assert torch.equal(actor.held_modes.age, age) and torch.equal(actor.held_modes.noise, noise)
+        obs, rewards, dones, extras = runner.env.step(alg.act(obs))
+        assert torch.equal(actor.held_modes.noise, noise)  # second step of three: same noise
+        dones = torch.zeros_like(dones)
+        dones[0] = 1
+        alg.process_env_step(obs, rewards, dones, extras)
+        alg.act(obs)
+    assert not torch.equal(actor.held_modes.noise[0], noise[0])  # env 0's episode ended: fresh noise
+    assert torch.equal(actor.held_modes.noise[1:], noise[1:])
+    assert not actor.rollout_step
 
 
 def test_actor_rejects_a_checkpoint_for_another_action_size(agdm_checkpoint):

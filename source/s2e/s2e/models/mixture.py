@@ -64,9 +64,12 @@ class TrajectoryMixture:
     def sample(self, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Draw one trajectory per row: (modes [B], waypoints [B, W, 2])."""
         modes = self.sample_modes(generator)
+        return modes, self.sample_in(modes, generator)
+
+    def sample_in(self, modes: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Draw waypoints from the given mode of each row: modes [B] -> [B, W, 2]."""
         idx = torch.arange(modes.shape[0], device=modes.device)
-        w = self._gaussian_sample(self.mu[idx, modes], self.sigma[idx, modes], self.rho[idx, modes], generator)
-        return modes, w
+        return self._gaussian_sample(self.mu[idx, modes], self.sigma[idx, modes], self.rho[idx, modes], generator)
 
     @torch.no_grad()
     def winner(self, w: torch.Tensor) -> torch.Tensor:

@@ -100,14 +100,13 @@ class MixtureActionDistribution:
         return torch.logsumexp(joint, dim=-1)
 
     @torch.no_grad()
-    def sample(self, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """(action [B, 2W+1], modes [B]): a mode from q, then its waypoints (its mean without
-        waypoint_noise) and speed."""
-        if self.waypoint_noise:
-            modes, w = self.traj.sample(generator)
-        else:
+    def sample(self, generator: torch.Generator | None = None, modes: torch.Tensor | None = None
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(action [B, 2W+1], modes [B]): a mode from q (or the given `modes`, drawn from q by the
+        caller: see HeldGumbelModes), then its waypoints (its mean without waypoint_noise) and speed."""
+        if modes is None:
             modes = self.traj.sample_modes(generator)
-            w = self.traj.mean_of(modes)
+        w = self.traj.sample_in(modes, generator) if self.waypoint_noise else self.traj.mean_of(modes)
         rows = torch.arange(modes.shape[0], device=modes.device)
         v = self.speed[rows, modes]
         if self.speed_std > 0:

@@ -23,6 +23,11 @@ avoiding an obstacle needs) and the ratio and the KL keep each mode's mean withi
 was, instead of the 1/sigma^2 noise on the means pinning the adaptive rate at its floor. Off by
 default: with tau = 0.25 the scores did move, and with ~32 episodes per update they moved the
 policy for the worse (README, RL measurements).
+
+`mode_hold_steps` = k > 1 holds each env's Gumbel noise for k rollout steps (s2e.rl.held_modes):
+the drawn mode stays one intent for k steps instead of dithering between modes at 10 Hz, and each
+step's mode is still a draw from the current scores. Only rollout steps (S2EPPO.act sets
+`rollout_step`) use it; the update's forward passes draw nothing that is kept.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from s2e.models.agdm import AGDM
 from s2e.models.checkpoint import load_checkpoint
 from s2e.models.ram import RAMPolicyModel
 from s2e.rl.action_distribution import MixtureActionDistribution
+from s2e.rl.held_modes import HeldGumbelModes
 
 STRATEGIES = ("ram", "decoder", "full")
 
@@ -56,7 +62,8 @@ class AGDMActor(nn.Module):
     is_recurrent = False
 
     def __init__(self, obs, obs_groups, obs_set: str, output_dim: int, checkpoint: str, strategy: str = "ram",
-                 speed_std: float = 0.0, waypoint_std: float = 0.0, waypoint_noise: bool = True):
+                 speed_std: float = 0.0, waypoint_std: float = 0.0, waypoint_noise: bool = True,
+                 mode_hold_steps: int = 1):
         super().__init__()
         agdm, self.meta = load_checkpoint(checkpoint)
         self.checkpoint = str(checkpoint)
@@ -74,6 +81,9 @@ class AGDMActor(nn.Module):
             raise ValueError(f"strategy {strategy!r} needs observations {list(needed)}, missing {missing}: "
                              "wrap the env with s2e.rl.observation_env.AGDMObservationEnv")
         self._dist: MixtureActionDistribution | None = None
+        self.held_modes = HeldGumbelModes(mode_hold_steps)
+        self.rollout_step = False
+        """True while PPO samples a rollout action (S2EPPO.act): draws then use the held noise."""
 
     @property
     def agdm(self) -> AGDM:
@@ -100,7 +110,9 @@ class AGDMActor(nn.Module):
         self._dist = MixtureActionDistribution.from_output(self.mixture(obs), self.speed_std, self.waypoint_std,
                                                            self.waypoint_noise)
         if stochastic_output:
-            return self._dist.sample()[0]
+            held = self.rollout_step and self.held_modes.hold_steps > 1
+            modes = self.held_modes.draw(self._dist.traj.log_weights) if held else None
+            return self._dist.sample(modes=modes)[0]
         return self._dist.best()
 
     # -- the interface rsl-rl's PPO uses ----------------------------------------------------------------
@@ -131,7 +143,9 @@ class AGDMActor(nn.Module):
         return None
 
     def reset(self, dones=None, hidden_state=None) -> None:
-        """Nothing to reset: the actor keeps no state between steps (the frame window lives in the env wrapper)."""
+        """Envs whose episode ended draw fresh held mode noise (the frame window lives in the env wrapper)."""
+        if hidden_state is None:
+            self.held_modes.reset(dones)
 
     def update_normalization(self, obs) -> None:
         """Nothing to update: the inputs are the frozen fusion's context tokens (already layer-normed), not raw features."""

@@ -74,6 +74,14 @@ class S2EPPO(PPO):
     def in_critic_warmup(self) -> bool:
         return self.num_updates < self.critic_warmup_iterations
 
+    def act(self, obs):
+        """rsl-rl's act, with the actor told that this draw is a rollout step (held mode noise)."""
+        self.actor.rollout_step = True
+        try:
+            return super().act(obs)
+        finally:
+            self.actor.rollout_step = False
+
     def process_env_step(self, obs, rewards: torch.Tensor, dones: torch.Tensor, extras: dict) -> None:
         super().process_env_step(obs, rewards * self.reward_scale, dones, extras)
 
@@ -89,10 +97,12 @@ class S2EPPO(PPO):
         return losses
 
     def save(self) -> dict:
-        return {**super().save(), "num_updates": self.num_updates}
+        return {**super().save(), "num_updates": self.num_updates, "held_modes": self.actor.held_modes.state_dict()}
 
     def load(self, loaded_dict: dict, load_cfg: dict | None, strict: bool) -> bool:
         resumed = super().load(loaded_dict, load_cfg, strict)
         if load_cfg is None or load_cfg.get("iteration"):
             self.num_updates = int(loaded_dict.get("num_updates", 0))
+            if "held_modes" in loaded_dict:
+                self.actor.held_modes.load_state_dict(loaded_dict["held_modes"])
         return resumed

@@ -45,12 +45,17 @@ class AGDMActorCfg:
     speed_std: float = 0.0
     """Per-mode spread of the executed speed scale (m/s) in the action density (0: the drawn mode's own
     speed, not explored or trained: with a spread PPO mostly learned to drive faster and collide more)."""
-    waypoint_std: float = 0.0
-    """Fixed exploration spread of every waypoint coordinate (normalized units) in the action density
-    (0: the checkpoint's predicted sigma and rho; see s2e.rl.policy)."""
-    waypoint_noise: bool = True
-    """False: a sample is the drawn mode's mean waypoints, so PPO explores over anchors only and
-    waypoint_std (> 0) is the kernel scoring it (see s2e.rl.policy)."""
+    waypoint_std: float = 0.25
+    """Fixed spread of every waypoint coordinate (normalized units) in the action density: with
+    waypoint_noise=False the kernel that scores a drawn mode's mean (0: the checkpoint's predicted
+    sigma and rho, sampled; see s2e.rl.policy)."""
+    waypoint_noise: bool = False
+    """False (default): a sample is the drawn mode's mean waypoints, so PPO explores over anchors only
+    and waypoint_std (> 0) is the kernel scoring it. True: waypoints are drawn from the mode's Gaussian."""
+    mode_hold_steps: int = 10
+    """Each env's mode draw keeps its Gumbel noise for this many rollout steps (10: one intent for 1 s
+    instead of a fresh mode every 0.1 s); each step's mode is still a draw from the scores
+    (s2e.rl.held_modes). 1: independent draws, which dithered and drifted the policy (README)."""
 
 
 @configclass
@@ -81,7 +86,7 @@ class S2ERunnerCfg(RslRlOnPolicyRunnerCfg):
     critic = RslRlMLPModelCfg(hidden_dims=[128, 128], activation="elu", obs_normalization=True)
     algorithm = S2EPpoAlgorithmCfg(
         value_loss_coef=1.0, use_clipped_value_loss=False, clip_param=0.2, entropy_coef=0.0,
-        num_learning_epochs=4, num_mini_batches=4, learning_rate=1.0e-4, schedule="adaptive",
+        num_learning_epochs=2, num_mini_batches=4, learning_rate=1.0e-4, schedule="adaptive",
         gamma=0.99, lam=0.95, desired_kl=0.01, max_grad_norm=1.0,
     )
 
