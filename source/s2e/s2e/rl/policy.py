@@ -13,21 +13,23 @@ Frozen parts run in eval mode whatever PPO's train()/eval() calls, so their outp
 `waypoint_std`: the predicted waypoint spreads are ~1 cm (sigma ~0.05 normalized units), so a
 sample's log-probability gradient on the means is (a - mu) / sigma^2 noise and successive policies
 differ by a large KL for any step. waypoint_std > 0 replaces them with a fixed exploration spread
-(like speed_std for the speed). On the obstacle task that executes noisier waypoints and collided
-more (README, RL measurements), so the default 0 keeps the predicted sigma and rho.
+(like speed_std for the speed). Sampled from, fixed spreads executed noisier waypoints and collided
+more on the obstacle task (README, RL measurements); as a kernel (below) they are what trains.
 
 `waypoint_noise=False` (with waypoint_std = tau > 0) explores over anchors only: a sample is the
 drawn mode's mean trajectory, executed without noise, and the fixed spread tau only scores it. The
 policy gradient then moves the anchor scores (a categorical choice between intents, which is what
 avoiding an obstacle needs) and the ratio and the KL keep each mode's mean within ~tau of where it
-was, instead of the 1/sigma^2 noise on the means pinning the adaptive rate at its floor. Off by
-default: with tau = 0.25 the scores did move, and with ~32 episodes per update they moved the
-policy for the worse (README, RL measurements).
+was, instead of the 1/sigma^2 noise on the means pinning the adaptive rate at its floor.
 
 `mode_hold_steps` = k > 1 holds each env's Gumbel noise for k rollout steps (s2e.rl.held_modes):
 the drawn mode stays one intent for k steps instead of dithering between modes at 10 Hz, and each
 step's mode is still a draw from the current scores. Only rollout steps (S2EPPO.act sets
-`rollout_step`) use it; the update's forward passes draw nothing that is kept.
+`rollout_step`) use it; the update's forward passes draw nothing that is kept. Anchor-only draws
+held for 10 steps (tau 0.25) are the task configs' default (s2e_isaaclab's AGDMActorCfg): drawn
+afresh at every step they moved the scores for the worse; held, they raised the held-out SR
+(README, RL measurements). The class defaults here are the plain mixture (predicted spreads,
+independent draws).
 """
 
 from __future__ import annotations
