@@ -1,8 +1,10 @@
 """Counting finished episodes of the S2E-Urban tasks fairly, with tracks for top-down maps.
 
 Every env runs `quota` episodes; episodes an env finishes beyond its quota are not counted, so short
-episodes are not over-represented. Poses and routes are snapshots (on CPU, `tensor.cpu().numpy()`
-shares memory with the live simulator buffers).
+episodes are not over-represented. Each record carries (env, env_episode), the env's k-th counted
+episode, so two policies' runs on the same seed pair up episode by episode (route_length should
+match). Poses and routes are snapshots (on CPU, `tensor.cpu().numpy()` shares memory with the live
+simulator buffers).
 """
 
 from __future__ import annotations
@@ -47,9 +49,10 @@ class EpisodeCounter:
         self.steps += 1
         while self.nav.episode_log:
             batch = self.nav.episode_log.popleft()
-            keep = np.array([self.counted[e] < self.quota for e in batch["env"]], dtype=bool)
-            self.counted[batch["env"][keep]] += 1
-            self.kept.append({k: v[keep] for k, v in batch.items()})
+            keep = self.counted[batch["env"]] < self.quota
+            envs = batch["env"][keep]
+            self.kept.append({**{k: v[keep] for k, v in batch.items()}, "env_episode": self.counted[envs].copy()})
+            self.counted[envs] += 1
             for j, (i, ok) in enumerate(zip(batch["env"], keep)):
                 if ok and len(self.panels) < self.max_panels:
                     track = np.stack(self._history[self._start[i]:])[:, i]
