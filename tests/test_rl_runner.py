@@ -29,7 +29,7 @@ def agdm_checkpoint(tmp_path_factory):
     return str(path)
 
 
-def train_cfg(checkpoint: str, strategy: str = "ram", **actor) -> dict:
+def train_cfg(checkpoint: str, strategy: str = "ram", algorithm: dict | None = None, **actor) -> dict:
     actor_groups = ["frames", "goal"] if strategy == "full" else ["context"]
     return {
         "num_steps_per_env": STEPS, "save_interval": 100, "obs_groups": {"actor": actor_groups, "critic": ["critic"]},
@@ -39,16 +39,17 @@ def train_cfg(checkpoint: str, strategy: str = "ram", **actor) -> dict:
         "algorithm": {"class_name": "s2e.rl.ppo:S2EPPO", "learning_rate": 1e-3, "num_learning_epochs": 2,
                       "num_mini_batches": 2, "clip_param": 0.2, "gamma": 0.99, "lam": 0.95, "value_loss_coef": 1.0,
                       "entropy_coef": 0.001, "max_grad_norm": 1.0, "use_clipped_value_loss": True, "schedule": "adaptive",
-                      "desired_kl": 0.01, "critic_learning_rate": 3e-3, "reward_scale": 0.5, "critic_warmup_iterations": 1},
+                      "desired_kl": 0.01, "critic_learning_rate": 3e-3, "reward_scale": 0.5, "critic_warmup_iterations": 1,
+                      **(algorithm or {})},
         "logger": "tensorboard",
     }
 
 
-def make_runner(checkpoint, strategy="ram", log_dir=None, seed=0, log_frames=False, **actor):
+def make_runner(checkpoint, strategy="ram", log_dir=None, seed=0, log_frames=False, algorithm=None, **actor):
     torch.manual_seed(seed)
     agdm, _ = load_checkpoint(checkpoint)
     env = AGDMObservationEnv(FakeUrbanEnv(num_envs=4, seed=seed, log_frames=log_frames), agdm, strategy)
-    return S2ERunner(env, train_cfg(checkpoint, strategy, **actor), log_dir=log_dir, device="cpu")
+    return S2ERunner(env, train_cfg(checkpoint, strategy, algorithm, **actor), log_dir=log_dir, device="cpu")
 
 
 def _snapshot(module):
@@ -204,6 +205,22 @@ def test_anchor_only_exploration_executes_a_modes_mean_trajectory(agdm_checkpoin
     assert runner.alg.num_updates == 2
 
 
+def test_mode_temperature_sharpens_the_anchor_draws_and_keeps_the_top_mode(agdm_checkpoint):
+    plain = make_runner(agdm_checkpoint, waypoint_std=0.25, waypoint_noise=False).alg.actor
+    sharp = make_runner(agdm_checkpoint, waypoint_std=0.25, waypoint_noise=False, mode_temperature=0.25).alg.actor
+    obs = make_runner(agdm_checkpoint).env.get_observations()
+    with torch.no_grad():
+        best_plain, best_sharp = plain(obs), sharp(obs)
+        logits = plain.mixture(obs).logits
+        sharp(obs, stochastic_output=True)
+        torch.testing.assert_close(sharp._dist.traj.log_weights, torch.log_softmax(logits / 0.25, -1))
+        plain(obs, stochastic_output=True)
+    assert torch.equal(best_plain, best_sharp)  # play.py's and the export's policy are unchanged
+    assert (sharp.output_entropy < plain.output_entropy).all()
+    with pytest.raises(ValueError, match="mode_temperature must be > 0"):
+        make_runner(agdm_checkpoint, mode_temperature=0.0)
+
+
 def test_held_mode_noise_keeps_rollout_modes_and_leaves_updates_alone(agdm_checkpoint):
     """mode_hold_steps=k: for k rollout steps an env's Gumbel noise stays; an update's forward passes
     (no rollout step) do not advance it, and an ended episode redraws."""
@@ -224,6 +241,46 @@ def test_held_mode_noise_keeps_rollout_modes_and_leaves_updates_alone(agdm_check
     assert not torch.equal(actor.held_modes.noise[0], noise[0])  # env 0's episode ended: fresh noise
     assert torch.equal(actor.held_modes.noise[1:], noise[1:])
     assert not actor.rollout_step
+
+
+def test_reference_kl_penalty_starts_at_zero_and_pulls_the_actor_back(agdm_checkpoint):
+    """ref_kl_coef > 0: the loss holds coef * KL(actor || checkpoint), the checkpoint being RAM's frozen path."""
+    from s2e.rl.action_distribution import MixtureActionDistribution
+    from s2e.rl.reference_kl import ReferenceKLPenalty
+
+    runner = make_runner(agdm_checkpoint, algorithm={"ref_kl_coef": 0.5}, waypoint_std=0.25, waypoint_noise=False)
+    alg, actor = runner.alg, runner.alg.actor
+    penalty = alg.symmetry
+    assert isinstance(penalty, ReferenceKLPenalty) and penalty.mirror_loss_coeff == 0.5
+    obs = runner.env.get_observations()
+    batch = type("Batch", (), {"observations": obs})()
+    actor(obs, stochastic_output=True)
+    assert penalty.compute_loss(actor, batch, 4).abs() < 1e-6  # the zero-gated RAM is the checkpoint
+    with torch.no_grad():  # move the actor away from the checkpoint through one RAM block's gates
+        for gate in (actor.model.agdm.decoder[-1].z_in, actor.model.agdm.decoder[-1].z_out):
+            gate.weight.normal_(0.0, 2.0)
+    actor(obs, stochastic_output=True)
+    kl = penalty.compute_loss(actor, batch, 4)
+    expected = MixtureActionDistribution.kl(actor.output_distribution_params, actor.reference_params(obs), 0.1).mean()
+    torch.testing.assert_close(kl, expected)
+    assert kl > 1e-3
+    opt = torch.optim.Adam(actor.trainable_parameters(), lr=1e-2)
+    for _ in range(20):  # descending the penalty alone brings the actor back towards the checkpoint
+        opt.zero_grad()
+        actor(obs, stochastic_output=True)
+        penalty.compute_loss(actor, batch, 4).backward()
+        opt.step()
+    actor(obs, stochastic_output=True)
+    assert penalty.compute_loss(actor, batch, 4) < 0.5 * kl
+    with torch.inference_mode():  # one rollout, then PPO's update reports the penalty under its own name
+        for _ in range(STEPS):
+            obs, rewards, dones, extras = runner.env.step(alg.act(obs))
+            alg.process_env_step(obs, rewards, dones, extras)
+        alg.compute_returns(obs)
+    losses = alg.update()
+    assert "symmetry" not in losses and losses["kl_ref"] > 0 and 0 <= losses["ref_top_mode_agreement"] <= 1
+    with pytest.raises(ValueError, match="needs agent.actor.strategy=ram"):
+        make_runner(agdm_checkpoint, "decoder", algorithm={"ref_kl_coef": 0.5})
 
 
 def test_actor_rejects_a_checkpoint_for_another_action_size(agdm_checkpoint):

@@ -287,9 +287,10 @@ class AGDM(nn.Module):
         steps = torch.arange(1, w + 1, device=self.anchors.device, dtype=self.anchors.dtype) / w
         return self.anchors[:, None, :] * steps[:, None]
 
-    def decode(self, context: torch.Tensor) -> AGDMOutput:
+    def decode(self, context: torch.Tensor, blocks=None) -> AGDMOutput:
+        """Context tokens -> mixture; `blocks` replaces the decoder blocks (RAM's reference: the frozen ones)."""
         q = self.queries(context.shape[0])
-        for block in self.decoder:
+        for block in self.decoder if blocks is None else blocks:
             q = block(q, context)
         return self.heads(self.decoder_norm(q))
 

@@ -82,5 +82,10 @@ class RAMPolicyModel(nn.Module):
         reach only the RAM branches and gates."""
         return self.agdm.decode(context.detach())
 
+    @torch.no_grad()
+    def reference_decode(self, context: torch.Tensor) -> AGDMOutput:
+        """The imported checkpoint's own mixture: the frozen blocks alone, RAM branches skipped."""
+        return self.agdm.decode(context, blocks=[block.frozen for block in self.agdm.decoder])
+
     def forward(self, images: torch.Tensor, goal: torch.Tensor) -> AGDMOutput:
         return self.decode(self.context(images, goal))

@@ -30,9 +30,16 @@ held for 10 steps (tau 0.25) are the task configs' default (s2e_isaaclab's AGDMA
 afresh at every step they moved the scores for the worse; held, they raised the held-out SR
 (README, RL measurements). The class defaults here are the plain mixture (predicted spreads,
 independent draws).
+
+`mode_temperature` = T divides the anchor scores in the PPO policy, softmax(logits / T): the top
+mode, which play.py, the export and NavBench-GS run, is the same, but with T < 1 rollouts draw it
+more often, so PPO trains a policy closer to the one that is evaluated. The zero-gated RAM still
+reproduces the checkpoint's outputs exactly; only the exploration is sharper.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import torch
 from torch import nn
@@ -65,7 +72,7 @@ class AGDMActor(nn.Module):
 
     def __init__(self, obs, obs_groups, obs_set: str, output_dim: int, checkpoint: str, strategy: str = "ram",
                  speed_std: float = 0.0, waypoint_std: float = 0.0, waypoint_noise: bool = True,
-                 mode_hold_steps: int = 1):
+                 mode_hold_steps: int = 1, mode_temperature: float = 1.0):
         super().__init__()
         agdm, self.meta = load_checkpoint(checkpoint)
         self.checkpoint = str(checkpoint)
@@ -75,6 +82,9 @@ class AGDMActor(nn.Module):
                              f"{expected} ({agdm.cfg.num_waypoints} waypoints + speed): use a matching task or checkpoint")
         self.strategy, self.speed_std, self.waypoint_std = strategy, float(speed_std), float(waypoint_std)
         self.waypoint_noise = bool(waypoint_noise)
+        if mode_temperature <= 0:
+            raise ValueError(f"mode_temperature must be > 0 (1: the checkpoint's own anchor scores), got {mode_temperature}")
+        self.mode_temperature = float(mode_temperature)
         MixtureActionDistribution.check_spreads(self.waypoint_std, self.waypoint_noise)
         self.model = build_policy_model(agdm, strategy)  # owns the AGDM (registered once)
         needed = ("frames", "goal") if strategy == "full" else ("context",)
@@ -108,9 +118,22 @@ class AGDMActor(nn.Module):
             return self.model.decode(obs["context"])
         return self.agdm.decode(obs["context"].detach())
 
+    def action_distribution(self, out) -> MixtureActionDistribution:
+        """The PPO policy for a mixture output: anchor scores divided by mode_temperature (argmax unchanged)."""
+        if self.mode_temperature != 1.0:
+            out = dataclasses.replace(out, logits=out.logits / self.mode_temperature)
+        return MixtureActionDistribution.from_output(out, self.speed_std, self.waypoint_std, self.waypoint_noise)
+
+    @torch.no_grad()
+    def reference_params(self, obs):
+        """Distribution parameters of the imported checkpoint itself (RAM's frozen path) for a batch."""
+        if self.strategy != "ram":
+            raise ValueError(f"a reference policy needs strategy='ram' (its frozen path is the checkpoint), got {self.strategy!r}: "
+                             "set agent.algorithm.ref_kl_coef=0 for the other strategies")
+        return self.action_distribution(self.model.reference_decode(obs["context"])).params
+
     def forward(self, obs, masks=None, hidden_state=None, stochastic_output: bool = False) -> torch.Tensor:
-        self._dist = MixtureActionDistribution.from_output(self.mixture(obs), self.speed_std, self.waypoint_std,
-                                                           self.waypoint_noise)
+        self._dist = self.action_distribution(self.mixture(obs))
         if stochastic_output:
             held = self.rollout_step and self.held_modes.hold_steps > 1
             modes = self.held_modes.draw(self._dist.traj.log_weights) if held else None

@@ -56,6 +56,9 @@ class AGDMActorCfg:
     """Each env's mode draw keeps its Gumbel noise for this many rollout steps (10: one intent for 1 s
     instead of a fresh mode every 0.1 s); each step's mode is still a draw from the scores
     (s2e.rl.held_modes). 1: independent draws, which dithered and drifted the policy (README)."""
+    mode_temperature: float = 1.0
+    """PPO's policy draws anchors from softmax(scores / T): T < 1 explores less and keeps rollouts
+    near the deterministic (top-mode) policy that play.py and NavBench-GS run; the top mode is the same."""
 
 
 @configclass
@@ -69,6 +72,8 @@ class S2EPpoAlgorithmCfg(RslRlPpoAlgorithmCfg):
     """Multiplies the rewards PPO learns from: episode returns of hundreds become O(1) value targets."""
     critic_warmup_iterations: int = 3
     """The first updates of a run (counted across resumes) step only the critic."""
+    ref_kl_coef: float = 0.0
+    """> 0: adds ref_kl_coef * KL(policy || imported checkpoint) to the loss (strategy ram; s2e.rl.reference_kl)."""
 
 
 @configclass
