@@ -1,10 +1,12 @@
 """A KL penalty that keeps the fine-tuned policy near the imported checkpoint (RLHF-style).
 
-With ~2,000 samples per update the policy gradient is mostly noise, and PPO's adaptive rate takes
-a full KL-sized step every update whatever the signal: over tens of updates the anchor scores
-random-walk away from the checkpoint, and the held-out SR with them (README, RL measurements).
-Adding coef * KL(pi_theta || pi_ref) to the loss, pi_ref the checkpoint (RAM's frozen path, which
-costs one more decoder pass and no copy), pulls back what the advantages do not keep pushing.
+With ~2,000 samples per update the policy gradient can be mostly noise, and PPO's adaptive rate
+takes a full KL-sized step every update whatever the signal: over tens of updates the anchor scores
+can random-walk away from the checkpoint (a re-run of the README's documented recipe lost 21
+points of held-out SR). Adding coef * KL(pi_theta || pi_ref) to the loss, pi_ref the checkpoint
+(RAM's frozen path, which costs one more decoder pass and no copy), pulls back what the advantages
+do not keep pushing. Measured once (coef 0.5): level with the checkpoint on held-out blocks, no
+gain (README); off by default.
 The KL is the mode-matched bound of s2e.rl.action_distribution: the anchor scores' categorical
 KL plus each mode's shift of its mean waypoints, in units of the kernel width.
 
