@@ -206,9 +206,9 @@ def test_anchor_only_exploration_executes_a_modes_mean_trajectory(agdm_checkpoin
 
 
 def test_mode_temperature_sharpens_the_anchor_draws_and_keeps_the_top_mode(agdm_checkpoint):
-    plain = make_runner(agdm_checkpoint, waypoint_std=0.25, waypoint_noise=False).alg.actor
+    plain_runner = make_runner(agdm_checkpoint, waypoint_std=0.25, waypoint_noise=False)
+    plain, obs = plain_runner.alg.actor, plain_runner.env.get_observations()
     sharp = make_runner(agdm_checkpoint, waypoint_std=0.25, waypoint_noise=False, mode_temperature=0.25).alg.actor
-    obs = make_runner(agdm_checkpoint).env.get_observations()
     with torch.no_grad():
         best_plain, best_sharp = plain(obs), sharp(obs)
         logits = plain.mixture(obs).logits
@@ -261,7 +261,7 @@ def test_reference_kl_penalty_starts_at_zero_and_pulls_the_actor_back(agdm_check
             gate.weight.normal_(0.0, 2.0)
     actor(obs, stochastic_output=True)
     kl = penalty.compute_loss(actor, batch, 4)
-    expected = MixtureActionDistribution.kl(actor.output_distribution_params, actor.reference_params(obs), 0.1).mean()
+    expected = MixtureActionDistribution.kl(actor.output_distribution_params, actor.reference_params(obs), actor.speed_std).mean()
     torch.testing.assert_close(kl, expected)
     assert kl > 1e-3
     opt = torch.optim.Adam(actor.trainable_parameters(), lr=1e-2)
