@@ -80,7 +80,8 @@ def main() -> None:
     policy = runner.get_inference_policy(device=agent_cfg.device)
     base = env.unwrapped
     nav = base.command_manager.get_term("nav")
-    out = run_dir / "play" / datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+    # checkpoint and seed in the name: two evaluations started in the same second do not share a folder
+    out = run_dir / "play" / f"{datetime.now():%Y-%m-%d_%H-%M-%S}_{path.stem}_seed{args.seed}"
     print(f"[play] {path} ({agent_cfg.actor.strategy}) on {args.task}: {base.num_envs} envs x {args.episodes_per_env} episodes", flush=True)
 
     obs = vec.get_observations()

@@ -59,6 +59,7 @@ def test_play_films_scores_and_exports_matching_policies(trained):
     assert proc.returncode == 0, proc.stderr[-3000:]
     (run,) = _runs(cwd)
     (play,) = (run / "play").iterdir()
+    assert play.name.endswith("_model_1_seed0")  # the newest checkpoint, the default seed
     assert (play / "rollout.mp4").stat().st_size > 0 and (play / "results.json").is_file()
     assert (run / "exported/policy.onnx").is_file() and (run / "exported/policy.pt").is_file()
     assert "max |diff| vs PyTorch" in proc.stdout and "SR " in proc.stdout
