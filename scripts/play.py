@@ -4,7 +4,7 @@
 
 Loads logs/rsl_rl/<experiment>/<run>/<checkpoint> (default: the latest run and model), drives every env
 for --episodes_per_env episodes with the deterministic policy (the top-scored mode), films env 0
-(camera beside a top-down map) and writes into <run>/play/<date_time>/: rollout.mp4, episodes.png,
+(camera beside a top-down map) and writes into <run>/play/<date_time>_<checkpoint>_seed<seed>/: rollout.mp4, episodes.png,
 results.json; then exports <run>/exported/policy.pt (TorchScript) and policy.onnx, each checked
 against the PyTorch policy on a real observation.
 """
