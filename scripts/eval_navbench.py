@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 from s2e_isaaclab.utils.cli import RUN_CHECKPOINT_PATTERN, UserError, run_main
+from s2e_isaaclab.utils.evaluation import load_cached_result
 
 TASKS = ("Empty", "Obstacle", "Pedestrian", "Mixed")
 METHODS = ("agdm", "run", "expert", "straight")
@@ -197,15 +198,6 @@ def sample_panels(panels: list[dict], count: int = 8) -> list[dict]:
     return picked + succeeded[: count - len(picked)]
 
 
-def load_done(path: Path, spec: dict) -> dict | None:
-    """A finished task result for exactly this spec, else None (missing, partial or for another spec)."""
-    try:
-        saved = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
-        return None
-    return saved if saved.get("spec") == spec else None
-
-
 def write_report(robot_dir: Path) -> Path:
     """Collect every method's task results under <out>/<robot>/ into the tables and the bar chart."""
     from s2e.navbench.report import save_bar_charts, write_tables
@@ -239,14 +231,14 @@ def main() -> None:
     t0 = time.time()
     for k, task in enumerate(args.tasks):
         spec = task_spec(args, task, model)
-        done = load_done(out / f"{task}.json", spec)
+        done = load_cached_result(out / f"{task}.json", spec)
         if done is None:
             elapsed = time.time() - t0
             print(f"[navbench] {spec['task']} ({k + 1}/{len(args.tasks)}) with {args.name}, {elapsed:.0f} s so far", flush=True)
             proc = subprocess.run([sys.executable, __file__, *sys.argv[1:], "--worker", task])
             if proc.returncode != 0:
                 sys.exit(proc.returncode)
-            done = load_done(out / f"{task}.json", spec)
+            done = load_cached_result(out / f"{task}.json", spec)
         else:
             print(f"[navbench] {spec['task']}: already evaluated for this spec, kept ({out / f'{task}.json'})", flush=True)
         s = done["summary"]

@@ -45,6 +45,8 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--video_length", type=int, default=200, help="steps per video")
     parser.add_argument("--video_interval", type=int, default=2000, help="env steps between the starts of two videos")
     parser.add_argument("--distributed", action="store_true", help="one process per GPU (or CPU process, gloo), launched by torchrun")
+    parser.add_argument("--eval_every", type=int, default=None,
+                        help="also run the held-out check every N iterations (default: agent.held_out.every; 0: only at the end)")
 
 
 def resolve_agdm_checkpoint(path: str | None, agent_cfg) -> str:
@@ -80,6 +82,9 @@ def main() -> None:
     from s2e.rl.policy import STRATEGIES
     from s2e.rl.runner import RunnerCheckpointError, S2ERunner
     from s2e_isaaclab.utils.episodes import EpisodeMetricsVecEnv
+    from s2e_isaaclab.utils.evaluation import DEFAULT_CACHE, EpisodeSet
+    from s2e_isaaclab.utils.held_out_check import HeldOutCheck
+    from s2e_isaaclab.utils.mode_labels import EnvModeLabeler
     from s2e_isaaclab.utils.rollout_video import FilmingVecEnv
 
     rank, local_rank = int(os.getenv("RANK", "0")), int(os.getenv("LOCAL_RANK", "0"))
@@ -98,6 +103,12 @@ def main() -> None:
         raise UserError(f"invalid override agent.actor.strategy={agent_cfg.actor.strategy}: choose one of {', '.join(STRATEGIES)}")
     if args.max_iterations is not None:
         agent_cfg.max_iterations = args.max_iterations
+    if args.eval_every is not None:
+        agent_cfg.held_out.every = args.eval_every
+    held_out = agent_cfg.held_out
+    if held_out.enabled and (held_out.every < 0 or held_out.num_envs < 1 or held_out.episodes_per_env < 1 or not held_out.seeds):
+        raise UserError(f"invalid held-out check settings (every={held_out.every}, num_envs={held_out.num_envs}, episodes_per_env="
+                        f"{held_out.episodes_per_env}, seeds={held_out.seeds}): every >= 0, the others >= 1, or agent.held_out.enabled=false")
     if args.logger:
         agent_cfg.logger = args.logger
     if args.run_name:
@@ -131,7 +142,8 @@ def main() -> None:
     vec = EpisodeMetricsVecEnv(RslRlVecEnvWrapper(env, clip_actions=agent_cfg.clip_actions))
     if args.video and rank == 0:
         vec = FilmingVecEnv(vec, log_dir / "videos", args.video_length, args.video_interval, label=args.task)
-    vec = AGDMObservationEnv(vec, agdm, agent_cfg.actor.strategy)
+    labeler = EnvModeLabeler(env) if agent_cfg.algorithm.mode_label_coef > 0 else None
+    vec = AGDMObservationEnv(vec, agdm, agent_cfg.actor.strategy, labeler=labeler)
     who = f"[train_ram rank {rank}]" if args.distributed else "[train_ram]"
     print(f"{who} {args.task}: {env_cfg.scene.num_envs} envs, content={env_cfg.content}, mode={env_cfg.control_mode}, "
           f"strategy={agent_cfg.actor.strategy}, AGDM {agent_cfg.actor.checkpoint}, device {agent_cfg.device}"
@@ -143,6 +155,13 @@ def main() -> None:
             runner.load(resume_path)
         except RunnerCheckpointError as err:
             raise UserError(str(err)) from None
+    if held_out.enabled and rank == 0:
+        episodes = EpisodeSet(task=args.task, seeds=list(held_out.seeds), num_envs=held_out.num_envs,
+                              episodes_per_env=held_out.episodes_per_env, content=env_cfg.content, mode=env_cfg.control_mode,
+                              overrides=[o for o in args.overrides if o.lstrip("+~").startswith("env.")], device=args.device)
+        final = runner.current_learning_iteration + agent_cfg.max_iterations - 1
+        runner.checkpoint_hook = HeldOutCheck(log_dir, log_dir / "params" / "agdm.pt", episodes, DEFAULT_CACHE, final,
+                                              every=held_out.every, log=lambda line: print(f"{who} {line}", flush=True))
     if rank == 0:
         dump_yaml(str(log_dir / "params" / "env.yaml"), env_cfg)
         dump_yaml(str(log_dir / "params" / "agent.yaml"), agent_cfg)

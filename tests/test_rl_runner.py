@@ -246,41 +246,132 @@ def test_held_mode_noise_keeps_rollout_modes_and_leaves_updates_alone(agdm_check
 def test_reference_kl_penalty_starts_at_zero_and_pulls_the_actor_back(agdm_checkpoint):
     """ref_kl_coef > 0: the loss holds coef * KL(actor || checkpoint), the checkpoint being RAM's frozen path."""
     from s2e.rl.action_distribution import MixtureActionDistribution
+    from s2e.rl.auxiliary_losses import AuxiliaryActorLosses
     from s2e.rl.reference_kl import ReferenceKLPenalty
 
     runner = make_runner(agdm_checkpoint, algorithm={"ref_kl_coef": 0.5}, waypoint_std=0.25, waypoint_noise=False)
     alg, actor = runner.alg, runner.alg.actor
-    penalty = alg.symmetry
-    assert isinstance(penalty, ReferenceKLPenalty) and penalty.mirror_loss_coeff == 0.5
+    assert isinstance(alg.symmetry, AuxiliaryActorLosses)
+    (penalty,) = alg.symmetry.terms
+    assert isinstance(penalty, ReferenceKLPenalty) and penalty.coef == 0.5
     obs = runner.env.get_observations()
-    batch = type("Batch", (), {"observations": obs})()
-    actor(obs, stochastic_output=True)
-    assert penalty.compute_loss(actor, batch, 4).abs() < 1e-6  # the zero-gated RAM is the checkpoint
+
+    def loss():
+        actor(obs, stochastic_output=True)
+        return penalty(actor, obs, actor.output_distribution_params)
+
+    assert loss().abs() < 1e-6  # the zero-gated RAM is the checkpoint
     with torch.no_grad():  # move the actor away from the checkpoint through one RAM block's gates
         for gate in (actor.model.agdm.decoder[-1].z_in, actor.model.agdm.decoder[-1].z_out):
             gate.weight.normal_(0.0, 2.0)
-    actor(obs, stochastic_output=True)
-    kl = penalty.compute_loss(actor, batch, 4)
+    kl = loss()
     expected = MixtureActionDistribution.kl(actor.output_distribution_params, actor.reference_params(obs), actor.speed_std).mean()
     torch.testing.assert_close(kl, expected)
     assert kl > 1e-3
+    batch = type("Batch", (), {"observations": obs})()
+    torch.testing.assert_close(alg.symmetry.compute_loss(actor, batch, 4), 0.5 * kl)  # the slot weighs it by coef
     opt = torch.optim.Adam(actor.trainable_parameters(), lr=1e-2)
     for _ in range(20):  # descending the penalty alone brings the actor back towards the checkpoint
         opt.zero_grad()
-        actor(obs, stochastic_output=True)
-        penalty.compute_loss(actor, batch, 4).backward()
+        loss().backward()
         opt.step()
-    actor(obs, stochastic_output=True)
-    assert penalty.compute_loss(actor, batch, 4) < 0.5 * kl
-    with torch.inference_mode():  # one rollout, then PPO's update reports the penalty under its own name
+    assert loss() < 0.5 * kl
+    losses = _one_update(runner)
+    assert "symmetry" not in losses and losses["kl_ref"] > 0 and 0 <= losses["ref_top_mode_agreement"] <= 1
+    with pytest.raises(ValueError, match="needs agent.actor.strategy=ram"):
+        make_runner(agdm_checkpoint, "decoder", algorithm={"ref_kl_coef": 0.5})
+
+
+def _one_update(runner) -> dict:
+    """One rollout of STEPS steps, then PPO's update: its loss dict."""
+    alg = runner.alg
+    obs = runner.env.get_observations()
+    with torch.inference_mode():
         for _ in range(STEPS):
             obs, rewards, dones, extras = runner.env.step(alg.act(obs))
             alg.process_env_step(obs, rewards, dones, extras)
         alg.compute_returns(obs)
-    losses = alg.update()
-    assert "symmetry" not in losses and losses["kl_ref"] > 0 and 0 <= losses["ref_top_mode_agreement"] <= 1
-    with pytest.raises(ValueError, match="needs agent.actor.strategy=ram"):
-        make_runner(agdm_checkpoint, "decoder", algorithm={"ref_kl_coef": 0.5})
+    return alg.update()
+
+
+def _prefer_last_mode(mu, speed):
+    """A hand-made labeler: the last mode scores 2 m of progress, the others 0."""
+    labels = torch.zeros(speed.shape)
+    labels[:, -1] = 2.0
+    return labels
+
+
+def make_labelled_runner(checkpoint, coef=1.0, labeler=_prefer_last_mode, **algorithm):
+    torch.manual_seed(0)
+    agdm, _ = load_checkpoint(checkpoint)
+    env = AGDMObservationEnv(FakeUrbanEnv(num_envs=4, seed=0), agdm, "ram", labeler=labeler)
+    cfg = train_cfg(checkpoint, "ram", {"mode_label_coef": coef, "mode_label_temperature": 0.5, **algorithm},
+                    waypoint_std=0.25, waypoint_noise=False)
+    return S2ERunner(env, cfg, log_dir=None, device="cpu")
+
+
+def test_rollouts_store_the_labels_of_the_frozen_modes(agdm_checkpoint):
+    seen = []
+
+    def labeler(mu, speed):
+        seen.append((mu.clone(), speed.clone()))
+        return mu[..., 0].sum(-1)  # any per-mode score
+
+    runner = make_labelled_runner(agdm_checkpoint, labeler=labeler)
+    obs = runner.env.get_observations()
+    agdm, _ = load_checkpoint(agdm_checkpoint)
+    with torch.no_grad():
+        frozen = agdm.decode(obs["context"])
+    torch.testing.assert_close(seen[-1][0], frozen.mu)
+    torch.testing.assert_close(seen[-1][1], frozen.speed)
+    torch.testing.assert_close(obs["mode_labels"], frozen.mu[..., 0].sum(-1))
+    alg = runner.alg
+    with torch.inference_mode():
+        for _ in range(STEPS):
+            obs, rewards, dones, extras = runner.env.step(alg.act(obs))
+            alg.process_env_step(obs, rewards, dones, extras)
+    assert alg.storage.observations["mode_labels"].shape == (STEPS, 4, 4)
+
+
+def test_ranking_loss_is_cross_entropy_to_the_label_softmax():
+    from s2e.rl.mode_ranking import ranking_loss
+
+    logits = torch.tensor([[0.0, 1.0, -1.0], [2.0, 0.0, 0.0]])
+    labels = torch.tensor([[1.0, 0.0, 3.0], [0.0, 0.0, 0.0]])
+    target = torch.softmax(labels / 0.5, -1)
+    expected = -(target * torch.log_softmax(logits, -1)).sum(-1).mean()
+    torch.testing.assert_close(ranking_loss(logits, labels, 0.5), expected)
+    # minimized (to the target's entropy) when the scores are the scaled labels
+    assert ranking_loss(labels / 0.5, labels, 0.5) < ranking_loss(logits, labels, 0.5)
+
+
+def test_ranking_loss_moves_only_ram_and_raises_the_labelled_mode(agdm_checkpoint):
+    runner = make_labelled_runner(agdm_checkpoint, coef=5.0, critic_warmup_iterations=0)
+    alg, actor = runner.alg, runner.alg.actor
+    obs = runner.env.get_observations()
+    with torch.no_grad():
+        actor(obs)
+        q_before = actor._dist.traj.log_weights.exp()[:, -1].mean()
+    before = _snapshot(actor)
+    losses = [_one_update(runner) for _ in range(3)]
+    assert all("rank" in l and "symmetry" not in l and 0 <= l["label_top_mode_agreement"] <= 1 for l in losses)
+    after = _snapshot(actor)
+    changed = {k for k in after if not torch.equal(after[k], before[k])}
+    is_ram = lambda name: ".branch." in name or ".z_in." in name or ".z_out." in name  # noqa: E731
+    assert changed and all(is_ram(k) for k in changed), sorted(k for k in changed if not is_ram(k))[:5]
+    with torch.no_grad():
+        actor(runner.env.get_observations())
+        q_after = actor._dist.traj.log_weights.exp()[:, -1].mean()
+    assert q_after > q_before + 0.01, (q_before, q_after)
+
+
+def test_mode_label_settings_are_checked(agdm_checkpoint):
+    with pytest.raises(ValueError, match="mode_label_coef and mode_label_temperature must be > 0"):
+        make_labelled_runner(agdm_checkpoint, mode_label_temperature=0.0)
+    runner = make_runner(agdm_checkpoint, algorithm={"mode_label_coef": 1.0, "critic_warmup_iterations": 0},
+                         waypoint_std=0.25, waypoint_noise=False)  # no labeler on the env
+    with pytest.raises(KeyError, match="AGDMObservationEnv\\(labeler=...\\)"):
+        _one_update(runner)
 
 
 def test_actor_rejects_a_checkpoint_for_another_action_size(agdm_checkpoint):
@@ -362,3 +453,22 @@ def test_a_trained_checkpoint_loads_for_evaluation_without_the_runner(agdm_check
     (tmp_path / "broken.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(RunnerCheckpointError, match="broken.pt is not a readable training checkpoint"):
         load_trained_model(tmp_path / "broken.pt")
+
+
+def test_either_kind_of_policy_file_loads_for_evaluation(agdm_checkpoint, tmp_path):
+    """compare_policies.py and the held-out check take an AGDM checkpoint or a train_ram.py checkpoint alike."""
+    from s2e.models.checkpoint import CheckpointError
+    from s2e.rl.trained_policy import is_training_checkpoint, load_policy_model
+
+    runner = make_runner(agdm_checkpoint)
+    runner.save(str(tmp_path / "model_0.pt"))  # zero-gated RAM: the checkpoint's own policy
+    assert is_training_checkpoint(tmp_path / "model_0.pt") and not is_training_checkpoint(agdm_checkpoint)
+    g = torch.Generator().manual_seed(2)
+    images, goal = torch.rand(3, 4, 3, 32, 32, generator=g), torch.randn(3, 2, generator=g) * 5
+    (run_model, run_info), (agdm_model, agdm_info) = load_policy_model(tmp_path / "model_0.pt"), load_policy_model(agdm_checkpoint)
+    assert run_info["strategy"] == "ram" and agdm_info["strategy"] is None and not agdm_model.training
+    with torch.no_grad():
+        torch.testing.assert_close(run_model(images, goal).action("best"), agdm_model(images, goal).action("best"), rtol=0, atol=1e-6)
+    (tmp_path / "noise.pt").write_bytes(b"\x00garbage")
+    with pytest.raises(CheckpointError):
+        load_policy_model(tmp_path / "noise.pt")

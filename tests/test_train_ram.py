@@ -16,6 +16,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 SHORT = ["--task", "S2E-Urban-Wheeled", "--mode", "base", "--num_envs", "2"]
 TINY_AGENT = ["agent.num_steps_per_env=4", "env.episode_length_s=0.5"]
+NO_CHECK = ["agent.held_out.enabled=false"]
 
 pytestmark = pytest.mark.sim
 
@@ -34,7 +35,7 @@ def _runs(cwd):
 def trained(tmp_path_factory):
     cwd = tmp_path_factory.mktemp("train")
     proc = _script("train_ram.py", *SHORT, "--max_iterations", "2", "--run_name", "short", "--video", "--video_length", "3",
-                   "--video_interval", "5", *TINY_AGENT, cwd=cwd)
+                   "--video_interval", "5", *TINY_AGENT, "agent.held_out.num_envs=2", cwd=cwd)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return cwd, proc
 
@@ -53,6 +54,27 @@ def test_train_ram_logs_episode_metrics_and_saves_a_playable_run(trained):
     assert saved["iter"] == 1 and saved["infos"]["strategy"] == "ram"
 
 
+def test_a_run_ends_with_its_held_out_check_and_keeps_the_best_checkpoint(trained):
+    """The last checkpoint is compared with the imported AGDM on validation blocks (seed 4): one line, best.pt, TensorBoard."""
+    import json
+
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    cwd, proc = trained
+    (run,) = _runs(cwd)
+    (line,) = [l for l in proc.stdout.splitlines() if "held-out SR" in l]
+    assert "iteration 1, seeds [4]: held-out SR " in line and "wins /" in line and "McNemar p = " in line and ", CT " in line
+    (entry,) = json.loads((run / "held_out.json").read_text())
+    assert entry["iteration"] == 1 and entry["checkpoint"] == "model_1.pt" and entry["episodes"] == 2
+    assert f"SR {entry['sr_a']:.2f} -> {entry['sr_b']:.2f}" in line
+    assert (run / "best.pt").read_bytes() == (run / "model_1.pt").read_bytes()
+    assert json.loads((run / "best.json").read_text())["iteration"] == 1
+    events = EventAccumulator(str(run)).Reload()
+    assert [e.value for e in events.Scalars("HeldOut/SR")] == [entry["sr_b"]]
+    # the checkpoint's and the run's evaluations are cached by file digest: a later comparison reuses the checkpoint's
+    assert len(list((cwd / "logs/evaluations").glob("*_seed4.json"))) == 2
+
+
 def test_play_films_scores_and_exports_matching_policies(trained):
     cwd, _ = trained
     proc = _script("play.py", *SHORT, "env.episode_length_s=1", cwd=cwd)
@@ -66,7 +88,7 @@ def test_play_films_scores_and_exports_matching_policies(trained):
 
 
 def test_a_run_killed_mid_training_resumes_from_its_last_checkpoint(tmp_path):
-    cmd = [sys.executable, str(ROOT / "scripts/train_ram.py"), *SHORT, "--max_iterations", "50", *TINY_AGENT, "agent.save_interval=1"]
+    cmd = [sys.executable, str(ROOT / "scripts/train_ram.py"), *SHORT, "--max_iterations", "50", *TINY_AGENT, *NO_CHECK, "agent.save_interval=1"]
     proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         deadline = time.time() + 400
@@ -82,7 +104,7 @@ def test_a_run_killed_mid_training_resumes_from_its_last_checkpoint(tmp_path):
         torch.load(m, weights_only=False)
     (killed / f".model_{len(models) + 5}.pt.tmp").write_bytes(b"partial")  # what a kill during torch.save leaves
     last = int(models[-1].stem.split("_")[1])
-    resumed = _script("train_ram.py", *SHORT, "--resume", "--max_iterations", "1", *TINY_AGENT, cwd=tmp_path)
+    resumed = _script("train_ram.py", *SHORT, "--resume", "--max_iterations", "1", *TINY_AGENT, *NO_CHECK, cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert f"resuming from {models[-1]}" in resumed.stdout
     new_run = [r for r in _runs(tmp_path) if r != killed][0]

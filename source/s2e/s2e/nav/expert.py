@@ -15,25 +15,21 @@ from dataclasses import dataclass
 import torch
 
 from s2e.control.waypoint_controller import WaypointControllerCfg, normalize_waypoints
-from s2e.urban.geometry import footprint_distance, nearest_footprints, world_to_body
+from s2e.urban.geometry import world_to_body
 from s2e.urban.routes import point_along_route
 
-from .rewards import sample_grid
+from .trajectory_checks import TrajectoryCheckCfg, blocked_waypoints, body_to_tile
 
 
 @dataclass
-class ExpertCfg:
+class ExpertCfg(TrajectoryCheckCfg):
     speed: float = 0.9
     lookahead: float = 3.0
     num_curvatures: int = 21
     max_curvature: float = 2.0
-    safety_margin: float = 0.2
     avoid_pedestrians: bool = True
-    min_walkable_clearance: float = 0.05
-    neighbours: int = 16
     route_weight: float = 1.0
     """Cost per metre of mean distance between an arc and the reference route."""
-    """Footprints checked per step: the nearest ones to the robot (all arcs stay within a few metres)."""
 
 
 def distance_to_polyline(points: torch.Tensor, routes: torch.Tensor) -> torch.Tensor:
@@ -70,28 +66,13 @@ class ScriptedExpert:
         e = xy.shape[0]
         wps, speeds = self._candidates(xy.device)  # [C, W, 2]
         cnum, w = wps.shape[:2]
-        c, s = torch.cos(yaw)[:, None, None], torch.sin(yaw)[:, None, None]
-        wx, wy = wps[None, ..., 0], wps[None, ..., 1]
-        world = torch.stack([xy[:, None, None, 0] + c * wx - s * wy, xy[:, None, None, 1] + s * wx + c * wy], dim=-1)  # [E, C, W, 2]
+        world = body_to_tile(wps[None].expand(e, -1, -1, -1), xy, yaw)  # [E, C, W, 2]
         pts = world.reshape(e, cnum * w, 2)
-        near, near_valid = nearest_footprints(xy, footprints, footprint_valid, self.cfg.neighbours)
-        d, _ = footprint_distance(pts, near, near_valid)
-        clear = (d.min(dim=-1).values - self.r).reshape(e, cnum, w)
-        if self.cfg.avoid_pedestrians and ped_xy is not None and ped_xy.shape[1] > 0:
-            t = ((torch.arange(w, device=xy.device) + 1) * self.ctrl.waypoint_dt)
-            future = ped_xy[:, None] + ped_vel[:, None] * t[None, :, None, None]  # [E, W, P, 2]
-            dp = (world[:, :, :, None, :] - future[:, None]).norm(dim=-1)  # [E, C, W, P]
-            dp = torch.where(ped_valid[:, None, None, :], dp, torch.full_like(dp, float("inf")))
-            clear = torch.minimum(clear, dp.min(dim=-1).values - self.r - self.ped_r)
-        walk = sample_grid(clearance_maps, pts, tile_size).reshape(e, cnum, w)
-        # Where the robot already is too close (pushed there, or a bad start), a waypoint only counts as
-        # blocked if it is closer still, so that the way out stays open.
-        here, _ = footprint_distance(xy[:, None], near, near_valid)
-        clear_now = (here[:, 0].min(dim=-1).values - self.r)[:, None, None]
-        walk_now = sample_grid(clearance_maps, xy, tile_size)[:, None, None]
-        blocked = (clear < torch.clamp(clear_now - 0.01, max=self.cfg.safety_margin)) | (walk < torch.clamp(walk_now - 0.01, max=self.cfg.min_walkable_clearance))
+        peds = (ped_xy, ped_vel, ped_valid) if self.cfg.avoid_pedestrians else (None, None, None)
+        first_block = blocked_waypoints(
+            world, xy, footprints, footprint_valid, clearance_maps, tile_size, self.cfg, robot_radius=self.r,
+            waypoint_dt=self.ctrl.waypoint_dt, ped_xy=peds[0], ped_vel=peds[1], ped_valid=peds[2], ped_radius=self.ped_r).first_blocked()
         # An arc is usable up to its first blocked waypoint; score by where it ends up.
-        first_block = torch.where(blocked.any(-1), blocked.float().argmax(-1), torch.full((e, cnum), w, device=xy.device))
         carrot = point_along_route(routes, progress + self.cfg.lookahead)
         end_idx = (first_block - 1).clamp_min(0)
         end = world.gather(2, end_idx[..., None, None].expand(-1, -1, 1, 2)).squeeze(2)

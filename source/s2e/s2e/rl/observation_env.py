@@ -8,27 +8,40 @@ just reset (their history restarts), and fuses the window with the goal into con
 [E, k+1, D]. The rollout storage then holds those tokens instead of [E, k, 3, H, W] images.
 The "full" strategy trains the encoder, so it gets the frames (uint8) and the goal instead.
 
-Observations out: {"context" | "frames", "goal", "critic"}; actions, rewards, dones, extras pass through.
+With a `labeler` (per-mode experience labels, s2e.nav.mode_labels) each observation also carries
+`mode_labels` [E, M]: the labeler's score of each mode of the imported checkpoint (the frozen
+decoder's mean trajectories) at that state, computed from privileged state when the observation is
+made, so the rollout storage keeps it beside the sample for the ranking loss (s2e.rl.mode_ranking).
+
+Observations out: {"context" | "frames", "goal", "critic"[, "mode_labels"]}; actions, rewards, dones,
+extras pass through.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 from tensordict import TensorDict
 
 from s2e.models.agdm import AGDM
+from s2e.rl.mode_ranking import LABELS_KEY
 from s2e.rl.vec_env_wrapper import VecEnvWrapper
+
+ModeLabelFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+"""(normalized mode waypoints [E, M, W, 2], mode speeds [E, M]) -> label scores [E, M]."""
 
 
 class AGDMObservationEnv(VecEnvWrapper):
     """Wraps `env` (an rsl-rl VecEnv with obs[camera_group][rgb_term] [E, k, 3, H, W] in [0, 1],
     obs[goal_group] [E, >= 2] robot-frame goal in metres, obs[critic_group] [E, D]).
-    `agdm` is a frozen copy of the checkpoint's model used for the features."""
+    `agdm` is a frozen copy of the checkpoint's model used for the features; `labeler` (optional) scores
+    its modes from privileged state (see the module docstring)."""
 
     def __init__(self, env, agdm: AGDM, strategy: str = "ram", camera_group: str = "camera", rgb_term: str = "rgb",
-                 goal_group: str = "route", critic_group: str = "critic"):
+                 goal_group: str = "route", critic_group: str = "critic", labeler: ModeLabelFn | None = None):
         super().__init__(env)
-        self.strategy = strategy
+        self.strategy, self.labeler = strategy, labeler
         self.agdm = agdm.eval().requires_grad_(False)
         self.camera_group, self.rgb_term, self.goal_group, self.critic_group = camera_group, rgb_term, goal_group, critic_group
         self._feats: torch.Tensor | None = None  # [E, k, D] features of the camera history
@@ -68,8 +81,13 @@ class AGDMObservationEnv(VecEnvWrapper):
         out = {"goal": goal, "critic": obs[self.critic_group]}
         if self.strategy == "full":
             out["frames"] = (rgb * 255.0).round().to(torch.uint8)
-        else:
-            out["context"] = self.agdm.fuse(self._features(rgb, refresh), goal)
+        if self.strategy != "full" or self.labeler is not None:
+            context = self.agdm.fuse(self._features(rgb, refresh), goal)
+            if self.strategy != "full":
+                out["context"] = context
+            if self.labeler is not None:
+                modes = self.agdm.decode(context)
+                out[LABELS_KEY] = self.labeler(modes.mu, modes.speed)
         return TensorDict(out, batch_size=[self.num_envs], device=goal.device)
 
     def get_observations(self) -> TensorDict:

@@ -12,8 +12,10 @@ critic that starts from scratch. Plain PPO gets three things wrong for that:
 - in the first updates the critic is still random, and its advantages would push the actor in
   random directions: for `critic_warmup_iterations` updates only the critic steps.
 
-Optionally (`ref_kl_coef` > 0) the loss also holds the actor near the imported checkpoint
-(s2e.rl.reference_kl); the update then logs `kl_ref` and `ref_top_mode_agreement`.
+Optionally the actor's loss gets two more terms (s2e.rl.auxiliary_losses): `ref_kl_coef` > 0 holds
+the actor near the imported checkpoint (s2e.rl.reference_kl; logs `kl_ref`, `ref_top_mode_agreement`),
+`mode_label_coef` > 0 fits the anchor scores to the per-mode experience labels stored with each
+sample (s2e.rl.mode_ranking; logs `rank`, `label_top_mode_agreement`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from __future__ import annotations
 import torch
 from rsl_rl.algorithms import PPO
 
+from s2e.rl.auxiliary_losses import AuxiliaryActorLosses
+from s2e.rl.mode_ranking import ModeRankingLoss
 from s2e.rl.reference_kl import ReferenceKLPenalty
 
 
@@ -63,19 +67,23 @@ class S2EPPO(PPO):
     """PPO + separate critic rate, reward scale and critic warm-up (see the module docstring)."""
 
     def __init__(self, actor, critic, storage, *, critic_learning_rate: float = 1e-3, reward_scale: float = 1.0,
-                 critic_warmup_iterations: int = 0, ref_kl_coef: float = 0.0, optimizer: str = "adam", **kwargs):
+                 critic_warmup_iterations: int = 0, ref_kl_coef: float = 0.0, mode_label_coef: float = 0.0,
+                 mode_label_temperature: float = 0.5, optimizer: str = "adam", **kwargs):
         if optimizer != "adam":
             raise ValueError(f"S2EPPO uses Adam for actor and critic, got optimizer={optimizer!r}")
-        if reward_scale <= 0 or critic_learning_rate <= 0 or critic_warmup_iterations < 0 or ref_kl_coef < 0:
-            raise ValueError("reward_scale and critic_learning_rate must be > 0, critic_warmup_iterations and ref_kl_coef >= 0")
-        if ref_kl_coef > 0 and kwargs.get("symmetry_cfg"):
-            raise ValueError("ref_kl_coef > 0 uses rsl-rl's symmetry slot: it cannot be combined with symmetry_cfg")
+        if reward_scale <= 0 or critic_learning_rate <= 0 or min(critic_warmup_iterations, ref_kl_coef, mode_label_coef) < 0:
+            raise ValueError("reward_scale and critic_learning_rate must be > 0, critic_warmup_iterations, ref_kl_coef "
+                             "and mode_label_coef >= 0")
+        if (ref_kl_coef > 0 or mode_label_coef > 0) and kwargs.get("symmetry_cfg"):
+            raise ValueError("ref_kl_coef and mode_label_coef use rsl-rl's symmetry slot: they cannot be combined with symmetry_cfg")
         if ref_kl_coef > 0 and getattr(actor, "strategy", None) != "ram":
             raise ValueError(f"ref_kl_coef > 0 needs agent.actor.strategy=ram (the reference is RAM's frozen path), "
                              f"got {getattr(actor, 'strategy', None)!r}: set agent.algorithm.ref_kl_coef=0")
         super().__init__(actor, critic, storage, optimizer=optimizer, **kwargs)
-        if ref_kl_coef > 0:
-            self.symmetry = ReferenceKLPenalty(ref_kl_coef)
+        terms = ([ReferenceKLPenalty(ref_kl_coef)] if ref_kl_coef > 0 else []) + \
+            ([ModeRankingLoss(mode_label_coef, mode_label_temperature)] if mode_label_coef > 0 else [])
+        if terms:
+            self.symmetry = AuxiliaryActorLosses(terms)
         self.reward_scale = float(reward_scale)
         self.critic_warmup_iterations = int(critic_warmup_iterations)
         self.num_updates = 0
@@ -101,9 +109,9 @@ class S2EPPO(PPO):
         warmup, rate = self.in_critic_warmup, self.learning_rate
         self.optimizer.actor_frozen = warmup
         losses = super().update()
-        if isinstance(self.symmetry, ReferenceKLPenalty):
-            losses["kl_ref"] = losses.pop("symmetry")
-            losses["ref_top_mode_agreement"] = self.symmetry.pop_top_mode_agreement()
+        if isinstance(self.symmetry, AuxiliaryActorLosses):
+            losses.pop("symmetry")
+            losses.update(self.symmetry.pop_logs())
         if warmup:  # the frozen actor's KL is ~1e-9, which the adaptive schedule would read as "raise the rate"
             self.learning_rate = rate
             for group in self.optimizer.param_groups:

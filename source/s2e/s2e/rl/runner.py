@@ -5,7 +5,9 @@
 - distributed training also on CPU: torchrun's WORLD_SIZE / RANK / LOCAL_RANK with the gloo backend
   when the device is not CUDA (rsl-rl itself only knows NCCL on cuda:LOCAL_RANK);
 - checkpoints are written atomically and carry the AGDM checkpoint's provenance and the strategy;
-  loading a missing, corrupt or mismatched one fails with one line naming the file and the fix.
+  loading a missing, corrupt or mismatched one fails with one line naming the file and the fix;
+- `checkpoint_hook(path, iteration)`, when set, runs after each checkpoint is written (train_ram.py's
+  held-out check); the scalars it returns go to the run's logger at that iteration.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ class RunnerCheckpointError(RuntimeError):
 
 
 class S2ERunner(OnPolicyRunner):
+    checkpoint_hook = None
+    """Callable (checkpoint path, iteration) -> {scalar name: value} | None, run after each save (rank 0 saves)."""
+
     def _configure_multi_gpu(self) -> None:
         world = int(os.getenv("WORLD_SIZE", "1"))
         if world <= 1 or str(self.device).startswith("cuda"):
@@ -48,6 +53,12 @@ class S2ERunner(OnPolicyRunner):
         torch.save(saved, tmp)
         os.replace(tmp, path)
         self.logger.save_model(path, self.current_learning_iteration)
+        if self.checkpoint_hook is not None:
+            scalars = self.checkpoint_hook(path, self.current_learning_iteration) or {}
+            writer = self.logger.writer
+            for name, value in scalars.items():
+                if writer is not None:
+                    writer.add_scalar(name, value, self.current_learning_iteration)
 
     def load(self, path: str, load_cfg: dict | None = None, strict: bool = True, map_location: str | None = None) -> dict:
         path = str(path)

@@ -1,5 +1,8 @@
 """Load a train_ram.py checkpoint as a plain (images, goal) -> AGDM mixture module, without the runner.
 
+`load_policy_model` takes either kind of policy file, an AGDM checkpoint or a train_ram.py checkpoint,
+so that evaluations and comparisons accept both.
+
 Evaluation needs no PPO, critic or optimizer: the AGDM it was fine-tuned from (the run's
 params/agdm.pt, else the path recorded in the checkpoint) wrapped for the recorded strategy, with
 the actor's weights loaded. Errors are RunnerCheckpointError with the file and the fix.
@@ -46,3 +49,21 @@ def load_trained_model(path: str | Path, map_location: str = "cpu") -> tuple[nn.
                                     "was params/agdm.pt replaced?") from None
     model.eval().requires_grad_(False)
     return model.to(map_location), {"strategy": strategy, "iteration": saved.get("iter"), "agdm_checkpoint": str(agdm_path)}
+
+
+def is_training_checkpoint(path: str | Path) -> bool:
+    """True when `path` holds a train_ram.py checkpoint (an rsl-rl dict with actor weights), not an AGDM checkpoint."""
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception:
+        return False
+    return isinstance(saved, dict) and "actor_state_dict" in saved
+
+
+def load_policy_model(path: str | Path, map_location: str = "cpu") -> tuple[nn.Module, dict]:
+    """An AGDM checkpoint or a train_ram.py checkpoint as an (images, goal) -> AGDMOutput module, eval mode.
+    Raises CheckpointError / RunnerCheckpointError with the file and the fix."""
+    if is_training_checkpoint(path):
+        return load_trained_model(path, map_location)
+    model, meta = load_checkpoint(path)
+    return model.to(map_location).eval().requires_grad_(False), {"strategy": None, "iteration": None, "agdm_checkpoint": str(path)}

@@ -74,6 +74,26 @@ class S2EPpoAlgorithmCfg(RslRlPpoAlgorithmCfg):
     """The first updates of a run (counted across resumes) step only the critic."""
     ref_kl_coef: float = 0.0
     """> 0: adds ref_kl_coef * KL(policy || imported checkpoint) to the loss (strategy ram; s2e.rl.reference_kl)."""
+    mode_label_coef: float = 0.0
+    """> 0: every sample carries per-mode experience labels from the simulator's privileged state
+    (s2e.nav.mode_labels) and mode_label_coef * cross-entropy(anchor scores, softmax(labels / T)) joins
+    the loss (s2e.rl.mode_ranking). 0: the paper's objective (plain RAM + PPO)."""
+    mode_label_temperature: float = 0.5
+    """T of the label targets, in metres of route progress (smaller: sharper targets)."""
+
+
+@configclass
+class HeldOutCfg:
+    """train_ram.py's held-out check (s2e_isaaclab.utils.held_out_check): the run's top mode against the imported
+    checkpoint on fixed episodes of validation blocks, at the end and every `every` iterations."""
+
+    enabled: bool = True
+    seeds: list[int] = [4]
+    """Block seeds of the validation episodes (training uses its seed and the ones after it per process; 7-9 are the test blocks)."""
+    num_envs: int = 16
+    episodes_per_env: int = 1
+    every: int = 0
+    """Also check every this many iterations (at checkpoints; 0: only the last checkpoint)."""
 
 
 @configclass
@@ -88,6 +108,7 @@ class S2ERunnerCfg(RslRlOnPolicyRunnerCfg):
     empirical_normalization = False
     obs_groups = {"actor": ["context"], "critic": ["critic"]}
     actor = AGDMActorCfg()
+    held_out = HeldOutCfg()
     critic = RslRlMLPModelCfg(hidden_dims=[128, 128], activation="elu", obs_normalization=True)
     algorithm = S2EPpoAlgorithmCfg(
         value_loss_coef=1.0, use_clipped_value_loss=False, clip_param=0.2, entropy_coef=0.0,

@@ -1,0 +1,70 @@
+"""Compare two policies on the same fixed episodes: paired outcomes, exact McNemar p, bootstrap CIs.
+
+    ./isaaclab.sh -p scripts/compare_policies.py --a assets/agdm/agdm_wheeled.pt \
+        --b logs/rsl_rl/s2e_ram_wheeled/<run>/model_29.pt --names checkpoint fine-tuned \
+        --task S2E-Urban-Wheeled --content obstacles --mode base --seeds 7 8 9 --num_envs 16 --episodes_per_env 2
+
+A policy is an AGDM checkpoint or a train_ram.py checkpoint (model_<it>.pt). Each (policy, seed) is
+evaluated with the top mode (what play.py and NavBench-GS run) in its own process, --jobs at a time
+with one torch thread each, and cached under --cache by the policy file's digest and the settings:
+the checkpoint's evaluation is reused by later comparisons and an interrupted comparison resumes.
+The episodes are paired by (seed, env, env_episode); --out gets comparison.md and comparison.json,
+and the last line printed is the comparison, e.g.
+`SR 0.62 -> 0.75 (+13 pts; 14 wins / 2 losses, McNemar p = 0.004), CT 0.36 -> 0.22 (96 paired episodes)`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from s2e_isaaclab.utils.cli import UserError, add_env_args, run_main
+from s2e_isaaclab.utils.evaluation import DEFAULT_CACHE
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_env_args(parser, default_task="S2E-Urban-Wheeled")
+    parser.add_argument("--a", required=True, help="policy A (the reference): AGDM checkpoint or train_ram.py model_<it>.pt")
+    parser.add_argument("--b", required=True, help="policy B: AGDM checkpoint or train_ram.py model_<it>.pt")
+    parser.add_argument("--names", nargs=2, default=("A", "B"), metavar=("NAME_A", "NAME_B"), help="names in the report")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[7, 8, 9], help="episode sets (block seeds); 7 8 9 are the test blocks")
+    parser.add_argument("--episodes_per_env", type=int, default=2)
+    parser.add_argument("--jobs", type=int, default=2, help="evaluations run at once (one torch thread each)")
+    parser.add_argument("--cache", default=DEFAULT_CACHE, help="folder of the cached per-(policy, seed) evaluations")
+    parser.add_argument("--out", default="logs/compare", help="folder for comparison.md and comparison.json")
+    args = parser.parse_args(argv)
+    if args.names[0] == args.names[1]:
+        raise UserError(f"--names must differ (both {args.names[0]!r})")
+    if args.jobs < 1:
+        raise UserError(f"--jobs must be >= 1, got {args.jobs}")
+    for policy in (args.a, args.b):
+        if not Path(policy).is_file():
+            raise UserError(f"policy file {policy} not found: pass an AGDM checkpoint (e.g. assets/agdm/agdm_wheeled.pt) "
+                            "or a train_ram.py checkpoint (logs/rsl_rl/<experiment>/<run>/model_<it>.pt)")
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    from s2e.navbench.paired import markdown_report
+    from s2e.utils.files import write_json_atomic, write_text_atomic
+    from s2e_isaaclab.utils.evaluation import EpisodeSet, compare_policies
+
+    episodes = EpisodeSet(task=args.task, seeds=args.seeds, num_envs=args.num_envs, episodes_per_env=args.episodes_per_env,
+                          content=args.content, mode=args.mode, overrides=args.overrides, device=args.device)
+    t0 = time.time()
+    overall, per_seed = compare_policies(args.a, args.b, episodes, args.cache, tuple(args.names), args.jobs,
+                                         log=lambda line: print(f"[compare] {line}", flush=True))
+    out = Path(args.out)
+    write_json_atomic(out / "comparison.json", {"a": str(Path(args.a).resolve()), "b": str(Path(args.b).resolve()),
+                                                "episodes": vars(episodes), "overall": overall.to_dict(),
+                                                "per_seed": {str(s): c.to_dict() for s, c in per_seed.items()}})
+    write_text_atomic(out / "comparison.md", markdown_report(overall, per_seed))
+    print(f"[compare] {time.time() - t0:.0f} s; report: {out / 'comparison.md'}", flush=True)
+    print(f"[compare] {args.names[1]} vs {args.names[0]}: {overall.line()}", flush=True)
+
+
+if __name__ == "__main__":
+    run_main(main)

@@ -1,0 +1,116 @@
+"""Paired comparison of two policies on the same fixed episodes: wins and losses, exact McNemar, bootstrap CIs.
+
+Two evaluations with the same task, seed, number of envs and episodes per env run the same episodes
+(the blocks, starts, goals and obstacles come from the seed; each record carries (env, env_episode)).
+Pairing by that key removes the episode-to-episode variance that two unpaired success rates carry:
+the question becomes "on how many episodes does B succeed where A fails, and vice versa", which the
+exact McNemar test answers, and the paired bootstrap gives intervals of the SR and CT differences.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+KEY_FIELDS = ("seed", "env", "env_episode")
+
+
+def mcnemar_exact_p(wins: int, losses: int) -> float:
+    """Two-sided exact McNemar p-value: the discordant pairs under H0 are Binomial(wins + losses, 1/2)."""
+    n = wins + losses
+    if n == 0:
+        return 1.0
+    k = min(wins, losses)
+    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2.0**n
+    return min(1.0, 2.0 * tail)
+
+
+def paired_bootstrap_interval(diff: np.ndarray, samples: int = 10_000, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
+    """Percentile interval of the mean of per-episode differences, resampling episodes (pairs kept together)."""
+    diff = np.asarray(diff, dtype=float)
+    if diff.size == 0:
+        return (float("nan"), float("nan"))
+    rng = np.random.default_rng(seed)
+    means = diff[rng.integers(0, diff.size, size=(samples, diff.size))].mean(axis=1)
+    alpha = (1.0 - level) / 2.0
+    return float(np.quantile(means, alpha)), float(np.quantile(means, 1.0 - alpha))
+
+
+@dataclass
+class PairedComparison:
+    name_a: str
+    name_b: str
+    episodes: int
+    sr_a: float
+    sr_b: float
+    ct_a: float
+    ct_b: float
+    wins: int
+    """Episodes B succeeds and A fails."""
+    losses: int
+    """Episodes A succeeds and B fails."""
+    mcnemar_p: float
+    sr_diff_ci: tuple[float, float]
+    ct_diff_ci: tuple[float, float]
+
+    @property
+    def sr_diff_points(self) -> float:
+        return 100.0 * (self.sr_b - self.sr_a)
+
+    def line(self) -> str:
+        """One line: 'SR 0.62 -> 0.75 (+13 pts; 14 wins / 2 losses, McNemar p = 0.004), CT 0.36 -> 0.22'."""
+        return (f"SR {self.sr_a:.2f} -> {self.sr_b:.2f} ({self.sr_diff_points:+.0f} pts; {self.wins} wins / {self.losses} losses, "
+                f"McNemar p = {self.mcnemar_p:.3g}), CT {self.ct_a:.2f} -> {self.ct_b:.2f} ({self.episodes} paired episodes)")
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "sr_diff_points": self.sr_diff_points}
+
+
+def pair_records(a: dict[str, list], b: dict[str, list]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per-episode records (columns: seed, env, env_episode, success, collisions) of two evaluations ->
+    (success_a, success_b, collisions_a, collisions_b) over the episodes both ran, in key order.
+    Raises ValueError when the two share no episode or when a shared episode's route differs."""
+    def index(r):
+        keys = list(zip(*(np.asarray(r[k]).tolist() for k in KEY_FIELDS)))
+        if len(set(keys)) != len(keys):
+            raise ValueError("an evaluation holds the same (seed, env, env_episode) twice: merge only different seeds")
+        return {k: i for i, k in enumerate(keys)}
+
+    ia, ib = index(a), index(b)
+    shared = sorted(set(ia) & set(ib))
+    if not shared:
+        raise ValueError("the two evaluations share no episode: run both with the same task, seeds, --num_envs and --episodes_per_env")
+    rows_a, rows_b = [ia[k] for k in shared], [ib[k] for k in shared]
+    if "route_length" in a and "route_length" in b:
+        la, lb = np.asarray(a["route_length"])[rows_a], np.asarray(b["route_length"])[rows_b]
+        if not np.allclose(la, lb, atol=1e-3):
+            raise ValueError(f"{int((np.abs(la - lb) > 1e-3).sum())} paired episodes have different routes: the two runs used "
+                             "different episodes (task, content, seed or env count differ)")
+    take = lambda r, rows, k: np.asarray(r[k], dtype=float)[rows]  # noqa: E731
+    return take(a, rows_a, "success"), take(b, rows_b, "success"), take(a, rows_a, "collisions"), take(b, rows_b, "collisions")
+
+
+def compare(a: dict[str, list], b: dict[str, list], name_a: str = "A", name_b: str = "B", bootstrap_samples: int = 10_000) -> PairedComparison:
+    """The paired comparison of B against A (see the module docstring)."""
+    sa, sb, ca, cb = pair_records(a, b)
+    wins, losses = int(((sb > 0) & (sa == 0)).sum()), int(((sa > 0) & (sb == 0)).sum())
+    return PairedComparison(
+        name_a=name_a, name_b=name_b, episodes=int(sa.size), sr_a=float(sa.mean()), sr_b=float(sb.mean()),
+        ct_a=float(ca.mean()), ct_b=float(cb.mean()), wins=wins, losses=losses, mcnemar_p=mcnemar_exact_p(wins, losses),
+        sr_diff_ci=paired_bootstrap_interval(sb - sa, bootstrap_samples), ct_diff_ci=paired_bootstrap_interval(cb - ca, bootstrap_samples, seed=1))
+
+
+def markdown_report(c: PairedComparison, per_seed: dict[int, PairedComparison] | None = None) -> str:
+    """A markdown table of the comparison (overall, then per seed)."""
+    rows = [("all", c)] + [(f"seed {s}", p) for s, p in sorted((per_seed or {}).items())]
+    lines = [f"# {c.name_b} vs {c.name_a} (paired episodes)", "",
+             "| episodes | | SR A | SR B | SR diff (95 % CI) | wins / losses | McNemar p | CT A | CT B | CT diff (95 % CI) |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for label, p in rows:
+        lines.append(f"| {p.episodes} | {label} | {p.sr_a:.3f} | {p.sr_b:.3f} | {p.sr_diff_points:+.1f} pts "
+                     f"({100 * p.sr_diff_ci[0]:+.1f}, {100 * p.sr_diff_ci[1]:+.1f}) | {p.wins} / {p.losses} | {p.mcnemar_p:.3g} | "
+                     f"{p.ct_a:.3f} | {p.ct_b:.3f} | {p.ct_b - p.ct_a:+.3f} ({p.ct_diff_ci[0]:+.3f}, {p.ct_diff_ci[1]:+.3f}) |")
+    lines += ["", f"A = {c.name_a}, B = {c.name_b}; wins: B succeeds where A fails."]
+    return "\n".join(lines) + "\n"
