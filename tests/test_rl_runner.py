@@ -325,12 +325,13 @@ def test_rollouts_store_the_labels_of_the_frozen_modes(agdm_checkpoint):
     torch.testing.assert_close(seen[-1][0], frozen.mu)
     torch.testing.assert_close(seen[-1][1], frozen.speed)
     torch.testing.assert_close(obs["mode_labels"], frozen.mu[..., 0].sum(-1))
+    torch.testing.assert_close(obs["mode_prior"], torch.log_softmax(frozen.logits, -1))
     alg = runner.alg
     with torch.inference_mode():
         for _ in range(STEPS):
             obs, rewards, dones, extras = runner.env.step(alg.act(obs))
             alg.process_env_step(obs, rewards, dones, extras)
-    assert alg.storage.observations["mode_labels"].shape == (STEPS, 4, 4)
+    assert alg.storage.observations["mode_labels"].shape == alg.storage.observations["mode_prior"].shape == (STEPS, 4, 4)
 
 
 def test_ranking_loss_is_cross_entropy_to_the_label_softmax():
@@ -343,6 +344,22 @@ def test_ranking_loss_is_cross_entropy_to_the_label_softmax():
     torch.testing.assert_close(ranking_loss(logits, labels, 0.5), expected)
     # minimized (to the target's entropy) when the scores are the scaled labels
     assert ranking_loss(labels / 0.5, labels, 0.5) < ranking_loss(logits, labels, 0.5)
+    # with a prior (log-probabilities) the target is the prior tilted by the labels
+    prior = torch.log_softmax(torch.tensor([[0.0, 2.0, 0.0], [1.0, 0.0, -1.0]]), -1)
+    tilted = torch.softmax(prior + labels / 0.5, -1)
+    torch.testing.assert_close(ranking_loss(logits, labels, 0.5, prior), -(tilted * torch.log_softmax(logits, -1)).sum(-1).mean())
+
+
+def test_with_the_prior_and_equal_labels_the_checkpoint_is_already_the_optimum(agdm_checkpoint):
+    """Equal labels tilt nothing: at the zero-gated RAM (the checkpoint) the ranking loss has no gradient."""
+    runner = make_labelled_runner(agdm_checkpoint, labeler=lambda mu, speed: torch.full(speed.shape, 1.5))
+    actor, (term,) = runner.alg.actor, runner.alg.symmetry.terms
+    obs = runner.env.get_observations()
+    actor(obs, stochastic_output=True)
+    logits = actor.output_distribution_params[0]
+    logits.retain_grad()
+    term(actor, obs, actor.output_distribution_params).backward()
+    assert logits.grad.abs().max() < 1e-6
 
 
 def test_ranking_loss_moves_only_ram_and_raises_the_labelled_mode(agdm_checkpoint):

@@ -1,10 +1,18 @@
 """A ranking loss that fits the policy's anchor scores to per-mode experience labels.
 
 Each rollout sample carries the labeler's score of every mode (observation `mode_labels` [B, M],
-s2e.nav.mode_labels, written by AGDMObservationEnv). The loss is the cross-entropy of the actor's
-anchor distribution to the labels' softmax at temperature tau (metres of route progress):
+s2e.nav.mode_labels) and the imported checkpoint's anchor log-probabilities (`mode_prior` [B, M]),
+both written by AGDMObservationEnv. The loss is the cross-entropy of the actor's anchor distribution
+to a target at temperature tau (metres of route progress):
 
-    L_rank = - sum_m softmax(label / tau)_m * log q_m
+    L_rank = - sum_m p_m * log q_m,   p = softmax(log q_ref + label / tau)   (prior=True)
+                                      p = softmax(label / tau)                (prior=False)
+
+With the prior the target is the KL-regularized optimum of the labels, argmax_p E_p[label] - tau KL(p || q_ref):
+the checkpoint's preferences ("seeing") tilted by what the simulator says of each mode
+("experiencing"), so a colliding top mode loses its mass to the checkpoint's best safe alternative
+while the spread of the scores stays the checkpoint's. Without it the target is the labels alone,
+which spreads the scores over every mode of similar progress.
 
 It acts on the ranking itself, every mode at every sample, where PPO's policy gradient reaches one
 drawn mode per step through a noisy advantage (Hydra-MDP distils simulator metrics into per-trajectory
@@ -18,16 +26,18 @@ import torch
 import torch.nn.functional as F
 
 LABELS_KEY = "mode_labels"
+PRIOR_KEY = "mode_prior"
 
 
-def ranking_targets(labels: torch.Tensor, temperature: float) -> torch.Tensor:
-    """softmax(labels / tau) over the modes: [B, M]."""
-    return F.softmax(labels / temperature, dim=-1)
+def ranking_targets(labels: torch.Tensor, temperature: float, prior: torch.Tensor | None = None) -> torch.Tensor:
+    """softmax(prior + labels / tau) over the modes ([B, M]; prior: log-probabilities, None: uniform)."""
+    scores = labels / temperature
+    return F.softmax(scores if prior is None else prior + scores, dim=-1)
 
 
-def ranking_loss(logits: torch.Tensor, labels: torch.Tensor, temperature: float) -> torch.Tensor:
-    """Mean cross-entropy of softmax(logits) to softmax(labels / tau) over a batch [B, M]: scalar."""
-    targets = ranking_targets(labels, temperature)
+def ranking_loss(logits: torch.Tensor, labels: torch.Tensor, temperature: float, prior: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean cross-entropy of softmax(logits) to ranking_targets over a batch [B, M]: scalar."""
+    targets = ranking_targets(labels, temperature, prior)
     return -(targets * F.log_softmax(logits, dim=-1)).sum(-1).mean()
 
 
@@ -36,21 +46,23 @@ class ModeRankingLoss:
 
     name = "rank"
 
-    def __init__(self, coef: float, temperature: float):
+    def __init__(self, coef: float, temperature: float, prior: bool = True):
         if coef <= 0 or temperature <= 0:
             raise ValueError(f"mode_label_coef and mode_label_temperature must be > 0, got {coef} and {temperature}")
-        self.coef, self.temperature = float(coef), float(temperature)
+        self.coef, self.temperature, self.prior = float(coef), float(temperature), bool(prior)
         self.top_mode_agreement: list[float] = []
-        """Per mini-batch: fraction of states whose top anchor is the labels' best mode (for logging)."""
+        """Per mini-batch: fraction of states whose top anchor is the target's top mode (for logging)."""
 
     def __call__(self, actor, observations, current) -> torch.Tensor:
         if LABELS_KEY not in observations.keys():
             raise KeyError(f"the rollout has no {LABELS_KEY!r} observation: wrap the env with AGDMObservationEnv(labeler=...)")
         labels = observations[LABELS_KEY]
+        prior = observations[PRIOR_KEY] if self.prior else None
         logits = current[0]
         with torch.no_grad():
-            self.top_mode_agreement.append((logits.argmax(-1) == labels.argmax(-1)).float().mean().item())
-        return ranking_loss(logits, labels, self.temperature)
+            best = ranking_targets(labels, self.temperature, prior).argmax(-1)
+            self.top_mode_agreement.append((logits.argmax(-1) == best).float().mean().item())
+        return ranking_loss(logits, labels, self.temperature, prior)
 
     def pop_logs(self) -> dict[str, float]:
         values, self.top_mode_agreement = self.top_mode_agreement, []

@@ -11,10 +11,11 @@ The "full" strategy trains the encoder, so it gets the frames (uint8) and the go
 With a `labeler` (per-mode experience labels, s2e.nav.mode_labels) each observation also carries
 `mode_labels` [E, M]: the labeler's score of each mode of the imported checkpoint (the frozen
 decoder's mean trajectories) at that state, computed from privileged state when the observation is
-made, so the rollout storage keeps it beside the sample for the ranking loss (s2e.rl.mode_ranking).
+made, and `mode_prior` [E, M], the checkpoint's anchor log-probabilities there, so the rollout
+storage keeps both beside the sample for the ranking loss (s2e.rl.mode_ranking).
 
-Observations out: {"context" | "frames", "goal", "critic"[, "mode_labels"]}; actions, rewards, dones,
-extras pass through.
+Observations out: {"context" | "frames", "goal", "critic"[, "mode_labels", "mode_prior"]}; actions,
+rewards, dones, extras pass through.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import torch
 from tensordict import TensorDict
 
 from s2e.models.agdm import AGDM
-from s2e.rl.mode_ranking import LABELS_KEY
+from s2e.rl.mode_ranking import LABELS_KEY, PRIOR_KEY
 from s2e.rl.vec_env_wrapper import VecEnvWrapper
 
 ModeLabelFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -88,6 +89,7 @@ class AGDMObservationEnv(VecEnvWrapper):
             if self.labeler is not None:
                 modes = self.agdm.decode(context)
                 out[LABELS_KEY] = self.labeler(modes.mu, modes.speed)
+                out[PRIOR_KEY] = torch.log_softmax(modes.logits, dim=-1)
         return TensorDict(out, batch_size=[self.num_envs], device=goal.device)
 
     def get_observations(self) -> TensorDict:

@@ -68,7 +68,7 @@ class S2EPPO(PPO):
 
     def __init__(self, actor, critic, storage, *, critic_learning_rate: float = 1e-3, reward_scale: float = 1.0,
                  critic_warmup_iterations: int = 0, ref_kl_coef: float = 0.0, mode_label_coef: float = 0.0,
-                 mode_label_temperature: float = 0.5, optimizer: str = "adam", **kwargs):
+                 mode_label_temperature: float = 0.5, mode_label_prior: bool = True, optimizer: str = "adam", **kwargs):
         if optimizer != "adam":
             raise ValueError(f"S2EPPO uses Adam for actor and critic, got optimizer={optimizer!r}")
         if reward_scale <= 0 or critic_learning_rate <= 0 or min(critic_warmup_iterations, ref_kl_coef, mode_label_coef) < 0:
@@ -81,7 +81,7 @@ class S2EPPO(PPO):
                              f"got {getattr(actor, 'strategy', None)!r}: set agent.algorithm.ref_kl_coef=0")
         super().__init__(actor, critic, storage, optimizer=optimizer, **kwargs)
         terms = ([ReferenceKLPenalty(ref_kl_coef)] if ref_kl_coef > 0 else []) + \
-            ([ModeRankingLoss(mode_label_coef, mode_label_temperature)] if mode_label_coef > 0 else [])
+            ([ModeRankingLoss(mode_label_coef, mode_label_temperature, mode_label_prior)] if mode_label_coef > 0 else [])
         if terms:
             self.symmetry = AuxiliaryActorLosses(terms)
         self.reward_scale = float(reward_scale)

@@ -80,6 +80,9 @@ class S2EPpoAlgorithmCfg(RslRlPpoAlgorithmCfg):
     the loss (s2e.rl.mode_ranking). 0: the paper's objective (plain RAM + PPO)."""
     mode_label_temperature: float = 0.5
     """T of the label targets, in metres of route progress (smaller: sharper targets)."""
+    mode_label_prior: bool = True
+    """True: the target is softmax(log q_checkpoint + labels / T), the checkpoint's anchor distribution tilted by
+    the labels (s2e.rl.mode_ranking); False: softmax(labels / T) alone."""
 
 
 @configclass
