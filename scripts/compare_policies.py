@@ -34,11 +34,21 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--jobs", type=int, default=2, help="evaluations run at once (one torch thread each)")
     parser.add_argument("--cache", default=DEFAULT_CACHE, help="folder of the cached per-(policy, seed) evaluations")
     parser.add_argument("--out", default="logs/compare", help="folder for comparison.md and comparison.json")
+    parser.add_argument("--record", default=None, metavar="JSON",
+                        help="also record the comparison as a recipe run in this file (e.g. docs/results/rl_recipe.json); "
+                             "needs --recipe, --train_seed, --robot")
+    parser.add_argument("--recipe", default=None, help="--record: the recipe's name")
+    parser.add_argument("--train_seed", type=int, default=None, help="--record: the run's training seed")
+    parser.add_argument("--robot", choices=("wheeled", "quadruped"), default=None, help="--record: the robot")
+    parser.add_argument("--train_minutes", type=float, default=None, help="--record: the run's training time")
+    parser.add_argument("--command", default="", help="--record: the training command")
     args = parser.parse_args(argv)
     if args.names[0] == args.names[1]:
         raise UserError(f"--names must differ (both {args.names[0]!r})")
     if args.jobs < 1:
         raise UserError(f"--jobs must be >= 1, got {args.jobs}")
+    if args.record and None in (args.recipe, args.train_seed, args.robot):
+        raise UserError("--record needs --recipe NAME --train_seed S --robot wheeled|quadruped")
     for policy in (args.a, args.b):
         if not Path(policy).is_file():
             raise UserError(f"policy file {policy} not found: pass an AGDM checkpoint (e.g. assets/agdm/agdm_wheeled.pt) "
@@ -62,6 +72,11 @@ def main() -> None:
                                                 "episodes": vars(episodes), "overall": overall.to_dict(),
                                                 "per_seed": {str(s): c.to_dict() for s, c in per_seed.items()}})
     write_text_atomic(out / "comparison.md", markdown_report(overall, per_seed))
+    if args.record:
+        from s2e.navbench.recipe_runs import recipe_entry, record_run
+
+        entry = recipe_entry(overall, args.robot, args.recipe, args.train_seed, args.train_minutes, args.command, args.b)
+        print(f"[compare] recorded in {args.record} ({len(record_run(args.record, entry))} runs)", flush=True)
     print(f"[compare] {time.time() - t0:.0f} s; report: {out / 'comparison.md'}", flush=True)
     print(f"[compare] {args.names[1]} vs {args.names[0]}: {overall.line()}", flush=True)
 

@@ -41,7 +41,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--method", choices=METHODS, default="agdm", help="agdm checkpoint, fine-tuned run, or a baseline")
     parser.add_argument("--name", default=None, help="row name in the results table (default: per method, e.g. S2E-BC)")
-    parser.add_argument("--checkpoint", default=None, help="--method agdm: AGDM checkpoint (default: the bundled one)")
+    parser.add_argument("--checkpoint", default=None, help="--method agdm: AGDM checkpoint or shipped fine-tuned policy (default: the bundled AGDM)")
     parser.add_argument("--load_run", default=None, help="--method run: the run folder (logs/rsl_rl/<experiment>/<run>)")
     parser.add_argument("--load_checkpoint", default=RUN_CHECKPOINT_PATTERN, help="--method run: checkpoint in the run (regex; default: the latest)")
     parser.add_argument("--robot", choices=("wheeled", "quadruped"), default="wheeled")
@@ -119,11 +119,11 @@ def evaluate_task(args: argparse.Namespace, task: str, model: str | None, out: P
     from tqdm import tqdm
 
     import s2e_isaaclab.tasks  # noqa: F401
-    from s2e.models.checkpoint import CheckpointError, load_checkpoint
+    from s2e.models.checkpoint import CheckpointError
     from s2e.navbench.episodes import EpisodeFileError, load_suite
     from s2e.navbench.summary import summarize, summarize_by
     from s2e.rl.runner import RunnerCheckpointError
-    from s2e.rl.trained_policy import load_trained_model
+    from s2e.rl.trained_policy import load_policy_model, load_trained_model
     from s2e.urban.topdown import save_topdown_grid
     from s2e.utils.files import write_json_atomic
     from s2e_isaaclab.tasks.navbench.navbench_env_cfg import make_navbench
@@ -148,8 +148,8 @@ def evaluate_task(args: argparse.Namespace, task: str, model: str | None, out: P
     if not cli.camera:
         disable_camera(cfg)
     try:
-        if args.method == "agdm":
-            net, _ = load_checkpoint(model)
+        if args.method == "agdm":  # an AGDM checkpoint or a shipped fine-tuned policy (scripts/ship_policy.py)
+            net, _ = load_policy_model(model)
         elif args.method == "run":
             net, _ = load_trained_model(model)
     except (CheckpointError, RunnerCheckpointError) as err:

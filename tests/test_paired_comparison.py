@@ -61,3 +61,18 @@ def test_paired_bootstrap_interval_covers_the_mean_and_shrinks_with_more_episode
     assert (hi_l - lo_l) < 0.3 * (hi_s - lo_s)
     assert lo_l < 0.2 < hi_l  # the true mean difference
     assert paired_bootstrap_interval(np.zeros(10), 100) == (0.0, 0.0)
+
+
+def test_recipe_runs_are_recorded_once_per_robot_recipe_and_seed(tmp_path):
+    from s2e.navbench.recipe_runs import markdown_table, recipe_entry, record_run
+
+    a = _records([1, 0, 0, 1], [0, 1, 1, 0])
+    path = tmp_path / "rl_recipe.json"
+    for seed, b in ((0, [1, 1, 0, 1]), (1, [1, 1, 1, 1]), (0, [1, 1, 1, 0])):  # seed 0 recorded twice: the second replaces it
+        record_run(path, recipe_entry(compare(a, _records(b, [0, 0, 0, 0]), bootstrap_samples=100), "wheeled", "labels", seed, 30.0,
+                                      "train_ram.py ...", f"model_{seed}.pt"))
+    runs = record_run(path, recipe_entry(compare(a, a, bootstrap_samples=100), "wheeled", "plain", 0, None, "", "m.pt"))
+    assert [(r["recipe"], r["train_seed"]) for r in runs] == [("labels", 0), ("labels", 1), ("plain", 0)]
+    assert runs[0]["sr_finetuned"] == 0.75 and runs[0]["wins"] == 2 and runs[0]["losses"] == 1
+    table = markdown_table(runs)
+    assert "| wheeled | labels | 2 | +37.5 (+25.0 .. +50.0) |" in table and "| wheeled | plain | 1 | +0.0 (+0.0 .. +0.0) |" in table

@@ -489,3 +489,36 @@ def test_either_kind_of_policy_file_loads_for_evaluation(agdm_checkpoint, tmp_pa
     (tmp_path / "noise.pt").write_bytes(b"\x00garbage")
     with pytest.raises(CheckpointError):
         load_policy_model(tmp_path / "noise.pt")
+
+
+def test_a_shipped_policy_loads_beside_its_agdm_checkpoint(agdm_checkpoint, tmp_path):
+    """ship_policy: the actor's weights only, naming its AGDM checkpoint by file name; loads from any working folder."""
+    import shutil
+
+    from s2e.rl.trained_policy import load_policy_model, ship_policy
+
+    runner = make_runner(agdm_checkpoint)
+    runner.learn(2)
+    runner.save(str(tmp_path / "model_1.pt"))
+    assets = tmp_path / "assets"
+    assets.mkdir()
+    shutil.copy(agdm_checkpoint, assets / "base.pt")
+    meta = ship_policy(tmp_path / "model_1.pt", assets / "tuned.pt", assets / "base.pt", {"recipe": "test"})
+    assert meta["agdm_checkpoint"] == "base.pt" and meta["recipe"] == "test" and (assets / "tuned.json").is_file()
+    shipped = torch.load(assets / "tuned.pt", weights_only=False)
+    assert set(shipped) == {"actor_state_dict", "iter", "infos"} and (assets / "tuned.pt").stat().st_size < (tmp_path / "model_1.pt").stat().st_size
+    g = torch.Generator().manual_seed(3)
+    images, goal = torch.rand(2, 4, 3, 32, 32, generator=g), torch.randn(2, 2, generator=g) * 5
+    model, info = load_policy_model(assets / "tuned.pt")
+    with torch.no_grad():
+        torch.testing.assert_close(model(images, goal).action("best"), runner.alg.actor.eval().deploy_model()(images, goal).action("best"),
+                                   rtol=0, atol=1e-6)
+    assert info["strategy"] == "ram"
+    other, _ = load_checkpoint(agdm_checkpoint)  # another AGDM file under the same name: refused
+    with torch.no_grad():
+        other.score_head[0].weight.add_(1.0)
+    save_checkpoint(assets / "base.pt", other)
+    with pytest.raises(RunnerCheckpointError, match="sha256 differs"):
+        load_policy_model(assets / "tuned.pt")
+    with pytest.raises(RunnerCheckpointError, match="must be written beside its AGDM checkpoint"):
+        ship_policy(tmp_path / "model_1.pt", tmp_path / "elsewhere.pt", assets / "base.pt", {})

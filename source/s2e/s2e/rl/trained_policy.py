@@ -1,7 +1,9 @@
 """Load a train_ram.py checkpoint as a plain (images, goal) -> AGDM mixture module, without the runner.
 
 `load_policy_model` takes either kind of policy file, an AGDM checkpoint or a train_ram.py checkpoint,
-so that evaluations and comparisons accept both.
+so that evaluations and comparisons accept both. `ship_policy` writes a fine-tuned policy for users:
+a train_ram.py checkpoint slimmed to the actor's weights (no critic, optimizer or rollout state) that
+names its AGDM checkpoint relative to its own folder (it ships beside it), with a JSON sidecar.
 
 Evaluation needs no PPO, critic or optimizer: the AGDM it was fine-tuned from (the run's
 params/agdm.pt, else the path recorded in the checkpoint) wrapped for the recorded strategy, with
@@ -32,8 +34,7 @@ def load_trained_model(path: str | Path, map_location: str = "cpu") -> tuple[nn.
     if not isinstance(saved, dict) or "actor_state_dict" not in saved:
         raise RunnerCheckpointError(f"{path} is not an S2E training checkpoint (no actor_state_dict): pass a model_<iteration>.pt written by train_ram.py")
     infos = saved.get("infos") or {}
-    agdm_file = path.parent / "params" / "agdm.pt"
-    agdm_path = agdm_file if agdm_file.is_file() else infos.get("agdm_checkpoint", "")
+    agdm_path = _agdm_of(path, infos)
     try:
         agdm, _ = load_checkpoint(agdm_path)
     except CheckpointError as err:
@@ -47,8 +48,54 @@ def load_trained_model(path: str | Path, map_location: str = "cpu") -> tuple[nn.
     except RuntimeError as err:
         raise RunnerCheckpointError(f"{path} does not match its AGDM {agdm_path} ({str(err).splitlines()[0][:200]}): "
                                     "was params/agdm.pt replaced?") from None
+    expected_sha = infos.get("agdm_sha256")
+    if expected_sha is not None:
+        import hashlib
+
+        if hashlib.sha256(Path(agdm_path).read_bytes()).hexdigest() != expected_sha:
+            raise RunnerCheckpointError(f"{path} was fine-tuned from another {agdm_path} (sha256 differs): "
+                                        "put the AGDM checkpoint it ships with beside it")
     model.eval().requires_grad_(False)
     return model.to(map_location), {"strategy": strategy, "iteration": saved.get("iter"), "agdm_checkpoint": str(agdm_path)}
+
+
+def _agdm_of(path: Path, infos: dict) -> Path:
+    """The AGDM checkpoint a training checkpoint was fine-tuned from: the run's params/agdm.pt, else the recorded
+    path (a relative one is relative to the checkpoint's folder, as a shipped policy records it)."""
+    beside = path.parent / "params" / "agdm.pt"
+    if beside.is_file():
+        return beside
+    recorded = Path(infos.get("agdm_checkpoint", ""))
+    return recorded if recorded.is_absolute() else path.parent / recorded
+
+
+def ship_policy(model_path: str | Path, out_path: str | Path, agdm_path: str | Path, sidecar: dict) -> dict:
+    """Write the fine-tuned policy of `model_path` to `out_path` (which must sit in the folder of `agdm_path`, the
+    AGDM checkpoint it was fine-tuned from, byte-identical to the run's) and `out_path`.json; returns the sidecar."""
+    import hashlib
+    import json
+    import os
+
+    model_path, out_path, agdm_path = Path(model_path), Path(out_path), Path(agdm_path)
+    if out_path.parent.resolve() != agdm_path.parent.resolve():
+        raise RunnerCheckpointError(f"{out_path} must be written beside its AGDM checkpoint {agdm_path} (it names it by file name)")
+    model, info = load_trained_model(model_path)
+    digest = lambda p: hashlib.sha256(Path(p).read_bytes()).hexdigest()  # noqa: E731
+    if digest(info["agdm_checkpoint"]) != digest(agdm_path):
+        raise RunnerCheckpointError(f"{model_path} was fine-tuned from {info['agdm_checkpoint']}, which differs from {agdm_path}")
+    saved = {"actor_state_dict": {f"model.{k}": v for k, v in model.state_dict().items()}, "iter": info["iteration"],
+             "infos": {"strategy": info["strategy"], "agdm_checkpoint": agdm_path.name, "agdm_sha256": digest(agdm_path)}}
+    tmp = out_path.with_name(f".{out_path.name}.tmp")
+    torch.save(saved, tmp)
+    os.replace(tmp, out_path)
+    meta = {**sidecar, "policy": out_path.name, "sha256": digest(out_path), "bytes": out_path.stat().st_size,
+            "agdm_checkpoint": agdm_path.name, "agdm_sha256": digest(agdm_path), "strategy": info["strategy"],
+            "iteration": info["iteration"], "trained_checkpoint": model_path.name}
+    side = out_path.with_suffix(".json")
+    tmp = side.with_name(f".{side.name}.tmp")
+    tmp.write_text(json.dumps(meta, indent=2) + "\n")
+    os.replace(tmp, side)
+    return meta
 
 
 def is_training_checkpoint(path: str | Path) -> bool:
