@@ -101,6 +101,8 @@ def _run_jobs(jobs: list[dict], parallel: int, log=print) -> None:
         while pending or running:
             while pending and len(running) < max(1, parallel):
                 job = pending.pop(0)
+                if load_cached_result(Path(job["out"]), job["spec"]) is not None:  # finished meanwhile by another comparison
+                    continue
                 log(f"evaluating {job['name']} on seed {job['spec']['seed']}")
                 running.append((subprocess.Popen([sys.executable, "-m", __name__, json.dumps(job)], env=env), job))
             time.sleep(0.5)
