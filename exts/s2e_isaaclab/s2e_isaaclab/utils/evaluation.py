@@ -118,11 +118,6 @@ def _run_jobs(jobs: list[dict], parallel: int, log=print) -> None:
             proc.wait()
 
 
-def evaluation_records(policy: str | Path, name: str, episodes: EpisodeSet, cache_dir: str | Path, parallel: int = 2, log=print) -> dict[str, list]:
-    """Per-episode records of `policy` over every seed of `episodes` (evaluated now unless cached)."""
-    return compare_records({name: policy}, episodes, cache_dir, parallel, log)[name]
-
-
 def compare_records(policies: dict[str, str | Path], episodes: EpisodeSet, cache_dir: str | Path, parallel: int = 2,
                     log=print) -> dict[str, dict[str, list]]:
     """{name: per-episode records over every seed} for each policy file, evaluating what is not cached."""

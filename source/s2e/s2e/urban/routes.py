@@ -170,8 +170,10 @@ def route_lengths(routes: torch.Tensor) -> torch.Tensor:
     return (routes[:, 1:] - routes[:, :-1]).norm(dim=-1).sum(-1)
 
 
-def update_route_progress(progress: torch.Tensor, points: torch.Tensor, routes: torch.Tensor, window: float = 3.0) -> torch.Tensor:
-    """Monotone progress (m) along routes: the projection may advance at most `window` metres per update.
+def update_route_progress(progress: torch.Tensor, points: torch.Tensor, routes: torch.Tensor,
+                          window: float | torch.Tensor = 3.0) -> torch.Tensor:
+    """Monotone progress (m) along routes: the projection may advance at most `window` metres per update
+    (a float, or per row [N, 1]).
 
     Restricting the projection to arc <= progress + window stops a bent (U-shaped) route from
     crediting a robot that cuts across to a later part of the route.
