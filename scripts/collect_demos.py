@@ -4,7 +4,7 @@
         --seed 1 --perturb_prob 0.01 --out logs/demos/wheeled_empty env.commands.nav.route.start_yaw_noise=1.0
 
 (the default --out is logs/demos/<task>; configs/pretrain/agdm.yaml reads logs/demos/wheeled_empty and
-wheeled_obstacles, made as in the README; --append adds a run with another seed or content to an
+wheeled_obstacles, made as in docs/pretraining.md; --append adds a run with another seed or content to an
 existing dataset).
 
 The scripted expert drives every env; like passive video it does not react to pedestrians. Every

@@ -25,7 +25,6 @@ from s2e.utils.files import write_json_atomic
 from s2e_isaaclab.utils.cli import UserError, add_env_args, make_env, run_main
 from s2e_isaaclab.utils.episodes import EpisodeCounter
 
-BUNDLED_CHECKPOINT = "agdm/agdm_wheeled.pt"
 
 
 def main() -> None:
@@ -45,7 +44,7 @@ def main() -> None:
 
     from s2e.models.checkpoint import CheckpointError, load_checkpoint
     from s2e.urban.topdown import save_topdown_grid
-    from s2e_isaaclab.paths import asset_path
+    from s2e_isaaclab.paths import BUNDLED_CHECKPOINT, asset_path
     from s2e_isaaclab.utils.nav_policies import AGDMPolicy
 
     if args.checkpoint is None:

@@ -10,7 +10,8 @@
 Each task runs in its own process over the task's episode file (assets/navbench/v1) and writes
 <out>/<robot>/<name>/<task>.json (summary with 95 % intervals, per scene, per episode) and a top-down
 map of sample episodes. A task whose result exists for the same method, model, mode and episode file
-is not run again, so an interrupted evaluation resumes where it stopped. Afterwards every method
+is not run again, and a running task saves its finished episodes as they end (<out>/<robot>/<name>/.<task>.partial.json),
+so an interrupted evaluation resumes mid-task; signals reach the worker and it ends with this process. Afterwards every method
 under <out>/<robot>/ goes into results.md / .csv / .json and bars.png there. The same seed gives
 the same numbers (the policies act deterministically; episodes are fixed by the episode file).
 """
@@ -20,19 +21,19 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from s2e_isaaclab.utils.cli import RUN_CHECKPOINT_PATTERN, UserError, run_main
+import numpy as np
+
+from s2e_isaaclab.utils.cli import RUN_CHECKPOINT_PATTERN, UserError, check_env_args, ensure_writable, run_main
 from s2e_isaaclab.utils.evaluation import load_cached_result
 
 TASKS = ("Empty", "Obstacle", "Pedestrian", "Mixed")
 METHODS = ("agdm", "run", "expert", "straight")
 DEFAULT_NAMES = {"agdm": "S2E-BC", "run": "S2E-RL", "expert": "Expert", "straight": "Straight-to-goal"}
-BUNDLED_CHECKPOINT = "agdm/agdm_wheeled.pt"
 TABLE_ORDER = ("Expert", "Straight-to-goal", "S2E-BC-Single", "S2E-BC", "SFT", "RL-Full", "RL-Decoder", "S2E-RAM")
 """Rows of the results table in the paper's order (baselines, BC, the fine-tuning strategies); other names follow."""
 
@@ -64,22 +65,22 @@ def resolve_model(args: argparse.Namespace) -> str | None:
     """The model file the method evaluates (None for the baselines); UserError if it is missing."""
     if args.method == "agdm":
         if args.checkpoint is None:
-            from s2e_isaaclab.paths import asset_path
+            from s2e_isaaclab.paths import BUNDLED_CHECKPOINT, asset_path
 
             return asset_path(BUNDLED_CHECKPOINT)
         if not Path(args.checkpoint).is_file():
             raise UserError(f"AGDM checkpoint {args.checkpoint} not found: pass --checkpoint <file.pt> or leave it out for the bundled one")
         return str(Path(args.checkpoint).resolve())
     if args.method == "run":
-        from isaaclab_tasks.utils import get_checkpoint_path
+        from s2e.rl.run_folders import run_checkpoints
 
         run = Path(args.load_run or "")
         if not args.load_run or not run.is_dir():
             raise UserError(f"--method run needs --load_run <run folder> (got {args.load_run!r}), e.g. logs/rsl_rl/s2e_ram_wheeled/<date>_<name>")
-        try:
-            return str(Path(get_checkpoint_path(str(run.resolve().parent), f"^{re.escape(run.resolve().name)}$", args.load_checkpoint)).resolve())
-        except ValueError:
-            raise UserError(f"no checkpoint matching {args.load_checkpoint!r} in {args.load_run}: train with train_ram.py first") from None
+        checkpoints = run_checkpoints(run, args.load_checkpoint)
+        if not checkpoints:
+            raise UserError(f"no checkpoint matching {args.load_checkpoint!r} in {args.load_run}: train with train_ram.py first")
+        return str(checkpoints[-1].resolve())
     return None
 
 
@@ -165,10 +166,21 @@ def evaluate_task(args: argparse.Namespace, task: str, model: str | None, out: P
         raise UserError(str(err)) from None
     quota = nav.suite.episodes_per_env(env.unwrapped.num_envs)
     if args.episodes_per_env is not None:
-        quota = max(1, min(quota, args.episodes_per_env))
+        quota = min(quota, args.episodes_per_env)
+    partial = partial_result_path(out, task)
+    earlier = load_cached_result(partial, spec)  # an interrupted run of this task: its finished episodes count
+    kept = {k: np.asarray(v) for k, v in earlier["per_episode"].items()} if earlier is not None else None
+    # read by the reset below: env i starts at the first episode of its queue that has no saved result
+    nav.cursor[:] = np.bincount(kept["env"].astype(int), minlength=env.unwrapped.num_envs) if kept is not None else 0
+    steps_before, wall_before = (earlier or {}).get("env_steps", 0), (earlier or {}).get("wall_time_s", 0.0)
     obs, _ = env.reset(seed=args.seed)
-    episodes = EpisodeCounter(nav, quota, max_panels=quota * env.unwrapped.num_envs)
-    bar = tqdm(total=episodes.target, desc=f"{spec['task']} ({args.name})", unit="ep", dynamic_ncols=True, mininterval=2.0)
+    episodes = EpisodeCounter(nav, quota, max_panels=quota * env.unwrapped.num_envs)  # after the reset: it clears its log
+    if kept is not None:
+        episodes.resume(kept)
+        print(f"[navbench] {spec['task']}: resuming, {int(episodes.counted.sum())} of {episodes.target} episodes kept from "
+              f"{partial}", flush=True)
+    bar = tqdm(total=episodes.target, initial=int(episodes.counted.sum()), desc=f"{spec['task']} ({args.name})", unit="ep",
+               dynamic_ncols=True, mininterval=2.0)
     while not episodes.finished:
         with torch.inference_mode():
             action = policy(obs)
@@ -176,18 +188,29 @@ def evaluate_task(args: argparse.Namespace, task: str, model: str | None, out: P
         obs, _, terminated, truncated, _ = env.step(action)
         done_before = bar.n
         episodes.after_step(terminated, truncated)
-        bar.update(int(episodes.counted.sum()) - done_before)
+        if int(episodes.counted.sum()) > done_before:  # save finished episodes as they come: an interruption keeps them
+            bar.update(int(episodes.counted.sum()) - done_before)
+            if not episodes.finished:
+                write_json_atomic(partial, {"spec": spec, "env_steps": steps_before + episodes.steps * env.unwrapped.num_envs,
+                                            "wall_time_s": wall_before + time.time() - episodes.t0,
+                                            "per_episode": {k: v.tolist() for k, v in episodes.records().items()}})
     bar.close()
     records = episodes.records()
     step_dt = env.unwrapped.step_dt
     result = {"spec": spec, "name": args.name, "robot": args.robot, "step_dt": step_dt, "torch_threads": torch.get_num_threads(), "episodes": len(records["success"]),
-              "env_steps": episodes.steps * env.unwrapped.num_envs, "wall_time_s": time.time() - episodes.t0,
+              "env_steps": steps_before + episodes.steps * env.unwrapped.num_envs, "wall_time_s": wall_before + time.time() - episodes.t0,
               "summary": summarize(records, step_dt), "per_scene": summarize_by(records, "scene", step_dt),
               "per_episode": {k: v.tolist() for k, v in records.items()}}
     if episodes.panels:
         save_topdown_grid(out / f"{task}_episodes.png", sample_panels(episodes.panels))
     write_json_atomic(out / f"{task}.json", result)
+    partial.unlink(missing_ok=True)
     env.close()
+
+
+def partial_result_path(out: Path, task: str) -> Path:
+    """Where a running task keeps its finished episodes until the task's result is written (hidden: not a result)."""
+    return out / f".{task}.partial.json"
 
 
 def sample_panels(panels: list[dict], count: int = 8) -> list[dict]:
@@ -196,6 +219,21 @@ def sample_panels(panels: list[dict], count: int = 8) -> list[dict]:
     succeeded = [p for p in panels if not p["title"].endswith("failure")]
     picked = failed[: count // 2]
     return picked + succeeded[: count - len(picked)]
+
+
+def read_task_result(path: Path, default_name: str) -> tuple[str, dict]:
+    """(method name, summary) of a saved task result; ValueError saying what is wrong with the file."""
+    from s2e.navbench.summary import METRICS
+
+    try:
+        saved = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise ValueError(f"{type(err).__name__}: {str(err)[:120]}") from None
+    summary = saved.get("summary") if isinstance(saved, dict) else None
+    missing = [m for m in METRICS if not isinstance(summary, dict) or not isinstance(summary.get(m), dict) or "mean" not in summary[m]]
+    if missing:
+        raise ValueError(f"no summary of {', '.join(missing)}")
+    return str(saved.get("name", default_name)), summary
 
 
 def write_report(robot_dir: Path) -> Path:
@@ -207,8 +245,13 @@ def write_report(robot_dir: Path) -> Path:
         for task in TASKS:
             path = method_dir / f"{task}.json"
             if path.is_file():
-                saved = json.loads(path.read_text())
-                results.setdefault(saved.get("name", method_dir.name), {})[task] = saved["summary"]
+                try:
+                    name, summary = read_task_result(path, default_name=method_dir.name)
+                except ValueError as err:
+                    print(f"[navbench] warning: {path} is not a readable result ({err}), left out of the table: delete it, "
+                          "or re-run that method to replace it", file=sys.stderr, flush=True)
+                    continue
+                results.setdefault(name, {})[task] = summary
     if not results:
         raise UserError(f"no results under {robot_dir}")
     rank = {name: k for k, name in enumerate(TABLE_ORDER)}
@@ -218,13 +261,61 @@ def write_report(robot_dir: Path) -> Path:
     return paths["md"]
 
 
+def run_worker(cmd: list[str], task: str, partial: Path) -> None:
+    """Evaluate one task in a child process that ends with this one: SIGINT / SIGTERM / SIGHUP are passed on to it,
+    and it gets SIGTERM if this process dies (kill -9 included). A worker that ends by a signal or an error ends the
+    evaluation with one line saying what is kept (the finished episodes in `partial`) and how to resume."""
+    import signal
+
+    def die_with_parent():
+        try:
+            import ctypes
+
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG (Linux)
+        except (OSError, AttributeError):
+            pass
+
+    proc = subprocess.Popen(cmd, preexec_fn=die_with_parent if sys.platform.startswith("linux") else None)
+    caught: list[int] = []
+
+    def forward(signum, _frame):
+        caught.append(signum)
+        if proc.poll() is None:
+            proc.send_signal(signum)
+
+    handlers = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    try:
+        code = proc.wait()
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+    kept = f"the finished episodes are kept in {partial}" if partial.is_file() else "no episode had finished"
+    if caught or code < 0:
+        print(file=sys.stderr)  # end the worker's progress bar line
+    if caught:
+        print(f"error: interrupted by {signal.Signals(caught[0]).name} while evaluating {task}; {kept}: run the same command "
+              "again to resume", file=sys.stderr, flush=True)
+        sys.exit(128 + caught[0])
+    if code < 0:
+        print(f"error: the worker evaluating {task} was killed by {signal.Signals(-code).name}; {kept}: run the same command "
+              "again to resume", file=sys.stderr, flush=True)
+        sys.exit(1)
+    if code != 0:
+        sys.exit(code)  # the worker printed its own error line (exit code 2 for bad input)
+
+
 def main() -> None:
     args = parse_args()
     args.name = args.name or DEFAULT_NAMES[args.method]
     if "/" in args.name or args.name.startswith("."):
         raise UserError(f"--name {args.name!r} is used as a folder name: no '/' and no leading '.'")
+    check_env_args(args)
+    if args.episodes_per_env is not None and args.episodes_per_env < 1:
+        raise UserError(f"--episodes_per_env {args.episodes_per_env}: evaluate at least 1 episode per env (or leave it out for all)")
     model = resolve_model(args)
     out = Path(args.out) / args.robot / args.name
+    if not args.worker:
+        ensure_writable(out, "results")
     if args.worker:
         evaluate_task(args, args.worker, model, out)
         return
@@ -235,9 +326,7 @@ def main() -> None:
         if done is None:
             elapsed = time.time() - t0
             print(f"[navbench] {spec['task']} ({k + 1}/{len(args.tasks)}) with {args.name}, {elapsed:.0f} s so far", flush=True)
-            proc = subprocess.run([sys.executable, __file__, *sys.argv[1:], "--worker", task])
-            if proc.returncode != 0:
-                sys.exit(proc.returncode)
+            run_worker([sys.executable, __file__, *sys.argv[1:], "--worker", task], spec["task"], partial_result_path(out, task))
             done = load_cached_result(out / f"{task}.json", spec)
         else:
             print(f"[navbench] {spec['task']}: already evaluated for this spec, kept ({out / f'{task}.json'})", flush=True)

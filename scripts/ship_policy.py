@@ -35,9 +35,9 @@ def main() -> None:
         raise UserError(f"{args.model} not found: pass a model_<it>.pt of a train_ram.py run")
     from s2e.rl.runner import RunnerCheckpointError
     from s2e.rl.trained_policy import ship_policy
-    from s2e_isaaclab.paths import asset_path
+    from s2e_isaaclab.paths import BUNDLED_CHECKPOINT, asset_path
 
-    agdm = Path(args.agdm) if args.agdm else Path(asset_path("agdm/agdm_wheeled.pt"))
+    agdm = Path(args.agdm) if args.agdm else Path(asset_path(BUNDLED_CHECKPOINT))
     held_out = None
     if args.comparison:
         try:

@@ -27,19 +27,19 @@ import gymnasium as gym
 import torch
 
 from s2e_isaaclab.paths import default_device
-from s2e_isaaclab.utils.cli import RUN_CHECKPOINT_PATTERN, UserError, add_env_args, build_cfgs, run_main
+from s2e_isaaclab.utils.cli import RUN_CHECKPOINT_PATTERN, UserError, add_env_args, build_cfgs, ensure_writable, run_main
 
 AGENT_ENTRY_POINT = "s2e_rl_cfg_entry_point"
-BUNDLED_CHECKPOINT = "agdm/agdm_wheeled.pt"
 
 
 def add_train_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", default=None, help="AGDM checkpoint to fine-tune (default: the bundled assets/agdm/agdm_wheeled.pt)")
     parser.add_argument("--max_iterations", type=int, default=None, help="PPO iterations (default: the agent config's)")
     parser.add_argument("--run_name", default=None, help="suffix of the run folder")
-    parser.add_argument("--resume", action="store_true", help="continue a run: load --load_run/--load_checkpoint")
-    parser.add_argument("--load_run", default=".*", help="run folder (regex; default: the latest)")
-    parser.add_argument("--load_checkpoint", default=RUN_CHECKPOINT_PATTERN, help="checkpoint in that folder (regex; default: the latest)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue a run from --load_run/--load_checkpoint: iterations continue after the loaded one, --max_iterations more")
+    parser.add_argument("--load_run", default=None, help="with --resume: run folder (regex; default: the newest run with a checkpoint)")
+    parser.add_argument("--load_checkpoint", default=None, help="with --resume: checkpoint in that folder (regex; default: the latest)")
     parser.add_argument("--logger", choices=("tensorboard", "wandb"), default=None)
     parser.add_argument("--video", action="store_true", help="film env 0 (camera beside a top-down map) during training")
     parser.add_argument("--video_length", type=int, default=200, help="steps per video")
@@ -50,7 +50,7 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
 
 
 def resolve_agdm_checkpoint(path: str | None, agent_cfg) -> str:
-    from s2e_isaaclab.paths import asset_path
+    from s2e_isaaclab.paths import BUNDLED_CHECKPOINT, asset_path
 
     path = path or agent_cfg.actor.checkpoint
     if path:
@@ -71,15 +71,20 @@ def main() -> None:
     args = parser.parse_args()
     if not args.camera:
         raise UserError("the AGDM policy needs the camera: drop --no-camera")
+    if not args.resume and (args.load_run is not None or args.load_checkpoint is not None):
+        raise UserError("--load_run/--load_checkpoint choose the run to continue: add --resume (a new run always starts "
+                        "from the AGDM --checkpoint)")
+    if args.max_iterations is not None and args.max_iterations < 1:
+        raise UserError(f"--max_iterations {args.max_iterations}: train at least 1 iteration")
 
     from isaaclab.utils.io import dump_yaml
     from isaaclab_rl.rsl_rl import RslRlVecEnvWrapper
-    from isaaclab_tasks.utils import get_checkpoint_path
 
     from s2e.models.checkpoint import CheckpointError, load_checkpoint
     from s2e.rl.curves import save_run_curves
     from s2e.rl.observation_env import AGDMObservationEnv
     from s2e.rl.policy import STRATEGIES
+    from s2e.rl.run_folders import RunNotFoundError, check_run_name, find_run_checkpoint
     from s2e.rl.runner import RunnerCheckpointError, S2ERunner
     from s2e_isaaclab.utils.episodes import EpisodeMetricsVecEnv
     from s2e_isaaclab.utils.evaluation import DEFAULT_CACHE, EpisodeSet
@@ -98,7 +103,7 @@ def main() -> None:
     env_cfg, agent_cfg = build_cfgs(args, AGENT_ENTRY_POINT)
     if agent_cfg.actor.strategy == "sft":
         raise UserError("strategy sft is supervised, not PPO: collect expert demonstrations in the task (scripts/collect_demos.py) "
-                        "and fine-tune with scripts/pretrain_agdm.py init_checkpoint=<agdm.pt> (README, RL fine-tuning)")
+                        "and fine-tune with scripts/pretrain_agdm.py init_checkpoint=<agdm.pt> (docs/rl.md)")
     if agent_cfg.actor.strategy not in STRATEGIES:
         raise UserError(f"invalid override agent.actor.strategy={agent_cfg.actor.strategy}: choose one of {', '.join(STRATEGIES)}")
     if args.max_iterations is not None:
@@ -113,6 +118,10 @@ def main() -> None:
         agent_cfg.logger = args.logger
     if args.run_name:
         agent_cfg.run_name = args.run_name
+    try:
+        check_run_name(agent_cfg.run_name or None)
+    except ValueError as err:
+        raise UserError(f"--run_name: {err}") from None
     agent_cfg.seed = args.seed
     agent_cfg.device = env_cfg.sim.device
     agent_cfg.actor.checkpoint = resolve_agdm_checkpoint(args.checkpoint, agent_cfg)
@@ -126,14 +135,13 @@ def main() -> None:
         raise UserError(f"checkpoint expects {agdm.cfg.context} frames of {tuple(agdm.cfg.image_size)}, the camera gives "
                         f"{cam.history} of {(cam.height, cam.width)}: set env.scene.camera.history/height/width")
 
-    log_root = Path("logs/rsl_rl") / agent_cfg.experiment_name
+    log_root = ensure_writable(Path("logs/rsl_rl") / agent_cfg.experiment_name, "log")
     resume_path = None
     if args.resume:
         try:
-            resume_path = get_checkpoint_path(str(log_root.resolve()), args.load_run, args.load_checkpoint)
-        except (ValueError, FileNotFoundError) as err:
-            raise UserError(f"nothing to resume under {log_root} (run {args.load_run!r}, checkpoint {args.load_checkpoint!r}): "
-                            f"{str(err).splitlines()[0]}") from None
+            resume_path = find_run_checkpoint(log_root.resolve(), args.load_run or ".*", args.load_checkpoint or RUN_CHECKPOINT_PATTERN)
+        except RunNotFoundError as err:
+            raise UserError(f"nothing to resume under {log_root}: {err}") from None
     run = datetime.now().strftime("%Y-%m-%d_%H-%M-%S") + (f"_{agent_cfg.run_name}" if agent_cfg.run_name else "")
     log_dir = log_root / run
 

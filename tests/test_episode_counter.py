@@ -36,3 +36,35 @@ def test_counter_numbers_each_envs_episodes_and_drops_those_beyond_the_quota():
     # env 1's third episode (a failure) is beyond the quota and not counted
     assert got == [(0, 0, False), (0, 1, True), (1, 0, True), (1, 1, True), (2, 0, True), (2, 1, False)]
     assert counter.summary()["SR"] == 4 / 6
+
+
+def test_records_come_in_env_order_and_a_resumed_counter_owes_only_the_rest():
+    steps = (([1], [True]), ([0, 1], [False, True]), ([1, 2], [False, True]), ([0, 2], [True, False]))
+    no = torch.zeros(3, dtype=torch.bool)
+
+    def play(counter, nav):
+        for envs, success in steps:
+            counter.before_step()
+            _end(nav, envs, success)
+            counter.after_step(no, no)
+
+    nav = _fake_nav(3)
+    whole = EpisodeCounter(nav, quota=2)
+    play(whole, nav)
+    r = whole.records()
+    assert list(zip(r["env"].tolist(), r["env_episode"].tolist())) == [(0, 0), (0, 1), (1, 0), (1, 1), (2, 0), (2, 1)]
+    # interrupted with env 0's first and env 1's two episodes finished: env 0 owes one more, env 2 two
+    first = EpisodeCounter(nav, quota=2)
+    play(first, nav)
+    kept = {k: v[np.isin(first.records()["env"], [1]) | (np.arange(6) == 0)] for k, v in first.records().items()}
+    resumed = EpisodeCounter(nav, quota=2)
+    resumed.resume(kept)
+    assert resumed.counted.tolist() == [1, 2, 0] and not resumed.finished
+    for envs, success in (([0, 2], [True, True]), ([2], [False])):
+        resumed.before_step()
+        _end(nav, envs, success)
+        resumed.after_step(no, no)
+    assert resumed.finished
+    out = resumed.records()
+    assert list(zip(out["env"].tolist(), out["env_episode"].tolist())) == [(0, 0), (0, 1), (1, 0), (1, 1), (2, 0), (2, 1)]
+    assert out["success"].tolist() == r["success"].tolist()

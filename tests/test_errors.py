@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -59,3 +60,112 @@ def test_corrupt_agdm_checkpoint(tmp_path):
                           capture_output=True, text=True, cwd=ROOT, timeout=300)
     line = _error_line(proc)
     assert str(bad) in line
+
+
+# --- every bad value stops with one line and exit code 2 before any env is built -----------------------------------
+# The scripts run in this process (imports paid once) with gymnasium.make replaced by a tripwire: reaching it
+# would mean the check came after the expensive set-up.
+
+
+class _EnvBuilt(Exception):
+    pass
+
+
+def _error_before_env(monkeypatch, capsys, cwd, script, *args):
+    import runpy
+
+    import gymnasium
+
+    def tripwire(*_, **__):
+        raise _EnvBuilt
+
+    monkeypatch.chdir(cwd)
+    monkeypatch.setattr(gymnasium, "make", tripwire)
+    monkeypatch.setattr(sys, "argv", [script, *args])
+    with pytest.raises(SystemExit) as info:
+        runpy.run_path(str(ROOT / "scripts" / script), run_name="__main__")
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert info.value.code == 2 and len(lines) == 1, err[-2000:]
+    assert "Traceback" not in err
+    return lines[0]
+
+
+WHEELED = ["--task", "S2E-Urban-Wheeled", "--mode", "base"]
+
+
+@pytest.mark.parametrize("script, args, line", [
+    ("run_expert.py", ["env.episode_length_s=abc"],
+     "error: invalid override 'env.episode_length_s=abc': env.episode_length_s takes a number (default 90.0), got 'abc'"),
+    ("run_expert.py", ["env.scene.num_envs=2.5"],
+     "error: invalid override 'env.scene.num_envs=2.5': env.scene.num_envs takes an integer (default 16), got '2.5'"),
+    ("run_expert.py", ["env.foo.bar=1"], "error: invalid override 'env.foo.bar=1': env has no field 'foo'"),
+    ("train_ram.py", ["agent.algorithm.mode_label_prior=1"],
+     "error: invalid override 'agent.algorithm.mode_label_prior=1': agent.algorithm.mode_label_prior takes true or false "
+     "(default True), got '1'"),
+    ("train_ram.py", ["agent.held_out.seeds=4"],
+     "error: invalid override 'agent.held_out.seeds=4': agent.held_out.seeds takes a list, e.g. [1,2] (default [4]), got '4'"),
+    ("train_ram.py", ["agent.run_name=123"],
+     "error: invalid override 'agent.run_name=123': agent.run_name takes a string (default ''), got '123': "
+     "quote it for Hydra, 'agent.run_name=\"123\"'"),
+    ("run_expert.py", ["--num_envs", "0"], "error: --num_envs 0: run at least 1 env"),
+    ("train_ram.py", ["--num_envs", "-3"], "error: --num_envs -3: run at least 1 env"),
+    ("run_expert.py", ["--device", "tpu"], "error: --device tpu: use cpu, cuda or cuda:<index>"),
+    ("play.py", ["--episodes_per_env", "0"], "error: --episodes_per_env 0: play at least 1 episode per env"),
+    ("train_ram.py", ["--load_run", "old"],
+     "error: --load_run/--load_checkpoint choose the run to continue: add --resume (a new run always starts from the AGDM --checkpoint)"),
+    ("train_ram.py", ["--max_iterations", "0"], "error: --max_iterations 0: train at least 1 iteration"),
+    ("train_ram.py", ["--run_name", "a/b"],
+     "error: --run_name: run name 'a/b' is used in a folder name: use letters, digits, '-', '_' or '.', no path separator"),
+    ("eval_navbench.py", ["--episodes_per_env", "0"],
+     "error: --episodes_per_env 0: evaluate at least 1 episode per env (or leave it out for all)"),
+    ("eval_navbench.py", ["--num_envs", "0"], "error: --num_envs 0: run at least 1 env"),
+])
+def test_bad_values_are_one_line_before_the_env_is_built(monkeypatch, capsys, tmp_path, script, args, line):
+    flags = WHEELED if script != "eval_navbench.py" else []
+    assert _error_before_env(monkeypatch, capsys, tmp_path, script, *flags, *args) == line
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without a GPU")
+def test_a_cuda_device_without_a_gpu(monkeypatch, capsys, tmp_path):
+    line = _error_before_env(monkeypatch, capsys, tmp_path, "run_expert.py", *WHEELED, "--device", "cuda:0")
+    assert line == "error: --device cuda:0: torch sees no CUDA GPU on this machine: use --device cpu (or leave --device out)"
+
+
+def test_an_unwritable_log_folder(monkeypatch, capsys, tmp_path):
+    (tmp_path / "logs").write_text("a file where the log folder should be")
+    line = _error_before_env(monkeypatch, capsys, tmp_path, "train_ram.py", *WHEELED)
+    assert line == "error: cannot write the log folder logs/rsl_rl/s2e_ram_wheeled: Not a directory; run from a writable " \
+                   "folder or point the output elsewhere"
+
+
+def test_a_full_log_folder(monkeypatch, capsys, tmp_path):
+    import shutil
+    from collections import namedtuple
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda _: usage(10 * 2**30, 10 * 2**30 - 2**20, 2**20))
+    line = _error_before_env(monkeypatch, capsys, tmp_path, "train_ram.py", *WHEELED)
+    assert line == "error: the log folder logs/rsl_rl/s2e_ram_wheeled has 1 MiB free (at least 64 MiB needed): free some " \
+                   "space or point the output elsewhere"
+
+
+def test_nothing_to_resume_or_play_says_where_it_looked(monkeypatch, capsys, tmp_path):
+    dead = tmp_path / "logs/rsl_rl/s2e_ram_wheeled/2026-12-03_10-00-00_killed"
+    dead.mkdir(parents=True)
+    (dead / "events.out.tfevents.1").write_bytes(b"")
+    root = (tmp_path / "logs/rsl_rl/s2e_ram_wheeled").resolve()
+    line = _error_before_env(monkeypatch, capsys, tmp_path, "train_ram.py", *WHEELED, "--resume")
+    assert line == f"error: nothing to resume under logs/rsl_rl/s2e_ram_wheeled: none of the 1 run folder(s) matching '.*' " \
+                   f"under {root} holds a checkpoint matching 'model_\\\\d+\\\\.pt$'"
+    line = _error_before_env(monkeypatch, capsys, tmp_path, "play.py", *WHEELED)
+    assert line.startswith("error: no trained run to play: none of the 1 run folder(s)") and line.endswith(
+        "train one with scripts/train_ram.py --task S2E-Urban-Wheeled")
+
+
+def test_random_bytes_as_a_checkpoint_never_suggest_unsafe_loading(monkeypatch, capsys, tmp_path):
+    bad = tmp_path / "random.pt"
+    bad.write_bytes(bytes(range(256)) * 40)
+    line = _error_before_env(monkeypatch, capsys, tmp_path, "train_ram.py", *WHEELED, "--checkpoint", str(bad))
+    assert line == f"error: checkpoint {bad}: not a torch checkpoint file (no complete zip archive: corrupt, truncated or " \
+                   "another format): copy it again or re-run pretraining"

@@ -4,7 +4,9 @@ train per strategy, save -> resume, checkpoint errors."""
 from __future__ import annotations
 
 import copy
+import shutil
 
+import numpy as np
 import pytest
 import torch
 
@@ -135,7 +137,7 @@ def test_save_then_resume_continues_identically(agdm_checkpoint, tmp_path, actor
     resumed = make_runner(agdm_checkpoint, seed=1, **actor)
     infos = resumed.load(str(path))
     assert infos["strategy"] == "ram" and infos["agdm"]["provenance"]["test"] is True
-    assert resumed.current_learning_iteration == first.current_learning_iteration == 1
+    assert resumed.current_learning_iteration == first.current_learning_iteration == 2  # the next iteration to run
     assert resumed.alg.num_updates == first.alg.num_updates == 2
     for a, b in ((first.alg.actor, resumed.alg.actor), (first.alg.critic, resumed.alg.critic)):
         for k, v in _snapshot(a).items():
@@ -154,9 +156,37 @@ def test_save_then_resume_continues_identically(agdm_checkpoint, tmp_path, actor
     assert any(not torch.equal(v, saved[k]) for k, v in results[0].items())
 
 
+def test_an_interrupted_and_resumed_run_writes_the_checkpoints_of_an_uninterrupted_one(agdm_checkpoint, tmp_path):
+    """model_N.pt means N + 1 updates in both runs, numbering continues after the resumed checkpoint, and with the
+    world in the same state (a real env restarts its episodes instead) the resumed run's files are bit-identical."""
+    def run(log_dir, iterations):
+        runner = make_runner(agdm_checkpoint, log_dir=str(log_dir))
+        runner.cfg["save_interval"] = 1
+        runner.learn(iterations)
+        return runner
+
+    run(tmp_path / "whole", 3)
+    interrupted = run(tmp_path / "first", 2)
+    world = interrupted.env  # the env as the interrupted run left it
+    resumed = make_runner(agdm_checkpoint, log_dir=str(tmp_path / "resumed"), seed=7)
+    resumed.cfg["save_interval"] = 1
+    resumed.load(str(tmp_path / "first" / "model_1.pt"))
+    assert resumed.current_learning_iteration == 2
+    resumed.env = world
+    resumed.learn(1)  # --max_iterations 1 after a resume: one more iteration, numbered 2
+    assert sorted(p.name for p in (tmp_path / "resumed").glob("model_*.pt")) == ["model_2.pt"]
+    whole = torch.load(tmp_path / "whole" / "model_2.pt", weights_only=False)
+    again = torch.load(tmp_path / "resumed" / "model_2.pt", weights_only=False)
+    assert whole["iter"] == again["iter"] == 2 and whole["num_updates"] == again["num_updates"] == 3
+    assert whole["learning_rate"] == again["learning_rate"]
+    for part in ("actor_state_dict", "critic_state_dict"):
+        for k, v in whole[part].items():
+            assert torch.equal(v, again[part][k]), (part, k)
+    torch.testing.assert_close(whole["optimizer_state_dict"], again["optimizer_state_dict"], rtol=0, atol=0)
+
+
 def test_a_save_killed_mid_write_leaves_the_last_complete_checkpoint_the_latest(agdm_checkpoint, tmp_path, monkeypatch):
-    from isaaclab_tasks.utils import get_checkpoint_path
-    from s2e_isaaclab.utils.cli import RUN_CHECKPOINT_PATTERN
+    from s2e.rl.run_folders import find_run_checkpoint
 
     runner = make_runner(agdm_checkpoint)
     (tmp_path / "run").mkdir()
@@ -169,8 +199,19 @@ def test_a_save_killed_mid_write_leaves_the_last_complete_checkpoint_the_latest(
     monkeypatch.setattr(torch, "save", partial_write)
     with pytest.raises(KeyboardInterrupt):
         runner.save(str(tmp_path / "run" / "model_3.pt"))
-    assert len(list((tmp_path / "run").iterdir())) == 2  # the partial file is there, under a name resume never picks
-    assert get_checkpoint_path(str(tmp_path), "run", RUN_CHECKPOINT_PATTERN).endswith("model_2.pt")
+    assert [p.name for p in (tmp_path / "run").iterdir()] == ["model_2.pt"]  # the partial write is cleaned up
+
+    def disk_full(obj, f):
+        open(f, "wb").write(b"half")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        runner.save(str(tmp_path / "run" / "model_3.pt"))
+    assert [p.name for p in (tmp_path / "run").iterdir()] == ["model_2.pt"]
+    # what a kill -9 during the write leaves (a hidden temporary file) is never taken for a checkpoint
+    (tmp_path / "run" / ".model_3.pt.tmp").write_bytes(b"half a checkpoint")
+    assert find_run_checkpoint(tmp_path).name == "model_2.pt"
 
 
 def test_checkpoint_errors_are_one_line_and_name_the_file(agdm_checkpoint, tmp_path):
@@ -447,6 +488,17 @@ def test_exported_torchscript_and_onnx_policies_match_pytorch(agdm_checkpoint, t
 
     session = ort.InferenceSession(result["onnx"], providers=["CPUExecutionProvider"])
     assert session.run(["action"], {"images": images[:2].numpy(), "goal": goal[:2].numpy()})[0].shape == (2, 21)
+    # the ONNX file deploys alone: copied to another folder, it loads and gives the same actions
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["policy.onnx", "policy.pt"]
+    robot = tmp_path / "robot"
+    robot.mkdir()
+    shutil.copy(result["onnx"], robot / "policy.onnx")
+    alone = ort.InferenceSession(str(robot / "policy.onnx"), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(alone.run(["action"], {"images": images.numpy(), "goal": goal.numpy()})[0],
+                               DeployablePolicy(actor.deploy_model())(images, goal).detach().numpy(), atol=1e-4, rtol=0)
+    # a second export replaces the files in place and leaves no temporary file
+    export_policy(actor.deploy_model(), images, goal, tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["policy.onnx", "policy.pt"]
 
 
 
@@ -458,7 +510,7 @@ def test_a_trained_checkpoint_loads_for_evaluation_without_the_runner(agdm_check
     runner.learn(2)  # the first update only warms the critic up
     runner.save(str(tmp_path / "model_1.pt"))
     model, info = load_trained_model(tmp_path / "model_1.pt")
-    assert info["strategy"] == strategy and info["iteration"] == runner.current_learning_iteration
+    assert info["strategy"] == strategy and info["iteration"] == runner.current_learning_iteration - 1
     g = torch.Generator().manual_seed(1)
     images, goal = torch.rand(2, 4, 3, 32, 32, generator=g), torch.randn(2, 2, generator=g) * 5
     with torch.no_grad():

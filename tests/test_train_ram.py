@@ -3,7 +3,9 @@ mid-training and resumed, playback with video and checked exports, and one-line 
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -56,8 +58,6 @@ def test_train_ram_logs_episode_metrics_and_saves_a_playable_run(trained):
 
 def test_a_run_ends_with_its_held_out_check_and_keeps_the_best_checkpoint(trained):
     """The last checkpoint is compared with the imported AGDM on validation blocks (seed 4): one line, best.pt, TensorBoard."""
-    import json
-
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     cwd, proc = trained
@@ -77,14 +77,25 @@ def test_a_run_ends_with_its_held_out_check_and_keeps_the_best_checkpoint(traine
 
 def test_play_films_scores_and_exports_matching_policies(trained):
     cwd, _ = trained
-    proc = _script("play.py", *SHORT, "env.episode_length_s=1", cwd=cwd)
-    assert proc.returncode == 0, proc.stderr[-3000:]
     (run,) = _runs(cwd)
+    dead = run.parent / "2099-01-01_00-00-00_died_before_its_first_checkpoint"  # newer, but nothing to play
+    (dead / "params").mkdir(parents=True)
+    proc = _script("play.py", *SHORT, "env.episode_length_s=1", cwd=cwd)
+    shutil.rmtree(dead)
+    assert proc.returncode == 0, proc.stderr[-3000:]
     (play,) = (run / "play").iterdir()
     assert play.name.endswith("_model_1_seed0")  # the newest checkpoint, the default seed
     assert (play / "rollout.mp4").stat().st_size > 0 and (play / "results.json").is_file()
-    assert (run / "exported/policy.onnx").is_file() and (run / "exported/policy.pt").is_file()
+    assert sorted(p.name for p in (run / "exported").iterdir()) == ["policy.onnx", "policy.pt"]  # self-contained ONNX
     assert "max |diff| vs PyTorch" in proc.stdout and "SR " in proc.stdout
+    # the same checkpoint given as a file plays the same episodes (no run folder needed, e.g. a shipped policy)
+    by_file = _script("play.py", *SHORT, "env.episode_length_s=1", "--checkpoint", str(run / "model_1.pt"), "--no-video",
+                      "--no-export", cwd=cwd)
+    assert by_file.returncode == 0, by_file.stderr[-3000:]
+    (again,) = (cwd / "logs/play/model_1").iterdir()
+    first = json.loads((play / "results.json").read_text())
+    second = json.loads((again / "results.json").read_text())
+    assert second["per_episode"] == first["per_episode"] and second["strategy"] == "ram"
 
 
 def test_a_run_killed_mid_training_resumes_from_its_last_checkpoint(tmp_path):
@@ -103,19 +114,23 @@ def test_a_run_killed_mid_training_resumes_from_its_last_checkpoint(tmp_path):
     for m in models:  # every checkpoint on disk is complete
         torch.load(m, weights_only=False)
     (killed / f".model_{len(models) + 5}.pt.tmp").write_bytes(b"partial")  # what a kill during torch.save leaves
+    dead = killed.parent / "2099-01-01_00-00-00_died_before_its_first_checkpoint"  # the newest folder, no checkpoint
+    (dead / "params").mkdir(parents=True)
     last = int(models[-1].stem.split("_")[1])
-    resumed = _script("train_ram.py", *SHORT, "--resume", "--max_iterations", "1", *TINY_AGENT, *NO_CHECK, cwd=tmp_path)
+    resumed = _script("train_ram.py", *SHORT, "--resume", "--max_iterations", "2", *TINY_AGENT, *NO_CHECK, cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert f"resuming from {models[-1]}" in resumed.stdout
-    new_run = [r for r in _runs(tmp_path) if r != killed][0]
-    assert torch.load(new_run / f"model_{last}.pt", weights_only=False)["iter"] == last
+    (new_run,) = [r for r in _runs(tmp_path) if r not in (killed, dead)]
+    # numbering continues after the loaded checkpoint: two more iterations, last + 1 and last + 2, none repeated
+    assert sorted(p.name for p in new_run.glob("model_*.pt")) == sorted([f"model_{last + 1}.pt", f"model_{last + 2}.pt"])
+    saved = torch.load(new_run / f"model_{last + 2}.pt", weights_only=False)
+    assert saved["iter"] == last + 2 and saved["num_updates"] == last + 3
 
 
 @pytest.mark.parametrize("args, expected", [
     (["agent.actor.strategy=lora"], "agent.actor.strategy=lora: choose one of ram, decoder, full"),
     (["agent.actor.strategy=sft"], "pretrain_agdm.py init_checkpoint="),
     (["--checkpoint", "nowhere/agdm.pt"], "AGDM checkpoint nowhere/agdm.pt not found"),
-    (["--resume"], "nothing to resume under logs/rsl_rl/s2e_ram_wheeled"),
     (["agent.actor.no_such_field=1"], "invalid override 'agent.actor.no_such_field=1'"),
 ])
 def test_train_ram_errors_are_one_line(tmp_path, args, expected):

@@ -7,6 +7,9 @@ from pathlib import Path
 
 ASSETS_DIR = Path(os.environ.get("S2E_ASSETS_DIR", Path(__file__).resolve().parents[3] / "assets"))
 
+BUNDLED_CHECKPOINT = "agdm/agdm_wheeled.pt"
+"""The bundled AGDM checkpoint (under ASSETS_DIR): what every script fine-tunes or evaluates by default."""
+
 
 def asset_path(relative: str) -> str:
     """Absolute path of a shipped asset; a clear error if it is missing."""

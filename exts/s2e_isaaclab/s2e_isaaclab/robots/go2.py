@@ -29,7 +29,7 @@ GO2 = RobotSpec(
     base_height=0.32,
     max_lin_vel=1.0,
     max_ang_vel=1.5,
-    # Fitted by scripts/calibrate_base_velocity.py on the joint-level Go2 in Newton (see README).
+    # Fitted by scripts/calibrate_base_velocity.py on the joint-level Go2 in Newton (docs/tasks.md).
     base_velocity_model=load_base_velocity_model("go2", FirstOrderCfg(tau=(0.45, 0.45, 0.3), gain=(1.0, 1.0, 1.0))),
     camera_body="Geometry/base",
     camera_offset=(0.3, 0.0, 0.08),  # the head's front camera, ~0.4 m above the ground

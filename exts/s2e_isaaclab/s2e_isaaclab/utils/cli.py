@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import gymnasium as gym
 
-from ..paths import default_device
+from s2e.rl.run_folders import RUN_CHECKPOINT_PATTERN  # noqa: F401  (the scripts' --load_checkpoint default)
 
-# the runner's model_<iteration>.pt, anchored so a partial ".model_3.pt.tmp" (or any other suffix) never matches
-RUN_CHECKPOINT_PATTERN = r"model_\d+\.pt$"
+from ..paths import default_device
 
 
 class UserError(Exception):
@@ -49,6 +49,7 @@ def build_cfgs(args: argparse.Namespace, agent_entry_point: str | None = None):
 
     from s2e_isaaclab.tasks.urban.urban_env_cfg import apply_control_mode, disable_camera, set_content
 
+    check_env_args(args)
     tasks = s2e_task_ids()
     if args.task not in gym.registry:
         raise UserError(f"unknown task {args.task!r}: choose one of {', '.join(tasks)}")
@@ -80,22 +81,109 @@ def build_cfgs(args: argparse.Namespace, agent_entry_point: str | None = None):
     return cfg, agent_cfg
 
 
+def check_env_args(args: argparse.Namespace) -> None:
+    """--num_envs and --device, checked before anything is built (UserError naming the value and the fix)."""
+    if getattr(args, "num_envs", None) is not None and args.num_envs < 1:
+        raise UserError(f"--num_envs {args.num_envs}: run at least 1 env")
+    device = getattr(args, "device", None)
+    if device is None or device == "cpu":
+        return
+    import torch
+
+    kind, _, index = device.partition(":")
+    if kind != "cuda" or (index and not index.isdigit()):
+        raise UserError(f"--device {device}: use cpu, cuda or cuda:<index>")
+    if not torch.cuda.is_available():
+        raise UserError(f"--device {device}: torch sees no CUDA GPU on this machine: use --device cpu (or leave --device out)")
+    if index and int(index) >= torch.cuda.device_count():
+        raise UserError(f"--device {device}: this machine has {torch.cuda.device_count()} CUDA GPU(s), "
+                        f"cuda:0 to cuda:{torch.cuda.device_count() - 1}")
+
+
+def _override_type_error(key: str, default, text: str) -> str | None:
+    """Why the override value `text` cannot replace a field whose default is `default` (None when it can): strings,
+    booleans, numbers, lists and mappings are checked as Hydra will parse the value; other fields take any value."""
+    import yaml
+
+    if default is None or callable(default) or type(default).__module__ != "builtins":
+        return None
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        value = text
+    if value is None:
+        return None
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(default, str):
+        if isinstance(value, str):
+            return None
+        return f"takes a string (default {default!r}), got {text!r}: quote it for Hydra, '{key}=\"{text}\"'"
+    if isinstance(default, bool):
+        ok, kind = isinstance(value, bool), "true or false"
+    elif isinstance(default, int):
+        ok, kind = number and isinstance(value, int), "an integer"
+    elif isinstance(default, float):
+        ok, kind = number, "a number"
+    elif isinstance(default, (list, tuple)):
+        ok, kind = isinstance(value, list), "a list, e.g. [1,2]"
+    elif isinstance(default, dict):
+        ok, kind = isinstance(value, dict), "a mapping"
+    else:
+        return None
+    return None if ok else f"takes {kind} (default {default!r}), got {text!r}"
+
+
 def _check_override_paths(default_cfg, overrides: list[str], root: str) -> None:
-    """Every `<root>.a.b=value` override must name an existing field (Isaac Lab would set a new one silently)."""
+    """Every `<root>.a.b=value` override must name an existing field (Isaac Lab would set a new one silently) and give
+    a value of the field's type (Isaac Lab would fail deep inside env creation)."""
     for item in overrides:
         if "=" not in item:
             raise UserError(f"invalid override {item!r}: expected key=value, e.g. env.episode_length_s=30")
-        key = item.split("=", 1)[0].lstrip("+~")
+        raw_key, text = item.split("=", 1)
+        key = raw_key.lstrip("+~")
         if not key.startswith(f"{root}."):
             continue
-        node = default_cfg
-        for part in key.split(".")[1:]:
+        node, parts = default_cfg, key.split(".")
+        for depth, part in enumerate(parts[1:], start=1):
             if isinstance(node, dict) and part in node:
                 node = node[part]
             elif node is not None and not isinstance(node, dict) and hasattr(node, part):
                 node = getattr(node, part)
             else:
-                raise UserError(f"invalid override {item!r}: {key} has no field {part!r}")
+                raise UserError(f"invalid override {item!r}: {'.'.join(parts[:depth])} has no field {part!r}")
+        problem = None if raw_key.startswith(("+", "~")) else _override_type_error(key, node, text)
+        if problem:
+            raise UserError(f"invalid override {item!r}: {key} {problem}")
+
+
+MIN_FREE_BYTES = 64 * 2**20
+"""Less free space than this under an output folder fails at start-up: a checkpoint alone is ~10-60 MB."""
+
+
+def ensure_writable(folder: str | Path, what: str = "output") -> Path:
+    """Create `folder` and prove it takes a file, before anything expensive starts; UserError with the path and
+    the reason (not a directory, permission, read-only or full file system)."""
+    import os
+    import shutil
+
+    folder = Path(folder)
+    probe = folder / f".write_probe_{os.getpid()}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"s2e")
+        free = shutil.disk_usage(folder).free
+    except OSError as err:
+        raise UserError(f"cannot write the {what} folder {folder}: {err.strerror or err}; run from a writable folder "
+                        "or point the output elsewhere") from None
+    finally:
+        try:
+            probe.unlink(missing_ok=True)
+        except OSError:
+            pass
+    if free < MIN_FREE_BYTES:
+        raise UserError(f"the {what} folder {folder} has {free / 2**20:.0f} MiB free (at least {MIN_FREE_BYTES // 2**20} MiB "
+                        "needed): free some space or point the output elsewhere")
+    return folder
 
 
 def make_env(args: argparse.Namespace):
@@ -104,7 +192,8 @@ def make_env(args: argparse.Namespace):
 
 
 def run_main(main) -> None:
-    """Run a script's main, printing user errors (bad input, missing or corrupt files) as one line."""
+    """Run a script's main, printing user errors (bad input, missing or corrupt files) as one line, exit code 2;
+    Ctrl-C ends it with exit code 130 and no traceback."""
     from s2e.navbench.episodes import EpisodeFileError
     from s2e.rendering.ply import PlyError
     from s2e.urban.scene_bundle import SceneBundleError
@@ -114,3 +203,6 @@ def run_main(main) -> None:
     except (UserError, FileNotFoundError, PlyError, SceneBundleError, EpisodeFileError) as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
+    except KeyboardInterrupt:  # Ctrl-C: what was saved stays (atomic writes); no traceback
+        print("\ninterrupted", file=sys.stderr)
+        sys.exit(130)

@@ -33,6 +33,15 @@ class EpisodeCounter:
         self.steps, self.t0, self._last_print = 0, time.time(), 0.0
         nav.episode_log.clear()
 
+    def resume(self, records: dict[str, np.ndarray]) -> None:
+        """Count the episodes of an interrupted run (its `records()`) as done; each env then owes only the rest of its
+        quota, and the command must start env i at its queue position `counted[i]`."""
+        counted = np.bincount(np.asarray(records["env"], dtype=int), minlength=self.num_envs)
+        if len(counted) != self.num_envs or (counted > self.quota).any():
+            raise ValueError(f"the saved episodes do not fit {self.num_envs} envs x {self.quota} episodes")
+        self.kept = [dict(records)] if len(records["env"]) else []
+        self.counted = counted
+
     @property
     def target(self) -> int:
         return self.quota * self.num_envs
@@ -74,7 +83,11 @@ class EpisodeCounter:
                 f"{self.steps * self.num_envs / (now - self.t0):.1f} env-steps/s, ETA {eta:.0f} s")
 
     def records(self) -> dict[str, np.ndarray]:
-        return {k: np.concatenate([r[k] for r in self.kept]) for k in self.kept[0]}
+        """Per-episode records ordered by (env, env_episode): the same episodes give the same arrays (and the same
+        bootstrap intervals) whatever order they finished in, e.g. after a resume."""
+        merged = {k: np.concatenate([np.asarray(r[k]) for r in self.kept]) for k in self.kept[0]}
+        order = np.lexsort((merged["env_episode"], merged["env"]))
+        return {k: v[order] for k, v in merged.items()}
 
     def summary(self) -> dict:
         """SR, RC, CT and the per-episode records."""

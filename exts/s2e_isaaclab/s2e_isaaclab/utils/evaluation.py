@@ -87,9 +87,9 @@ def load_cached_result(path: Path, spec: dict) -> dict | None:
     """A finished result saved at `path` for exactly this spec, else None (missing, partial or for another spec)."""
     try:
         saved = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
+    except (OSError, ValueError):
         return None
-    return saved if saved.get("spec") == spec else None
+    return saved if isinstance(saved, dict) and saved.get("spec") == spec else None
 
 
 def _run_jobs(jobs: list[dict], parallel: int, log=print) -> None:

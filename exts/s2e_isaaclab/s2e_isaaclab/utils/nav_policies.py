@@ -58,7 +58,11 @@ class AGDMPolicy:
             raise ValueError(f"the model expects {cfg.context} frames of {tuple(cfg.image_size)}, the camera gives "
                              f"{cam.history} of {(cam.height, cam.width)}: set env.scene.camera.history/height/width")
 
+    def inputs(self, obs) -> tuple[torch.Tensor, torch.Tensor]:
+        """What the model sees: camera frames [E, k, 3, H, W] in [0, 1] and the goal [E, 2] (m, robot frame)."""
+        goal = self.nav.route_goal(self.lookahead) if self.goal == "route" else self.nav.command[:, :2]
+        return obs["camera"]["rgb"], goal
+
     @torch.inference_mode()
     def __call__(self, obs) -> torch.Tensor:
-        goal = self.nav.route_goal(self.lookahead) if self.goal == "route" else self.nav.command[:, :2]
-        return self.model(obs["camera"]["rgb"], goal).action(self.decode, generator=self.generator)
+        return self.model(*self.inputs(obs)).action(self.decode, generator=self.generator)

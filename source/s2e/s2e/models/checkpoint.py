@@ -91,14 +91,18 @@ def _first_line(exc: BaseException) -> str:
 def _read(path: Path, map_location) -> dict:
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path}: file not found; pass the path of an AGDM checkpoint (.pt) written by pretraining")
+    if not zipfile.is_zipfile(path):  # torch.save writes a zip archive; anything else is not (or no longer) one
+        raise CheckpointError(f"checkpoint {path}: not a torch checkpoint file (no complete zip archive: corrupt, truncated "
+                              "or another format): copy it again or re-run pretraining")
     try:
         data = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
         if "unsupported global" in str(exc).lower():  # a real pickle, but of arbitrary objects
             raise CheckpointError(f"checkpoint {path}: holds objects other than tensors and plain types, refused for safety; "
                                   "re-save it with s2e.models.checkpoint.save_checkpoint") from None
-        raise CheckpointError(f"checkpoint {path}: not a readable torch file ({_first_line(exc)}); "
-                              "the file is corrupt or truncated: copy it again or re-run pretraining") from None
+        # torch's own message goes on to suggest weights_only=False: never passed on for a file that failed safe loading
+        raise CheckpointError(f"checkpoint {path}: not a readable torch checkpoint (its contents do not unpickle); "
+                              "the file is corrupt: copy it again or re-run pretraining") from None
     except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError, KeyError) as exc:
         raise CheckpointError(f"checkpoint {path}: not a readable torch file ({_first_line(exc)}); "
                               "the file is corrupt or truncated: copy it again or re-run pretraining") from None

@@ -10,7 +10,7 @@ gradient. The density therefore covers both, with a fixed speed spread per mode:
 With speed_std = 0 the speed is not part of the action density: the executed speed is the drawn
 mode's own v_m, neither explored nor given a policy gradient (the speed head then changes only
 through the features it shares). PPO with a speed in the density learned above all to drive
-faster, which on the obstacle task meant more collisions (README, RL measurements).
+faster, which on the obstacle task meant more collisions (docs/rl.md, why the defaults are what they are).
 
 Sampling draws a mode from q, then its waypoints and speed. With `waypoint_noise=False` a sample
 is the drawn mode's mean waypoints: PPO explores over anchors only (see s2e.rl.policy for why), and

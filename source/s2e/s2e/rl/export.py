@@ -45,10 +45,11 @@ def export_policy(model: nn.Module, images: torch.Tensor, goal: torch.Tensor, ou
         traced = torch.jit.trace(policy, (images, goal), check_trace=False)
     ts_path, onnx_path = out_dir / "policy.pt", out_dir / "policy.onnx"
     _save_atomic(ts_path, lambda p: traced.save(str(p)))
+    # one self-contained file (weights inside, far below protobuf's 2 GB): it deploys by copying it alone
     _save_atomic(onnx_path, lambda p: torch.onnx.export(
         policy, (images, goal), str(p), input_names=["images", "goal"], output_names=["action"],
         dynamic_shapes={"images": {0: torch.export.Dim("batch")}, "goal": {0: torch.export.Dim("batch")}},
-        opset_version=18, dynamo=True, verbose=False))
+        opset_version=18, dynamo=True, external_data=False, verbose=False))
     with torch.no_grad():
         ts_out = torch.jit.load(str(ts_path))(images, goal)
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
@@ -62,6 +63,10 @@ def export_policy(model: nn.Module, images: torch.Tensor, goal: torch.Tensor, ou
 
 
 def _save_atomic(path: Path, write) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    write(tmp)
-    tmp.replace(path)
+    """Write through a hidden temporary file renamed into place; a failed write leaves nothing behind."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        write(tmp)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -14,7 +14,7 @@ Frozen parts run in eval mode whatever PPO's train()/eval() calls, so their outp
 sample's log-probability gradient on the means is (a - mu) / sigma^2 noise and successive policies
 differ by a large KL for any step. waypoint_std > 0 replaces them with a fixed exploration spread
 (like speed_std for the speed). Sampled from, fixed spreads executed noisier waypoints and collided
-more on the obstacle task (README, RL measurements); as a kernel (below) they are what trains.
+more on the obstacle task (docs/rl.md); as a kernel (below) they are what trains.
 
 `waypoint_noise=False` (with waypoint_std = tau > 0) explores over anchors only: a sample is the
 drawn mode's mean trajectory, executed without noise, and the fixed spread tau only scores it. The
@@ -26,10 +26,8 @@ was, instead of the 1/sigma^2 noise on the means pinning the adaptive rate at it
 the drawn mode stays one intent for k steps instead of dithering between modes at 10 Hz, and each
 step's mode is still a draw from the current scores. Only rollout steps (S2EPPO.act sets
 `rollout_step`) use it; the update's forward passes draw nothing that is kept. Anchor-only draws
-held for 10 steps (tau 0.25) are the task configs' default (s2e_isaaclab's AGDMActorCfg): drawn
-afresh at every step they moved the scores for the worse; held, they raised the held-out SR
-(README, RL measurements). The class defaults here are the plain mixture (predicted spreads,
-independent draws).
+held for 10 steps (tau 0.25) are the task configs' default (s2e_isaaclab's AGDMActorCfg; docs/rl.md
+says why). The class defaults here are the plain mixture (predicted spreads, independent draws).
 
 `mode_temperature` = T divides the anchor scores in the PPO policy, softmax(logits / T): the top
 mode, which play.py, the export and NavBench-GS run, is the same, but with T < 1 rollouts draw it

@@ -120,12 +120,15 @@ class S2EPPO(PPO):
         return losses
 
     def save(self) -> dict:
-        return {**super().save(), "num_updates": self.num_updates, "held_modes": self.actor.held_modes.state_dict()}
+        return {**super().save(), "num_updates": self.num_updates, "learning_rate": self.learning_rate,
+                "held_modes": self.actor.held_modes.state_dict()}
 
     def load(self, loaded_dict: dict, load_cfg: dict | None, strict: bool) -> bool:
         resumed = super().load(loaded_dict, load_cfg, strict)
         if load_cfg is None or load_cfg.get("iteration"):
             self.num_updates = int(loaded_dict.get("num_updates", 0))
+            if "learning_rate" in loaded_dict:  # the adaptive schedule's current rate, not the configured start
+                self.learning_rate = float(loaded_dict["learning_rate"])
             if "held_modes" in loaded_dict:
                 self.actor.held_modes.load_state_dict(loaded_dict["held_modes"])
         return resumed

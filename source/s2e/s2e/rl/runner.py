@@ -4,6 +4,10 @@
   wrapped by `AGDMObservationEnv`, so rollouts store cached context tokens, not images;
 - distributed training also on CPU: torchrun's WORLD_SIZE / RANK / LOCAL_RANK with the gloo backend
   when the device is not CUDA (rsl-rl itself only knows NCCL on cuda:LOCAL_RANK);
+- model_N.pt holds the state after iterations 0..N (weights, optimizer, adaptive learning rate, RNG);
+  a resumed run continues at iteration N + 1 and runs `num_learning_iterations` more (rsl-rl's
+  convention for the count, without repeating N); the envs restart their episodes (Isaac Lab has no
+  env state to save), the only difference from a run that was never interrupted;
 - checkpoints are written atomically and carry the AGDM checkpoint's provenance and the strategy;
   loading a missing, corrupt or mismatched one fails with one line naming the file and the fix;
 - `checkpoint_hook(path, iteration)`, when set, runs after each checkpoint is written (train_ram.py's
@@ -38,6 +42,12 @@ class S2ERunner(OnPolicyRunner):
         if not dist.is_initialized():
             dist.init_process_group(backend="gloo", rank=self.gpu_global_rank, world_size=world)
 
+    def learn(self, num_learning_iterations: int, init_at_random_ep_len: bool = False) -> None:
+        """rsl-rl's loop over iterations current_learning_iteration .. + num - 1; afterwards
+        current_learning_iteration is the next iteration, so a second call continues without repeating one."""
+        super().learn(num_learning_iterations, init_at_random_ep_len)
+        self.current_learning_iteration += 1
+
     @property
     def actor(self):
         return self.alg.get_policy()
@@ -45,20 +55,26 @@ class S2ERunner(OnPolicyRunner):
     def save(self, path: str, infos: dict | None = None) -> None:
         """rsl-rl's checkpoint dict, plus the AGDM provenance and strategy, written via a temporary file."""
         saved = self.alg.save()
-        saved["iter"] = self.current_learning_iteration
+        saved["iter"] = self.alg.num_updates - 1  # the last iteration done (also when saved between learn() calls)
         actor = self.actor
         saved["infos"] = {**(infos or {}), "strategy": actor.strategy, "agdm": actor.meta, "agdm_checkpoint": actor.checkpoint}
+        saved["rng_state"] = {"torch": torch.get_rng_state(),
+                              "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None}
         folder, name = os.path.split(path)
         tmp = os.path.join(folder, f".{name}.tmp")  # hidden: never matched by the model_*.pt checkpoint pattern
-        torch.save(saved, tmp)
-        os.replace(tmp, path)
-        self.logger.save_model(path, self.current_learning_iteration)
+        try:
+            torch.save(saved, tmp)
+            os.replace(tmp, path)
+        finally:  # a failed write (disk full, interrupt) leaves no partial file; a kill -9 leaves only the hidden one
+            if os.path.exists(tmp):
+                os.remove(tmp)
+        self.logger.save_model(path, saved["iter"])
         if self.checkpoint_hook is not None:
-            scalars = self.checkpoint_hook(path, self.current_learning_iteration) or {}
+            scalars = self.checkpoint_hook(path, saved["iter"]) or {}
             writer = self.logger.writer
             for name, value in scalars.items():
                 if writer is not None:
-                    writer.add_scalar(name, value, self.current_learning_iteration)
+                    writer.add_scalar(name, value, saved["iter"])
 
     def load(self, path: str, load_cfg: dict | None = None, strict: bool = True, map_location: str | None = None) -> dict:
         path = str(path)
@@ -81,6 +97,11 @@ class S2ERunner(OnPolicyRunner):
         except (RuntimeError, KeyError, ValueError) as exc:
             raise RunnerCheckpointError(f"{path} does not match this model ({str(exc).splitlines()[0][:200]}): "
                                         "resume with the same AGDM --checkpoint and agent settings as the run") from None
-        if load_iteration:
-            self.current_learning_iteration = loaded["iter"]
+        if load_iteration:  # model_N.pt holds iterations 0..N: the resumed run continues at N + 1
+            self.current_learning_iteration = loaded["iter"] + 1
+            rng = loaded.get("rng_state")
+            if rng is not None and not self.is_distributed:  # ranks draw differently: each keeps its own seed's stream
+                torch.set_rng_state(rng["torch"].cpu())
+                if rng.get("cuda") is not None and torch.cuda.is_available() and len(rng["cuda"]) == torch.cuda.device_count():
+                    torch.cuda.set_rng_state_all([state.cpu() for state in rng["cuda"]])
         return loaded.get("infos") or {}

@@ -55,7 +55,7 @@ class AGDMActorCfg:
     mode_hold_steps: int = 10
     """Each env's mode draw keeps its Gumbel noise for this many rollout steps (10: one intent for 1 s
     instead of a fresh mode every 0.1 s); each step's mode is still a draw from the scores
-    (s2e.rl.held_modes). 1: independent draws, which dithered and drifted the policy (README)."""
+    (s2e.rl.held_modes). 1: independent draws, which dither between modes (docs/rl.md)."""
     mode_temperature: float = 1.0
     """PPO's policy draws anchors from softmax(scores / T): T < 1 explores less and keeps rollouts
     near the deterministic (top-mode) policy that play.py and NavBench-GS run; the top mode is the same."""
@@ -102,7 +102,7 @@ class HeldOutCfg:
 @configclass
 class S2ERunnerCfg(RslRlOnPolicyRunnerCfg):
     class_name = "s2e.rl.runner:S2ERunner"
-    num_steps_per_env = 64  # 1,024 samples per update at 16 envs: smaller batches let Adam drift the policy (README)
+    num_steps_per_env = 64  # 1,024 samples per update at 16 envs: smaller batches let Adam drift the policy (docs/rl.md)
     max_iterations = 10  # a first look on a CPU in ~5 minutes; real runs pass --max_iterations
     save_interval = 2
     init_at_random_ep_len = False  # random starting clocks would cut first episodes short and fake a rising SR
