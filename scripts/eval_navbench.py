@@ -268,12 +268,12 @@ def run_worker(cmd: list[str], task: str, partial: Path) -> None:
     import signal
 
     def die_with_parent():
-        try:
-            import ctypes
+        import contextlib
+        import ctypes
 
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG (Linux)
-        except (OSError, AttributeError):
-            pass
+        # PR_SET_PDEATHSIG (Linux): without a glibc prctl the worker still gets the forwarded signals below
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
 
     proc = subprocess.Popen(cmd, preexec_fn=die_with_parent if sys.platform.startswith("linux") else None)
     caught: list[int] = []

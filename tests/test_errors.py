@@ -68,7 +68,7 @@ def test_corrupt_agdm_checkpoint(tmp_path):
 
 
 class _EnvBuilt(Exception):
-    pass
+    """Raised by the gymnasium.make tripwire: the script got as far as building an env."""
 
 
 def _error_before_env(monkeypatch, capsys, cwd, script, *args):

@@ -163,6 +163,7 @@ MIN_FREE_BYTES = 64 * 2**20
 def ensure_writable(folder: str | Path, what: str = "output") -> Path:
     """Create `folder` and prove it takes a file, before anything expensive starts; UserError with the path and
     the reason (not a directory, permission, read-only or full file system)."""
+    import contextlib
     import os
     import shutil
 
@@ -176,10 +177,8 @@ def ensure_writable(folder: str | Path, what: str = "output") -> Path:
         raise UserError(f"cannot write the {what} folder {folder}: {err.strerror or err}; run from a writable folder "
                         "or point the output elsewhere") from None
     finally:
-        try:
+        with contextlib.suppress(OSError):  # where the folder takes no file there is no probe to remove
             probe.unlink(missing_ok=True)
-        except OSError:
-            pass
     if free < MIN_FREE_BYTES:
         raise UserError(f"the {what} folder {folder} has {free / 2**20:.0f} MiB free (at least {MIN_FREE_BYTES // 2**20} MiB "
                         "needed): free some space or point the output elsewhere")
