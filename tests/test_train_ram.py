@@ -117,7 +117,8 @@ def test_a_run_killed_mid_training_resumes_from_its_last_checkpoint(tmp_path):
     dead = killed.parent / "2099-01-01_00-00-00_died_before_its_first_checkpoint"  # the newest folder, no checkpoint
     (dead / "params").mkdir(parents=True)
     last = int(models[-1].stem.split("_")[1])
-    resumed = _script("train_ram.py", *SHORT, "--resume", "--max_iterations", "2", *TINY_AGENT, *NO_CHECK, cwd=tmp_path)
+    resumed = _script("train_ram.py", *SHORT, "--resume", "--max_iterations", "2", *TINY_AGENT, *NO_CHECK, "agent.save_interval=1",
+                      cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert f"resuming from {models[-1]}" in resumed.stdout
     (new_run,) = [r for r in _runs(tmp_path) if r not in (killed, dead)]
