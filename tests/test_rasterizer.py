@@ -110,7 +110,8 @@ def kernel_projection(scene: GaussianScene, viewmats, Ks, width, height, antiali
     radii = np.full((num_images, n, 2), -7, np.int32)
     colors = np.zeros((num_images, n, 3), np.float32)
     image_opac = np.zeros((num_images, n), np.float32)
-    cpu_kernels.project_kernel(means, quats, scales, opac, sh, scene_of_image, views, intr, width, height,
+    every = np.ascontiguousarray(np.broadcast_to(np.arange(n), (num_images, n)))
+    cpu_kernels.project_kernel(means, quats, scales, opac, sh, scene_of_image, every, np.full(num_images, n), views, intr, width, height,
                                0.01, 1e10, 0.3, sh.shape[2], antialiased, means2d, conics, depths, radii, colors,
                                image_opac)
     shape = tuple(viewmats.shape[:-2]) + (n,)

@@ -3,7 +3,8 @@
 The static scene (the env's urban block as Gaussians, or a captured scene bundle) is built once and
 stays resident on the device; each update only re-poses the walking people (per-actor Gaussian sets
 read from the physics bodies) and renders all due envs in one batched call (gsplat on CUDA, our
-rasterizer on CPU). Each env keeps a ring buffer of its last `history` frames, newest last, filled
+rasterizer on CPU, which skips the Gaussians outside each camera's frustum with a grid built
+once: s2e.rendering.culling). Each env keeps a ring buffer of its last `history` frames, newest last, filled
 with the first frame after a reset, so a policy always sees a full context.
 """
 
@@ -24,6 +25,8 @@ from isaaclab.sensors import SensorBase
 from s2e.rendering import GaussianScene, render
 from s2e.rendering.actors import PedestrianGaussians, advance_phase
 from s2e.rendering.cameras import intrinsics_from_fov, mount_rotation, rotmat_from_quat_xyzw, viewmats_from_body
+from s2e.rendering.culling import FrustumCuller
+from s2e.rendering.render import resolve_backend
 from s2e.rendering.urban_gaussians import urban_scene_gaussians
 
 from ..scenes.urban_terrain import UrbanTerrainImporter
@@ -154,6 +157,9 @@ class GaussianSplatCamera(SensorBase):
             people = self._per_env(people, num_actors)
             static = GaussianScene.cat([static, people])
         self._scene = static
+        dynamic = static.num_gaussians - self._num_static
+        on_cpu = resolve_backend(self.cfg.backend, static.device) == "cpu"
+        self._culler = FrustumCuller(static, num_dynamic=dynamic) if self.cfg.cull and on_cpu else None
 
     def _per_env(self, people: GaussianScene, num_actors: int) -> GaussianScene:
         """[E*P, Np, ...] actor sets -> [E, P*Np, ...]."""
@@ -206,8 +212,10 @@ class GaussianSplatCamera(SensorBase):
         pose = self._body_poses(self._mount_ids[ids])
         pos = pose[:, :3] - self._origins[ids]
         view = viewmats_from_body(pos, rotmat_from_quat_xyzw(pose[:, 3:7]), self._offset, self._mount)
-        scene = self._scene if ids.numel() == self._num_envs else self._scene_subset(ids)
-        rgb, depth = self._render(scene, view, self._data.intrinsics[ids], self.cfg.width, self.cfg.height)
+        every = ids.numel() == self._num_envs
+        scene = self._scene if every else self._scene_subset(ids)
+        culler = self._culler if every or self._culler is None else self._culler.select(ids)
+        rgb, depth = self._render(scene, view, self._data.intrinsics[ids], self.cfg.width, self.cfg.height, culler)
         rgb = (rgb.clamp(0, 1) * 255 + 0.5).to(torch.uint8)
         self._push(ids, rgb, depth)
         self._tile_view[ids] = view
@@ -216,11 +224,12 @@ class GaussianSplatCamera(SensorBase):
         self._data.viewmats[ids] = world_view
         self._data.pos_w[ids] = pose[:, :3] + (rotmat_from_quat_xyzw(pose[:, 3:7]) @ self._offset[:, None])[..., 0]
 
-    def _render(self, scene: GaussianScene, view: torch.Tensor, k: torch.Tensor, width: int, height: int):
+    def _render(self, scene: GaussianScene, view: torch.Tensor, k: torch.Tensor, width: int, height: int,
+                culler: FrustumCuller | None = None):
         """rgb [B, H, W, 3] and depth [B, H, W, 1] of one camera per scene. What the Gaussians leave
         transparent shows the sky above the horizon and a plain ground plane below it."""
         out = render(scene, view[:, None], k[:, None], width, height, backend=self.cfg.backend,
-                     antialiased=self.cfg.antialiased, near_plane=self.cfg.near_plane)
+                     antialiased=self.cfg.antialiased, near_plane=self.cfg.near_plane, culler=culler)
         rgb, alpha, depth = out.rgb[:, 0], out.alpha[:, 0], out.depth[:, 0]
         ys, xs = torch.meshgrid(torch.arange(height, device=self._device), torch.arange(width, device=self._device), indexing="ij")
         pix = torch.stack([xs + 0.5, ys + 0.5, torch.ones_like(xs, dtype=torch.float)], -1).float()  # [H, W, 3]
@@ -240,7 +249,8 @@ class GaussianSplatCamera(SensorBase):
         _ = self.data  # bring poses up to date
         ids = torch.as_tensor(env_ids, device=self._device).reshape(-1)
         k = intrinsics_from_fov(width, height, hfov_deg or self.cfg.hfov_deg, device=self._device).expand(len(ids), 3, 3)
-        rgb, _ = self._render(self._scene_subset(ids), self._tile_view[ids], k, width, height)
+        culler = self._culler.select(ids) if self._culler is not None else None
+        rgb, _ = self._render(self._scene_subset(ids), self._tile_view[ids], k, width, height, culler)
         return (rgb.clamp(0, 1) * 255 + 0.5).to(torch.uint8)
 
     def _scene_subset(self, ids: torch.Tensor) -> GaussianScene:

@@ -31,6 +31,9 @@ class GaussianSplatCameraCfg(SensorBaseCfg):
     """Which frame histories to keep ('rgb', 'depth'); a dropped one is None in the data."""
     backend: str = "auto"
     """'auto' (gsplat on CUDA, else our CPU rasterizer), 'cpu', 'gsplat' or 'reference'."""
+    cull: bool = True
+    """CPU rasterizer: skip the Gaussians outside each camera's frustum (s2e.rendering.culling); the images are
+    the same either way, only the cost changes. gsplat culls on the GPU by itself."""
     near_plane: float = 0.25
     """Gaussians whose centres are closer than this are skipped (m). Splats just below a low camera
     otherwise project to screen-filling veils (the clamped EWA Jacobian of 3DGS)."""

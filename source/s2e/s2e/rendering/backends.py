@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .culling import FrustumCuller
 from .gaussians import GaussianScene
 
 
@@ -31,8 +32,12 @@ def _images_of(scene: GaussianScene, viewmats: torch.Tensor) -> tuple[GaussianSc
 
 
 def render_cpu(scene: GaussianScene, viewmats, Ks, width, height, near_plane=0.01, far_plane=1e10, eps2d=0.3,
-               antialiased: bool = False, tile_size: int = 8) -> torch.Tensor:
-    """Our rasterizer (Numba, all cores). Returns [..., C, H, W, 5]: rgb, depth sum, alpha."""
+               antialiased: bool = False, tile_size: int = 8, culler: FrustumCuller | None = None) -> torch.Tensor:
+    """Our rasterizer (Numba, all cores). Returns [..., C, H, W, 5]: rgb, depth sum, alpha.
+
+    `culler` (built on this scene's batch) restricts each image to the Gaussians that can reach it;
+    the result is the same as without it, only cheaper for cameras inside large scenes.
+    """
     from . import cpu_kernels as k
 
     flat, scene_of_image, cam_lead = _images_of(scene, viewmats)
@@ -40,15 +45,24 @@ def render_cpu(scene: GaussianScene, viewmats, Ks, width, height, near_plane=0.0
     means, quats, scales, opac, sh = map(arr, (flat.means, flat.quats, flat.scales, flat.opacities, flat.sh))
     views = arr(viewmats.reshape(-1, 4, 4))
     intr = arr(Ks.reshape(-1, 3, 3))
-    num_images, n = views.shape[0], means.shape[1]
+    if culler is not None:
+        if culler.num_scenes != means.shape[0] or culler.cell_of.shape[1] != means.shape[1]:
+            raise ValueError(f"the culler was built for {culler.num_scenes} scenes of {culler.cell_of.shape[1]} Gaussians, "
+                             f"the scene has {means.shape[0]} of {means.shape[1]}: build it on the scene rendered (or select())")
+        cand_ids, cand_counts = culler.candidates(views, intr, width, height, near_plane, scene_of_image)
+    else:
+        cand_ids = np.broadcast_to(np.arange(means.shape[1], dtype=np.int64), (views.shape[0], means.shape[1]))
+        cand_counts = np.full(views.shape[0], means.shape[1], np.int64)
+    num_images, n = views.shape[0], cand_ids.shape[1]
     means2d = np.empty((num_images, n, 2), np.float32)
     conics = np.empty((num_images, n, 3), np.float32)
     depths = np.empty((num_images, n), np.float32)
     radii = np.empty((num_images, n, 2), np.int32)
     colors = np.empty((num_images, n, 3), np.float32)
     image_opac = np.empty((num_images, n), np.float32)
-    k.project_kernel(means, quats, scales, opac, sh, scene_of_image, views, intr, width, height, near_plane, far_plane,
-                     eps2d, sh.shape[2], antialiased, means2d, conics, depths, radii, colors, image_opac)
+    k.project_kernel(means, quats, scales, opac, sh, scene_of_image, cand_ids, cand_counts, views, intr, width, height,
+                     near_plane, far_plane, eps2d, sh.shape[2], antialiased, means2d, conics, depths, radii, colors,
+                     image_opac)
     tiles_x, tiles_y = -(-width // tile_size), -(-height // tile_size)
     order = np.empty((num_images, n), np.int64)
     num_visible = np.empty(num_images, np.int64)

@@ -41,15 +41,17 @@ def _sh_color(sh, k, x, y, z, ch):
 
 
 @njit(parallel=True, cache=True)
-def project_kernel(means, quats, scales, opacities, sh, scene_of_image, viewmats, Ks, width, height,
-                   near, far, eps2d, sh_coeffs, antialiased, means2d, conics, depths, radii, colors, opac_out):
-    """Project scene `scene_of_image[i]`'s Gaussians into image i. Outputs are [I, N, ...].
+def project_kernel(means, quats, scales, opacities, sh, scene_of_image, cand_ids, cand_counts, viewmats, Ks, width,
+                   height, near, far, eps2d, sh_coeffs, antialiased, means2d, conics, depths, radii, colors, opac_out):
+    """Project image i's candidates, Gaussians cand_ids[i, :cand_counts[i]] of scene `scene_of_image[i]`
+    (ascending ids: every Gaussian, or those a culler kept), into image i. Outputs are [I, C, ...] by
+    candidate slot; slots past the count get radius 0 (not drawn).
 
     With `antialiased`, opacities are scaled by sqrt(det(cov2d) / det(cov2d + eps2d)) (gsplat's
     'antialiased' mode), so that Gaussians smaller than a pixel fade instead of bloating.
     """
     num_images = viewmats.shape[0]
-    n = means.shape[1]
+    n = cand_ids.shape[1]
     chunks = (n + CHUNK - 1) // CHUNK
     for job in prange(num_images * chunks):
         img = job // chunks
@@ -65,9 +67,12 @@ def project_kernel(means, quats, scales, opacities, sh, scene_of_image, viewmats
         py = -(v[0, 1] * v[0, 3] + v[1, 1] * v[1, 3] + v[2, 1] * v[2, 3])
         pz = -(v[0, 2] * v[0, 3] + v[1, 2] * v[1, 3] + v[2, 2] * v[2, 3])
         start = (job % chunks) * CHUNK
-        for g in range(start, min(start + CHUNK, n)):
-            radii[img, g, 0] = 0
-            radii[img, g, 1] = 0
+        for slot in range(start, min(start + CHUNK, n)):
+            radii[img, slot, 0] = 0
+            radii[img, slot, 1] = 0
+            if slot >= cand_counts[img]:
+                continue
+            g = cand_ids[img, slot]
             o = opacities[s, g]
             if o < ALPHA_THRESHOLD:
                 continue
@@ -126,19 +131,33 @@ def project_kernel(means, quats, scales, opacities, sh, scene_of_image, viewmats
             ry = math.ceil(extend * math.sqrt(cd))
             if u + rx <= 0 or u - rx >= width or w + ry <= 0 or w - ry >= height:
                 continue
-            radii[img, g, 0] = rx
-            radii[img, g, 1] = ry
-            means2d[img, g, 0] = u
-            means2d[img, g, 1] = w
-            depths[img, g] = z
-            opac_out[img, g] = o
-            conics[img, g, 0] = cd / det
-            conics[img, g, 1] = -cb / det
-            conics[img, g, 2] = ca / det
+            radii[img, slot, 0] = rx
+            radii[img, slot, 1] = ry
+            means2d[img, slot, 0] = u
+            means2d[img, slot, 1] = w
+            depths[img, slot] = z
+            opac_out[img, slot] = o
+            conics[img, slot, 0] = cd / det
+            conics[img, slot, 1] = -cb / det
+            conics[img, slot, 2] = ca / det
             dx, dy, dz = mx - px, my - py, mz - pz
             dn = 1.0 / max(math.sqrt(dx * dx + dy * dy + dz * dz), 1e-12)
             for ch in range(3):
-                colors[img, g, ch] = _sh_color(sh[s, g], sh_coeffs, dx * dn, dy * dn, dz * dn, ch)
+                colors[img, slot, ch] = _sh_color(sh[s, g], sh_coeffs, dx * dn, dy * dn, dz * dn, ch)
+
+
+@njit(parallel=True, cache=True)
+def compact_kernel(cell_of, scene_of_image, cell_visible, cand_ids, cand_counts):
+    """Per image, the ascending ids of the Gaussians whose cell is visible (cell -1: never drawn)."""
+    for img in prange(cell_visible.shape[0]):
+        cells = cell_of[scene_of_image[img]]
+        m = 0
+        for g in range(cells.shape[0]):
+            c = cells[g]
+            if c >= 0 and cell_visible[img, c]:
+                cand_ids[img, m] = g
+                m += 1
+        cand_counts[img] = m
 
 
 @njit(cache=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import torch
 
 from .backends import gsplat_available, render_cpu, render_gsplat, render_reference
+from .culling import FrustumCuller
 from .gaussians import GaussianScene
 
 BACKENDS = ("auto", "cpu", "gsplat", "reference")
@@ -35,19 +36,22 @@ def resolve_backend(backend: str, device: torch.device | str) -> str:
 
 def render(scene: GaussianScene, viewmats: torch.Tensor, Ks: torch.Tensor, width: int, height: int, *,
            backend: str = "auto", background: torch.Tensor | None = None, near_plane: float = 0.01,
-           far_plane: float = 1e10, eps2d: float = 0.3, antialiased: bool = False) -> RenderOutput:
+           far_plane: float = 1e10, eps2d: float = 0.3, antialiased: bool = False,
+           culler: FrustumCuller | None = None) -> RenderOutput:
     """Render a scene (or a batch of scenes [..., N]) from cameras viewmats [..., C, 4, 4], Ks [..., C, 3, 3].
 
     Cameras are OpenCV-style (x right, y down, z forward), viewmats world-to-camera. `background` [3]
     fills what the Gaussians leave transparent (the sky). `antialiased` is gsplat's anti-aliased mode
     (opacity compensation for the eps2d blur), better when rendering far below a scene's native scale.
+    `culler` (s2e.rendering.culling, built on `scene`) lets the CPU backend skip what cannot reach an
+    image (same result); gsplat culls on the GPU itself and the reference backend renders everything.
     """
     name = resolve_backend(backend, scene.device)
     kwargs = dict(near_plane=near_plane, far_plane=far_plane, eps2d=eps2d, antialiased=antialiased)
     if name == "gsplat":
         out = render_gsplat(scene, viewmats, Ks, width, height, **kwargs)
     elif name == "cpu":
-        out = render_cpu(scene, viewmats, Ks, width, height, **kwargs)
+        out = render_cpu(scene, viewmats, Ks, width, height, culler=culler, **kwargs)
     else:
         out = render_reference(scene, viewmats, Ks, width, height, **kwargs)
     rgb, depth_sum, alpha = out[..., :3], out[..., 3:4], out[..., 4:5]
