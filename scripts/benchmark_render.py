@@ -3,7 +3,7 @@
     ./isaaclab.sh -p scripts/benchmark_render.py                       # suite in configs/benchmark_render.yaml
     ./isaaclab.sh -p scripts/benchmark_render.py --resolutions 64 --num_gaussians 50000 --num_cameras 16
 
-The scene is a procedural block's Gaussians (s2e.rendering.urban_gaussians), thinned or densified
+The scene is a procedural block's Gaussians (s2e.urban.appearance), thinned or densified
 to the requested count; cameras stand on the sidewalks at robot height looking along the street,
 as the robots' cameras do, with the task camera's settings (anti-aliased, near plane 0.25 m);
 `cpu+cull` is the CPU rasterizer with the frustum culling the task's camera uses. Each configuration is rendered `--repeats` times after a warm-up (the
@@ -27,7 +27,7 @@ from s2e.rendering import GaussianScene, render
 from s2e.rendering.backends import gsplat_available
 from s2e.rendering.cameras import intrinsics_from_fov, look_at
 from s2e.rendering.culling import FrustumCuller
-from s2e.rendering.urban_gaussians import urban_scene_gaussians
+from s2e.urban.appearance import urban_scene_gaussians
 from s2e.urban.layout import UrbanLayoutCfg, generate_layout
 from s2e.utils.files import write_json_atomic
 from s2e.utils.machine import describe_machine

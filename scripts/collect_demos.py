@@ -11,8 +11,8 @@ The scripted expert drives every env; like passive video it does not react to pe
 env step, each env's newest Gaussian-splat camera frame and its robot pose (x, y, yaw in the env's
 tile frame) at that same instant are appended to the env's current trajectory. When an episode ends
 its trajectory is written as `<out>/traj_<seed>_<env>_<n>/` holding 0.jpg ... and traj_data.pkl
-(position [T, 2], yaw [T]; plus success/collisions), built in a hidden temporary folder and renamed
-into place, so a killed run never leaves half a trajectory. Episodes with a collision are dropped
+(position [T, 2], yaw [T]; plus success/collisions) by s2e.pretrain.dataset_writer (atomically: a
+killed run never leaves half a trajectory). Episodes with a collision are dropped
 unless --keep_collisions. `--perturb_prob` makes the expert veer off now and then
 (s2e.nav.perturbation) so the data shows recoveries (with --policy CHECKPOINT the bursts are driven
 by that AGDM policy instead: DAgger-style data from the states it drifts into); traj_data.pkl's
@@ -26,9 +26,6 @@ was made (updated every 30 s); `s2e.pretrain.dataset.GNMDataset` reads it.
 from __future__ import annotations
 
 import argparse
-import os
-import pickle
-import shutil
 import sys
 import time
 from datetime import datetime
@@ -37,55 +34,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from s2e.pretrain.dataset import DatasetError
+from s2e.pretrain.dataset_writer import DatasetWriter, FolderNotEmptyError, prepare_folder, write_meta
 from s2e_isaaclab.utils.cli import UserError, add_env_args, make_env, run_main
 
 FORMAT = "gnm"
-
-
-def write_trajectory(out: Path, name: str, frames: list[np.ndarray], poses: list[np.ndarray], expert: list[bool], extra: dict,
-                     quality: int = 95) -> None:
-    """Write one trajectory folder atomically (temporary folder, then rename)."""
-    from PIL import Image
-
-    tmp = out / f".tmp_{name}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
-    for i, frame in enumerate(frames):
-        Image.fromarray(frame).save(tmp / f"{i}.jpg", quality=quality)
-    pose = np.stack(poses).astype(np.float64)
-    data = {"position": pose[:, :2].copy(), "yaw": pose[:, 2].copy(), "expert_action": np.asarray(expert, dtype=bool), **extra}
-    with open(tmp / "traj_data.pkl", "wb") as f:
-        pickle.dump(data, f)
-    os.replace(tmp, out / name)
-
-
-def write_yaml_atomic(path: Path, data: dict) -> None:
-    import yaml
-
-    from s2e.utils.files import write_text_atomic
-
-    write_text_atomic(path, yaml.safe_dump(data, sort_keys=False))
-
-
-def prepare_out(out: Path, append: bool) -> dict:
-    """Create the output folder (or check it for --append); return the existing dataset.yaml, if any."""
-    import yaml
-
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out} is a file, not a folder")
-    existing = {}
-    if out.is_dir():
-        for stale in out.glob(".tmp_*"):  # left by a killed run
-            shutil.rmtree(stale, ignore_errors=True)
-        entries = [p for p in out.iterdir() if not p.name.startswith(".")]
-        if entries and not append:
-            raise UserError(f"--out {out} is not empty ({len(entries)} entries): choose a new folder or pass --append")
-        meta = out / "dataset.yaml"
-        if meta.is_file():
-            existing = yaml.safe_load(meta.read_text()) or {}
-    out.mkdir(parents=True, exist_ok=True)
-    return existing
 
 
 def main() -> None:
@@ -113,7 +66,12 @@ def main() -> None:
     if not 0.0 <= args.perturb_prob <= 1.0 or args.perturb_steps < 1 or args.perturb_angle < 0.0:
         raise UserError("--perturb_prob must be in [0, 1], --perturb_steps >= 1 and --perturb_angle >= 0")
     out = Path(args.out) if args.out else Path("logs/demos") / args.task
-    existing = prepare_out(out, args.append)
+    try:
+        existing = prepare_folder(out, args.append)
+    except FolderNotEmptyError as err:
+        raise UserError(f"--out {err}: choose a new folder or pass --append") from None
+    except DatasetError as err:
+        raise UserError(f"--out {err}") from None
 
     learner = None
     if args.policy:
@@ -127,16 +85,15 @@ def main() -> None:
             raise UserError("--policy drives the perturbation bursts: give --perturb_prob > 0 too")
     env, cfg = make_env(args)
 
-    from s2e.nav.expert import ExpertCfg, ScriptedExpert
     from s2e.nav.perturbation import ActionPerturbation, PerturbationCfg
     from s2e.rendering.cameras import rotmat_from_quat_xyzw
+    from s2e_isaaclab.utils.nav_policies import scripted_expert
 
     base = env.unwrapped
     nav = base.command_manager.get_term("nav")
     camera = base.scene.sensors["camera"]
-    action_term = base.action_manager.get_term("nav")
-    expert_cfg = ExpertCfg(avoid_pedestrians=False, speed=0.8 * nav.spec.max_lin_vel)
-    expert = ScriptedExpert(expert_cfg, action_term.ctrl, nav.spec.radius, cfg.commands.nav.pedestrians.radius)
+    expert = scripted_expert(env, avoid_pedestrians=False, speed_fraction=0.8)
+    expert_cfg = expert.cfg
     perturb_cfg = PerturbationCfg(args.perturb_prob, args.perturb_steps, args.perturb_angle)
     perturbation = ActionPerturbation(perturb_cfg, base.num_envs, base.device, seed=args.seed)
     cam = cfg.scene.camera
@@ -155,37 +112,12 @@ def main() -> None:
     run_id = len(existing.get("runs", []))
     prefix = f"traj_{args.seed}" if run_id == 0 else f"traj_{args.seed}r{run_id}"
 
-    running = RunningEpisodes(num_envs)
-    episode_no = np.zeros(num_envs, dtype=int)
-    counts = dict(frames=0, trajectories=0, truncated=0, dropped_collision=0, dropped_short=0, episodes=0, successes=0)
+    writer = DatasetWriter(out, num_envs, prefix, args.min_episode_frames, args.keep_collisions, args.jpeg_quality,
+                           extra={"seed": args.seed})
+    counts = writer.counts
     max_offset = 0.0  # camera position at render time vs the robot pose now + mount: frame and pose are one instant
     robot = base.scene["robot"]
     mount = torch.tensor(cam.offset_pos, device=base.device)
-
-    def finish(i: int, record: dict, truncated: bool = False) -> None:
-        frames, poses, expert_flags = running.episode(i)
-        n = len(frames)
-        collided = record["collisions"] > 0
-        if collided and not args.keep_collisions:
-            counts["dropped_collision"] += 1
-        elif n < args.min_episode_frames:
-            counts["dropped_short"] += 1
-        else:
-            name = f"{prefix}_{i}_{episode_no[i]}"
-            extra = {"success": bool(record["success"]), "collisions": int(record["collisions"]), "truncated": truncated,
-                     "env": i, "seed": args.seed}
-            write_trajectory(out, name, frames, poses, expert_flags, extra, args.jpeg_quality)
-            counts["frames"] += n
-            counts["trajectories"] += 1
-            counts["truncated"] += int(truncated)
-        episode_no[i] += 1
-        running.restart(i)
-
-    def kept_in_progress() -> int:
-        """Frames the running episodes would add if written now."""
-        lengths = running.lengths()
-        clean = args.keep_collisions | (nav.state.collision_count.cpu().numpy() == 0)
-        return int(lengths[(lengths >= args.min_episode_frames) & clean].sum())
 
     created = datetime.now().isoformat(timespec="seconds")
 
@@ -195,7 +127,7 @@ def main() -> None:
                **counts, "complete": complete, "frame_pose_offset_m": round(max_offset, 5), "created": created,
                "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])}
         runs = list(existing.get("runs", [])) + [run]
-        write_yaml_atomic(out / "dataset.yaml", {
+        write_meta(out, {
             "format": FORMAT,
             "frame_dt": frame_dt,
             "metric_scale": 1.0,
@@ -225,7 +157,7 @@ def main() -> None:
     nav.episode_log.clear()
     t0, steps, last_save, interrupted = time.time(), 0, time.time(), False
     try:
-        while (progress := counts["frames"] + kept_in_progress()) < args.frames:
+        while (progress := counts["frames"] + writer.kept_in_progress(nav.state.collision_count.cpu().numpy())) < args.frames:
             bar.update(progress - bar.n)
             xy, yaw = nav.robot_pose_2d()
             state = nav.refresh()
@@ -240,7 +172,7 @@ def main() -> None:
                     learner_action = learner(obs["camera"]["rgb"], nav.command[:, :2]).action("best")
             action, is_expert = perturbation.apply(action, learner_action)
             # copies: on the CPU .numpy() views the sensor's ring buffer, which the next render overwrites
-            running.append(rgb.cpu().numpy().copy(), torch.cat([xy, yaw[:, None]], dim=-1).cpu().numpy().copy(),
+            writer.append(rgb.cpu().numpy().copy(), torch.cat([xy, yaw[:, None]], dim=-1).cpu().numpy().copy(),
                            is_expert.cpu().numpy().copy())
             obs, _, terminated, truncated, _ = env.step(action)
             steps += 1
@@ -253,9 +185,7 @@ def main() -> None:
                     records[int(i)] = {k: v[j] for k, v in batch.items()}
             for i in np.flatnonzero(done):
                 rec = records.get(int(i), {"success": False, "collisions": 0})
-                counts["episodes"] += 1
-                counts["successes"] += int(rec["success"])
-                finish(int(i), rec)
+                writer.end_episode(int(i), bool(rec["success"]), int(rec["collisions"]))
             bar.set_postfix_str(f"{steps * num_envs / (time.time() - t0):.1f} env-frames/s, {counts['trajectories']} traj", refresh=False)
             if time.time() - last_save > 30.0:
                 last_save = time.time()
@@ -263,10 +193,8 @@ def main() -> None:
     except KeyboardInterrupt:
         print("\n[collect] interrupted: keeping the trajectories written so far", file=sys.stderr)
         interrupted = True
-        running.drop()  # a step may have been cut mid-append: drop the running episodes
-    # the episodes still running: keep them as truncated trajectories (their state so far)
-    for i in np.flatnonzero(running.lengths() > 0):
-        finish(int(i), {"success": False, "collisions": int(nav.state.collision_count[i])}, truncated=True)
+        writer.drop_running()  # a step may have been cut mid-append: drop the running episodes
+    writer.close(nav.state.collision_count.cpu().numpy())  # the episodes still running, as truncated trajectories
     bar.update(counts["frames"] - bar.n)
     bar.close()
     wall = time.time() - t0
@@ -281,48 +209,6 @@ def main() -> None:
     print(f"[collect] {steps} steps x {num_envs} envs in {wall:.0f} s: {steps * num_envs / max(wall, 1e-9):.1f} env-frames/s, "
           f"{rate:.1f} kept frames/s; frame-pose alignment: camera within {max_offset * 100:.2f} cm of the pose")
     env.close()
-
-
-class RunningEpisodes:
-    """The frames and poses of every env's running episode, kept as one [E, ...] snapshot per step
-    (no per-env work per step); an env's episode is the steps since its start."""
-
-    def __init__(self, num_envs: int):
-        self.rgb: list[np.ndarray] = []
-        self.pose: list[np.ndarray] = []
-        self.expert: list[np.ndarray] = []
-        self.first = 0  # step index of rgb[0]
-        self.now = 0
-        self.start = np.zeros(num_envs, dtype=int)
-
-    def append(self, rgb: np.ndarray, pose: np.ndarray, expert: np.ndarray) -> None:
-        self.rgb.append(rgb)
-        self.pose.append(pose)
-        self.expert.append(expert)
-        self.now += 1
-
-    def lengths(self) -> np.ndarray:
-        return self.now - self.start
-
-    def episode(self, i: int) -> tuple[list[np.ndarray], list[np.ndarray], list[bool]]:
-        """Env i's frames, poses and expert-action flags since its episode started."""
-        k = self.start[i] - self.first
-        return [f[i] for f in self.rgb[k:]], [p[i] for p in self.pose[k:]], [bool(x[i]) for x in self.expert[k:]]
-
-    def restart(self, i: int) -> None:
-        self.start[i] = self.now
-        self._trim()
-
-    def drop(self) -> None:
-        self.start[:] = self.now
-        self._trim()
-
-    def _trim(self) -> None:
-        """Forget the steps no running episode needs any more."""
-        k = int(self.start.min()) - self.first
-        if k > 0:
-            del self.rgb[:k], self.pose[:k], self.expert[:k]
-            self.first += k
 
 
 def _progress(total: int):

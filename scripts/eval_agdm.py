@@ -6,9 +6,11 @@
 Each step the policy sees the camera's last k frames and a goal point in the robot frame and acts
 with its top-scored mode (`--decode mean`: the score-weighted mean trajectory; `--decode sample`: a
 draw from the mixture). `--goal final` gives it the episode's goal; `--goal route` (the default)
-the point --route_lookahead metres ahead along the reference route (the goal itself near the end):
+the point a look-ahead further along the reference route (the goal itself near the end):
 route guidance, as a robot following a navigation app's route gets, which training covers since
-its goals are later points of the driven path.
+its goals are later points of the driven path. The look-ahead is the task's route look-ahead
+(env.observations.route.goal.params.lookahead, the one training's route observation uses);
+--route_lookahead sets that field for this run.
 Episodes are counted as in run_expert.py; results.json and a top-down map of the episodes go under
 logs/eval_agdm/<task>/<date_time>/.
 """
@@ -19,10 +21,11 @@ import argparse
 from datetime import datetime
 from pathlib import Path
 
+import gymnasium as gym
 import torch
 
 from s2e.utils.files import write_json_atomic
-from s2e_isaaclab.utils.cli import UserError, add_env_args, make_env, run_main
+from s2e_isaaclab.utils.cli import UserError, add_env_args, build_env_cfg, run_main
 from s2e_isaaclab.utils.episodes import EpisodeCounter
 
 
@@ -36,7 +39,8 @@ def main() -> None:
                         help="action from the mixture: the top-scored mode, the score-weighted mean, or a sample")
     parser.add_argument("--goal", choices=("route", "final"), default="route",
                         help="goal input: a point ahead on the reference route, or the episode's goal")
-    parser.add_argument("--route_lookahead", type=float, default=3.0, help="metres ahead along the route for --goal route")
+    parser.add_argument("--route_lookahead", type=float, default=None,
+                        help="metres ahead along the route for --goal route (default: the task's, env.observations.route.goal.params.lookahead)")
     parser.add_argument("--log_dir", default="logs/eval_agdm")
     args = parser.parse_args()
     if not args.camera:
@@ -45,6 +49,7 @@ def main() -> None:
     from s2e.models.checkpoint import CheckpointError, load_checkpoint
     from s2e.urban.topdown import save_topdown_grid
     from s2e_isaaclab.paths import BUNDLED_CHECKPOINT, asset_path
+    from s2e_isaaclab.tasks.urban.urban_env_cfg import route_lookahead, set_route_lookahead
     from s2e_isaaclab.utils.nav_policies import AGDMPolicy
 
     if args.checkpoint is None:
@@ -57,12 +62,18 @@ def main() -> None:
         model, meta = load_checkpoint(args.checkpoint)
     except CheckpointError as err:
         raise UserError(str(err)) from None
-    env, cfg = make_env(args)
+    cfg = build_env_cfg(args)
+    if args.route_lookahead is not None:
+        try:
+            set_route_lookahead(cfg, args.route_lookahead)
+        except ValueError as err:
+            raise UserError(f"--route_lookahead: {err}") from None
+    env = gym.make(args.task, cfg=cfg)
     base = env.unwrapped
     nav = base.command_manager.get_term("nav")
     gen = torch.Generator(device=base.device).manual_seed(args.seed)
     try:
-        policy = AGDMPolicy(env, model, args.route_lookahead, args.decode, args.goal, gen)
+        policy = AGDMPolicy(env, model, args.decode, args.goal, gen)
     except ValueError as err:
         raise UserError(str(err)) from None
     print(f"[eval_agdm] {args.checkpoint} on {args.task}: {base.num_envs} envs, content={cfg.content}, mode={cfg.control_mode}, "
@@ -78,7 +89,7 @@ def main() -> None:
         if line:
             print(f"[eval_agdm] {line}", flush=True)
     result = {"checkpoint": str(args.checkpoint), "task": args.task, "content": cfg.content, "mode": cfg.control_mode,
-              "seed": args.seed, "goal": args.goal, **({"route_lookahead": args.route_lookahead} if args.goal == "route" else {}),
+              "seed": args.seed, "goal": args.goal, **({"route_lookahead": route_lookahead(cfg)} if args.goal == "route" else {}),
               "decode": args.decode, **episodes.summary()}
     out_dir = Path(args.log_dir) / args.task / datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
     write_json_atomic(out_dir / "results.json", result)

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from s2e_isaaclab.utils.cli import RUN_CHECKPOINT_PATTERN, UserError, check_env_args, ensure_writable, run_main
+from s2e_isaaclab.utils.cli import RUN_CHECKPOINT_PATTERN, UserError, add_mode_arg, check_env_args, ensure_writable, run_main
 from s2e_isaaclab.utils.evaluation import load_cached_result
 
 TASKS = ("Empty", "Obstacle", "Pedestrian", "Mixed")
@@ -47,7 +47,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--load_checkpoint", default=RUN_CHECKPOINT_PATTERN, help="--method run: checkpoint in the run (regex; default: the latest)")
     parser.add_argument("--robot", choices=("wheeled", "quadruped"), default="wheeled")
     parser.add_argument("--tasks", nargs="+", choices=TASKS, default=list(TASKS))
-    parser.add_argument("--mode", choices=("base", "joint"), default="base", help="robot control: fast base-velocity model or joint-level controllers")
+    add_mode_arg(parser, "base", "robot control: fast base-velocity model or joint-level controllers")
     parser.add_argument("--num_envs", type=int, default=None, help="default: the most the episode file deals evenly (<= 16)")
     parser.add_argument("--episodes_dir", default=None,
                         help="episode files to use instead of the shipped suite (e.g. made for a scene bundle by make_navbench_episodes.py --scene_bundle)")
@@ -128,26 +128,23 @@ def evaluate_task(args: argparse.Namespace, task: str, model: str | None, out: P
     from s2e.urban.topdown import save_topdown_grid
     from s2e.utils.files import write_json_atomic
     from s2e_isaaclab.tasks.navbench.navbench_env_cfg import make_navbench
-    from s2e_isaaclab.tasks.urban.urban_env_cfg import apply_control_mode, disable_camera
-    from s2e_isaaclab.utils.cli import build_cfgs
+    from s2e_isaaclab.utils.cli import apply_env_args, build_cfgs
     from s2e_isaaclab.utils.episodes import EpisodeCounter
     from s2e_isaaclab.utils.nav_policies import AGDMPolicy, ScriptedExpertPolicy, StraightToGoalPolicy
 
     spec = task_spec(args, task, model)
-    cli = argparse.Namespace(task=spec["task"], num_envs=args.num_envs, seed=args.seed, device=args.device, mode=None,
+    cli = argparse.Namespace(task=spec["task"], num_envs=args.num_envs, seed=args.seed, device=args.device, mode=args.mode,
                              content=None, camera=args.method in ("agdm", "run"), overrides=[])
     try:
         cfg, _ = build_cfgs(cli)
         if args.episodes_dir is not None:
             path = task_episode_file(args, task)
             make_navbench(cfg, load_suite(path), spec["task"], path)
+            apply_env_args(cfg, cli)  # again: make_navbench sets the benchmark's own control mode
             if args.num_envs is not None:
                 cfg.scene.num_envs = args.num_envs
     except EpisodeFileError as err:
         raise UserError(str(err)) from None
-    apply_control_mode(cfg, args.mode)
-    if not cli.camera:
-        disable_camera(cfg)
     try:
         if args.method == "agdm":  # an AGDM checkpoint or a shipped fine-tuned policy (scripts/ship_policy.py)
             net, _ = load_policy_model(model)

@@ -30,9 +30,9 @@ def build_datasets(cfg: DictConfig):
 
     train_sets, test_sets, weights = [], [], []
     for entry in cfg.data.datasets:
-        entry = dict(entry)
+        entry = OmegaConf.to_container(entry, resolve=True)
         weights.append(float(entry.pop("weight", 1.0)))
-        settings = {**OmegaConf.to_container(cfg.data.defaults), **entry}
+        settings = {**OmegaConf.to_container(cfg.data.defaults, resolve=True), **entry}
         if not Path(settings["path"]).is_absolute():
             settings["path"] = str(ROOT / settings["path"])
         train_sets.append(GNMDataset(cfg_from_dict({**settings, "split": "train"})))
@@ -90,8 +90,8 @@ def main(cfg: DictConfig) -> None:
     sampler = WeightedRandomSampler(train_set.sample_weights(), num_samples=10**8, replacement=True, generator=gen)
     train_loader = DataLoader(train_set, batch_size=train_cfg.batch_size, sampler=sampler, num_workers=cfg.data.num_workers)
     test_loader = DataLoader(test_set, batch_size=train_cfg.batch_size, shuffle=False)
-    provenance = {"data": [dict(d) for d in OmegaConf.to_container(cfg.data.datasets)],
-                  "train_samples": len(train_set), "heldout_samples": len(test_set), "config": OmegaConf.to_container(cfg)}
+    provenance = {"data": [dict(d) for d in OmegaConf.to_container(cfg.data.datasets, resolve=True)],
+                  "train_samples": len(train_set), "heldout_samples": len(test_set), "config": OmegaConf.to_container(cfg, resolve=True)}
     trainer = Pretrainer(model, train_loader, test_loader, train_cfg, run_dir, device, provenance,
                          normalization={"waypoint_dt": model_cfg.waypoint_dt, "goal": "metres, robot frame",
                                         "waypoints": "metric / (speed * waypoint_dt)"})

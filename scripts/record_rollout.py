@@ -33,8 +33,8 @@ def main() -> None:
         raise UserError("record_rollout.py films the camera: drop --no-camera")
     env, cfg = make_env(args)
 
-    from s2e.nav.expert import ExpertCfg, ScriptedExpert
     from s2e.utils.video import Mp4Writer
+    from s2e_isaaclab.utils.nav_policies import scripted_expert
     from s2e_isaaclab.utils.rollout_video import RolloutFilm
 
     base = env.unwrapped
@@ -43,9 +43,7 @@ def main() -> None:
     except ValueError as err:
         raise UserError(str(err)) from None
     nav = film.nav
-    action_term = base.action_manager.get_term("nav")
-    expert = ScriptedExpert(ExpertCfg(speed=0.8 * nav.spec.max_lin_vel), action_term.ctrl, nav.spec.radius,
-                            cfg.commands.nav.pedestrians.radius)
+    expert = scripted_expert(env, avoid_pedestrians=True, speed_fraction=0.8)
     out = Path(args.log_dir) / args.task / datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
     steps = int(args.seconds / base.step_dt)
     env.reset(seed=args.seed)

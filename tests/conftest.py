@@ -7,11 +7,17 @@ import torch
 from s2e.urban.layout import UrbanLayoutCfg, generate_layout
 
 
+SIM_TIMEOUT_S = 600
+"""A test that starts a simulation (a few env builds and short runs) gets this limit unless it sets its own."""
+
+
 def pytest_collection_modifyitems(config, items):
     skip_gpu = pytest.mark.skip(reason="needs a CUDA device")
     for item in items:
         if "gpu" in item.keywords and not torch.cuda.is_available():
             item.add_marker(skip_gpu)
+        if "sim" in item.keywords and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(SIM_TIMEOUT_S))
 
 
 @pytest.fixture(scope="module")

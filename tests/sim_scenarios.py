@@ -64,11 +64,12 @@ def wheeled_drive():
 def expert_episodes():
     """The expert on the fast mode with obstacles and pedestrians: metrics reach extras['log']."""
     from s2e.nav.expert import ExpertCfg, ScriptedExpert
+    from s2e_isaaclab.tasks.urban.urban_env_cfg import route_lookahead
 
     env, cfg, base = _env("S2E-Urban-Wheeled", 4, "--mode", "base", "--content", "mixed", "--seed", "3")
     nav = base.command_manager.get_term("nav")
     term = base.action_manager.get_term("nav")
-    expert = ScriptedExpert(ExpertCfg(), term.ctrl, nav.spec.radius)
+    expert = ScriptedExpert(ExpertCfg(lookahead=route_lookahead(cfg)), term.ctrl, nav.spec.radius)
     nav.episode_log.clear()
     logged, min_ped_sep, ped_moved = {}, float("inf"), 0.0
     ped_asset = base.scene["pedestrians"]

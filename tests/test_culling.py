@@ -9,7 +9,7 @@ import torch
 from s2e.rendering import GaussianScene, render
 from s2e.rendering.cameras import intrinsics_from_fov
 from s2e.rendering.culling import FrustumCuller
-from s2e.rendering.urban_gaussians import urban_scene_gaussians
+from s2e.urban.appearance import urban_scene_gaussians
 from s2e.urban.layout import UrbanLayoutCfg, generate_layout
 
 NEAR = 0.25

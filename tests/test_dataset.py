@@ -336,3 +336,66 @@ def test_error_unreadable_jpg_names_it(tmp_path):
     msg = _error(cfg(tmp_path), index=3)
     assert str(folder / "3.jpg") in msg and "unreadable image" in msg
     assert str(folder / "3.jpg") in _error(cfg(tmp_path, preload=True))
+
+
+def test_writer_round_trip_through_the_reader(tmp_path):
+    """DatasetWriter -> GNMDataset: two envs' episodes written as trajectories (a short one and a collided one
+    dropped, a running one written as truncated) read back with the same poses, expert flags and frames."""
+    from s2e.pretrain.dataset import load_image, read_meta
+    from s2e.pretrain.dataset_writer import DatasetWriter, prepare_folder, write_meta
+
+    root = tmp_path / "demos"
+    assert prepare_folder(root, append=False) == {}
+    writer = DatasetWriter(root, num_envs=2, prefix="traj_3", min_frames=3, jpeg_quality=95, extra={"seed": 3})
+    rng = np.random.default_rng(0)
+    steps = 12
+    poses = rng.normal(size=(steps, 2, 3))
+    expert = rng.random((steps, 2)) > 0.3
+    frames = np.stack([np.stack([frame_image(t + 10 * e) for e in range(2)]) for t in range(steps)])
+    ends = {4: (0, True, 0), 6: (1, False, 2), 7: (0, False, 0), 9: (1, False, 0)}  # step -> env, success, collisions
+    for t in range(steps):
+        writer.append(frames[t].copy(), poses[t].copy(), expert[t].copy())
+        if t in ends:
+            env, success, collisions = ends[t]
+            writer.end_episode(env, success, collisions)
+    assert writer.kept_in_progress(np.array([0, 1])) == 4 and writer.kept_in_progress(np.array([1, 0])) == 0  # env 1: 2 < 3 frames
+    writer.close(np.zeros(2, dtype=int))
+    write_meta(root, {"frame_dt": 0.25, "task": "tiny"})
+    # env 0: steps 0-4 (success), 5-7 (3 frames), 8-11 (truncated); env 1: 0-6 collided (dropped), 7-9, 10-11 (short)
+    expected = {"traj_3_0_0": (0, 0, 5, True, False), "traj_3_0_1": (0, 5, 8, False, False), "traj_3_0_2": (0, 8, 12, False, True),
+                "traj_3_1_1": (1, 7, 10, False, False)}
+    assert writer.counts == {"frames": 15, "trajectories": 4, "truncated": 1, "dropped_collision": 1, "dropped_short": 1,
+                             "episodes": 4, "successes": 1}
+    assert sorted(p.name for p in root.iterdir()) == sorted([*expected, "dataset.yaml"])
+    assert read_meta(root) == {"frame_dt": 0.25, "task": "tiny"}
+
+    ds = GNMDataset(cfg(root, num_waypoints=1, waypoint_dt=0.25, goal_range=(0, 0)))
+    assert ds.trajectories == sorted(expected)
+    for k, name in enumerate(ds.trajectories):
+        env, a, b, success, truncated = expected[name]
+        rows = slice(int(ds.starts[k]), int(ds.starts[k] + ds.lengths[k]))
+        assert ds.lengths[k] == b - a
+        assert torch.equal(ds.position[rows], torch.as_tensor(poses[a:b, env, :2]))
+        assert torch.equal(ds.yaw[rows], torch.as_tensor(poses[a:b, env, 2]))
+        assert np.array_equal(ds.expert_action[rows], expert[a:b, env])
+        data = pickle.loads((root / name / "traj_data.pkl").read_bytes())
+        assert (data["success"], data["collisions"], data["truncated"], data["env"], data["seed"]) == (success, 0, truncated, env, 3)
+        for f in range(b - a):  # JPEG: flat blocks come back within a few grey levels
+            back = load_image(ds.frame_path(k, f), (SIZE, SIZE)).astype(int)
+            assert np.abs(back - frames[a + f, env]).max() <= 4, (name, f)
+
+
+def test_writer_folder_checks(tmp_path):
+    from s2e.pretrain.dataset_writer import FolderNotEmptyError, prepare_folder, write_meta
+
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(DatasetError, match="is a file, not a folder"):
+        prepare_folder(tmp_path / "file", append=False)
+    root = tmp_path / "demos"
+    (root / ".tmp_traj_0_0_0").mkdir(parents=True)  # left by a killed run
+    (root / "traj_0_0_0").mkdir()
+    write_meta(root, {"frame_dt": 0.1, "runs": [{"seed": 0}]})
+    with pytest.raises(FolderNotEmptyError, match=r"is not empty \(2 entries\)"):
+        prepare_folder(root, append=False)
+    assert prepare_folder(root, append=True) == {"frame_dt": 0.1, "runs": [{"seed": 0}]}
+    assert not (root / ".tmp_traj_0_0_0").exists()

@@ -51,6 +51,7 @@ def _wait_until(condition, timeout):
     return condition()
 
 
+@pytest.mark.timeout(1200)  # two evaluations, the first one waited on for up to 600 s
 def test_same_numbers_from_one_run_and_from_a_run_interrupted_mid_task(tmp_path):
     """Obstacle task, straight-to-goal: once through, and once stopped by SIGTERM after its first finished episodes and
     resumed. The resumed run keeps the finished episodes and ends with the same per-episode results and summary; the
@@ -98,6 +99,7 @@ def test_same_numbers_from_one_run_and_from_a_run_interrupted_mid_task(tmp_path)
     assert "| a |" in again.stdout and "| c |" not in again.stdout
 
 
+@pytest.mark.timeout(1200)  # waits up to 600 s for the first task, then resumes
 def test_an_interrupted_evaluation_resumes_keeping_finished_tasks(tmp_path):
     args = ["--method", "straight", "--tasks", "Empty", "Obstacle", *QUICK]
     proc = subprocess.Popen(_cmd(*args), cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -148,7 +150,7 @@ def test_the_bundled_agdm_on_the_obstacle_task(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     r = _result(tmp_path, "S2E-BC", "Obstacle")
     assert r["episodes"] == 8 and r["spec"]["model"].endswith("agdm_wheeled.pt")
-    assert 0.0 <= r["summary"]["SR"]["mean"] <= 1.0 and r["summary"]["RC"]["mean"] > 0.2
+    assert r["summary"]["SR"]["mean"] >= 0.5 and r["summary"]["RC"]["mean"] > 0.6  # it drives (SR ~0.9 on 32 episodes)
     assert "| S2E-BC |" in proc.stdout
 
 

@@ -11,6 +11,9 @@ from s2e.urban.routes import point_along_route
 from s2e.urban.layout import UrbanLayoutCfg, collision_footprints, generate_layout
 from s2e.urban.routes import RouteCfg, RoutePlanner, clearance_map
 
+LOOKAHEAD = 3.0
+"""The carrot distance (m); in the tasks it is the env cfg's route look-ahead (urban_env_cfg.route_lookahead)."""
+
 
 def _rollout(density: float, seeds, steps=700):
     cfg = UrbanLayoutCfg()
@@ -29,7 +32,7 @@ def _rollout(density: float, seeds, steps=700):
     xy = torch.stack([torch.as_tensor(e.start) for e in eps])
     yaw = torch.tensor([e.start_yaw for e in eps])
     ctrl = WaypointControllerCfg()
-    expert = ScriptedExpert(ExpertCfg(), ctrl, robot_radius=0.4)
+    expert = ScriptedExpert(ExpertCfg(lookahead=LOOKAHEAD), ctrl, robot_radius=0.4)
     state = EpisodeState.zeros(len(seeds), "cpu")
     state.reset(torch.arange(len(seeds)), xy, routes)
     empty_peds = (torch.zeros(len(seeds), 0, 2), torch.zeros(len(seeds), 0, dtype=torch.bool))
@@ -71,8 +74,8 @@ def test_expert_gives_way_to_a_pedestrian_only_when_told_to():
     foot, valid = torch.zeros(1, 1, 7), torch.zeros(1, 1, dtype=torch.bool)
     clear = torch.full((1, 200, 200), 5.0)
     ped, ped_v, ped_ok = torch.tensor([[[1.8, 0.0]]]), torch.zeros(1, 1, 2), torch.ones(1, 1, dtype=torch.bool)
-    careful = ScriptedExpert(ExpertCfg(avoid_pedestrians=True), ctrl, 0.4).act(xy, yaw, route, torch.zeros(1), foot, valid, clear, 50.0, ped, ped_v, ped_ok)
-    blind = ScriptedExpert(ExpertCfg(avoid_pedestrians=False), ctrl, 0.4).act(xy, yaw, route, torch.zeros(1), foot, valid, clear, 50.0, ped, ped_v, ped_ok)
+    careful = ScriptedExpert(ExpertCfg(avoid_pedestrians=True, lookahead=LOOKAHEAD), ctrl, 0.4).act(xy, yaw, route, torch.zeros(1), foot, valid, clear, 50.0, ped, ped_v, ped_ok)
+    blind = ScriptedExpert(ExpertCfg(avoid_pedestrians=False, lookahead=LOOKAHEAD), ctrl, 0.4).act(xy, yaw, route, torch.zeros(1), foot, valid, clear, 50.0, ped, ped_v, ped_ok)
     assert abs(waypoints_to_velocity(metric_waypoints(careful, ctrl), ctrl)[0, 1]) > 0.1
     assert abs(waypoints_to_velocity(metric_waypoints(blind, ctrl), ctrl)[0, 1]) < 1e-3
 

@@ -14,7 +14,7 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ["threads=1", "model.d_model=32", "model.n_heads=2", "model.num_modes=4", "model.context=2", "model.image_size=[32,32]",
-         "data.defaults.context=2", "data.defaults.image_size=[32,32]", "data.defaults.preload=false", "data.defaults.test_fraction=0.25",
+         "data.defaults.preload=false", "data.defaults.test_fraction=0.25",
          "train.batch_size=8", "train.eval_every=3", "train.save_every=3", "train.eval_batches=2", "train.log_every=1",
          "anchor_samples=50"]
 

@@ -31,18 +31,24 @@ def agdm_checkpoint(tmp_path_factory):
     return str(path)
 
 
+PLAIN_MIXTURE = {"waypoint_std": 0.0, "waypoint_noise": True, "mode_hold_steps": 1, "mode_temperature": 1.0}
+"""AGDMActor settings of the plain mixture (predicted spreads, independent draws); the task default is AGDMActorCfg."""
+NO_AUXILIARY_LOSSES = {"ref_kl_coef": 0.0, "mode_label_coef": 0.0, "mode_label_temperature": 0.5, "mode_label_prior": True}
+"""S2EPPO without the reference KL and mode-label terms (the task default is S2EPpoAlgorithmCfg)."""
+
+
 def train_cfg(checkpoint: str, strategy: str = "ram", algorithm: dict | None = None, **actor) -> dict:
     actor_groups = ["frames", "goal"] if strategy == "full" else ["context"]
     return {
         "num_steps_per_env": STEPS, "save_interval": 100, "obs_groups": {"actor": actor_groups, "critic": ["critic"]},
         "actor": {"class_name": "s2e.rl.policy:AGDMActor", "checkpoint": checkpoint, "strategy": strategy, "speed_std": 0.1,
-                  **actor},
+                  **PLAIN_MIXTURE, **actor},
         "critic": {"class_name": "rsl_rl.models:MLPModel", "hidden_dims": [32, 32], "activation": "elu"},
         "algorithm": {"class_name": "s2e.rl.ppo:S2EPPO", "learning_rate": 1e-3, "num_learning_epochs": 2,
                       "num_mini_batches": 2, "clip_param": 0.2, "gamma": 0.99, "lam": 0.95, "value_loss_coef": 1.0,
                       "entropy_coef": 0.001, "max_grad_norm": 1.0, "use_clipped_value_loss": True, "schedule": "adaptive",
                       "desired_kl": 0.01, "critic_learning_rate": 3e-3, "reward_scale": 0.5, "critic_warmup_iterations": 1,
-                      **(algorithm or {})},
+                      **NO_AUXILIARY_LOSSES, **(algorithm or {})},
         "logger": "tensorboard",
     }
 
@@ -436,12 +442,13 @@ def test_actor_rejects_a_checkpoint_for_another_action_size(agdm_checkpoint):
     from s2e.rl.policy import AGDMActor
 
     obs = {"context": torch.zeros(2, 5, 32)}
+    plain = {"checkpoint": agdm_checkpoint, "strategy": "ram", "speed_std": 0.0, **PLAIN_MIXTURE}
     with pytest.raises(ValueError, match="use a matching task or checkpoint"):
-        AGDMActor(obs, {}, "actor", 7, checkpoint=agdm_checkpoint)
+        AGDMActor(obs, {}, "actor", 7, **plain)
     with pytest.raises(ValueError, match="unknown fine-tuning strategy 'lora'"):
-        AGDMActor(obs, {}, "actor", 21, checkpoint=agdm_checkpoint, strategy="lora")
+        AGDMActor(obs, {}, "actor", 21, **{**plain, "strategy": "lora"})
     with pytest.raises(ValueError, match="needs waypoint_std > 0"):
-        AGDMActor(obs, {}, "actor", 21, checkpoint=agdm_checkpoint, waypoint_noise=False)
+        AGDMActor(obs, {}, "actor", 21, **{**plain, "waypoint_noise": False})
 
 
 def test_two_process_gloo_run_keeps_the_ranks_in_sync(agdm_checkpoint, tmp_path):

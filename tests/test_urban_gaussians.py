@@ -7,9 +7,10 @@ import pytest
 import torch
 
 from s2e.rendering import GaussianScene, render
-from s2e.rendering.actors import PedestrianGaussians, PedestrianGaussiansCfg, advance_phase
-from s2e.rendering.urban_gaussians import UrbanGaussianCfg, urban_scene_gaussians
+from s2e.urban.appearance import urban_scene_gaussians
+from s2e.urban.appearance_cfg import UrbanGaussianCfg
 from s2e.urban.layout import BUILDING, CROSSWALK, ROAD, SIDEWALK, UrbanLayoutCfg, generate_layout
+from s2e.urban.pedestrian_gaussians import PedestrianGaussians, PedestrianGaussiansCfg, advance_phase
 
 SKY = torch.tensor([0.62, 0.75, 0.9])
 NEAR = 0.25

@@ -23,11 +23,11 @@ import isaaclab.sim as sim_utils
 from isaaclab.sensors import SensorBase
 
 from s2e.rendering import GaussianScene, render
-from s2e.rendering.actors import PedestrianGaussians, advance_phase
 from s2e.rendering.cameras import intrinsics_from_fov, mount_rotation, rotmat_from_quat_xyzw, viewmats_from_body
 from s2e.rendering.culling import FrustumCuller
 from s2e.rendering.render import resolve_backend
-from s2e.rendering.urban_gaussians import urban_scene_gaussians
+from s2e.urban.appearance import urban_scene_gaussians
+from s2e.urban.pedestrian_gaussians import PedestrianGaussians, advance_phase
 
 from ..scenes.urban_terrain import UrbanTerrainImporter
 

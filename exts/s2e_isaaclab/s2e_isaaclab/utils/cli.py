@@ -25,10 +25,29 @@ def add_env_args(parser: argparse.ArgumentParser, default_task: str = "S2E-Urban
     parser.add_argument("--device", default=None, help="simulation device, cpu or cuda:0 (default: the GPU if there is one)")
     parser.add_argument("--headless", action="store_true", help="accepted for Isaac Lab compatibility (kit-less runs headless)")
     parser.add_argument("--content", choices=("empty", "obstacles", "pedestrians", "mixed"), default=None)
-    parser.add_argument("--mode", choices=("joint", "base"), default=None, help="joint-level locomotion (default) or fast base-velocity model")
+    add_mode_arg(parser, None, "joint-level locomotion (default) or fast base-velocity model")
     parser.add_argument("--camera", action=argparse.BooleanOptionalAction, default=True,
                         help="render the Gaussian-splat camera (--no-camera for physics-only runs)")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. env.episode_length_s=30")
+
+
+def add_mode_arg(parser: argparse.ArgumentParser, default: str | None, help: str) -> None:
+    """--mode: the robot's control mode (joint | base, the action term's CONTROL_MODES), set on the env cfg by
+    apply_env_args through urban_env_cfg.apply_control_mode, the one function that applies a control mode."""
+    parser.add_argument("--mode", choices=("joint", "base"), default=default, help=help)
+
+
+def apply_env_args(cfg, args: argparse.Namespace) -> None:
+    """--mode, --content and --no-camera on an env cfg (None / camera: leave the task's own). Every script sets
+    the control mode here or through build_cfgs, which calls this."""
+    from s2e_isaaclab.tasks.urban.urban_env_cfg import apply_control_mode, disable_camera, set_content
+
+    if getattr(args, "mode", None) is not None:
+        apply_control_mode(cfg, args.mode)
+    if getattr(args, "content", None) is not None:
+        set_content(cfg, args.content)
+    if not getattr(args, "camera", True) and hasattr(cfg.scene, "camera"):
+        disable_camera(cfg)
 
 
 def s2e_task_ids() -> list[str]:
@@ -46,8 +65,6 @@ def build_cfgs(args: argparse.Namespace, agent_entry_point: str | None = None):
     """(env cfg, agent cfg) of the task with the CLI's settings and Hydra overrides (env.*, and agent.*
     when `agent_entry_point` names the agent config); UserError on an unknown task or bad override."""
     from isaaclab_tasks.utils.hydra import resolve_task_config
-
-    from s2e_isaaclab.tasks.urban.urban_env_cfg import apply_control_mode, disable_camera, set_content
 
     check_env_args(args)
     tasks = s2e_task_ids()
@@ -72,12 +89,7 @@ def build_cfgs(args: argparse.Namespace, agent_entry_point: str | None = None):
     if hasattr(cfg.scene, "terrain") and hasattr(cfg.scene.terrain, "seed"):
         cfg.scene.terrain.seed = args.seed
         cfg.commands.nav.seed = args.seed
-    if args.mode is not None:
-        apply_control_mode(cfg, args.mode)
-    if args.content is not None:
-        set_content(cfg, args.content)
-    if not getattr(args, "camera", True) and hasattr(cfg.scene, "camera"):
-        disable_camera(cfg)
+    apply_env_args(cfg, args)
     return cfg, agent_cfg
 
 

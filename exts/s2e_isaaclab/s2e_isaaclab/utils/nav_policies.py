@@ -3,7 +3,10 @@
 - `ScriptedExpertPolicy`: the privileged expert (route, obstacles, pedestrians known): an upper bound.
 - `StraightToGoalPolicy`: drives straight at the episode's goal at a fixed speed, blind to everything.
 - `AGDMPolicy`: an AGDM (pretrained checkpoint, or a fine-tuned run's model) on the camera frames and
-  route guidance (the point `lookahead` m ahead on the reference route), acting with its top mode.
+  route guidance (the point on the reference route the task's route look-ahead further on), acting with its top mode.
+
+The route look-ahead of the policies and of the expert's carrot is the env cfg's (urban_env_cfg.route_lookahead),
+the same the route observation gives a policy in training.
 """
 
 from __future__ import annotations
@@ -14,17 +17,27 @@ from s2e.control.waypoint_controller import normalize_waypoints
 from s2e.nav.expert import ExpertCfg, ScriptedExpert
 from s2e.pretrain.baselines import straight_to_goal
 
+from ..tasks.urban.urban_env_cfg import route_lookahead
+
 
 def _terms(env):
     base = env.unwrapped
     return base.command_manager.get_term("nav"), base.action_manager.get_term("nav")
 
 
+def scripted_expert(env, avoid_pedestrians: bool = True, speed_fraction: float = 0.8) -> ScriptedExpert:
+    """The scripted expert for `env`: its robot's controller, radius and speed limit, the pedestrians' radius and
+    the task's route look-ahead as the carrot distance."""
+    nav, action = _terms(env)
+    cfg = env.unwrapped.cfg
+    expert_cfg = ExpertCfg(avoid_pedestrians=avoid_pedestrians, speed=speed_fraction * nav.spec.max_lin_vel, lookahead=route_lookahead(cfg))
+    return ScriptedExpert(expert_cfg, action.ctrl, nav.spec.radius, cfg.commands.nav.pedestrians.radius)
+
+
 class ScriptedExpertPolicy:
     def __init__(self, env, avoid_pedestrians: bool = True, speed_fraction: float = 0.8):
-        self.nav, action = _terms(env)
-        self.expert = ScriptedExpert(ExpertCfg(avoid_pedestrians=avoid_pedestrians, speed=speed_fraction * self.nav.spec.max_lin_vel),
-                                     action.ctrl, self.nav.spec.radius, env.unwrapped.cfg.commands.nav.pedestrians.radius)
+        self.nav, _ = _terms(env)
+        self.expert = scripted_expert(env, avoid_pedestrians, speed_fraction)
 
     def __call__(self, obs) -> torch.Tensor:
         nav = self.nav
@@ -46,12 +59,12 @@ class StraightToGoalPolicy:
 
 
 class AGDMPolicy:
-    """`decode`: best (top mode), mean or sample (see AGDMOutput.action); `goal`: route guidance or the final goal."""
+    """`decode`: best (top mode), mean or sample (see AGDMOutput.action); `goal`: route guidance (the point the env cfg's
+    route look-ahead further along the route, as the route observation in training) or the final goal."""
 
-    def __init__(self, env, model: torch.nn.Module, lookahead: float = 3.0, decode: str = "best", goal: str = "route",
-                 generator: torch.Generator | None = None):
+    def __init__(self, env, model: torch.nn.Module, decode: str = "best", goal: str = "route", generator: torch.Generator | None = None):
         self.nav, _ = _terms(env)
-        self.model, self.lookahead = model.to(env.unwrapped.device).eval(), lookahead
+        self.model, self.lookahead = model.to(env.unwrapped.device).eval(), route_lookahead(env.unwrapped.cfg)
         self.decode, self.goal, self.generator = decode, goal, generator
         cam, cfg = env.unwrapped.cfg.scene.camera, model.cfg
         if (cam.history, (cam.height, cam.width)) != (cfg.context, tuple(cfg.image_size)):

@@ -27,7 +27,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from s2e.models.mixture import TrajectoryMixture
+from s2e.models.mixture import AGDMOutput
 
 
 @dataclass
@@ -158,49 +158,6 @@ class CrossAttentionBlock(nn.Module):
         kv = self.norm_kv(context)
         q = queries + self.drop(self.attn(self.norm_q(queries), kv, kv, need_weights=False)[0])
         return q + self.drop(self.mlp(self.norm_mlp(q)))
-
-
-@dataclass
-class AGDMOutput:
-    """Per-mode predictions. logits [B,M]; mu, sigma [B,M,W,2] (normalized units); rho [B,M,W]; speed [B,M] (m/s)."""
-
-    logits: torch.Tensor
-    mu: torch.Tensor
-    sigma: torch.Tensor
-    rho: torch.Tensor
-    speed: torch.Tensor
-    waypoint_dt: float = 0.25
-
-    def mixture(self) -> TrajectoryMixture:
-        return TrajectoryMixture(self.logits, self.mu, self.sigma, self.rho)
-
-    def metric_mu(self) -> torch.Tensor:
-        """Each mode's mean trajectory in metres, using that mode's speed: [B,M,W,2]."""
-        return self.mu * (self.speed * self.waypoint_dt)[..., None, None]
-
-    def action(self, mode: str = "best", generator: torch.Generator | None = None) -> torch.Tensor:
-        """Env action [B, 2W+1]: normalized waypoints, flattened, then the speed scale.
-
-        "best": mean trajectory of the top-scored mode; "sample": a mode drawn from the scores and a
-        trajectory drawn from its Gaussian; "mean": the score-weighted mean of the modes' metric
-        trajectories (speed = weighted mean speed), steadier than "best" when many near-duplicate
-        modes share the mass, but it averages genuinely different ways (left vs right of an obstacle).
-        """
-        if mode == "mean":
-            q = self.logits.softmax(-1)  # [B, M]
-            v = (q * self.speed).sum(-1, keepdim=True)  # [B, 1]
-            metric = (q[..., None, None] * self.mu * self.speed[..., None, None]).sum(1)  # metric mean / waypoint_dt, [B, W, 2]
-            return torch.cat([(metric / v.clamp_min(1e-6)[..., None]).flatten(1), v], dim=-1)
-        mix = self.mixture()
-        if mode == "best":
-            modes = self.logits.argmax(-1)
-            w = mix.mean_of(modes)
-        elif mode == "sample":
-            modes, w = mix.sample(generator)
-        else:
-            raise ValueError(f"action mode must be 'best', 'sample' or 'mean', got {mode!r}")
-        v = self.speed.gather(1, modes[:, None])
-        return torch.cat([w.flatten(1), v], dim=-1)
 
 
 class AGDM(nn.Module):

@@ -4,18 +4,19 @@ q(w | o) = sum_m q_m * prod_t N(w_t; mu_t^m, sigma_t^m, rho_t^m), with w a W x 2
 normalized waypoints. Waypoints are independent given the mode; x and y of one waypoint are
 correlated through rho. Everything broadcasts over leading sample dimensions so the same code
 scores one trajectory per row (pretraining, PPO ratios) or many samples per row (entropy).
+
+`AGDMOutput` (the model's per-mode predictions: the mixture's parameters plus a speed per mode) lives
+here beside the distribution it parameterizes, so that the model (agdm.py) and `agdm_loss` share it
+without importing each other.
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-
-if TYPE_CHECKING:  # avoid a runtime cycle: agdm.py imports this module
-    from s2e.models.agdm import AGDMOutput
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
@@ -96,7 +97,50 @@ class TrajectoryMixture:
         return -(self.log_weights.exp() * lp.mean(0).transpose(0, 1)).sum(-1)
 
 
-def agdm_loss(out: "AGDMOutput", waypoints: torch.Tensor, speed: torch.Tensor,
+@dataclass
+class AGDMOutput:
+    """Per-mode predictions. logits [B,M]; mu, sigma [B,M,W,2] (normalized units); rho [B,M,W]; speed [B,M] (m/s)."""
+
+    logits: torch.Tensor
+    mu: torch.Tensor
+    sigma: torch.Tensor
+    rho: torch.Tensor
+    speed: torch.Tensor
+    waypoint_dt: float = 0.25
+
+    def mixture(self) -> TrajectoryMixture:
+        return TrajectoryMixture(self.logits, self.mu, self.sigma, self.rho)
+
+    def metric_mu(self) -> torch.Tensor:
+        """Each mode's mean trajectory in metres, using that mode's speed: [B,M,W,2]."""
+        return self.mu * (self.speed * self.waypoint_dt)[..., None, None]
+
+    def action(self, mode: str = "best", generator: torch.Generator | None = None) -> torch.Tensor:
+        """Env action [B, 2W+1]: normalized waypoints, flattened, then the speed scale.
+
+        "best": mean trajectory of the top-scored mode; "sample": a mode drawn from the scores and a
+        trajectory drawn from its Gaussian; "mean": the score-weighted mean of the modes' metric
+        trajectories (speed = weighted mean speed), steadier than "best" when many near-duplicate
+        modes share the mass, but it averages genuinely different ways (left vs right of an obstacle).
+        """
+        if mode == "mean":
+            q = self.logits.softmax(-1)  # [B, M]
+            v = (q * self.speed).sum(-1, keepdim=True)  # [B, 1]
+            metric = (q[..., None, None] * self.mu * self.speed[..., None, None]).sum(1)  # metric mean / waypoint_dt, [B, W, 2]
+            return torch.cat([(metric / v.clamp_min(1e-6)[..., None]).flatten(1), v], dim=-1)
+        mix = self.mixture()
+        if mode == "best":
+            modes = self.logits.argmax(-1)
+            w = mix.mean_of(modes)
+        elif mode == "sample":
+            modes, w = mix.sample(generator)
+        else:
+            raise ValueError(f"action mode must be 'best', 'sample' or 'mean', got {mode!r}")
+        v = self.speed.gather(1, modes[:, None])
+        return torch.cat([w.flatten(1), v], dim=-1)
+
+
+def agdm_loss(out: AGDMOutput, waypoints: torch.Tensor, speed: torch.Tensor,
               winner: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
     """Paper loss, batch-averaged: L = -log N_h(w) - log q_h + (v_h - v)^2, h = winner mode (no grad).
 

@@ -10,7 +10,7 @@ Like passive video, `avoid_pedestrians=False` makes it blind to people (for demo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -24,7 +24,9 @@ from .trajectory_checks import TrajectoryCheckCfg, blocked_waypoints, body_to_ti
 @dataclass
 class ExpertCfg(TrajectoryCheckCfg):
     speed: float = 0.9
-    lookahead: float = 3.0
+    lookahead: float = field(kw_only=True)
+    """Metres ahead along the route of the carrot point. No default: the task cfg's route look-ahead
+    (s2e_isaaclab's urban_env_cfg.route_lookahead), the same the policies' route guidance uses."""
     num_curvatures: int = 21
     max_curvature: float = 2.0
     avoid_pedestrians: bool = True

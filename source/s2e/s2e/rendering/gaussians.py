@@ -13,6 +13,8 @@ from dataclasses import dataclass, fields
 
 import torch
 
+from .transforms import quat_from_matrix, quat_multiply, rotate_sh
+
 SH_C0 = 0.28209479177387814
 """Degree-0 SH basis constant: RGB = 0.5 + SH_C0 * f_dc."""
 
@@ -128,8 +130,6 @@ class GaussianScene:
 
     def transformed(self, rotation: torch.Tensor, translation: torch.Tensor, scale: float = 1.0) -> "GaussianScene":
         """Apply x -> scale * R x + t (unbatched scene): means, orientations, sizes and SH colours."""
-        from .transforms import quat_from_matrix, quat_multiply, rotate_sh
-
         rotation = rotation.to(self.means)
         q_r = quat_from_matrix(rotation).expand_as(self.quats)
         return GaussianScene(

@@ -3,6 +3,8 @@
 Vertex properties: x y z [nx ny nz] f_dc_0..2 f_rest_* opacity scale_0..2 rot_0..3, with opacity as a
 logit, scales as logs, rot as a wxyz quaternion, and f_rest stored channel-major ([N, 3, K-1]).
 Extra properties are ignored. Every problem is reported as one `PlyError` line naming the file.
+`read_ply_header` parses the header of any PLY file (any elements, list properties), so that
+other PLY readers, such as the collision-mesh reader, share it.
 """
 
 from __future__ import annotations
@@ -29,38 +31,54 @@ class PlyError(ValueError):
     """A PLY file that is not a readable 3DGS scene."""
 
 
-def _parse_header(path: Path, raw: bytes) -> tuple[str, int, list[tuple[str, str]], int, list]:
+def read_ply_header(path: Path, raw: bytes, error: type[ValueError] = PlyError, expected: str = "") -> tuple[str, list, int]:
+    """(format, [(element, count, properties)], body offset) of any PLY file's header.
+
+    A property is (name, numpy type) or (name, "list", count type, item type). Problems raise `error`
+    (a ValueError class: `PlyError` here, the caller's own for other kinds of PLY content) with one
+    line naming the file; `expected` ends the message for a file that is no PLY at all.
+    """
     end = raw.find(b"end_header")
     if not raw.startswith(b"ply") or end < 0:
-        raise PlyError(f"{path}: not a PLY file (no 'ply' magic or no 'end_header'); expected a 3DGS .ply scene")
-    body_start = raw.index(b"\n", end) + 1
-    lines = raw[:end].decode("ascii", errors="replace").splitlines()
-    fmt, count, props, elements = None, None, [], []
-    current = None
-    for line in lines[1:]:
+        raise error(f"{path}: not a PLY file (no 'ply' magic or no 'end_header'){expected}")
+    body = raw.index(b"\n", end) + 1 if b"\n" in raw[end:] else len(raw)
+    fmt, elements = None, []
+    for line in raw[:end].decode("ascii", errors="replace").splitlines()[1:]:
         tok = line.split()
         if not tok or tok[0] in ("comment", "obj_info"):
             continue
         if tok[0] == "format":
-            fmt = tok[1]
+            fmt = tok[1] if len(tok) > 1 else None
         elif tok[0] == "element":
-            current = tok[1]
-            elements.append((tok[1], int(tok[2])))
-            if current == "vertex":
-                count = int(tok[2])
-        elif tok[0] == "property" and current == "vertex":
+            elements.append((tok[1], int(tok[2]), []))
+        elif tok[0] == "property":
+            if not elements:
+                raise error(f"{path}: property before any element in the header")
             if tok[1] == "list":
-                raise PlyError(f"{path}: vertex property '{tok[-1]}' is a list; a 3DGS PLY has scalar properties only")
-            if tok[1] not in PLY_TYPES:
-                raise PlyError(f"{path}: unknown property type '{tok[1]}' for '{tok[2]}'")
-            props.append((tok[2], PLY_TYPES[tok[1]]))
+                if tok[2] not in PLY_TYPES or tok[3] not in PLY_TYPES:
+                    raise error(f"{path}: unknown list types '{tok[2]} {tok[3]}' for '{tok[4]}'")
+                elements[-1][2].append((tok[4], "list", PLY_TYPES[tok[2]], PLY_TYPES[tok[3]]))
+            else:
+                if tok[1] not in PLY_TYPES:
+                    raise error(f"{path}: unknown property type '{tok[1]}' for '{tok[2]}'")
+                elements[-1][2].append((tok[2], PLY_TYPES[tok[1]]))
     if fmt not in ("binary_little_endian", "binary_big_endian", "ascii"):
-        raise PlyError(f"{path}: unsupported PLY format '{fmt}'")
-    if count is None:
+        raise error(f"{path}: unsupported PLY format '{fmt}'")
+    return fmt, elements, body
+
+
+def _vertex_header(path: Path, raw: bytes) -> tuple[str, int, list[tuple[str, str]], int]:
+    """(format, vertex count, vertex properties, body offset) of a 3DGS PLY: scalar vertex element first."""
+    fmt, elements, body = read_ply_header(path, raw, expected="; expected a 3DGS .ply scene")
+    vertex = next((e for e in elements if e[0] == "vertex"), None)
+    if vertex is None:
         raise PlyError(f"{path}: no 'element vertex' in the header")
+    for prop in vertex[2]:
+        if prop[1] == "list":
+            raise PlyError(f"{path}: vertex property '{prop[0]}' is a list; a 3DGS PLY has scalar properties only")
     if elements[0][0] != "vertex":
         raise PlyError(f"{path}: the vertex element must come first (found '{elements[0][0]}')")
-    return fmt, count, props, body_start, elements
+    return fmt, vertex[1], vertex[2], body
 
 
 def read_ply_vertices(path: str | Path) -> dict[str, np.ndarray]:
@@ -69,7 +87,7 @@ def read_ply_vertices(path: str | Path) -> dict[str, np.ndarray]:
     if not path.is_file():
         raise PlyError(f"{path}: file not found")
     raw = path.read_bytes()
-    fmt, count, props, start, _ = _parse_header(path, raw)
+    fmt, count, props, start = _vertex_header(path, raw)
     names = [p[0] for p in props]
     if fmt == "ascii":
         text = raw[start:].decode("ascii", errors="replace").split()

@@ -26,8 +26,10 @@ was, instead of the 1/sigma^2 noise on the means pinning the adaptive rate at it
 the drawn mode stays one intent for k steps instead of dithering between modes at 10 Hz, and each
 step's mode is still a draw from the current scores. Only rollout steps (S2EPPO.act sets
 `rollout_step`) use it; the update's forward passes draw nothing that is kept. Anchor-only draws
-held for 10 steps (tau 0.25) are the task configs' default (s2e_isaaclab's AGDMActorCfg; docs/rl.md
-says why). The class defaults here are the plain mixture (predicted spreads, independent draws).
+held for 10 steps (tau 0.25) are the task configs' default (docs/rl.md says why). The class has no
+defaults of its own: every setting comes from the cfg (s2e_isaaclab's AGDMActorCfg, the one place the
+training defaults live). waypoint_std=0, waypoint_noise=True, mode_hold_steps=1, mode_temperature=1
+is the plain mixture (predicted spreads, independent draws).
 
 `mode_temperature` = T divides the anchor scores in the PPO policy, softmax(logits / T): the top
 mode, which play.py, the export and NavBench-GS run, is the same, but with T < 1 rollouts draw it
@@ -64,13 +66,13 @@ def build_policy_model(agdm: AGDM, strategy: str) -> nn.Module:
 
 
 class AGDMActor(nn.Module):
-    """PPO actor over the AGDM mixture (see module docstring). `checkpoint`: an AGDM checkpoint file."""
+    """PPO actor over the AGDM mixture (see module docstring). `checkpoint`: an AGDM checkpoint file; the
+    keyword settings are AGDMActorCfg's fields (rsl-rl passes the cfg as keywords)."""
 
     is_recurrent = False
 
-    def __init__(self, obs, obs_groups, obs_set: str, output_dim: int, checkpoint: str, strategy: str = "ram",
-                 speed_std: float = 0.0, waypoint_std: float = 0.0, waypoint_noise: bool = True,
-                 mode_hold_steps: int = 1, mode_temperature: float = 1.0):
+    def __init__(self, obs, obs_groups, obs_set: str, output_dim: int, *, checkpoint: str, strategy: str,
+                 speed_std: float, waypoint_std: float, waypoint_noise: bool, mode_hold_steps: int, mode_temperature: float):
         super().__init__()
         agdm, self.meta = load_checkpoint(checkpoint)
         self.checkpoint = str(checkpoint)

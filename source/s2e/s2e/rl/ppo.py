@@ -64,11 +64,13 @@ class ActorCriticOptimizer:
 
 
 class S2EPPO(PPO):
-    """PPO + separate critic rate, reward scale and critic warm-up (see the module docstring)."""
+    """PPO + separate critic rate, reward scale and critic warm-up (see the module docstring). The S2E settings
+    have no defaults here: they are S2EPpoAlgorithmCfg's fields (s2e_isaaclab), the one place the training
+    defaults live; the rest go to rsl-rl's PPO."""
 
-    def __init__(self, actor, critic, storage, *, critic_learning_rate: float = 1e-3, reward_scale: float = 1.0,
-                 critic_warmup_iterations: int = 0, ref_kl_coef: float = 0.0, mode_label_coef: float = 0.0,
-                 mode_label_temperature: float = 0.5, mode_label_prior: bool = True, optimizer: str = "adam", **kwargs):
+    def __init__(self, actor, critic, storage, *, critic_learning_rate: float, reward_scale: float,
+                 critic_warmup_iterations: int, ref_kl_coef: float, mode_label_coef: float,
+                 mode_label_temperature: float, mode_label_prior: bool, optimizer: str = "adam", **kwargs):
         if optimizer != "adam":
             raise ValueError(f"S2EPPO uses Adam for actor and critic, got optimizer={optimizer!r}")
         if reward_scale <= 0 or critic_learning_rate <= 0 or min(critic_warmup_iterations, ref_kl_coef, mode_label_coef) < 0:

@@ -12,11 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-PLY_TYPES = {
-    "char": "i1", "int8": "i1", "uchar": "u1", "uint8": "u1", "short": "i2", "int16": "i2",
-    "ushort": "u2", "uint16": "u2", "int": "i4", "int32": "i4", "uint": "u4", "uint32": "u4",
-    "float": "f4", "float32": "f4", "double": "f8", "float64": "f8",
-}
+from ..rendering.ply import read_ply_header
+
 MESH_SUFFIXES = (".ply", ".obj")
 
 
@@ -106,41 +103,10 @@ def _read_obj(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(verts, dtype=np.float64).reshape(-1, 3), np.asarray(faces, dtype=np.int64).reshape(-1, 3)
 
 
-def _ply_header(path: Path, raw: bytes) -> tuple[str, list[tuple[str, int, list[tuple]]], int]:
-    """(format, [(element, count, [(name, type) or (name, 'list', count type, item type)])], body offset)."""
-    end = raw.find(b"end_header")
-    if not raw.startswith(b"ply") or end < 0:
-        raise MeshError(f"{path}: not a PLY file (no 'ply' magic or no 'end_header')")
-    body = raw.index(b"\n", end) + 1 if b"\n" in raw[end:] else len(raw)
-    fmt, elements = None, []
-    for line in raw[:end].decode("ascii", errors="replace").splitlines()[1:]:
-        tok = line.split()
-        if not tok or tok[0] in ("comment", "obj_info"):
-            continue
-        if tok[0] == "format":
-            fmt = tok[1] if len(tok) > 1 else None
-        elif tok[0] == "element":
-            elements.append((tok[1], int(tok[2]), []))
-        elif tok[0] == "property":
-            if not elements:
-                raise MeshError(f"{path}: property before any element in the header")
-            if tok[1] == "list":
-                if tok[2] not in PLY_TYPES or tok[3] not in PLY_TYPES:
-                    raise MeshError(f"{path}: unknown list types '{tok[2]} {tok[3]}' for '{tok[4]}'")
-                elements[-1][2].append((tok[4], "list", PLY_TYPES[tok[2]], PLY_TYPES[tok[3]]))
-            else:
-                if tok[1] not in PLY_TYPES:
-                    raise MeshError(f"{path}: unknown property type '{tok[1]}' for '{tok[2]}'")
-                elements[-1][2].append((tok[2], PLY_TYPES[tok[1]]))
-    if fmt not in ("binary_little_endian", "binary_big_endian", "ascii"):
-        raise MeshError(f"{path}: unsupported PLY format '{fmt}'")
-    return fmt, elements, body
-
-
 def _read_ply(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """PLY with `vertex` (x, y, z) and `face` (vertex_indices / vertex_index list) elements, any format."""
     raw = path.read_bytes()
-    fmt, elements, offset = _ply_header(path, raw)
+    fmt, elements, offset = read_ply_header(path, raw, MeshError)
     names = [e[0] for e in elements]
     if "vertex" not in names:
         raise MeshError(f"{path}: no 'element vertex' in the header")

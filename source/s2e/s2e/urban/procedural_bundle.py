@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .appearance import urban_scene_gaussians
+from .appearance_cfg import UrbanGaussianCfg
 from .layout import CYLINDER, UrbanLayout, UrbanLayoutCfg, boxes_as_footprints, generate_layout
 from .routes import RouteCfg, RoutePlanner
 from .scene_bundle import Alignment, BundleRoute, save_scene_bundle
@@ -85,8 +87,6 @@ def export_procedural_bundle(out: str | Path, seed: int = 0, obstacle_density: f
     cfg.obstacles.density = obstacle_density
     layout = generate_layout(cfg, seed)
     if gaussians is None:
-        from ..rendering.urban_gaussians import UrbanGaussianCfg, urban_scene_gaussians
-
         gaussians = urban_scene_gaussians(layout, UrbanGaussianCfg(), seed)
     planner = RoutePlanner(layout, RouteCfg(clearance=route_clearance))
     rng = np.random.default_rng(seed)

@@ -35,7 +35,8 @@ class UrbanPPORunnerCfg(RslRlOnPolicyRunnerCfg):
 
 @configclass
 class AGDMActorCfg:
-    """s2e.rl.policy.AGDMActor: the AGDM mixture as the PPO policy."""
+    """s2e.rl.policy.AGDMActor: the AGDM mixture as the PPO policy. The one home of its settings' defaults
+    (AGDMActor takes every one of them from here, as keywords)."""
 
     class_name: str = "s2e.rl.policy:AGDMActor"
     checkpoint: str = ""
@@ -63,7 +64,8 @@ class AGDMActorCfg:
 
 @configclass
 class S2EPpoAlgorithmCfg(RslRlPpoAlgorithmCfg):
-    """s2e.rl.ppo.S2EPPO: rsl-rl's PPO with a separate critic rate, reward scale and critic warm-up."""
+    """s2e.rl.ppo.S2EPPO: rsl-rl's PPO with a separate critic rate, reward scale and critic warm-up. The one home
+    of the S2E settings' defaults (S2EPPO takes them from here, as keywords)."""
 
     class_name: str = "s2e.rl.ppo:S2EPPO"
     critic_learning_rate: float = 1.0e-3

@@ -97,6 +97,8 @@ class ObservationsCfg:
         """Route guidance for the AGDM policy (see eval_agdm.py --goal route)."""
 
         goal = ObsTerm(func=mdp.route_guidance, params={"lookahead": 3.0})
+        """params["lookahead"]: metres ahead along the reference route; the one home of the route look-ahead, read by
+        training (this observation), the evaluation policies and the scripted expert (see route_lookahead)."""
 
         def __post_init__(self):
             self.concatenate_terms = True
@@ -186,6 +188,20 @@ def disable_camera(cfg: UrbanNavEnvCfg) -> None:
     """Drop the camera and its observations (physics-only runs: the scripted expert, env benchmarks)."""
     cfg.scene.camera = None
     cfg.observations.camera = None
+
+
+def route_lookahead(cfg: UrbanNavEnvCfg) -> float:
+    """The route guidance's look-ahead (m), observations.route.goal.params["lookahead"]: the route observation
+    (training), AGDMPolicy (play, eval_agdm.py, NavBench-GS) and the scripted expert's carrot all read it, so one
+    override (env.observations.route.goal.params.lookahead=...) changes them together."""
+    return float(cfg.observations.route.goal.params["lookahead"])
+
+
+def set_route_lookahead(cfg: UrbanNavEnvCfg, metres: float) -> None:
+    """Set the route look-ahead that every reader of route_lookahead(cfg) uses (metres > 0)."""
+    if not metres > 0:
+        raise ValueError(f"the route look-ahead must be > 0 m, got {metres}")
+    cfg.observations.route.goal.params["lookahead"] = float(metres)
 
 
 def apply_control_mode(cfg: UrbanNavEnvCfg, mode: str) -> None:

@@ -22,9 +22,10 @@ def goal_in_robot_frame(env, command_name: str = "nav") -> torch.Tensor:
     return _nav(env, command_name).command
 
 
-def route_guidance(env, command_name: str = "nav", lookahead: float = 3.0) -> torch.Tensor:
+def route_guidance(env, command_name: str = "nav", *, lookahead: float) -> torch.Tensor:
     """(x, y) of the point `lookahead` m ahead on the reference route, robot frame [E, 2]: the AGDM
-    policy's goal input (what its pretraining goals look like; the goal itself near the end)."""
+    policy's goal input (what its pretraining goals look like; the goal itself near the end). `lookahead`
+    comes from the task cfg (observations.route.goal.params, see urban_env_cfg.route_lookahead)."""
     return _nav(env, command_name).route_goal(lookahead)
 
 

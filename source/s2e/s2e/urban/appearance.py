@@ -3,7 +3,7 @@
 `urban_scene_gaussians` turns an `UrbanLayout` (the same data the simulator's colliders come from)
 into one unbatched Gaussian scene in the layout's tile frame: asphalt with noise and a dashed centre
 line, paved sidewalks with slab seams, zebra crosswalks, curbs, facades with windows and shop fronts
-(see `urban_facades`) and street furniture (see `urban_props`). Flat surfaces are thin Gaussians that
+(see `facades`) and street furniture (see `props`). Flat surfaces are thin Gaussians that
 overlap their neighbours, so grazing views near the ground have no holes. Spacings are detail levels:
 one factor scales all of them so that the block fills its Gaussian `budget`.
 
@@ -14,61 +14,18 @@ ground should render with a near plane of about 0.25 m, which culls the few unde
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from s2e.urban.layout import CROSSWALK, SIDEWALK, UrbanLayout
+from ..rendering.gaussians import GaussianScene
+from ..rendering.splats import Splats, box, flat, grid, jitter_rgb, rect_points
+from .appearance_cfg import UrbanGaussianCfg
+from .facades import facade_splats
+from .layout import CROSSWALK, SIDEWALK, UrbanLayout
+from .props import prop_splats
 
-from .gaussians import GaussianScene
-from .splats import Splats, box, flat, grid, jitter_rgb, rect_points
-from .urban_facades import facade_splats
-from .urban_props import prop_splats
-
-RGB = tuple[float, float, float]
 LANE_ROW = 0.12
 """Row spacing of the strip of fine Gaussians that carries the centre line (m)."""
 LANE_HALF_WIDTH, DASH, DASH_PERIOD = 0.08, 3.0, 6.0
-
-
-@dataclass
-class UrbanGaussianCfg:
-    """Detail (spacings in metres), budget and colours of the Gaussian block."""
-
-    budget: int = 50_000
-    """Most Gaussians in one block: all spacings are scaled by one factor to fill 90-100% of it."""
-    min_detail: float = 0.75
-    """Finest spacing scale used to fill the budget (small blocks stop there, below the budget)."""
-    road_spacing: float = 0.4
-    sidewalk_spacing: float = 0.2
-    lane_spacing: float = 0.2
-    seam_spacing: float = 0.3
-    """Along-seam spacing of the paving-slab joints (0 leaves the seams out)."""
-    slab_size: float = 0.9
-    slab_tone: float = 0.09
-    """Brightness variation between paving slabs (relative std-dev)."""
-    crosswalk_stripe: float = 0.5
-    """Width of a zebra bar (and of the gap between two bars)."""
-    crosswalk_spacing: float = 0.25
-    """Spacing along the bars (across them it is a third of a bar)."""
-    curb_spacing: float = 0.3
-    wall_spacing: float = 0.4
-    upper_wall_spacing: float = 0.6
-    """Wall spacing above the ground floor (seen from afar by street cameras)."""
-    glass_spacing: float = 0.3
-    frame_spacing: float = 0.3
-    prop_spacing: float = 0.12
-    overlap: float = 0.7
-    """Std-dev of a flat Gaussian as a fraction of its spacing (> 0.5 leaves no holes)."""
-    opacity: float = 0.97
-    noise: float = 0.07
-    """Per-Gaussian brightness noise (relative std-dev): texture at the scale of the spacing."""
-    asphalt: RGB = (0.25, 0.25, 0.27)
-    lane_paint: RGB = (0.9, 0.88, 0.8)
-    sidewalk: RGB = (0.66, 0.64, 0.6)
-    seam: RGB = (0.4, 0.39, 0.37)
-    zebra: RGB = (0.92, 0.92, 0.88)
-    curb: RGB = (0.8, 0.79, 0.76)
 
 
 def urban_scene_gaussians(layout: UrbanLayout, cfg: UrbanGaussianCfg = UrbanGaussianCfg(), seed: int = 0) -> GaussianScene:

@@ -9,16 +9,12 @@ glass or door panels and framed by thin proud Gaussians, so windows have crisp, 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from s2e.urban.layout import UrbanLayout
-
-from .splats import Splats, flat, jitter_rgb, rect_points
-
-if TYPE_CHECKING:
-    from .urban_gaussians import UrbanGaussianCfg
+from ..rendering.splats import Splats, flat, jitter_rgb, rect_points
+from .appearance_cfg import UrbanGaussianCfg
+from .layout import UrbanLayout
 
 WALLS = np.array([(0.55, 0.3, 0.22), (0.78, 0.7, 0.58), (0.86, 0.82, 0.72), (0.6, 0.6, 0.6), (0.62, 0.66, 0.7),
                   (0.78, 0.6, 0.35), (0.88, 0.87, 0.84), (0.42, 0.24, 0.2), (0.6, 0.65, 0.55)])
@@ -52,7 +48,7 @@ def _style(rng: np.random.Generator) -> FacadeStyle:
                        window=(rng.uniform(0.9, 1.5), rng.uniform(1.3, 1.8)), shop=bool(rng.random() < 0.6))
 
 
-def facade_splats(layout: UrbanLayout, cfg: "UrbanGaussianCfg", rng: np.random.Generator, detail: float) -> Splats:
+def facade_splats(layout: UrbanLayout, cfg: UrbanGaussianCfg, rng: np.random.Generator, detail: float) -> Splats:
     """Gaussians of every visible building face of the block."""
     out = []
     half = layout.size / 2

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .gaussians import SH_C0, GaussianScene
-from .transforms import quat_from_axis_angle, quat_from_yaw, quat_multiply
+from ..rendering.gaussians import SH_C0, GaussianScene
+from ..rendering.transforms import quat_from_axis_angle, quat_from_yaw, quat_multiply
 
 SKIN, HAIR, SHIRT, TROUSERS, SHOES, FOREARM, SHIN = range(7)
 SKINS = [(0.95, 0.8, 0.69), (0.87, 0.68, 0.55), (0.72, 0.52, 0.38), (0.55, 0.38, 0.26), (0.38, 0.26, 0.18)]

@@ -7,16 +7,11 @@ lamps, trees a trunk under a cluster of green blobs, scooters a coloured deck, s
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
-from s2e.urban.layout import OBSTACLE_KINDS, UrbanLayout
-
-from .splats import Splats, blobs, box, chain, cylinder, jitter_rgb
-
-if TYPE_CHECKING:
-    from .urban_gaussians import UrbanGaussianCfg
+from ..rendering.splats import Splats, blobs, box, chain, cylinder, jitter_rgb
+from .appearance_cfg import UrbanGaussianCfg
+from .layout import OBSTACLE_KINDS, UrbanLayout
 
 CARDBOARD, TAPE = np.array([0.62, 0.45, 0.28]), np.array([0.78, 0.66, 0.48])
 BIN_COLOURS = np.array([(0.16, 0.3, 0.2), (0.3, 0.32, 0.33), (0.2, 0.24, 0.3)])
@@ -26,7 +21,7 @@ BARK, LEAVES = np.array([0.33, 0.23, 0.15]), np.array([0.22, 0.42, 0.16])
 SCOOTER_COLOURS = np.array([(0.1, 0.6, 0.3), (0.9, 0.4, 0.05), (0.8, 0.1, 0.1), (0.1, 0.4, 0.8)])
 
 
-def prop_splats(layout: UrbanLayout, cfg: "UrbanGaussianCfg", rng: np.random.Generator, detail: float) -> Splats:
+def prop_splats(layout: UrbanLayout, cfg: UrbanGaussianCfg, rng: np.random.Generator, detail: float) -> Splats:
     """Gaussians of every obstacle of the block (furniture and spawned obstacles)."""
     out = []
     s = cfg.prop_spacing * detail
