@@ -377,3 +377,82 @@ def test_invalid_yaml_and_walkable_area_off_the_tile(tmp_path):
     folder = write_street(tmp_path / "c", routes=[])
     edit_yaml(folder, lambda s: s["alignment"].update(translation=[100.0, 0.0, 0.0]))
     _expect(folder, "no collision mesh triangle lies inside")
+
+
+# -- load-time checks ----------------------------------------------------------------------------------
+
+def test_a_tall_object_on_the_ground_blocks_its_interior_not_only_its_walls():
+    """A 3 m truck (taller than the band) on a ground surface that runs beneath it: its walls are in the
+    band, its roof above it and the ground under it; the cells inside must be occupied too."""
+    v, f = street_mesh()
+    truck_v, truck_f = _box(-3.1, 3.1, 0.3, 1.6, 1.1, 3.0)
+    layout = layout_from_mesh(np.concatenate([v, truck_v]), np.concatenate([f, np.asarray(truck_f) + len(v)]), SIZE, WALKABLE)
+    inside = lambda x, y: bool(layout.walkable[tuple(layout.cell_of(np.array([x, y])))])
+    assert not inside(-3.1, 3.1) and not inside(-2.0, 3.4) and not inside(-4.0, 2.7)
+    assert inside(-3.1, 0.9) and inside(-0.5, 3.1)  # just outside the truck
+    fp = collision_footprints(layout)
+    from s2e.urban.layout import footprint_mask
+    assert footprint_mask(np.array([[-3.1, 3.1]]), fp).all()
+
+
+def _gaussians_above_ground(n=60):
+    g = small_gaussians(n)
+    g.means[:, 2] = g.means[:, 2].abs() + 0.5  # an upright street: its Gaussians stand on or above the ground
+    return g
+
+
+def test_an_upside_down_alignment_is_refused_with_the_fix(tmp_path):
+    folder = write_street(tmp_path / "b", gaussians=_gaussians_above_ground())
+    load_scene_bundle(folder)  # upright: loads
+    edit_yaml(folder, lambda s: s["alignment"].update(rotation=[[1, 0, 0], [0, -1, 0], [0, 0, -1]]))  # 180 deg about x
+    message = _expect(folder, "upside down")
+    assert "60 of 60 Gaussians" in message and "rotate 180 degrees" in message
+
+
+def test_route_clearance_is_checked_at_load_in_both_frames(tmp_path):
+    """Two rooms joined by a 1 m corridor: a 0.3 m clearance gets through, the wheeled robot's 0.75 m does not."""
+    rooms = [np.array(p, float) for p in ([[-8, -8], [-3, -8], [-3, 8], [-8, 8]], [[-3.01, 4.5], [1.01, 4.5], [1.01, 5.5], [-3.01, 5.5]],
+                                          [[1, 2], [5.5, 2], [5.5, 8], [1, 8]])]
+    to_cap = lambda xy: EXAMPLE_CAPTURE.apply(np.c_[np.asarray(xy, float).reshape(-1, 2), np.zeros(len(np.asarray(xy).reshape(-1, 2)))])
+    route = BundleRoute(np.array([-6.0, 0.0]), np.array([4.0, 5.0]))
+    folder = write_street(tmp_path / "b", capture=EXAMPLE_CAPTURE, walkable=[to_cap(p) for p in rooms],
+                          routes=[BundleRoute(to_cap(route.start)[0], to_cap(route.goal)[0])])
+    assert len(load_scene_bundle(folder).routes) == 1  # no clearance given: not checked
+    assert len(load_scene_bundle(folder, route_clearance=0.3).routes) == 1
+    message = _expect_with(folder, dict(route_clearance=0.75), "route 0: no path with 0.75 m clearance")
+    assert "bundle.yaml" in message and "tile frame (m)" in message and "capture frame (units)" in message
+    start_cap = to_cap(route.start)[0]
+    assert f"({start_cap[0]:.3f}, {start_cap[1]:.3f}, {start_cap[2]:.3f}) in the capture frame" in message
+    assert f"= {0.75 * EXAMPLE_CAPTURE.scale:.3g} capture units" in message
+
+
+def _expect_with(folder, kwargs, message):
+    with pytest.raises(SceneBundleError, match=message) as err:
+        load_scene_bundle(folder, **kwargs)
+    assert "\n" not in str(err.value)
+    return str(err.value)
+
+
+def test_two_d_polygons_of_a_y_up_capture_name_the_convention(tmp_path):
+    folder = write_street(tmp_path / "b", capture=EXAMPLE_CAPTURE, routes=[])
+    load_scene_bundle(folder)
+    edit_yaml(folder, lambda s: s["walkable"].update(polygons=[[p[:2] for p in poly] for poly in s["walkable"]["polygons"]], holes=[]))
+    message = _expect(folder, "cover no free cell")
+    assert "[x, y] means z = 0 in the capture frame" in message and "capture +y" in message and "[x, y, z]" in message
+
+
+def test_gaussians_outside_the_tile_are_cropped_with_a_margin(tmp_path):
+    g = small_gaussians(40)
+    g.means[:10, 0] = torch.linspace(10.5, 19.5, 10)  # within the 10 m margin of the 20 m tile
+    g.means[10:15, 1] = torch.linspace(-40.0, -21.0, 5)  # beyond it
+    folder = write_street(tmp_path / "b", capture=EXAMPLE_CAPTURE, gaussians=g.transformed(
+        torch.as_tensor(EXAMPLE_CAPTURE.rotation, dtype=torch.float32), torch.as_tensor(EXAMPLE_CAPTURE.translation, dtype=torch.float32),
+        EXAMPLE_CAPTURE.scale))
+    b = load_scene_bundle(folder)
+    assert b.num_cropped == 5 and b.gaussians.num_gaussians == 35
+    assert (b.gaussians.means[:, :2].abs() <= SIZE / 2 + 10.0 + 1e-4).all()
+    edit_yaml(folder, lambda s: s.update(crop_margin=0.0))
+    b = load_scene_bundle(folder)
+    assert b.num_cropped == 15 and (b.gaussians.means[:, :2].abs() <= SIZE / 2 + 1e-4).all()
+    edit_yaml(folder, lambda s: s.update(crop_margin=-1))
+    _expect(folder, "crop_margin must be a number >= 0")

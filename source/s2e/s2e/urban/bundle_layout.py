@@ -3,10 +3,14 @@
 Every MDP term (routes, pedestrians, clearance maps, geometric collisions, the fast base mode) reads
 an `UrbanLayout`, so a real capture is turned into one instead of teaching each term about meshes:
 
-* occupancy: the mesh surfaces are sampled densely; a grid cell is occupied when it holds geometry
-  between `min_height` and `max_height` above the ground plane z = 0 (something a robot or a
-  pedestrian would hit), or when all its geometry lies above that band (a roof or an object top with
-  no ground seen beneath it, as in TSDF meshes, which have no floor under buildings);
+* occupancy: the mesh surfaces are sampled densely; a grid cell is occupied when its column above
+  the ground has geometry in the band `min_height`..`max_height` above z = 0 (something a robot or a
+  pedestrian would hit). Surfaces only show an object's walls in the band, so a column counts as
+  occupied also when all its geometry lies above the band (a roof or an object top with no ground
+  seen beneath it, as in TSDF meshes, which have no floor under buildings), and when it has a top
+  above the band and lies inside a closed ring of band cells (the interior of a truck or a kiosk
+  standing on a ground surface that runs beneath it). A slab overhead with no walls around it (an
+  awning, a canopy) leaves the ground under it walkable;
 * walkable grid: cells inside the walkable polygons (minus holes) that are not occupied;
 * footprints: the occupied cells as a few axis-aligned boxes (greedy largest rectangles), stored as
   `buildings` so that `collision_footprints` and the base-mode sliding see them;
@@ -133,8 +137,10 @@ def mesh_occupancy(vertices: np.ndarray, faces: np.ndarray, size: float, n: int,
             np.minimum.at(zmin, cell, z)
             np.maximum.at(top, cell, z)
             band[cell[(z >= lo) & (z <= hi)]] = True
-    occupied = band | (np.isfinite(zmin) & (zmin > hi))
-    return occupied.reshape(n, n), top.reshape(n, n)
+    band, top = band.reshape(n, n), top.reshape(n, n)
+    roof_only = (np.isfinite(zmin) & (zmin > hi)).reshape(n, n)
+    enclosed = ndimage.binary_fill_holes(band) & ~band & (top > hi)
+    return band | roof_only | enclosed, top
 
 
 def _lattice(nu: int, nv: int) -> np.ndarray:

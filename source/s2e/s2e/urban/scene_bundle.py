@@ -19,16 +19,26 @@ bundle.yaml (format_version 1)::
     size: 50.0                             # side of the square tile in the task frame (m)
     grid_resolution: 0.25                  # optional, walkable grid cell (m)
     obstacle_heights: [0.05, 1.8]          # optional, geometry in this band above z = 0 blocks a cell
+    crop_margin: 10.0                      # optional, Gaussians farther than this (m) outside the tile are dropped
     walkable:
-      polygons: [[[x, y], ...], ...]       # capture-frame points, [x, y] (z = 0) or [x, y, z]
+      polygons: [[[x, y], ...], ...]       # capture-frame points, [x, y, z] ([x, y] means z = 0 in the capture frame)
       holes: [[[x, y], ...]]               # optional
     routes:                                # optional; episodes start/goal are drawn from them
       - {start: [x, y], goal: [x, y], waypoints: [[x, y], ...]}
 
 The task frame is the tile frame of every S2E term: z up, metres, origin at the tile centre, ground
 at z = 0. Points may be 3-D because a capture frame's ground is often not its xy plane (y-up or
-COLMAP frames). The loader applies the alignment to everything, drops mesh triangles whose centre
-lies outside the tile (env tiles sit side by side) and derives an `UrbanLayout` (see bundle_layout).
+COLMAP frames): a 2-D point [x, y] is [x, y, 0] in the capture frame, which for a y-up capture is a
+point off the ground plane, so such captures need [x, y, z] points. The loader applies the alignment
+to everything, drops mesh triangles whose centre lies outside the tile (env tiles sit side by side)
+and Gaussians farther than `crop_margin` outside it (the margin keeps what a camera near the tile
+edge sees), and derives an `UrbanLayout` (see bundle_layout).
+
+Checks beyond the file format, each a `SceneBundleError`: an alignment that puts the scene upside
+down (most Gaussians below the ground and no collision geometry above it); a walkable area that
+covers no free cell (naming the 2-D point convention when it applies); and, given the robot's route
+clearance (`route_clearance`, the task's robot radius + margin), each route that has no path that
+wide, reported in the tile frame (m) and the capture frame (units).
 Every problem is one `SceneBundleError` line naming the file and what is wrong.
 """
 
@@ -50,13 +60,17 @@ from ..rendering.ply import PlyError, load_ply, save_ply
 from .bundle_layout import DEFAULT_HEIGHT_BAND, layout_from_mesh
 from .layout import UrbanLayout
 from .mesh_io import MESH_SUFFIXES, MeshError, read_mesh, write_mesh
-from .routes import Episode, RoutePlanner, polyline_length, resample_polyline
+from .routes import Episode, RouteCfg, RoutePlanner, polyline_length, resample_polyline
 
 FORMAT_VERSION = 1
 BUNDLE_FILE = "bundle.yaml"
 KEYS = {"format_version", "name", "gaussians", "collision_mesh", "alignment", "size", "grid_resolution",
-        "obstacle_heights", "walkable", "routes"}
+        "obstacle_heights", "crop_margin", "walkable", "routes"}
 REQUIRED = ("format_version", "name", "gaussians", "collision_mesh", "size", "walkable")
+DEFAULT_CROP_MARGIN = 10.0
+"""Gaussians up to this far (m) outside the tile are kept: what a camera at the tile edge sees across it."""
+UPSIDE_DOWN_HEIGHT = 0.25
+"""Gaussians farther than this (m) below / above z = 0 are counted for the upside-down check."""
 
 
 class SceneBundleError(ValueError):
@@ -88,6 +102,16 @@ class BundleRoute:
     start: np.ndarray
     goal: np.ndarray
     waypoints: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    to_capture: Alignment | None = None
+    """Task frame -> capture frame of the bundle it came from, so that messages can name both frames."""
+
+    def describe(self, p: np.ndarray) -> str:
+        """A tile-frame point as '(x, y) in the tile frame' plus its capture-frame coordinates when known."""
+        text = f"({p[0]:.2f}, {p[1]:.2f}) in the tile frame (m)"
+        if self.to_capture is not None:
+            c = self.to_capture.apply(np.array([[p[0], p[1], 0.0]]))[0]
+            text += f", ({c[0]:.3f}, {c[1]:.3f}, {c[2]:.3f}) in the capture frame (units)"
+        return text
 
     @property
     def points(self) -> np.ndarray:
@@ -109,10 +133,17 @@ class SceneBundle:
     """[F, 3] triangles (int32)."""
     routes: list[BundleRoute]
     layout: UrbanLayout
+    num_cropped: int = 0
+    """Gaussians dropped for lying more than crop_margin outside the tile."""
 
 
-def load_scene_bundle(path: str | Path) -> SceneBundle:
-    """Read, validate and align a bundle folder (or its bundle.yaml)."""
+def load_scene_bundle(path: str | Path, route_clearance: float | None = None) -> SceneBundle:
+    """Read, validate and align a bundle folder (or its bundle.yaml).
+
+    `route_clearance` (m; the task's `route.clearance`: robot radius + margin): when given, every route
+    is planned with it here, so that a passage too narrow for the robot is reported at load, not when
+    the env starts.
+    """
     path = Path(path)
     folder = path.parent if path.name == BUNDLE_FILE else path
     spec_path = folder / BUNDLE_FILE
@@ -138,6 +169,11 @@ def load_scene_bundle(path: str | Path) -> SceneBundle:
                                       torch.as_tensor(al.translation, dtype=torch.float32), al.scale)
     vertices = al.apply(vertices)
     size = spec["size"]
+    _check_upright(gaussians, vertices, spec["obstacle_heights"][0], al, spec_path)
+    keep = (gaussians.means[:, :2].abs() <= size / 2 + spec["crop_margin"]).all(dim=1)
+    num_cropped = int((~keep).sum())
+    if num_cropped:
+        gaussians = gaussians.select(keep)
     centre = vertices[faces].mean(axis=1)
     faces = faces[(np.abs(centre[:, :2]) <= size / 2 + 1e-3).all(axis=1)]  # walls on the tile edge stay
     if len(faces) == 0:
@@ -147,30 +183,61 @@ def load_scene_bundle(path: str | Path) -> SceneBundle:
     holes = [to_tile(p) for p in spec["walkable"]["holes"]]
     layout = layout_from_mesh(vertices, faces, size, polygons, holes, spec["grid_resolution"], spec["obstacle_heights"])
     if not layout.walkable.any():
-        raise SceneBundleError(f"{spec_path}: the walkable polygons cover no free cell of the tile after alignment")
+        hint = ""
+        up = al.rotation.T[:, 2]  # the task frame's up axis in capture coordinates
+        if spec["walkable"]["two_d"] and abs(up[2]) < 0.9:
+            axis = "xyz"[int(np.abs(up).argmax())]
+            hint = (f"; the polygons are 2-D, and [x, y] means z = 0 in the capture frame, but this alignment's up axis is "
+                    f"capture {'-' if up[int(np.abs(up).argmax())] < 0 else '+'}{axis}: give [x, y, z] points on the ground")
+        elif spec["walkable"]["two_d"]:
+            hint = "; note that 2-D points [x, y] mean z = 0 in the capture frame"
+        raise SceneBundleError(f"{spec_path}: the walkable polygons cover no free cell of the tile after alignment{hint}")
     if len(layout.walk_rects) == 0:
         raise SceneBundleError(f"{spec_path}: the walkable area has no part wide enough for a pedestrian")
     routes = []
     for i, r in enumerate(spec["routes"]):
         route = BundleRoute(to_tile(r["start"][None])[0], to_tile(r["goal"][None])[0],
-                            to_tile(r["waypoints"]) if len(r["waypoints"]) else np.zeros((0, 2)))
+                            to_tile(r["waypoints"]) if len(r["waypoints"]) else np.zeros((0, 2)), al.inverse())
         _check_route(route, layout, i, spec_path)
         routes.append(route)
+    if route_clearance is not None and routes:
+        planner = RoutePlanner(layout, RouteCfg(clearance=float(route_clearance)))
+        for i, route in enumerate(routes):
+            try:
+                plan_bundle_route(planner, route, i)
+            except SceneBundleError as err:
+                raise SceneBundleError(f"{spec_path}: {err}") from None
     used = np.unique(faces)
     remap = np.zeros(len(vertices), np.int64)
     remap[used] = np.arange(len(used))
     return SceneBundle(spec["name"], folder, size, al, gaussians, vertices[used].astype(np.float32),
-                       remap[faces].astype(np.int32), routes, layout)
+                       remap[faces].astype(np.int32), routes, layout, num_cropped)
+
+
+def _check_upright(gaussians: GaussianScene, vertices: np.ndarray, low: float, al: Alignment, spec_path: Path) -> None:
+    """Refuse an alignment that turns the scene upside down: most Gaussians off the ground lie below
+    z = 0 and no collision geometry rises above the ground (an upright street has walls above it)."""
+    z = gaussians.means[:, 2]
+    below = int((z < -UPSIDE_DOWN_HEIGHT).sum())
+    above = int((z > UPSIDE_DOWN_HEIGHT).sum())
+    if below > above and float(vertices[:, 2].max()) < low:
+        up = al.rotation.T[:, 2]
+        k = int(np.abs(up).argmax())
+        raise SceneBundleError(
+            f"{spec_path}: the alignment turns the scene upside down: {below} of {below + above} Gaussians off the ground "
+            f"lie below z = 0 and no collision geometry rises above it; the capture's up axis is the opposite of the one "
+            f"the alignment maps to +z (capture {'-' if up[k] < 0 else '+'}{'xyz'[k]}): rotate 180 degrees more about a "
+            f"horizontal axis (e.g. negate the last two rows of alignment.rotation) and negate translation's z")
 
 
 def _check_route(route: BundleRoute, layout: UrbanLayout, index: int, spec_path: Path) -> None:
     names = ["start"] + [f"waypoint {k}" for k in range(len(route.waypoints))] + ["goal"]
     for name, p in zip(names, route.points):
-        ij = layout.cell_of(p)
         outside = bool((np.abs(p) > layout.size / 2).any())
+        ij = layout.cell_of(p)
         if outside or not layout.walkable[ij[0], ij[1]]:
             where = "outside the tile" if outside else "not on the walkable area (outside the polygons or on a cell the collision mesh occupies)"
-            raise SceneBundleError(f"{spec_path}: route {index} {name} ({p[0]:.2f}, {p[1]:.2f}) in the tile frame is {where}")
+            raise SceneBundleError(f"{spec_path}: route {index} {name} {route.describe(p)} is {where}")
 
 
 def parse_spec(raw, spec_path: Path | str = BUNDLE_FILE) -> dict:
@@ -201,6 +268,10 @@ def parse_spec(raw, spec_path: Path | str = BUNDLE_FILE) -> dict:
     if not 0 <= band[0] < band[1]:
         fail(f"obstacle_heights must be [low, high] with 0 <= low < high, got {band.tolist()}")
     out["obstacle_heights"] = (float(band[0]), float(band[1]))
+    margin = raw.get("crop_margin", DEFAULT_CROP_MARGIN)
+    if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not math.isfinite(margin) or margin < 0:
+        fail(f"crop_margin must be a number >= 0 (m), got {margin!r}")
+    out["crop_margin"] = float(margin)
     out["alignment"] = _alignment(raw.get("alignment") or {}, fail)
     walk = raw["walkable"]
     if not isinstance(walk, dict) or set(walk) - {"polygons", "holes"} or "polygons" not in walk:
@@ -211,6 +282,7 @@ def parse_spec(raw, spec_path: Path | str = BUNDLE_FILE) -> dict:
         if not isinstance(polys, list) or (key == "polygons" and not polys):
             fail(f"walkable.{key} must be a {'non-empty ' if key == 'polygons' else ''}list of polygons")
         out["walkable"][key] = [_points(p, f"walkable.{key}[{i}]", fail, min_count=3) for i, p in enumerate(polys)]
+    out["walkable"]["two_d"] = any(len(q) == 2 for p in walk["polygons"] if isinstance(p, list) for q in p if isinstance(q, (list, tuple)))
     routes = raw.get("routes") or []
     if not isinstance(routes, list):
         fail("routes must be a list of {start, goal, waypoints} mappings")
@@ -369,18 +441,26 @@ def plan_bundle_route(planner: RoutePlanner, route: BundleRoute, index: int, max
         d = np.linalg.norm(centers - p, axis=1) if len(centers) else np.array([np.inf])
         k = int(d.argmin())
         if d[k] > max_snap:
-            raise SceneBundleError(f"scene bundle route {index}: ({p[0]:.2f}, {p[1]:.2f}) is more than {max_snap} m from any cell "
-                                   f"with {planner.cfg.clearance} m clearance (route.clearance); move it or lower the clearance")
+            raise SceneBundleError(f"scene bundle route {index}: {route.describe(p)} is more than {max_snap} m from any cell "
+                                   f"with {_clearance_text(planner, route)}; move the point to a wider place or lower the clearance")
         pts.append(centers[k])
     path = [pts[0]]
     for a, b in zip(pts[:-1], pts[1:]):
         leg = planner.plan(a, b)
         if leg is None:
-            raise SceneBundleError(f"scene bundle route {index}: no path with {planner.cfg.clearance} m clearance from "
-                                   f"({a[0]:.2f}, {a[1]:.2f}) to ({b[0]:.2f}, {b[1]:.2f})")
+            raise SceneBundleError(f"scene bundle route {index}: no path with {_clearance_text(planner, route)} from "
+                                   f"{route.describe(a)} to {route.describe(b)}; the robot needs passages about "
+                                   f"{2 * planner.cfg.clearance + planner.layout.resolution:.1f} m wide: widen the walkable area or move the route")
         path.extend(leg[1:])
     path = np.asarray(path)
     return resample_polyline(path, planner.cfg.num_points).astype(np.float32), polyline_length(path)
+
+
+def _clearance_text(planner: RoutePlanner, route: BundleRoute) -> str:
+    text = f"{planner.cfg.clearance} m clearance (route.clearance: robot radius + margin)"
+    if route.to_capture is not None:
+        text += f" = {planner.cfg.clearance * route.to_capture.scale:.3g} capture units"
+    return text
 
 
 class BundleEpisodes:

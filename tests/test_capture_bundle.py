@@ -1,0 +1,144 @@
+"""make_bundle_from_capture.py on a synthetic raw capture: a procedural block's Gaussians only (no mesh),
+stored with up = -y, tilted 5 deg, scaled 0.3 and offset; and the .splat reader."""
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from s2e.rendering.ply import PlyError, save_ply
+from s2e.rendering.splat_file import load_splat, save_splat
+from s2e.urban.appearance import urban_scene_gaussians
+from s2e.urban.appearance_cfg import UrbanGaussianCfg
+from s2e.urban.layout import CROSSWALK, ROAD, SIDEWALK, UrbanLayoutCfg, collision_footprints, footprint_mask, generate_layout
+from s2e.urban.scene_bundle import Alignment, load_scene_bundle
+
+REPO = Path(__file__).resolve().parents[1]
+SEED = 3
+
+
+def _rx(a):
+    return np.array([[1, 0, 0], [0, math.cos(a), -math.sin(a)], [0, math.sin(a), math.cos(a)]])
+
+
+def _rz(a):
+    return np.array([[math.cos(a), -math.sin(a), 0], [math.sin(a), math.cos(a), 0], [0, 0, 1]])
+
+
+# block (z up, m) -> capture: yaw 20 deg, z-up to -y-up, tilt 5 deg about x, x 0.3, offset
+CAPTURE = Alignment(_rx(math.radians(5)) @ np.array([[1.0, 0, 0], [0, 0, -1], [0, 1, 0]]) @ _rz(math.radians(20)),
+                    np.array([4.0, -2.0, 1.5]), 0.3)
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory):
+    cfg = UrbanLayoutCfg()
+    cfg.obstacles.density = 1.5
+    layout = generate_layout(cfg, SEED)
+    g = urban_scene_gaussians(layout, UrbanGaussianCfg(), SEED)
+    # floaters: 300 faint-to-opaque single Gaussians scattered in the air over the block
+    rng = np.random.default_rng(0)
+    f = g.select(torch.as_tensor(rng.choice(g.num_gaussians, 300)))
+    f.means[:] = torch.as_tensor(np.c_[rng.uniform(-25, 25, (300, 2)), rng.uniform(0.3, 6.0, 300)], dtype=torch.float32)
+    g = type(g).cat([g, f])
+    raw = g.transformed(torch.as_tensor(CAPTURE.rotation, dtype=torch.float32), torch.as_tensor(CAPTURE.translation, dtype=torch.float32), CAPTURE.scale)
+    root = tmp_path_factory.mktemp("capture")
+    save_ply(raw, root / "raw.ply")
+    out = root / "bundle"
+    run = subprocess.run([sys.executable, str(REPO / "scripts/make_bundle_from_capture.py"), str(root / "raw.ply"), "--out", str(out),
+                          "--scale", f"{1 / 0.3:.9f}"], capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert run.returncode == 0, run.stderr
+    return layout, out, run.stdout
+
+
+def test_up_direction_is_recovered_within_a_degree(made):
+    _, out, stdout = made
+    line = next(l for l in stdout.splitlines() if l.startswith("up direction"))
+    up = np.array([float(v) for v in line.split("(")[2].split(")")[0].split(",")])
+    true_up = CAPTURE.rotation @ [0, 0, 1.0]
+    assert math.degrees(math.acos(np.clip(up @ true_up / np.linalg.norm(up), -1, 1))) < 1.0
+    # the alignment the tool wrote takes the capture's up to +z
+    b = load_scene_bundle(out)
+    assert (b.alignment.rotation @ true_up)[2] > math.cos(math.radians(1.0))
+    for word in ("scale:", "yaw:", "tile centre:", "occupancy:", "cropped", "routes:"):
+        assert word in stdout
+
+
+def test_walkable_and_obstacle_grids_match_the_block(made):
+    layout, out, _ = made
+    b = load_scene_bundle(out, route_clearance=0.75)
+    pts = layout.cell_centers().reshape(-1, 2)
+    ref_free = np.isin(layout.semantic, (SIDEWALK, CROSSWALK, ROAD)).ravel() & ~footprint_mask(pts, collision_footprints(layout), inflate=layout.resolution * 0.71)
+    tile = b.alignment.apply(CAPTURE.apply(np.c_[pts, np.zeros(len(pts))]))[:, :2]  # block cell centres in the tool's tile
+    inside = (np.abs(tile) < b.size / 2).all(axis=1)
+    ij = b.layout.cell_of(tile)
+    walk = np.zeros(len(pts), bool)
+    walk[inside] = b.layout.walkable[ij[inside, 0], ij[inside, 1]]
+    obst = np.zeros(len(pts), bool)
+    obst[inside] = ~b.layout.walkable[ij[inside, 0], ij[inside, 1]]
+    iou = lambda a, c: (a & c).sum() / (a | c).sum()
+    assert iou(walk, ref_free) >= 0.8, iou(walk, ref_free)
+    assert iou(obst, ~ref_free) >= 0.7, iou(obst, ~ref_free)
+
+
+def test_outputs_routes_and_previews(made):
+    _, out, _ = made
+    for name in ("bundle.yaml", "scene.ply", "collision.ply", "preview.png", "first_person.png"):
+        assert (out / name).is_file(), name
+    spec = yaml.safe_load((out / "bundle.yaml").read_text())
+    assert len(spec["routes"]) == 4
+    from PIL import Image
+    img = np.asarray(Image.open(out / "preview.png"))
+    assert img.shape[0] == img.shape[1] and img.std() > 10
+
+
+def test_bad_input_is_one_line_and_exit_code_2(tmp_path):
+    (tmp_path / "c.splat").write_bytes(b"\0" * 33)
+    for argv, message in (([str(tmp_path / "none.ply")], "capture file not found"),
+                          ([str(tmp_path / "c.splat"), "--scale", "-1"], "--scale must be positive"),
+                          ([str(tmp_path / "c.splat")], "not a whole number of 32-byte"),
+                          ([str(tmp_path / "c.splat"), "--reference_length", "2"], "needs --reference_points")):
+        run = subprocess.run([sys.executable, str(REPO / "scripts/make_bundle_from_capture.py"), *argv, "--out", str(tmp_path / "o")],
+                             capture_output=True, text=True, cwd=REPO, timeout=120)
+        assert run.returncode == 2 and message in run.stderr and run.stderr.count("\n") == 1, run.stderr
+
+
+# -- .splat ------------------------------------------------------------------------------------------------
+
+def test_splat_records_decode_as_documented(tmp_path):
+    rec = (np.array([1.0, -2.0, 3.5], "<f4").tobytes() + np.array([0.1, 0.2, 0.3], "<f4").tobytes()
+           + bytes([255, 0, 128, 204]) + bytes([128 + 64, 128, 128 + 64, 128]))  # w = x... q = (0.5, 0, 0.5, 0)
+    (tmp_path / "a.splat").write_bytes(rec * 2)
+    g = load_splat(tmp_path / "a.splat")
+    assert g.num_gaussians == 2
+    np.testing.assert_allclose(g.means[0], [1.0, -2.0, 3.5])
+    np.testing.assert_allclose(g.scales[0], [0.1, 0.2, 0.3], rtol=1e-6)
+    np.testing.assert_allclose(g.opacities[0], 0.8, atol=1e-6)
+    np.testing.assert_allclose(g.quats[0], [math.sqrt(0.5), 0, math.sqrt(0.5), 0], atol=1e-6)
+    from s2e.rendering.gaussians import SH_C0
+    np.testing.assert_allclose(0.5 + SH_C0 * g.sh[0, 0], [1.0, 0.0, 128 / 255], atol=1e-6)
+    (tmp_path / "b.splat").write_bytes(rec[:31])
+    with pytest.raises(PlyError, match="b.splat: 31 bytes"):
+        load_splat(tmp_path / "b.splat")
+
+
+def test_splat_round_trip(tmp_path):
+    gen = torch.Generator().manual_seed(0)
+    n = 100
+    from s2e.rendering.gaussians import GaussianScene
+    g = GaussianScene(means=torch.randn(n, 3, generator=gen), quats=torch.nn.functional.normalize(torch.randn(n, 4, generator=gen), dim=-1),
+                      scales=torch.rand(n, 3, generator=gen) * 0.5 + 0.01, opacities=torch.rand(n, generator=gen),
+                      sh=(torch.rand(n, 1, 3, generator=gen) - 0.5) / 0.28209479177387814)
+    back = load_splat(save_splat(g, tmp_path / "g.splat"))
+    torch.testing.assert_close(back.means, g.means)
+    torch.testing.assert_close(back.scales, g.scales)
+    torch.testing.assert_close(back.opacities, g.opacities, atol=0.5 / 255 + 1e-6, rtol=0)
+    torch.testing.assert_close(0.5 + 0.28209479177387814 * back.sh, 0.5 + 0.28209479177387814 * g.sh, atol=0.5 / 255 + 1e-6, rtol=0)
+    q, q0 = back.quats, g.quats
+    err = torch.minimum((q - q0).norm(dim=-1), (q + q0).norm(dim=-1))
+    assert err.max() < 0.02
