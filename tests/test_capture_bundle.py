@@ -142,3 +142,16 @@ def test_splat_round_trip(tmp_path):
     q, q0 = back.quats, g.quats
     err = torch.minimum((q - q0).norm(dim=-1), (q + q0).norm(dim=-1))
     assert err.max() < 0.02
+
+
+@pytest.mark.sim
+def test_the_expert_drives_the_tools_routes_in_the_task(made, tmp_path):
+    """The bundle the tool wrote runs as the task's scene: the scripted expert reaches the goals of its routes."""
+    _, out, _ = made
+    proc = subprocess.run([sys.executable, str(REPO / "scripts/run_expert.py"), "--task", "S2E-Urban-Wheeled", "--num_envs", "4",
+                           "--mode", "base", "--no-camera", "--log_dir", str(tmp_path / "expert"),
+                           f"env.scene.terrain.scene_bundle={out}"], capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = proc.stdout.strip().splitlines()[-1]
+    sr, rc = float(summary.split("SR ")[1].split()[0]), float(summary.split("RC ")[1].split()[0])
+    assert sr >= 0.75 and rc >= 0.9, summary
