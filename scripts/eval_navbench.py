@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from s2e_isaaclab.utils.cli import RUN_CHECKPOINT_PATTERN, UserError, add_mode_arg, check_env_args, ensure_writable, run_main
+from s2e_isaaclab.utils.cli import RUN_CHECKPOINT_PATTERN, UserError, add_mode_arg, add_viz_args, check_env_args, check_viz_args, ensure_writable, run_main
 from s2e_isaaclab.utils.evaluation import load_cached_result
 
 TASKS = ("Empty", "Obstacle", "Pedestrian", "Mixed")
@@ -56,7 +56,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default=None)
     parser.add_argument("--out", default="logs/navbench")
-    parser.add_argument("--headless", action="store_true", help="accepted for Isaac Lab compatibility")
+    add_viz_args(parser)
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)  # internal: evaluate one task in this process
     return parser.parse_args(argv)
 
@@ -115,7 +115,6 @@ def task_spec(args: argparse.Namespace, task: str, model: str | None) -> dict:
 
 def evaluate_task(args: argparse.Namespace, task: str, model: str | None, out: Path) -> None:
     """Run one task in this process (the --worker side) and write its result atomically."""
-    import gymnasium as gym
     import torch
     from tqdm import tqdm
 
@@ -128,13 +127,14 @@ def evaluate_task(args: argparse.Namespace, task: str, model: str | None, out: P
     from s2e.urban.topdown import save_topdown_grid
     from s2e.utils.files import write_json_atomic
     from s2e_isaaclab.tasks.navbench.navbench_env_cfg import make_navbench
-    from s2e_isaaclab.utils.cli import apply_env_args, build_cfgs
+    from s2e_isaaclab.utils.cli import apply_env_args, build_cfgs, create_env
     from s2e_isaaclab.utils.episodes import EpisodeCounter
     from s2e_isaaclab.utils.nav_policies import AGDMPolicy, ScriptedExpertPolicy, StraightToGoalPolicy
 
     spec = task_spec(args, task, model)
     cli = argparse.Namespace(task=spec["task"], num_envs=args.num_envs, seed=args.seed, device=args.device, mode=args.mode,
-                             content=None, camera=args.method in ("agdm", "run"), overrides=[])
+                             content=None, camera=args.method in ("agdm", "run"), overrides=[], headless=args.headless,
+                             visualizer=args.visualizer, viz_port=args.viz_port)
     try:
         cfg, _ = build_cfgs(cli)
         if args.episodes_dir is not None:
@@ -152,7 +152,7 @@ def evaluate_task(args: argparse.Namespace, task: str, model: str | None, out: P
             net, _ = load_trained_model(model)
     except (CheckpointError, RunnerCheckpointError) as err:
         raise UserError(str(err)) from None
-    env = gym.make(spec["task"], cfg=cfg)
+    env = create_env(spec["task"], cfg, cli)
     nav = env.unwrapped.command_manager.get_term("nav")
     try:
         if args.method in ("agdm", "run"):
@@ -307,6 +307,7 @@ def main() -> None:
     if "/" in args.name or args.name.startswith("."):
         raise UserError(f"--name {args.name!r} is used as a folder name: no '/' and no leading '.'")
     check_env_args(args)
+    check_viz_args(args)
     if args.episodes_per_env is not None and args.episodes_per_env < 1:
         raise UserError(f"--episodes_per_env {args.episodes_per_env}: evaluate at least 1 episode per env (or leave it out for all)")
     model = resolve_model(args)

@@ -2,6 +2,7 @@
 
     ./isaaclab.sh -p scripts/play.py --task S2E-Urban-Wheeled --mode base --num_envs 4 --load_run <run folder regex>
     ./isaaclab.sh -p scripts/play.py --task S2E-Urban-Wheeled --mode base --checkpoint assets/agdm/agdm_wheeled.pt
+    ./isaaclab.sh -p scripts/play.py ... --viz viser      # watch it live in a browser (docs/live_view.md)
 
 Plays a run of train_ram.py (logs/rsl_rl/<experiment>/<run>/<checkpoint>; default: the newest run with a
 checkpoint, its latest model) or any policy file given with --checkpoint (an AGDM checkpoint, a shipped
@@ -19,10 +20,9 @@ import argparse
 from datetime import datetime
 from pathlib import Path
 
-import gymnasium as gym
 import torch
 
-from s2e_isaaclab.utils.cli import RUN_CHECKPOINT_PATTERN, UserError, add_env_args, build_cfgs, ensure_writable, run_main
+from s2e_isaaclab.utils.cli import RUN_CHECKPOINT_PATTERN, UserError, add_env_args, build_cfgs, create_env, ensure_writable, run_main
 
 AGENT_ENTRY_POINT = "s2e_rl_cfg_entry_point"
 
@@ -82,7 +82,7 @@ def main() -> None:
     except (CheckpointError, RunnerCheckpointError) as err:
         raise UserError(str(err)) from None
 
-    env = gym.make(args.task, cfg=env_cfg)
+    env = create_env(args.task, env_cfg, args)
     try:
         policy = AGDMPolicy(env, model)
     except ValueError as err:
@@ -100,7 +100,10 @@ def main() -> None:
         if film is not None and film.episode < args.episodes_per_env:
             video.append(film.frame())
         with torch.inference_mode():
-            actions = policy(obs)
+            plan = policy.model(*policy.inputs(obs))
+            actions = plan.action(policy.decode, generator=policy.generator)
+        if hasattr(env, "show_plan"):  # the live view (--viz viser) draws every mode, the chosen one bold
+            env.show_plan(plan.metric_mu(), plan.logits)
         episodes.before_step()
         obs, _, terminated, truncated, _ = env.step(actions)
         episodes.after_step(terminated, truncated)

@@ -23,11 +23,10 @@ import shutil
 from datetime import datetime
 from pathlib import Path
 
-import gymnasium as gym
 import torch
 
 from s2e_isaaclab.paths import default_device
-from s2e_isaaclab.utils.cli import RUN_CHECKPOINT_PATTERN, UserError, add_env_args, build_cfgs, ensure_writable, run_main
+from s2e_isaaclab.utils.cli import RUN_CHECKPOINT_PATTERN, UserError, add_env_args, build_cfgs, create_env, ensure_writable, run_main
 
 AGENT_ENTRY_POINT = "s2e_rl_cfg_entry_point"
 
@@ -146,7 +145,7 @@ def main() -> None:
     log_dir = log_root / run
 
     torch.manual_seed(agent_cfg.seed)
-    env = gym.make(args.task, cfg=env_cfg)
+    env = create_env(args.task, env_cfg, args)
     vec = EpisodeMetricsVecEnv(RslRlVecEnvWrapper(env, clip_actions=agent_cfg.clip_actions))
     if args.video and rank == 0:
         vec = FilmingVecEnv(vec, log_dir / "videos", args.video_length, args.video_interval, label=args.task)

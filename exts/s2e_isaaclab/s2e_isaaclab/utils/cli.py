@@ -1,9 +1,12 @@
-"""Isaac Lab's script conventions (--task, --num_envs, --seed, --device, --headless, Hydra overrides
+"""Isaac Lab's script conventions (--task, --num_envs, --seed, --device, --headless, --viz, Hydra overrides
 after the flags) and env creation that turns bad input into one-line errors."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib.util
+import os
 import sys
 from pathlib import Path
 
@@ -23,12 +26,85 @@ def add_env_args(parser: argparse.ArgumentParser, default_task: str = "S2E-Urban
     parser.add_argument("--num_envs", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default=None, help="simulation device, cpu or cuda:0 (default: the GPU if there is one)")
-    parser.add_argument("--headless", action="store_true", help="accepted for Isaac Lab compatibility (kit-less runs headless)")
+    add_viz_args(parser)
     parser.add_argument("--content", choices=("empty", "obstacles", "pedestrians", "mixed"), default=None)
     add_mode_arg(parser, None, "joint-level locomotion (default) or fast base-velocity model")
     parser.add_argument("--camera", action=argparse.BooleanOptionalAction, default=True,
                         help="render the Gaussian-splat camera (--no-camera for physics-only runs)")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. env.episode_length_s=30")
+
+
+def add_viz_args(parser: argparse.ArgumentParser) -> None:
+    """Isaac Lab's visualizer flags (--viz as its launcher parses it, --max_visible_envs) and --headless (no visualizer);
+    create_env hands them to the simulation through Isaac Lab's launch_simulation, as Isaac Lab's own scripts do."""
+    from isaaclab.app.sim_launcher import _parse_visualizer_csv
+
+    parser.add_argument("--headless", action="store_true", help="no visualizer (the default when --viz is left out)")
+    parser.add_argument("--visualizer", "--viz", type=_parse_visualizer_csv, default=None,
+                        help="Isaac Lab visualizers, comma-separated: viser (browser, with the S2E live view), newton_gl, rerun, none")
+    parser.add_argument("--max_visible_envs", type=int, default=argparse.SUPPRESS,
+                        help="show at most this many envs in the Isaac Lab visualizers")
+    parser.add_argument("--viz_port", type=int, default=8080, help="--viz viser: the web server's port")
+
+
+VISUALIZER_NEEDS = {
+    "viser": ("viser", "pip install viser==1.0.26 (pinned in exts/s2e_isaaclab/pyproject.toml; ./isaaclab.sh installs it)"),
+    "rerun": ("rerun", "pip install 'rerun-sdk>=0.29.0' pyarrow==23.0.1 (Isaac Lab's rerun extra)"),
+    "newton_gl": ("pyglet", "pip install pyglet"),
+    "kit": ("isaacsim", "install Isaac Sim (Kit); this kit-less install has none"),
+    "newton_rtx": ("ovrtx", "install Isaac Lab's OVRTX renderer (ovrtx)"),
+}
+"""Per --viz choice: the module it imports, and how to get it."""
+
+
+def check_viz_args(args: argparse.Namespace) -> None:
+    """--headless against --viz, and each requested visualizer's package (and a display for the desktop window of
+    newton_gl), checked before anything is built: UserError naming the visualizer and what to install or pass."""
+    chosen = getattr(args, "visualizer", None)
+    if getattr(args, "headless", False):
+        if chosen:
+            raise UserError(f"--headless means no visualizer, but --viz {','.join(chosen)} asks for one: drop one of the two")
+        args.visualizer = []  # Isaac Lab's '--viz none': also off where the env cfg names visualizers
+        return
+    port = getattr(args, "viz_port", 8080)
+    if not 0 < port < 65536:
+        raise UserError(f"--viz_port {port}: use a TCP port between 1 and 65535")
+    for name in chosen or ():
+        module, fix = VISUALIZER_NEEDS[name]
+        if importlib.util.find_spec(module) is None:
+            raise UserError(f"--viz {name} needs the Python package '{module}', which is not installed: {fix}")
+        if name == "newton_gl" and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+            raise UserError("--viz newton_gl opens a desktop window but this machine has no display ($DISPLAY unset): "
+                            "use --viz viser and open it in a browser (docs/live_view.md)")
+
+
+_LAUNCHED = contextlib.ExitStack()
+"""The simulations launched by create_env, closed by run_main when the script ends."""
+
+
+def create_env(task: str, cfg, args: argparse.Namespace):
+    """gym.make(task, cfg) inside Isaac Lab's launch_simulation, which hands --viz / --max_visible_envs to the
+    simulation as Isaac Lab's scripts do; with viser among the visualizers the env comes wrapped in the S2E live view
+    (s2e_isaaclab.utils.live_view), which shows the Gaussian-splat world in the same browser page."""
+    from isaaclab.app import launch_simulation
+
+    check_viz_args(args)
+    launcher_args = {"visualizer": getattr(args, "visualizer", None)}
+    if hasattr(args, "max_visible_envs"):
+        launcher_args["max_visible_envs"] = args.max_visible_envs
+    if "viser" in (getattr(args, "visualizer", None) or ()) and not any(getattr(v, "visualizer_type", None) == "viser"
+                                                      for v in (cfg.sim.visualizer_cfgs or [])):
+        from isaaclab_visualizers.viser import ViserVisualizerCfg
+
+        others = cfg.sim.visualizer_cfgs if isinstance(cfg.sim.visualizer_cfgs, list) else [cfg.sim.visualizer_cfgs] * bool(cfg.sim.visualizer_cfgs)
+        cfg.sim.visualizer_cfgs = [*others, ViserVisualizerCfg(port=getattr(args, "viz_port", 8080))]
+    _LAUNCHED.enter_context(launch_simulation(cfg, launcher_args))
+    env = gym.make(task, cfg=cfg)
+    if "viser" in (getattr(args, "visualizer", None) or ()):
+        from .live_view import LiveView
+
+        env = LiveView(env)
+    return env
 
 
 def add_mode_arg(parser: argparse.ArgumentParser, default: str | None, help: str) -> None:
@@ -67,6 +143,7 @@ def build_cfgs(args: argparse.Namespace, agent_entry_point: str | None = None):
     from isaaclab_tasks.utils.hydra import resolve_task_config
 
     check_env_args(args)
+    check_viz_args(args)
     tasks = s2e_task_ids()
     if args.task not in gym.registry:
         raise UserError(f"unknown task {args.task!r}: choose one of {', '.join(tasks)}")
@@ -199,7 +276,7 @@ def ensure_writable(folder: str | Path, what: str = "output") -> Path:
 
 def make_env(args: argparse.Namespace):
     cfg = build_env_cfg(args)
-    return gym.make(args.task, cfg=cfg), cfg
+    return create_env(args.task, cfg, args), cfg
 
 
 def run_main(main) -> None:
@@ -217,3 +294,5 @@ def run_main(main) -> None:
     except KeyboardInterrupt:  # Ctrl-C: what was saved stays (atomic writes); no traceback
         print("\ninterrupted", file=sys.stderr)
         sys.exit(130)
+    finally:
+        _LAUNCHED.close()

@@ -146,6 +146,44 @@ def project_kernel(means, quats, scales, opacities, sh, scene_of_image, cand_ids
                 colors[img, slot, ch] = _sh_color(sh[s, g], sh_coeffs, dx * dn, dy * dn, dz * dn, ch)
 
 
+@njit(cache=True)
+def visible_cells_kernel(boxes, scene_of_image, viewmats, Ks, width, height, near, margin, out):
+    """out[i, c]: cell c's box [lo, hi] of scene `scene_of_image[i]` may reach image i, i.e. it is not
+    entirely outside one of the frustum's planes (near, and the four sides widened by `margin` of the
+    image size). The last column (the always-drawn cell) is set True."""
+    num_cells = boxes.shape[1]
+    normals = np.empty((5, 3), np.float64)
+    offsets = np.zeros(5, np.float64)
+    for img in range(viewmats.shape[0]):
+        s = scene_of_image[img]
+        v = viewmats[img]
+        fx, fy, cx, cy = Ks[img, 0, 0], Ks[img, 1, 1], Ks[img, 0, 2], Ks[img, 1, 2]
+        left = (cx + margin * width) / fx
+        right = (width - cx + margin * width) / fx
+        top = (cy + margin * height) / fy
+        bottom = (height - cy + margin * height) / fy
+        # inward normals in the camera frame (n . p + d >= 0 inside): z >= near, x >= -left z, x <= right z, y >= -top z, y <= bottom z
+        cam = ((0.0, 0.0, 1.0), (1.0, 0.0, left), (-1.0, 0.0, right), (0.0, 1.0, top), (0.0, -1.0, bottom))
+        for p in range(5):
+            a, b, c = cam[p]
+            # world normal n^T R and offset d + n . t (p_cam = R p_world + t)
+            for j in range(3):
+                normals[p, j] = a * v[0, j] + b * v[1, j] + c * v[2, j]
+            offsets[p] = (-near if p == 0 else 0.0) + a * v[0, 3] + b * v[1, 3] + c * v[2, 3]
+        for cell in range(num_cells):
+            lo, hi = boxes[s, cell, 0], boxes[s, cell, 1]
+            inside = lo[0] <= hi[0]  # an empty cell has lo = +inf > hi = -inf
+            p = 0
+            while inside and p < 5:
+                far = offsets[p]  # the box corner furthest along the normal
+                for j in range(3):
+                    far += normals[p, j] * (hi[j] if normals[p, j] >= 0 else lo[j])
+                inside = far >= 0
+                p += 1
+            out[img, cell] = inside
+        out[img, num_cells] = True
+
+
 @njit(parallel=True, cache=True)
 def compact_kernel(cell_of, scene_of_image, cell_visible, cand_ids, cand_counts):
     """Per image, the ascending ids of the Gaussians whose cell is visible (cell -1: never drawn)."""

@@ -56,6 +56,7 @@ class FrustumCuller:
         box_lo.scatter_reduce_(0, index, (means[:, :static] - radius[..., None]).reshape(-1, 3)[keep], "amin")
         box_hi.scatter_reduce_(0, index, (means[:, :static] + radius[..., None]).reshape(-1, 3)[keep], "amax")
         self.boxes = torch.stack([box_lo, box_hi], 1).reshape(num_scenes, self.num_cells, 2, 3)
+        self._boxes_np = np.ascontiguousarray(self.boxes.numpy().astype(np.float64))
         # per Gaussian: its cell, -1 for the never-drawn, num_cells (an always-visible column) for the dynamic tail
         cell_of = torch.where(drawn, cell, -1)
         dynamic = torch.full((num_scenes, num_dynamic), self.num_cells, dtype=torch.long)
@@ -71,38 +72,20 @@ class FrustumCuller:
         sub = object.__new__(FrustumCuller)
         sub.margin, sub.num_cells = self.margin, self.num_cells
         sub.boxes = self.boxes[torch.from_numpy(ids)]
+        sub._boxes_np = np.ascontiguousarray(self._boxes_np[ids])
         sub.cell_of = np.ascontiguousarray(self.cell_of[ids])
         return sub
 
     def visible_cells(self, viewmats: np.ndarray, Ks: np.ndarray, width: int, height: int, near: float,
                       scene_of_image: np.ndarray) -> np.ndarray:
-        """[I, cells + 1] bool: the cells whose box may reach image i (last column: the dynamic tail, always)."""
-        views = torch.from_numpy(viewmats)  # [I, 4, 4] world -> camera (OpenCV)
-        k = torch.from_numpy(Ks)
-        # half-extents of the image plane at z = 1, widened by the margin (fraction of the image)
-        left = (k[:, 0, 2] + self.margin * width) / k[:, 0, 0]
-        right = (width - k[:, 0, 2] + self.margin * width) / k[:, 0, 0]
-        top = (k[:, 1, 2] + self.margin * height) / k[:, 1, 1]
-        bottom = (height - k[:, 1, 2] + self.margin * height) / k[:, 1, 1]
-        zeros, ones = torch.zeros_like(left), torch.ones_like(left)
-        # inward plane normals in the camera frame, n . p + d >= 0 inside
-        normals = torch.stack([
-            torch.stack([zeros, zeros, ones], -1),          # near: z >= near
-            torch.stack([ones, zeros, left], -1),           # x >= -left * z
-            torch.stack([-ones, zeros, right], -1),         # x <= right * z
-            torch.stack([zeros, ones, top], -1),            # y >= -top * z
-            torch.stack([zeros, -ones, bottom], -1),        # y <= bottom * z
-        ], 1)  # [I, 5, 3]
-        offsets = torch.stack([-near * ones, zeros, zeros, zeros, zeros], 1)  # [I, 5]
-        rot, trans = views[:, :3, :3], views[:, :3, 3]
-        world_n = normals @ rot  # n^T R: the plane in world coordinates
-        world_d = offsets + (normals * trans[:, None]).sum(-1)
-        boxes = self.boxes[torch.from_numpy(scene_of_image)]  # [I, cells, 2, 3]
-        # the box corner furthest along each normal; the box is out if that corner is outside a plane
-        corner = torch.where(world_n[:, :, None] >= 0, boxes[:, None, :, 1], boxes[:, None, :, 0])  # [I, 5, cells, 3]
-        inside = ((corner * world_n[:, :, None]).sum(-1) + world_d[..., None] >= 0).all(1)  # [I, cells]
-        inside &= torch.isfinite(boxes[..., 0, 0])  # empty cells
-        return torch.cat([inside, torch.ones(len(inside), 1, dtype=torch.bool)], 1).numpy()
+        """[I, cells + 1] bool: the cells whose box may reach image i (last column: the dynamic tail, always).
+        A Numba loop: it runs between the rasterizer's parallel kernels, where torch ops would wait on
+        their spinning worker threads."""
+        from .cpu_kernels import visible_cells_kernel
+
+        out = np.empty((len(viewmats), self.num_cells + 1), np.bool_)
+        visible_cells_kernel(self._boxes_np, scene_of_image, viewmats, Ks, width, height, near, self.margin, out)
+        return out
 
     def candidates(self, viewmats: np.ndarray, Ks: np.ndarray, width: int, height: int, near: float,
                    scene_of_image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
