@@ -409,21 +409,42 @@ def test_an_upside_down_alignment_is_refused_with_the_fix(tmp_path):
     assert "60 of 60 Gaussians" in message and "rotate 180 degrees" in message
 
 
-def test_route_clearance_is_checked_at_load_in_both_frames(tmp_path):
-    """Two rooms joined by a 1 m corridor: a 0.3 m clearance gets through, the wheeled robot's 0.75 m does not."""
+def _corridor_bundle(folder):
+    """Two rooms joined by a 1 m corridor, with one route through it (capture frame: EXAMPLE_CAPTURE)."""
     rooms = [np.array(p, float) for p in ([[-8, -8], [-3, -8], [-3, 8], [-8, 8]], [[-3.01, 4.5], [1.01, 4.5], [1.01, 5.5], [-3.01, 5.5]],
                                           [[1, 2], [5.5, 2], [5.5, 8], [1, 8]])]
     to_cap = lambda xy: EXAMPLE_CAPTURE.apply(np.c_[np.asarray(xy, float).reshape(-1, 2), np.zeros(len(np.asarray(xy).reshape(-1, 2)))])
     route = BundleRoute(np.array([-6.0, 0.0]), np.array([4.0, 5.0]))
-    folder = write_street(tmp_path / "b", capture=EXAMPLE_CAPTURE, walkable=[to_cap(p) for p in rooms],
+    folder = write_street(folder, capture=EXAMPLE_CAPTURE, walkable=[to_cap(p) for p in rooms],
                           routes=[BundleRoute(to_cap(route.start)[0], to_cap(route.goal)[0])])
+    return folder, to_cap(route.start)[0]
+
+
+def test_route_clearance_is_checked_at_load_in_both_frames(tmp_path):
+    """A 0.3 m clearance gets through the 1 m corridor, the wheeled robot's 0.75 m does not."""
+    folder, start_cap = _corridor_bundle(tmp_path / "b")
     assert len(load_scene_bundle(folder).routes) == 1  # no clearance given: not checked
     assert len(load_scene_bundle(folder, route_clearance=0.3).routes) == 1
     message = _expect_with(folder, dict(route_clearance=0.75), "route 0: no path with 0.75 m clearance")
     assert "bundle.yaml" in message and "tile frame (m)" in message and "capture frame (units)" in message
-    start_cap = to_cap(route.start)[0]
     assert f"({start_cap[0]:.3f}, {start_cap[1]:.3f}, {start_cap[2]:.3f}) in the capture frame" in message
     assert f"= {0.75 * EXAMPLE_CAPTURE.scale:.3g} capture units" in message
+
+
+@pytest.mark.sim
+def test_a_task_checks_its_robots_route_clearance_when_the_bundle_loads(tmp_path):
+    """The wheeled task loads the bundle with its own route clearance (0.75 m): the 1 m corridor fails as one line,
+    exit code 2, while the scene is built, not later when the first episode is planned."""
+    import subprocess
+    import sys
+
+    folder, _ = _corridor_bundle(tmp_path / "b")
+    script = os.path.join(os.path.dirname(__file__), "..", "scripts", "run_expert.py")
+    proc = subprocess.run([sys.executable, script, "--task", "S2E-Urban-Wheeled", "--num_envs", "1", "--mode", "base", "--no-camera",
+                           f"env.scene.terrain.scene_bundle={folder}"], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    line = proc.stderr.strip().splitlines()[-1]
+    assert line.startswith("error: ") and "route 0: no path with 0.75 m clearance" in line and "capture frame (units)" in line
 
 
 def _expect_with(folder, kwargs, message):

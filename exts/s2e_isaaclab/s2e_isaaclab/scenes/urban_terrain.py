@@ -50,7 +50,7 @@ class UrbanTerrainImporter(TerrainImporter):
         self.terrain_origins = None
         self.env_origins = None
         self._terrain_flat_patches = {}
-        self.bundle: SceneBundle | None = load_scene_bundle(cfg.scene_bundle) if cfg.scene_bundle else None
+        self.bundle: SceneBundle | None = load_scene_bundle(cfg.scene_bundle, cfg.route_clearance) if cfg.scene_bundle else None
         """The captured scene every env uses (None: procedural blocks); cameras render its Gaussians."""
         self.tile_size = self.bundle.size if self.bundle is not None else cfg.layout.size
         if self.bundle is not None:
@@ -166,6 +166,10 @@ class UrbanTerrainImporterCfg(TerrainImporterCfg):
     """Path of a scene bundle folder (s2e.urban.scene_bundle): every env uses that captured scene
     (its collision mesh, walkable area and routes) instead of a procedural block; `layout` and `seed`
     are then unused."""
+    route_clearance: float | None = None
+    """The task's route clearance (m; set from commands.nav.route.clearance when the env is made): a scene
+    bundle's routes are planned with it at load, so a passage too narrow for the robot fails before the
+    simulation is built. None: not checked at load."""
     env_spacing: float | None = None
     num_envs: int | None = None
     """Set by the scene."""

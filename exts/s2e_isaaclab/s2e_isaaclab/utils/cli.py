@@ -89,6 +89,9 @@ def create_env(task: str, cfg, args: argparse.Namespace):
     from isaaclab.app import launch_simulation
 
     check_viz_args(args)
+    terrain, nav = getattr(cfg.scene, "terrain", None), getattr(cfg.commands, "nav", None)
+    if getattr(terrain, "scene_bundle", None) and nav is not None:  # after every override: the robot the task runs
+        terrain.route_clearance = nav.route.clearance
     launcher_args = {"visualizer": getattr(args, "visualizer", None)}
     if hasattr(args, "max_visible_envs"):
         launcher_args["max_visible_envs"] = args.max_visible_envs
