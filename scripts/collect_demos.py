@@ -87,7 +87,7 @@ def main() -> None:
 
     from s2e.nav.perturbation import ActionPerturbation, PerturbationCfg
     from s2e.rendering.cameras import rotmat_from_quat_xyzw
-    from s2e_isaaclab.utils.nav_policies import scripted_expert
+    from s2e_isaaclab.utils.nav_policies import camera_mismatch, scripted_expert
 
     base = env.unwrapped
     nav = base.command_manager.get_term("nav")
@@ -99,9 +99,9 @@ def main() -> None:
     cam = cfg.scene.camera
     num_envs, frame_dt = base.num_envs, float(base.step_dt)
     if learner is not None:
-        if (learner.cfg.context, tuple(learner.cfg.image_size)) != (cam.history, (cam.height, cam.width)):
-            raise UserError(f"--policy expects {learner.cfg.context} frames of {tuple(learner.cfg.image_size)}, the camera gives "
-                            f"{cam.history} of {(cam.height, cam.width)}")
+        mismatch = camera_mismatch(cam, learner.cfg)
+        if mismatch:
+            raise UserError(f"--policy: {mismatch}")
         learner = learner.to(base.device)
     if existing and (abs(float(existing.get("frame_dt", frame_dt)) - frame_dt) > 1e-9
                      or existing.get("camera", {}).get("width") not in (None, cam.width)

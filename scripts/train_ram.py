@@ -89,6 +89,7 @@ def main() -> None:
     from s2e_isaaclab.utils.evaluation import DEFAULT_CACHE, EpisodeSet
     from s2e_isaaclab.utils.held_out_check import HeldOutCheck
     from s2e_isaaclab.utils.mode_labels import EnvModeLabeler
+    from s2e_isaaclab.utils.nav_policies import camera_mismatch
     from s2e_isaaclab.utils.rollout_video import FilmingVecEnv
 
     rank, local_rank = int(os.getenv("RANK", "0")), int(os.getenv("LOCAL_RANK", "0"))
@@ -130,9 +131,9 @@ def main() -> None:
     except CheckpointError as err:
         raise UserError(str(err)) from None
     cam = env_cfg.scene.camera
-    if (cam.history, (cam.height, cam.width)) != (agdm.cfg.context, tuple(agdm.cfg.image_size)):
-        raise UserError(f"checkpoint expects {agdm.cfg.context} frames of {tuple(agdm.cfg.image_size)}, the camera gives "
-                        f"{cam.history} of {(cam.height, cam.width)}: set env.scene.camera.history/height/width")
+    mismatch = camera_mismatch(cam, agdm.cfg)
+    if mismatch:
+        raise UserError(mismatch)
 
     log_root = ensure_writable(Path("logs/rsl_rl") / agent_cfg.experiment_name, "log")
     resume_path = None

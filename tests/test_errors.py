@@ -115,6 +115,8 @@ WHEELED = ["--task", "S2E-Urban-Wheeled", "--mode", "base"]
     ("train_ram.py", ["--load_run", "old"],
      "error: --load_run/--load_checkpoint choose the run to continue: add --resume (a new run always starts from the AGDM --checkpoint)"),
     ("train_ram.py", ["--max_iterations", "0"], "error: --max_iterations 0: train at least 1 iteration"),
+    ("train_ram.py", ["env.scene.camera.history=3"],
+     "error: the model expects 4 frames of (64, 64), the camera gives 3 of (64, 64): set env.scene.camera.history/height/width"),
     ("train_ram.py", ["--run_name", "a/b"],
      "error: --run_name: run name 'a/b' is used in a folder name: use letters, digits, '-', '_' or '.', no path separator"),
     ("eval_navbench.py", ["--episodes_per_env", "0"],

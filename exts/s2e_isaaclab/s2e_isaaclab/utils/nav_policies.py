@@ -58,6 +58,16 @@ class StraightToGoalPolicy:
         return normalize_waypoints(waypoints, torch.full_like(goal[:, 0], self.speed), self.ctrl)
 
 
+def camera_mismatch(camera_cfg, model_cfg) -> str | None:
+    """Why the task's camera cannot feed an AGDM model (frame count and image size differ), with the fix; None when it can.
+    The one check of camera against model: train_ram.py and collect_demos.py run it before the env is built."""
+    cam = camera_cfg
+    if (cam.history, (cam.height, cam.width)) == (model_cfg.context, tuple(model_cfg.image_size)):
+        return None
+    return (f"the model expects {model_cfg.context} frames of {tuple(model_cfg.image_size)}, the camera gives "
+            f"{cam.history} of {(cam.height, cam.width)}: set env.scene.camera.history/height/width")
+
+
 class AGDMPolicy:
     """`decode`: best (top mode), mean or sample (see AGDMOutput.action); `goal`: route guidance (the point the env cfg's
     route look-ahead further along the route, as the route observation in training) or the final goal."""
@@ -66,10 +76,9 @@ class AGDMPolicy:
         self.nav, _ = _terms(env)
         self.model, self.lookahead = model.to(env.unwrapped.device).eval(), route_lookahead(env.unwrapped.cfg)
         self.decode, self.goal, self.generator = decode, goal, generator
-        cam, cfg = env.unwrapped.cfg.scene.camera, model.cfg
-        if (cam.history, (cam.height, cam.width)) != (cfg.context, tuple(cfg.image_size)):
-            raise ValueError(f"the model expects {cfg.context} frames of {tuple(cfg.image_size)}, the camera gives "
-                             f"{cam.history} of {(cam.height, cam.width)}: set env.scene.camera.history/height/width")
+        mismatch = camera_mismatch(env.unwrapped.cfg.scene.camera, model.cfg)
+        if mismatch:
+            raise ValueError(mismatch)
 
     def inputs(self, obs) -> tuple[torch.Tensor, torch.Tensor]:
         """What the model sees: camera frames [E, k, 3, H, W] in [0, 1] and the goal [E, 2] (m, robot frame)."""
