@@ -24,7 +24,6 @@ from pathlib import Path
 import gymnasium as gym
 import torch
 
-from s2e.utils.files import write_json_atomic
 from s2e_isaaclab.utils.cli import UserError, add_env_args, build_env_cfg, run_main
 from s2e_isaaclab.utils.episodes import EpisodeCounter
 
@@ -47,7 +46,6 @@ def main() -> None:
         raise UserError("the AGDM policy needs the camera: drop --no-camera")
 
     from s2e.models.checkpoint import CheckpointError, load_checkpoint
-    from s2e.urban.topdown import save_topdown_grid
     from s2e_isaaclab.paths import BUNDLED_CHECKPOINT, asset_path
     from s2e_isaaclab.tasks.urban.urban_env_cfg import route_lookahead, set_route_lookahead
     from s2e_isaaclab.utils.nav_policies import AGDMPolicy
@@ -80,21 +78,12 @@ def main() -> None:
           f"goal={args.goal}", flush=True)
     obs, _ = env.reset(seed=args.seed)
     episodes = EpisodeCounter(nav, args.episodes_per_env)
-    while not episodes.finished:
-        action = policy(obs)
-        episodes.before_step()
-        obs, _, terminated, truncated, _ = env.step(action)
-        episodes.after_step(terminated, truncated)
-        line = episodes.progress_line()
-        if line:
-            print(f"[eval_agdm] {line}", flush=True)
+    episodes.run(env, policy, obs, log=lambda line: print(f"[eval_agdm] {line}", flush=True))
     result = {"checkpoint": str(args.checkpoint), "task": args.task, "content": cfg.content, "mode": cfg.control_mode,
               "seed": args.seed, "goal": args.goal, **({"route_lookahead": route_lookahead(cfg)} if args.goal == "route" else {}),
               "decode": args.decode, **episodes.summary()}
     out_dir = Path(args.log_dir) / args.task / datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
-    write_json_atomic(out_dir / "results.json", result)
-    if episodes.panels:
-        save_topdown_grid(out_dir / "episodes.png", episodes.panels)
+    episodes.save(out_dir, result)
     print(f"[eval_agdm] results in {out_dir}")
     print(f"SR {result['SR']:.2f} | RC {result['RC']:.2f} | CT {result['CT']:.2f}  ({result['episodes']} episodes)")
     env.close()

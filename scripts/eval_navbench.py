@@ -181,10 +181,8 @@ def evaluate_task(args: argparse.Namespace, task: str, model: str | None, out: P
     while not episodes.finished:
         with torch.inference_mode():
             action = policy(obs)
-        episodes.before_step()
-        obs, _, terminated, truncated, _ = env.step(action)
+        obs = episodes.step(env, action)[0]
         done_before = bar.n
-        episodes.after_step(terminated, truncated)
         if int(episodes.counted.sum()) > done_before:  # save finished episodes as they come: an interruption keeps them
             bar.update(int(episodes.counted.sum()) - done_before)
             if not episodes.finished:

@@ -66,8 +66,6 @@ def main() -> None:
     from s2e.rl.export import export_policy
     from s2e.rl.runner import RunnerCheckpointError
     from s2e.rl.trained_policy import load_policy_model
-    from s2e.urban.topdown import save_topdown_grid
-    from s2e.utils.files import write_json_atomic
     from s2e.utils.video import Mp4Writer
     from s2e_isaaclab.utils.episodes import EpisodeCounter
     from s2e_isaaclab.utils.nav_policies import AGDMPolicy
@@ -104,9 +102,7 @@ def main() -> None:
             actions = plan.action(policy.decode, generator=policy.generator)
         if hasattr(env, "show_plan"):  # the live view (--viz viser) draws every mode, the chosen one bold
             env.show_plan(plan.metric_mu(), plan.logits)
-        episodes.before_step()
-        obs, _, terminated, truncated, _ = env.step(actions)
-        episodes.after_step(terminated, truncated)
+        obs, _, terminated, truncated, _ = episodes.step(env, actions)
         if film is not None:
             film.after_step(terminated, truncated)
         line = episodes.progress_line()
@@ -117,9 +113,7 @@ def main() -> None:
         film.close()
     result = {"checkpoint": str(path), "task": args.task, "strategy": info["strategy"], "content": env_cfg.content,
               "mode": env_cfg.control_mode, "seed": args.seed, **episodes.summary()}
-    write_json_atomic(out / "results.json", result)
-    if episodes.panels:
-        save_topdown_grid(out / "episodes.png", episodes.panels)
+    episodes.save(out, result)
     print(f"[play] SR {result['SR']:.2f} | RC {result['RC']:.2f} | CT {result['CT']:.2f} ({result['episodes']} episodes) -> {out}")
     if args.export:
         images, goal = (x[:1].float() for x in policy.inputs(obs))

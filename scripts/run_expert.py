@@ -16,7 +16,6 @@ from pathlib import Path
 
 import torch
 
-from s2e.utils.files import write_json_atomic
 from s2e_isaaclab.utils.cli import add_env_args, make_env, run_main
 from s2e_isaaclab.utils.episodes import EpisodeCounter
 
@@ -30,7 +29,6 @@ def main() -> None:
     args = parser.parse_args()
     env, cfg = make_env(args)
 
-    from s2e.urban.topdown import save_topdown_grid
     from s2e_isaaclab.utils.nav_policies import ScriptedExpertPolicy
 
     base = env.unwrapped
@@ -40,21 +38,12 @@ def main() -> None:
     env.reset(seed=args.seed)
     episodes = EpisodeCounter(nav, args.episodes_per_env)
     print(f"[expert] {args.task}: {num_envs} envs, content={cfg.content}, mode={cfg.control_mode}, target {episodes.target} episodes", flush=True)
-    while not episodes.finished:
-        action = expert(None)
-        episodes.before_step()
-        _, _, terminated, truncated, _ = env.step(action)
-        episodes.after_step(terminated, truncated)
-        line = episodes.progress_line()
-        if line:
-            print(f"[expert] {line}", flush=True)
+    episodes.run(env, expert, None, log=lambda line: print(f"[expert] {line}", flush=True))
 
     summary = episodes.summary()
     out = Path(args.log_dir) / args.task / datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
     result = {"task": args.task, "content": cfg.content, "mode": cfg.control_mode, "num_envs": num_envs, "seed": args.seed, **summary}
-    write_json_atomic(out / "results.json", result)
-    if episodes.panels:
-        save_topdown_grid(out / "episodes.png", episodes.panels)
+    episodes.save(out, result)
     print(f"[expert] results in {out}")
     print(f"SR {result['SR']:.2f} | RC {result['RC']:.2f} | CT {result['CT']:.2f}  ({result['episodes']} episodes, {result['wall_time_s']:.0f} s)")
     env.close()

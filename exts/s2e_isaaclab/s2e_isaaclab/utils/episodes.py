@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -19,7 +20,8 @@ from s2e.rl.vec_env_wrapper import VecEnvWrapper
 
 
 class EpisodeCounter:
-    """Call `before_step()` and `after_step(terminated, truncated)` around each `env.step`."""
+    """Step the env through `step(env, action)` (or `before_step()` / `after_step(terminated, truncated)` around
+    each `env.step`); `run(env, policy, obs)` is the whole loop of a script that only acts and counts."""
 
     def __init__(self, nav, quota: int, max_panels: int = 8, label: str = "episodes"):
         self.nav, self.quota, self.max_panels, self.label = nav, quota, max_panels, label
@@ -69,6 +71,34 @@ class EpisodeCounter:
                     self.panels.append(dict(layout=self.nav.layouts[i], route=self._routes[i], trajectory=track,
                                             title=f"env {i}: {outcome}"))
         self._start[(terminated | truncated).cpu().numpy()] = len(self._history)
+
+    def step(self, env, action):
+        """env.step(action), counted: returns env.step's (obs, reward, terminated, truncated, info)."""
+        self.before_step()
+        out = env.step(action)
+        self.after_step(out[2], out[3])
+        return out
+
+    def run(self, env, policy, obs, log=None, every_s: float = 10.0):
+        """Act with `policy(obs)` (no autograd) and step until every env has run its quota; `log(line)` gets a
+        progress line at most every `every_s` seconds. Returns the last observation."""
+        while not self.finished:
+            with torch.inference_mode():
+                action = policy(obs)
+            obs = self.step(env, action)[0]
+            line = self.progress_line(every_s)
+            if line and log is not None:
+                log(line)
+        return obs
+
+    def save(self, out_dir, result: dict) -> None:
+        """A script's results.json (`result`) and episodes.png (top-down maps of the first episodes) in `out_dir`."""
+        from s2e.urban.topdown import save_topdown_grid
+        from s2e.utils.files import write_json_atomic
+
+        write_json_atomic(Path(out_dir) / "results.json", result)
+        if self.panels:
+            save_topdown_grid(Path(out_dir) / "episodes.png", self.panels)
 
     def progress_line(self, every_s: float = 10.0) -> str | None:
         """A progress line with the ETA, at most every `every_s` seconds (None in between)."""

@@ -38,15 +38,7 @@ def evaluate_top_mode(env, model: torch.nn.Module, episodes_per_env: int, seed: 
     policy = AGDMPolicy(env, model)
     obs, _ = env.reset(seed=seed)
     episodes = EpisodeCounter(nav, episodes_per_env)
-    while not episodes.finished:
-        with torch.inference_mode():
-            action = policy(obs)
-        episodes.before_step()
-        obs, _, terminated, truncated, _ = env.step(action)
-        episodes.after_step(terminated, truncated)
-        line = episodes.progress_line(30.0)
-        if line and progress is not None:
-            progress(line)
+    episodes.run(env, policy, obs, log=progress, every_s=30.0)
     summary = episodes.summary()
     summary["per_episode"]["seed"] = [seed] * summary["episodes"]
     return summary
