@@ -27,7 +27,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from s2e.models.mixture import AGDMOutput
+from .mixture import AGDMOutput
 
 
 @dataclass

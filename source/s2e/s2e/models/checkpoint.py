@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from s2e.models.agdm import AGDM, AGDMConfig
+from .agdm import AGDM, AGDMConfig
 
 FORMAT_VERSION = 1
 KIND = "agdm"

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 
 import torch
 
-from s2e.control.waypoint_controller import WaypointControllerCfg, normalize_waypoints
-from s2e.urban.geometry import world_to_body
-from s2e.urban.routes import point_along_route
+from ..control.waypoint_controller import WaypointControllerCfg, normalize_waypoints
+from ..urban.geometry import world_to_body
+from ..urban.routes import point_along_route
 
 from .trajectory_checks import TrajectoryCheckCfg, blocked_waypoints, body_to_tile
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import torch
 
-from s2e.urban.routes import route_lengths, update_route_progress
+from ..urban.routes import route_lengths, update_route_progress
 
 
 def contact_onsets(colliding: torch.Tensor, was_colliding: torch.Tensor) -> torch.Tensor:

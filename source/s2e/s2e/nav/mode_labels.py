@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import torch
 
-from s2e.urban.routes import update_route_progress
+from ..urban.routes import update_route_progress
 
 from .trajectory_checks import TrajectoryCheckCfg, blocked_waypoints, body_to_tile
 

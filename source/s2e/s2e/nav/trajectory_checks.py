@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
-from s2e.urban.geometry import footprint_distance, nearest_footprints
+from ..urban.geometry import footprint_distance, nearest_footprints
 
 from .rewards import sample_grid
 

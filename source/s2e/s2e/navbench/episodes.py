@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from s2e.urban.layout import UrbanLayout, collision_footprints
-from s2e.utils.files import write_json_atomic
+from ..urban.layout import UrbanLayout, collision_footprints
+from ..utils.files import write_json_atomic
 
 FORMAT_VERSION = 1
 

@@ -11,10 +11,10 @@ from dataclasses import replace
 
 import numpy as np
 
-from s2e.navbench.episodes import BenchEpisode, BenchScene, EpisodeSuite, layout_fingerprint
-from s2e.urban.layout import UrbanLayoutCfg, generate_layout
-from s2e.urban.routes import RouteCfg, RoutePlanner
-from s2e.urban.scene_bundle import BundleEpisodes
+from .episodes import BenchEpisode, BenchScene, EpisodeSuite, layout_fingerprint
+from ..urban.layout import UrbanLayoutCfg, generate_layout
+from ..urban.routes import RouteCfg, RoutePlanner
+from ..urban.scene_bundle import BundleEpisodes
 
 HELD_OUT_SEED_BASE = 1_000_000_000
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from s2e.utils.files import write_json_atomic
+from ..utils.files import write_json_atomic
 
 from .paired import PairedComparison
 

@@ -10,9 +10,9 @@ import csv
 import io
 from pathlib import Path
 
-from s2e.navbench.summary import METRICS
-from s2e.utils.files import write_json_atomic, write_text_atomic
-from s2e.utils.plots import save_figure_atomic
+from .summary import METRICS
+from ..utils.files import write_json_atomic, write_text_atomic
+from ..utils.plots import save_figure_atomic
 
 TASKS = ("Empty", "Obstacle", "Pedestrian", "Mixed")
 TABLE_METRICS = (("SR", "↑"), ("RC", "↑"), ("CT", "↓"))

@@ -53,7 +53,7 @@ def write_meta(root: Path, meta: dict) -> None:
     """The root's dataset.yaml, written atomically (a reader never sees half of it)."""
     import yaml
 
-    from s2e.utils.files import write_text_atomic
+    from ..utils.files import write_text_atomic
 
     write_text_atomic(Path(root) / META_FILE, yaml.safe_dump(meta, sort_keys=False))
 

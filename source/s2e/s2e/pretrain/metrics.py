@@ -10,7 +10,7 @@ import math
 
 import torch
 
-from s2e.models.agdm import AGDMOutput
+from ..models.agdm import AGDMOutput
 
 
 def max_angle_error_deg(pred: torch.Tensor, truth: torch.Tensor, min_dist: float = 1e-3) -> torch.Tensor:

@@ -31,8 +31,8 @@ import math
 import torch
 import torch.nn.functional as F
 
-from s2e.models.agdm import AGDMOutput
-from s2e.models.mixture import TrajectoryMixture
+from ..models.agdm import AGDMOutput
+from ..models.mixture import TrajectoryMixture
 
 _LOG_2PI_E = math.log(2.0 * math.pi) + 1.0
 

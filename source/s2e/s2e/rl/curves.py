@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from s2e.utils.plots import save_curves
+from ..utils.plots import save_curves
 
 PANELS = {
     "mean episode reward": "Train/mean_reward",

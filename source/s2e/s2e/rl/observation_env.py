@@ -25,9 +25,9 @@ from collections.abc import Callable
 import torch
 from tensordict import TensorDict
 
-from s2e.models.agdm import AGDM
-from s2e.rl.mode_ranking import LABELS_KEY, PRIOR_KEY
-from s2e.rl.vec_env_wrapper import VecEnvWrapper
+from ..models.agdm import AGDM
+from .mode_ranking import LABELS_KEY, PRIOR_KEY
+from .vec_env_wrapper import VecEnvWrapper
 
 ModeLabelFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 """(normalized mode waypoints [E, M, W, 2], mode speeds [E, M]) -> label scores [E, M]."""

@@ -44,11 +44,11 @@ import dataclasses
 import torch
 from torch import nn
 
-from s2e.models.agdm import AGDM
-from s2e.models.checkpoint import load_checkpoint
-from s2e.models.ram import RAMPolicyModel
-from s2e.rl.action_distribution import MixtureActionDistribution
-from s2e.rl.held_modes import HeldGumbelModes
+from ..models.agdm import AGDM
+from ..models.checkpoint import load_checkpoint
+from ..models.ram import RAMPolicyModel
+from .action_distribution import MixtureActionDistribution
+from .held_modes import HeldGumbelModes
 
 STRATEGIES = ("ram", "decoder", "full")
 

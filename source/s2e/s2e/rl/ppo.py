@@ -23,9 +23,9 @@ from __future__ import annotations
 import torch
 from rsl_rl.algorithms import PPO
 
-from s2e.rl.auxiliary_losses import AuxiliaryActorLosses
-from s2e.rl.mode_ranking import ModeRankingLoss
-from s2e.rl.reference_kl import ReferenceKLPenalty
+from .auxiliary_losses import AuxiliaryActorLosses
+from .mode_ranking import ModeRankingLoss
+from .reference_kl import ReferenceKLPenalty
 
 
 class ActorCriticOptimizer:

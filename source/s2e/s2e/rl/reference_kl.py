@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import torch
 
-from s2e.rl.action_distribution import MixtureActionDistribution
+from .action_distribution import MixtureActionDistribution
 
 
 class ReferenceKLPenalty:

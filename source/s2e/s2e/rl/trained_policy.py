@@ -17,9 +17,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from s2e.models.checkpoint import CheckpointError, load_checkpoint
-from s2e.rl.policy import build_policy_model
-from s2e.rl.runner import RunnerCheckpointError
+from ..models.checkpoint import CheckpointError, load_checkpoint
+from .policy import build_policy_model
+from .runner import RunnerCheckpointError
 
 
 def load_trained_model(path: str | Path, map_location: str = "cpu") -> tuple[nn.Module, dict]:
