@@ -200,14 +200,18 @@ def test_headless_chromium_screenshot_of_the_live_view_is_not_blank(served_play,
 
     port, _ = served_play
     shot = tmp_path / "live_view.png"
-    subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu-sandbox", "--use-angle=swiftshader",
-                    "--enable-unsafe-swiftshader", "--hide-scrollbars", "--window-size=1280,800",
-                    "--virtual-time-budget=25000", f"--screenshot={shot}", f"http://127.0.0.1:{port}"],
-                   capture_output=True, text=True, timeout=180)
-    assert shot.is_file()
-    pixels = np.asarray(Image.open(shot).convert("RGB")).astype(np.float32)
-    assert pixels.shape[:2] == (800, 1280)
-    colours = np.unique((pixels[::8, ::8] // 32).reshape(-1, 3), axis=0)
+    # software WebGL on a loaded 2-core machine can need longer than one budget to draw the splats: up to three tries
+    for budget_ms in (25_000, 45_000, 60_000):
+        subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu-sandbox", "--use-angle=swiftshader",
+                        "--enable-unsafe-swiftshader", "--hide-scrollbars", "--window-size=1280,800",
+                        f"--virtual-time-budget={budget_ms}", f"--screenshot={shot}", f"http://127.0.0.1:{port}"],
+                       capture_output=True, text=True, timeout=180)
+        assert shot.is_file()
+        pixels = np.asarray(Image.open(shot).convert("RGB")).astype(np.float32)
+        assert pixels.shape[:2] == (800, 1280)
+        colours = np.unique((pixels[::8, ::8] // 32).reshape(-1, 3), axis=0)
+        if pixels.std() > 20 and len(colours) > 40:
+            break
     assert pixels.std() > 20 and len(colours) > 40, f"blank-looking page: std {pixels.std():.1f}, {len(colours)} colours"
     if os.environ.get("S2E_LIVE_VIEW_SCREENSHOT"):  # docs/images/live_view.png is made this way
         shutil.copy(shot, os.environ["S2E_LIVE_VIEW_SCREENSHOT"])

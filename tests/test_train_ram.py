@@ -3,6 +3,7 @@ mid-training and resumed, playback with video and checked exports, and one-line 
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -88,8 +89,9 @@ def test_play_films_scores_and_exports_matching_policies(trained):
     assert play.name.endswith("_model_1_seed0")  # the newest checkpoint, the default seed
     assert (play / "rollout.mp4").stat().st_size > 0 and (play / "results.json").is_file()
     assert sorted(p.name for p in (run / "exported").iterdir()) == ["policy.onnx", "policy.pt"]  # self-contained ONNX
-    (error,) = re.findall(r"max \|diff\| vs PyTorch: ([0-9.e+-]+)\)", proc.stdout)
-    assert float(error) < 1e-4 and "SR " in proc.stdout
+    (errors,) = re.findall(r"max \|diff\| vs PyTorch: (\{.*?\})\)", proc.stdout)
+    errors = ast.literal_eval(errors)
+    assert set(errors) == {"torchscript", "onnx"} and max(errors.values()) < 1e-4 and "SR " in proc.stdout
     # the same checkpoint given as a file plays the same episodes (no run folder needed, e.g. a shipped policy)
     by_file = _script("play.py", *SHORT, "env.episode_length_s=1", "--checkpoint", str(run / "model_1.pt"), "--no-video",
                       "--no-export", cwd=cwd)
