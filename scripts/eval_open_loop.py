@@ -76,7 +76,7 @@ def main() -> None:
 
     from s2e.models.agdm import AGDMConfig
     from s2e.models.checkpoint import CheckpointError, load_checkpoint
-    from s2e.pretrain.baselines import straight_to_goal
+    from s2e.nav.baselines import straight_to_goal
     from s2e.pretrain.dataset import DatasetError
     from s2e.pretrain.metrics import model_metrics, trajectory_metrics
     from s2e.utils.files import write_json_atomic, write_text_atomic

@@ -84,7 +84,7 @@ def test_pretrain_writes_checkpoints_and_resumes(tmp_path):
 
 
 def test_straight_to_goal_stops_on_the_goal():
-    from s2e.pretrain.baselines import straight_to_goal
+    from s2e.nav.baselines import straight_to_goal
 
     wp = straight_to_goal(torch.tensor([[3.0, 4.0], [0.0, -1.0], [0.0, 0.0]]), speed=1.0, num_waypoints=10, waypoint_dt=0.25)
     j = torch.arange(1, 11) * 0.25

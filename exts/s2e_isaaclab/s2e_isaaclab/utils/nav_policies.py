@@ -15,7 +15,7 @@ import torch
 
 from s2e.control.waypoint_controller import normalize_waypoints
 from s2e.nav.expert import ExpertCfg, ScriptedExpert
-from s2e.pretrain.baselines import straight_to_goal
+from s2e.nav.baselines import straight_to_goal
 
 from ..tasks.urban.urban_env_cfg import route_lookahead
 

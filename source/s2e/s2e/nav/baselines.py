@@ -1,4 +1,5 @@
-"""Non-learned trajectory predictors that open-loop numbers are compared against."""
+"""Non-learned driving baselines: what a learned navigation policy is compared against, open loop (scripts/eval_open_loop.py)
+and closed loop (NavBench-GS's Straight-to-goal row)."""
 
 from __future__ import annotations
 
