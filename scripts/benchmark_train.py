@@ -14,6 +14,7 @@ table and the default/today ratio, and writes logs/benchmark/benchmark_train.{js
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -31,8 +32,11 @@ SUITE = yaml.safe_load((ROOT / "configs/benchmark_train.yaml").read_text())
 EXPERIMENT = "benchmark_train"
 
 
-def run_variant(args, name: str, overrides: list[str], repeat: int, out_dir: Path) -> dict:
-    """One train_ram.py process; returns its per-iteration times (warm-up dropped)."""
+def run_variant(args, name: str, variant, repeat: int, out_dir: Path) -> dict:
+    """One train_ram.py process; returns its per-iteration times (warm-up dropped). A variant is a list of overrides,
+    or {overrides: [...], env: {NAME: value}} for settings that are environment variables."""
+    overrides = list(variant.get("overrides", [])) if isinstance(variant, dict) else list(variant)
+    env = {**os.environ, **{k: str(v) for k, v in (variant.get("env", {}) if isinstance(variant, dict) else {}).items()}}
     run_name = f"{name}_{repeat}_{time.strftime('%H%M%S')}"
     cmd = [sys.executable]
     if args.profile:
@@ -44,7 +48,7 @@ def run_variant(args, name: str, overrides: list[str], repeat: int, out_dir: Pat
     print(f"[benchmark_train] {name} ({repeat + 1}/{args.repeats}): {' '.join(cmd[1:])}", flush=True)
     log = out_dir / f"{name}_{repeat}.log"
     with open(log, "w") as f:
-        rc = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, cwd=ROOT).returncode
+        rc = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, cwd=ROOT, env=env).returncode
     if rc != 0:
         sys.exit(f"[benchmark_train] variant {name} failed (exit {rc}); see {log}")
     run_dir = max((ROOT / "logs/rsl_rl" / EXPERIMENT).glob(f"*_{run_name}"))
@@ -87,7 +91,7 @@ def main() -> None:
     t0 = time.time()
     for repeat in range(args.repeats):
         for name, overrides in variants.items():
-            runs[name].append(run_variant(args, name, list(overrides), repeat, out_dir))
+            runs[name].append(run_variant(args, name, overrides, repeat, out_dir))
     samples = runs["default"][0]["samples"]
     rows = [summarize(name, r, samples) for name, r in runs.items()]
     by_name = {row["variant"]: row for row in rows}
