@@ -6,7 +6,7 @@ cut-off). Per image, cells whose box lies entirely outside the camera's frustum 
 margin) are dropped, and the projection runs over the Gaussians of the other cells only, in their
 original order. The margin covers the rasterizer's footprint dilation (eps2d, the clamped EWA
 Jacobian), so a culled render equals an unculled one bit for bit: a conservative test, not an
-approximation (tests/test_rasterizer.py checks equality on a city block).
+approximation (tests/test_culling.py checks equality on city blocks).
 
 The last `num_dynamic` Gaussians of every scene (e.g. walking people, re-posed each step) skip the
 grid and are always candidates. gsplat culls on the GPU itself; this is for `render_cpu`.
