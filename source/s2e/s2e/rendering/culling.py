@@ -55,8 +55,8 @@ class FrustumCuller:
         index = flat[keep][:, None].expand(-1, 3)
         box_lo.scatter_reduce_(0, index, (means[:, :static] - radius[..., None]).reshape(-1, 3)[keep], "amin")
         box_hi.scatter_reduce_(0, index, (means[:, :static] + radius[..., None]).reshape(-1, 3)[keep], "amax")
-        self.boxes = torch.stack([box_lo, box_hi], 1).reshape(num_scenes, self.num_cells, 2, 3)
-        self._boxes_np = np.ascontiguousarray(self.boxes.numpy().astype(np.float64))
+        self.boxes = np.ascontiguousarray(torch.stack([box_lo, box_hi], 1).reshape(num_scenes, self.num_cells, 2, 3).numpy(), np.float64)
+        """[S, cells, 2, 3] float64: each cell's box (lo, hi); an empty cell has lo = +inf, hi = -inf."""
         # per Gaussian: its cell, -1 for the never-drawn, num_cells (an always-visible column) for the dynamic tail
         cell_of = torch.where(drawn, cell, -1)
         dynamic = torch.full((num_scenes, num_dynamic), self.num_cells, dtype=torch.long)
@@ -71,8 +71,7 @@ class FrustumCuller:
         ids = np.asarray(torch.as_tensor(scene_ids).cpu())
         sub = object.__new__(FrustumCuller)
         sub.margin, sub.num_cells = self.margin, self.num_cells
-        sub.boxes = self.boxes[torch.from_numpy(ids)]
-        sub._boxes_np = np.ascontiguousarray(self._boxes_np[ids])
+        sub.boxes = np.ascontiguousarray(self.boxes[ids])
         sub.cell_of = np.ascontiguousarray(self.cell_of[ids])
         return sub
 
@@ -84,7 +83,7 @@ class FrustumCuller:
         from .cpu_kernels import visible_cells_kernel
 
         out = np.empty((len(viewmats), self.num_cells + 1), np.bool_)
-        visible_cells_kernel(self._boxes_np, scene_of_image, viewmats, Ks, width, height, near, self.margin, out)
+        visible_cells_kernel(self.boxes, scene_of_image, viewmats, Ks, width, height, near, self.margin, out)
         return out
 
     def candidates(self, viewmats: np.ndarray, Ks: np.ndarray, width: int, height: int, near: float,
