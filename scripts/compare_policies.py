@@ -34,6 +34,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--jobs", type=int, default=2, help="evaluations run at once (one torch thread each)")
     parser.add_argument("--cache", default=DEFAULT_CACHE, help="folder of the cached per-(policy, seed) evaluations")
     parser.add_argument("--out", default="logs/compare", help="folder for comparison.md and comparison.json")
+    parser.add_argument("--rerank_b", type=float, default=None, metavar="TAU",
+                        help="policy B acts with its modes re-ranked by the simulator's per-mode labels at temperature TAU "
+                             "(metres; privileged, as the ranking loss's target): the ceiling of fitting the labels")
     parser.add_argument("--record", default=None, metavar="JSON",
                         help="also record the comparison as a recipe run in this file (e.g. docs/results/rl_recipe.json); "
                              "needs --recipe, --train_seed, --robot")
@@ -47,6 +50,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         raise UserError(f"--names must differ (both {args.names[0]!r})")
     if args.jobs < 1:
         raise UserError(f"--jobs must be >= 1, got {args.jobs}")
+    if args.rerank_b is not None and args.rerank_b <= 0:
+        raise UserError(f"--rerank_b must be > 0 (metres of route progress), got {args.rerank_b}")
+    if args.record and args.rerank_b is not None:
+        raise UserError("--record records fine-tuned policies: a re-ranked (privileged) policy is not one; drop --record or --rerank_b")
     if args.record and None in (args.recipe, args.train_seed, args.robot):
         raise UserError("--record needs --recipe NAME --train_seed S --robot wheeled|quadruped")
     for policy in (args.a, args.b):
@@ -66,7 +73,7 @@ def main() -> None:
                           content=args.content, mode=args.mode, overrides=args.overrides, device=args.device)
     t0 = time.time()
     overall, per_seed = compare_policies(args.a, args.b, episodes, args.cache, tuple(args.names), args.jobs,
-                                         log=lambda line: print(f"[compare] {line}", flush=True))
+                                         log=lambda line: print(f"[compare] {line}", flush=True), rerank_b=args.rerank_b)
     out = Path(args.out)
     write_json_atomic(out / "comparison.json", {"a": str(Path(args.a).resolve()), "b": str(Path(args.b).resolve()),
                                                 "episodes": vars(episodes), "overall": overall.to_dict(),

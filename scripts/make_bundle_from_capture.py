@@ -34,6 +34,9 @@ def main() -> None:
     parser.add_argument("--size", type=float, default=None, help="tile side (m) (default: the capture's robust extent)")
     parser.add_argument("--obstacle_heights", type=float, nargs=2, default=None, metavar=("LOW", "HIGH"), help="height band (m)")
     parser.add_argument("--min_count", type=int, default=None, help="opaque Gaussians a cell needs in the band to be an obstacle")
+    parser.add_argument("--walkable_ground", choices=("auto", "all", "light", "dark"), default="auto",
+                        help="which free ground is walkable: auto = the lighter (sidewalks) where colour and curbs say street, "
+                             "else all; all / light / dark: forced")
     parser.add_argument("--route_clearance", type=float, default=None, help="route clearance (m): robot radius + 0.3 (default 0.75, wheeled)")
     parser.add_argument("--routes", type=int, default=4, help="number of routes to sample")
     parser.add_argument("--no_render", action="store_true", help="skip first_person.png (a CPU render takes a while for big captures)")
@@ -82,6 +85,7 @@ def main() -> None:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
     cfg.yaw_deg_override, cfg.size_override = args.yaw_deg, args.size
+    cfg.ground_split.choice = args.walkable_ground
     cfg.centre_override = None if args.centre is None else np.asarray(args.centre, float)
 
     from PIL import Image
@@ -105,6 +109,7 @@ def main() -> None:
     print(f"occupancy: {int(grids.band.sum())} cells with geometry in {cfg.height_band[0]}-{cfg.height_band[1]} m, "
           f"{int((~grids.ground).sum())} cells with no ground seen; {int(b.layout.walkable.sum())} walkable cells of "
           f"{grids.walkable.size} ({grids.resolution} m)  [--obstacle_heights, --min_count]")
+    print(grids.split.line(cfg.ground_split.choice))
     print(f"cropped {b.num_cropped} of {result.num_gaussians} Gaussians outside the tile + margin")
     print(f"routes: {len(b.routes)} with {cfg.route_clearance} m clearance  [--routes, --route_clearance]")
     out = Path(args.out)

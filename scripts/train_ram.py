@@ -91,6 +91,7 @@ def main() -> None:
     from s2e_isaaclab.utils.mode_labels import EnvModeLabeler
     from s2e_isaaclab.utils.nav_policies import camera_mismatch
     from s2e_isaaclab.utils.rollout_video import FilmingVecEnv
+    from s2e_isaaclab.tasks.urban.agents import uses_mode_labels
 
     rank, local_rank = int(os.getenv("RANK", "0")), int(os.getenv("LOCAL_RANK", "0"))
     if args.distributed:
@@ -150,7 +151,7 @@ def main() -> None:
     vec = EpisodeMetricsVecEnv(RslRlVecEnvWrapper(env, clip_actions=agent_cfg.clip_actions))
     if args.video and rank == 0:
         vec = FilmingVecEnv(vec, log_dir / "videos", args.video_length, args.video_interval, label=args.task)
-    labeler = EnvModeLabeler(env) if agent_cfg.algorithm.mode_label_coef > 0 else None
+    labeler = EnvModeLabeler(env) if uses_mode_labels(agent_cfg.algorithm) else None
     vec = AGDMObservationEnv(vec, agdm, agent_cfg.actor.strategy, labeler=labeler)
     who = f"[train_ram rank {rank}]" if args.distributed else "[train_ram]"
     print(f"{who} {args.task}: {env_cfg.scene.num_envs} envs, content={env_cfg.content}, mode={env_cfg.control_mode}, "

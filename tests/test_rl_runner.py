@@ -33,7 +33,8 @@ def agdm_checkpoint(tmp_path_factory):
 
 PLAIN_MIXTURE = {"waypoint_std": 0.0, "waypoint_noise": True, "mode_hold_steps": 1, "mode_temperature": 1.0}
 """AGDMActor settings of the plain mixture (predicted spreads, independent draws); the task default is AGDMActorCfg."""
-NO_AUXILIARY_LOSSES = {"ref_kl_coef": 0.0, "mode_label_coef": 0.0, "mode_label_temperature": 0.5, "mode_label_prior": True}
+NO_AUXILIARY_LOSSES = {"ref_kl_coef": 0.0, "mode_label_coef": 0.0, "mode_label_temperature": 0.5, "mode_label_prior": True,
+                       "mode_label_epochs": 0, "mode_label_learning_rate": 1e-3}
 """S2EPPO without the reference KL and mode-label terms (the task default is S2EPpoAlgorithmCfg)."""
 
 
@@ -427,6 +428,33 @@ def test_ranking_loss_moves_only_ram_and_raises_the_labelled_mode(agdm_checkpoin
         actor(runner.env.get_observations())
         q_after = actor._dist.traj.log_weights.exp()[:, -1].mean()
     assert q_after > q_before + 0.01, (q_before, q_after)
+
+
+def test_the_ranking_phase_fits_the_labels_with_its_own_step_and_moves_only_ram(agdm_checkpoint):
+    """mode_label_epochs > 0 (the loss off in PPO's update): after PPO's update the ranking phase raises the labelled
+    mode beyond what PPO alone does from the same state, changes only RAM, and does nothing in the critic warm-up."""
+    def last_mode_probability(runner):
+        with torch.no_grad():
+            runner.alg.actor(runner.env.get_observations())
+            return runner.alg.actor._dist.traj.log_weights.exp()[:, -1].mean().item()
+
+    plain = make_labelled_runner(agdm_checkpoint, coef=0.0, critic_warmup_iterations=0)
+    fitted = make_labelled_runner(agdm_checkpoint, coef=0.0, critic_warmup_iterations=0, mode_label_epochs=4,
+                                  mode_label_learning_rate=1e-2)
+    q0 = last_mode_probability(fitted)
+    before = _snapshot(fitted.alg.actor)
+    _one_update(plain)
+    logs = _one_update(fitted)
+    assert set(logs) >= {"rank_fit", "rank_fit_agreement"} and "rank" not in logs and 0 <= logs["rank_fit_agreement"] <= 1
+    changed = {k for k, v in _snapshot(fitted.alg.actor).items() if not torch.equal(v, before[k])}
+    is_ram = lambda name: ".branch." in name or ".z_in." in name or ".z_out." in name  # noqa: E731
+    assert changed and all(is_ram(k) for k in changed), sorted(k for k in changed if not is_ram(k))[:5]
+    assert last_mode_probability(fitted) > max(q0, last_mode_probability(plain)) + 0.05
+
+    warming = make_labelled_runner(agdm_checkpoint, coef=0.0, critic_warmup_iterations=1, mode_label_epochs=4)
+    before = _snapshot(warming.alg.actor)
+    logs = _one_update(warming)
+    assert "rank_fit" not in logs and all(torch.equal(v, before[k]) for k, v in _snapshot(warming.alg.actor).items())
 
 
 def test_mode_label_settings_are_checked(agdm_checkpoint):

@@ -25,17 +25,19 @@ import torch
 
 from .cli import UserError
 from .episodes import EpisodeCounter
-from .nav_policies import AGDMPolicy
+from .nav_policies import AGDMPolicy, LabelRerankedAGDMPolicy
 
 DEFAULT_CACHE = "logs/evaluations"
 """Where evaluations are cached (by policy digest, settings and seed), shared by compare_policies.py and train_ram.py."""
 
 
-def evaluate_top_mode(env, model: torch.nn.Module, episodes_per_env: int, seed: int, progress=None) -> dict:
+def evaluate_top_mode(env, model: torch.nn.Module, episodes_per_env: int, seed: int, progress=None,
+                      rerank_temperature: float | None = None) -> dict:
     """Drive `env` (a gym env of an S2E-Urban task) with `model`'s top mode: EpisodeCounter.summary() plus the seed
-    in every record. `progress(line)` gets a progress line now and then."""
+    in every record. `progress(line)` gets a progress line now and then. `rerank_temperature`: act with the top mode
+    re-ranked by the simulator's labels at that temperature (LabelRerankedAGDMPolicy, privileged) instead."""
     nav = env.unwrapped.command_manager.get_term("nav")
-    policy = AGDMPolicy(env, model)
+    policy = AGDMPolicy(env, model) if rerank_temperature is None else LabelRerankedAGDMPolicy(env, model, rerank_temperature)
     obs, _ = env.reset(seed=seed)
     episodes = EpisodeCounter(nav, episodes_per_env)
     episodes.run(env, policy, obs, log=progress, every_s=30.0)
@@ -68,11 +70,19 @@ def _digest(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
-def evaluation_spec(episodes: EpisodeSet, policy: str | Path, seed: int) -> dict:
+def evaluation_spec(episodes: EpisodeSet, policy: str | Path, seed: int, rerank_temperature: float | None = None) -> dict:
     """What one evaluation depends on; a cached one with another spec is recomputed, not reused."""
-    return {"task": episodes.task, "content": episodes.content, "mode": episodes.mode, "num_envs": episodes.num_envs,
+    spec = {"task": episodes.task, "content": episodes.content, "mode": episodes.mode, "num_envs": episodes.num_envs,
             "episodes_per_env": episodes.episodes_per_env, "overrides": list(episodes.overrides), "seed": seed,
             "policy_sha": _digest(policy)}
+    if rerank_temperature is not None:
+        spec["rerank_temperature"] = float(rerank_temperature)
+    return spec
+
+
+def _cache_name(spec: dict) -> str:
+    rerank = f"_rerank{spec['rerank_temperature']:g}" if "rerank_temperature" in spec else ""
+    return f"{spec['policy_sha']}{rerank}_seed{spec['seed']}.json"
 
 
 def load_cached_result(path: Path, spec: dict) -> dict | None:
@@ -111,16 +121,17 @@ def _run_jobs(jobs: list[dict], parallel: int, log=print) -> None:
 
 
 def compare_records(policies: dict[str, str | Path], episodes: EpisodeSet, cache_dir: str | Path, parallel: int = 2,
-                    log=print) -> dict[str, dict[str, list]]:
-    """{name: per-episode records over every seed} for each policy file, evaluating what is not cached."""
+                    log=print, rerank: dict[str, float] | None = None) -> dict[str, dict[str, list]]:
+    """{name: per-episode records over every seed} for each policy file, evaluating what is not cached.
+    `rerank`: {name: temperature} of the policies that act re-ranked by the simulator's labels (evaluate_top_mode)."""
     episodes.check()
     cache = Path(cache_dir)
     jobs = []
     for seed in episodes.seeds:
         for name, policy in policies.items():
-            spec = evaluation_spec(episodes, policy, seed)
+            spec = evaluation_spec(episodes, policy, seed, (rerank or {}).get(name))
             jobs.append({"name": name, "policy": str(Path(policy).resolve()), "spec": spec, "episodes": vars(episodes),
-                         "out": str(cache / f"{spec['policy_sha']}_seed{seed}.json")})
+                         "out": str(cache / _cache_name(spec))})
     _run_jobs(jobs, parallel, log)
     records: dict[str, dict[str, list]] = {name: {} for name in policies}
     for job in jobs:
@@ -130,11 +141,13 @@ def compare_records(policies: dict[str, str | Path], episodes: EpisodeSet, cache
 
 
 def compare_policies(a: str | Path, b: str | Path, episodes: EpisodeSet, cache_dir: str | Path, names=("A", "B"),
-                     parallel: int = 2, log=print):
-    """(overall, {seed: per-seed}) PairedComparison of policy b against policy a on the same episodes."""
+                     parallel: int = 2, log=print, rerank_b: float | None = None):
+    """(overall, {seed: per-seed}) PairedComparison of policy b against policy a on the same episodes; `rerank_b`:
+    policy b acts re-ranked by the simulator's labels at that temperature (a privileged diagnostic)."""
     from s2e.navbench.paired import compare
 
-    records = compare_records(dict(zip(names, (a, b))), episodes, cache_dir, parallel, log)
+    rerank = {names[1]: rerank_b} if rerank_b is not None else None
+    records = compare_records(dict(zip(names, (a, b))), episodes, cache_dir, parallel, log, rerank)
     ra, rb = records[names[0]], records[names[1]]
 
     def of_seed(r, seed):
@@ -171,7 +184,8 @@ def _worker(job: dict) -> None:
     env = gym.make(ep.task, cfg=cfg)
     tag = f"[evaluate {job['name']} seed {seed}]"
     try:
-        result = evaluate_top_mode(env, model, ep.episodes_per_env, seed, progress=lambda line: print(f"{tag} {line}", flush=True))
+        result = evaluate_top_mode(env, model, ep.episodes_per_env, seed, progress=lambda line: print(f"{tag} {line}", flush=True),
+                                   rerank_temperature=job["spec"].get("rerank_temperature"))
     except ValueError as err:  # camera vs checkpoint mismatch
         raise UserError(str(err)) from None
     write_json_atomic(job["out"], {"spec": job["spec"], "policy": job["policy"], "policy_info": info,

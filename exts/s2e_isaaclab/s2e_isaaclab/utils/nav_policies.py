@@ -4,6 +4,9 @@
 - `StraightToGoalPolicy`: drives straight at the episode's goal at a fixed speed, blind to everything.
 - `AGDMPolicy`: an AGDM (pretrained checkpoint, or a fine-tuned run's model) on the camera frames and
   route guidance (the point on the reference route the task's route look-ahead further on), acting with its top mode.
+- `LabelRerankedAGDMPolicy`: an AGDM whose modes are re-ranked by the simulator's per-mode experience labels
+  (privileged): it acts with the top mode of the target the ranking loss fits (s2e.rl.mode_ranking), so its
+  closed-loop score is the ceiling of what fitting the labels can give that model.
 
 The route look-ahead of the policies and of the expert's carrot is the env cfg's (urban_env_cfg.route_lookahead),
 the same the route observation gives a policy in training.
@@ -11,11 +14,14 @@ the same the route observation gives a policy in training.
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 
 from s2e.control.waypoint_controller import normalize_waypoints
 from s2e.nav.expert import ExpertCfg, ScriptedExpert
 from s2e.nav.baselines import straight_to_goal
+from s2e.rl.mode_ranking import ranking_targets
 
 from ..tasks.urban.urban_env_cfg import route_lookahead
 
@@ -88,3 +94,23 @@ class AGDMPolicy:
     @torch.inference_mode()
     def __call__(self, obs) -> torch.Tensor:
         return self.model(*self.inputs(obs)).action(self.decode, generator=self.generator)
+
+
+class LabelRerankedAGDMPolicy(AGDMPolicy):
+    """AGDMPolicy acting with argmax over modes of ranking_targets(labels, temperature, log q_model if `prior`): the
+    labels are EnvModeLabeler's scores of the model's modes at the current state (privileged, as in training)."""
+
+    def __init__(self, env, model: torch.nn.Module, temperature: float, prior: bool = True):
+        from .mode_labels import EnvModeLabeler
+
+        super().__init__(env, model)
+        if temperature <= 0:
+            raise ValueError(f"the re-ranking temperature must be > 0, got {temperature}")
+        self.labeler, self.temperature, self.prior = EnvModeLabeler(env), float(temperature), bool(prior)
+
+    @torch.inference_mode()
+    def __call__(self, obs) -> torch.Tensor:
+        out = self.model(*self.inputs(obs))
+        prior = torch.log_softmax(out.logits, dim=-1) if self.prior else None
+        target = ranking_targets(self.labeler(out.mu, out.speed), self.temperature, prior)
+        return dataclasses.replace(out, logits=target.log()).action("best")

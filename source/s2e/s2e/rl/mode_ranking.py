@@ -18,12 +18,17 @@ It acts on the ranking itself, every mode at every sample, where PPO's policy gr
 drawn mode per step through a noisy advantage (Hydra-MDP distils simulator metrics into per-trajectory
 scores the same way). It flows into whatever the strategy trains (RAM only by default): the frozen
 path, anchors and heads never change.
+
+Inside PPO's update the loss shares the actor's optimizer step and PPO's adaptive rate, which the
+surrogate's KL sets. `RankingFitPhase` gives it a step of its own instead: after PPO's update, a few
+passes of the ranking loss alone over the same rollout, with its own Adam and a fixed rate.
 """
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 LABELS_KEY = "mode_labels"
 PRIOR_KEY = "mode_prior"
@@ -67,3 +72,34 @@ class ModeRankingLoss:
     def pop_logs(self) -> dict[str, float]:
         values, self.top_mode_agreement = self.top_mode_agreement, []
         return {"label_top_mode_agreement": sum(values) / max(len(values), 1)}
+
+
+class RankingFitPhase:
+    """`epochs` passes of `loss` (a ModeRankingLoss, its coef ignored) alone over a rollout's shuffled mini-batches,
+    stepping `params` (the actor's trainable ones) with an Adam of their own at a fixed `learning_rate`."""
+
+    def __init__(self, loss: ModeRankingLoss, params, learning_rate: float, epochs: int, num_mini_batches: int,
+                 max_grad_norm: float):
+        if learning_rate <= 0 or epochs < 1 or num_mini_batches < 1:
+            raise ValueError(f"the ranking fit needs learning_rate > 0, epochs >= 1 and num_mini_batches >= 1, got "
+                             f"{learning_rate}, {epochs}, {num_mini_batches}")
+        self.loss, self.params = loss, [p for p in params]
+        self.optimizer = torch.optim.Adam(self.params, lr=learning_rate)
+        self.epochs, self.num_mini_batches, self.max_grad_norm = int(epochs), int(num_mini_batches), float(max_grad_norm)
+
+    def run(self, actor, storage) -> dict[str, float]:
+        """Fit the ranking on `storage`'s rollout (rsl-rl RolloutStorage, read after PPO's update: its data stays
+        until the next rollout overwrites it); returns the mean loss and the top-mode agreement after the fit."""
+        values = []
+        for batch in storage.mini_batch_generator(self.num_mini_batches, self.epochs):
+            actor(batch.observations)
+            value = self.loss(actor, batch.observations, actor.output_distribution_params)
+            self.optimizer.zero_grad()
+            value.backward()
+            nn.utils.clip_grad_norm_(self.params, self.max_grad_norm)
+            self.optimizer.step()
+            values.append(value.item())
+        last_pass = self.loss.top_mode_agreement[-self.num_mini_batches:]
+        self.loss.pop_logs()
+        return {"rank_fit": sum(values) / max(len(values), 1),
+                "rank_fit_agreement": sum(last_pass) / max(len(last_pass), 1)}

@@ -15,7 +15,9 @@ critic that starts from scratch. Plain PPO gets three things wrong for that:
 Optionally the actor's loss gets two more terms (s2e.rl.auxiliary_losses): `ref_kl_coef` > 0 holds
 the actor near the imported checkpoint (s2e.rl.reference_kl; logs `kl_ref`, `ref_top_mode_agreement`),
 `mode_label_coef` > 0 fits the anchor scores to the per-mode experience labels stored with each
-sample (s2e.rl.mode_ranking; logs `rank`, `label_top_mode_agreement`).
+sample (s2e.rl.mode_ranking; logs `rank`, `label_top_mode_agreement`). `mode_label_epochs` > 0 also fits them
+in a phase of their own after each update (RankingFitPhase: own Adam at `mode_label_learning_rate`; logs
+`rank_fit`, `rank_fit_agreement`).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import torch
 from rsl_rl.algorithms import PPO
 
 from .auxiliary_losses import AuxiliaryActorLosses
-from .mode_ranking import ModeRankingLoss
+from .mode_ranking import ModeRankingLoss, RankingFitPhase
 from .reference_kl import ReferenceKLPenalty
 
 
@@ -70,12 +72,15 @@ class S2EPPO(PPO):
 
     def __init__(self, actor, critic, storage, *, critic_learning_rate: float, reward_scale: float,
                  critic_warmup_iterations: int, ref_kl_coef: float, mode_label_coef: float,
-                 mode_label_temperature: float, mode_label_prior: bool, optimizer: str = "adam", **kwargs):
+                 mode_label_temperature: float, mode_label_prior: bool, mode_label_epochs: int,
+                 mode_label_learning_rate: float, optimizer: str = "adam", **kwargs):
         if optimizer != "adam":
             raise ValueError(f"S2EPPO uses Adam for actor and critic, got optimizer={optimizer!r}")
         if reward_scale <= 0 or critic_learning_rate <= 0 or min(critic_warmup_iterations, ref_kl_coef, mode_label_coef) < 0:
             raise ValueError("reward_scale and critic_learning_rate must be > 0, critic_warmup_iterations, ref_kl_coef "
                              "and mode_label_coef >= 0")
+        if mode_label_epochs < 0:
+            raise ValueError(f"mode_label_epochs must be >= 0, got {mode_label_epochs}")
         if (ref_kl_coef > 0 or mode_label_coef > 0) and kwargs.get("symmetry_cfg"):
             raise ValueError("ref_kl_coef and mode_label_coef use rsl-rl's symmetry slot: they cannot be combined with symmetry_cfg")
         if ref_kl_coef > 0 and getattr(actor, "strategy", None) != "ram":
@@ -91,6 +96,11 @@ class S2EPPO(PPO):
         self.num_updates = 0
         trainable = [p for p in self.actor.parameters() if p.requires_grad]
         self.optimizer = ActorCriticOptimizer(trainable, self.critic.parameters(), self.learning_rate, critic_learning_rate)
+        self.ranking_fit = None
+        if mode_label_epochs > 0:
+            self.ranking_fit = RankingFitPhase(ModeRankingLoss(1.0, mode_label_temperature, mode_label_prior), trainable,
+                                               mode_label_learning_rate, mode_label_epochs, self.num_mini_batches,
+                                               self.max_grad_norm)
 
     @property
     def in_critic_warmup(self) -> bool:
@@ -114,6 +124,8 @@ class S2EPPO(PPO):
         if isinstance(self.symmetry, AuxiliaryActorLosses):
             losses.pop("symmetry")
             losses.update(self.symmetry.pop_logs())
+        if self.ranking_fit is not None and not warmup:
+            losses.update(self.ranking_fit.run(self.actor, self.storage))
         if warmup:  # the frozen actor's KL is ~1e-9, which the adaptive schedule would read as "raise the rate"
             self.learning_rate = rate
             for group in self.optimizer.param_groups:
@@ -122,8 +134,11 @@ class S2EPPO(PPO):
         return losses
 
     def save(self) -> dict:
-        return {**super().save(), "num_updates": self.num_updates, "learning_rate": self.learning_rate,
-                "held_modes": self.actor.held_modes.state_dict()}
+        state = {**super().save(), "num_updates": self.num_updates, "learning_rate": self.learning_rate,
+                 "held_modes": self.actor.held_modes.state_dict()}
+        if self.ranking_fit is not None:
+            state["ranking_fit_optimizer"] = self.ranking_fit.optimizer.state_dict()
+        return state
 
     def load(self, loaded_dict: dict, load_cfg: dict | None, strict: bool) -> bool:
         resumed = super().load(loaded_dict, load_cfg, strict)
@@ -133,4 +148,6 @@ class S2EPPO(PPO):
                 self.learning_rate = float(loaded_dict["learning_rate"])
             if "held_modes" in loaded_dict:
                 self.actor.held_modes.load_state_dict(loaded_dict["held_modes"])
+            if self.ranking_fit is not None and "ranking_fit_optimizer" in loaded_dict:
+                self.ranking_fit.optimizer.load_state_dict(loaded_dict["ranking_fit_optimizer"])
         return resumed

@@ -36,7 +36,8 @@ from scipy import ndimage
 
 from ..rendering.gaussians import SH_C0, GaussianScene
 from .bundle_layout import DEFAULT_HEIGHT_BAND, layout_from_mesh, rect_partition
-from .layout import UrbanLayout
+from .ground_types import GroundSplit, GroundSplitCfg, split_ground
+from .layout import BUILDING, UrbanLayout
 from .routes import RouteCfg, RoutePlanner
 from .scene_bundle import Alignment, BundleRoute, SceneBundle, load_scene_bundle, save_scene_bundle
 
@@ -80,6 +81,8 @@ class CaptureCfg:
     centre_override: np.ndarray | None = None
     """Tile centre (x, y) in the levelled, scaled frame before centring (m), as the tool prints it."""
     size_override: float | None = None
+    ground_split: GroundSplitCfg = field(default_factory=GroundSplitCfg)
+    """Which free ground is walkable (sidewalks apart from roads; s2e.urban.ground_types)."""
 
 
 @dataclass
@@ -258,8 +261,14 @@ class CaptureGrids:
     """At least min_count opaque Gaussians in the height band."""
     top: np.ndarray
     """Highest opaque Gaussian over the cell (m), 0 where none."""
+    free: np.ndarray
+    """Ground with nothing on it (roads included)."""
+    split: GroundSplit
+    """Which of the free ground is walkable, and why."""
     walkable: np.ndarray
+    """The walkable part of the free ground (sidewalks in a street)."""
     obstacle: np.ndarray
+    """Not free: the collision mesh's boxes."""
 
 
 def _splat_cells(xy: np.ndarray, radius: np.ndarray, size: float, n: int, weights=None) -> np.ndarray:
@@ -297,13 +306,21 @@ def capture_grids(tile_g: GaussianScene, size: float, cfg: CaptureCfg) -> Captur
     ij = np.clip(np.floor((p[above, :2] + size / 2) / res).astype(np.int64), 0, n - 1)
     np.maximum.at(top, ij[:, 1] * n + ij[:, 0], p[above, 2])
     top = top.reshape(n, n)
-    walkable = ground & ~band & ~ndimage.binary_fill_holes(band)
-    # walkable specks smaller than a pedestrian's square are not worth a route: blocked
-    labels, k = ndimage.label(walkable)
-    if k:
-        sizes = ndimage.sum(walkable, labels, range(1, k + 1))
-        walkable &= np.isin(labels, 1 + np.flatnonzero(sizes * res * res >= 1.0))
-    return CaptureGrids(size, res, ground, band, top, walkable, ~walkable)
+    free = ground & ~band & ~ndimage.binary_fill_holes(band)
+    rgb = (0.5 + SH_C0 * tile_g.sh[:, 0, :].numpy().astype(np.float64))[keep][inside]
+    split = split_ground(free, p, rgb, size, cfg.ground_tolerance, cfg.ground_split)
+    # free specks smaller than a pedestrian's square are not worth a route: blocked (and not walkable)
+    free, walkable = _without_specks(free, res), _without_specks(split.walkable, res)
+    return CaptureGrids(size, res, ground, band, top, free, split, walkable, ~free)
+
+
+def _without_specks(mask: np.ndarray, res: float, min_area: float = 1.0) -> np.ndarray:
+    """`mask` without its connected parts smaller than `min_area` (m^2)."""
+    labels, k = ndimage.label(mask)
+    if not k:
+        return mask.copy()
+    sizes = ndimage.sum(mask, labels, range(1, k + 1))
+    return mask & np.isin(labels, 1 + np.flatnonzero(sizes * res * res >= min_area))
 
 
 def obstacle_mesh(grids: CaptureGrids, cfg: CaptureCfg) -> tuple[np.ndarray, np.ndarray]:
@@ -352,6 +369,17 @@ class CaptureBundle:
     num_gaussians: int
 
 
+def walkable_polygons(grids: CaptureGrids) -> list[np.ndarray]:
+    """Tile-frame walkable polygons: the tile's square when all free ground is walkable (the collision mesh
+    blocks the rest), else one rectangle per piece of a partition of the walkable cells."""
+    h = grids.size / 2
+    if grids.split.chosen == "all":
+        return [np.array([[-h, -h], [h, -h], [h, h], [-h, h]], float)]
+    res = grids.resolution
+    return [np.array([[c0 * res - h, r0 * res - h], [c1 * res - h, r0 * res - h], [c1 * res - h, r1 * res - h],
+                      [c0 * res - h, r1 * res - h]], float) for r0, c0, r1, c1 in rect_partition(grids.walkable)]
+
+
 def build_capture_bundle(g: GaussianScene, out: str | Path, cfg: CaptureCfg, name: str = "capture") -> CaptureBundle:
     """Estimate, rasterize, write the bundle folder `out` (Gaussians and mesh in the capture frame, the
     estimate as its alignment) and load it back with the route clearance, so a bundle written is one the
@@ -363,14 +391,13 @@ def build_capture_bundle(g: GaussianScene, out: str | Path, cfg: CaptureCfg, nam
     if not grids.walkable.any():
         raise CaptureError("no walkable ground was found in the tile: check the up direction (--up) and the scale (--scale)")
     verts, faces = obstacle_mesh(grids, cfg)
-    h = est.size / 2
-    square = np.array([[-h, -h], [h, -h], [h, h], [-h, h]], float)
-    layout = layout_from_mesh(verts, faces, est.size, [square], [], grids.resolution, cfg.height_band)
+    polygons = walkable_polygons(grids)
+    layout = layout_from_mesh(verts, faces, est.size, polygons, [], grids.resolution, cfg.height_band)
     routes = sample_routes(layout, cfg)
     inv = al.inverse()
     cap = lambda xy: inv.apply(np.c_[np.asarray(xy, float).reshape(-1, 2), np.zeros(len(np.asarray(xy).reshape(-1, 2)))])
     save_scene_bundle(out, name=name, gaussians=g, vertices=inv.apply(verts), faces=faces, size=est.size,
-                      walkable=[cap(square)], routes=[BundleRoute(cap(s)[0], cap(e)[0]) for s, e in routes], alignment=al,
+                      walkable=[cap(poly) for poly in polygons], routes=[BundleRoute(cap(s)[0], cap(e)[0]) for s, e in routes], alignment=al,
                       extra={"grid_resolution": float(grids.resolution), "obstacle_heights": [float(v) for v in cfg.height_band]})
     bundle = load_scene_bundle(out, route_clearance=cfg.route_clearance)
     return CaptureBundle(est, grids, bundle, g.num_gaussians)
@@ -378,8 +405,8 @@ def build_capture_bundle(g: GaussianScene, out: str | Path, cfg: CaptureCfg, nam
 
 def preview_image(result: CaptureBundle, px_per_cell: int = 3) -> np.ndarray:
     """[H, W, 3] uint8 top-down check image of the tile (x right, y up): the Gaussians' colours (highest
-    on top), walkable cells tinted green, obstacle cells red, routes as blue lines from a white start
-    dot to a yellow goal dot."""
+    on top), walkable cells tinted green, obstacle cells (the collision mesh's) red, free ground that is not
+    walkable (roads) untinted, routes as blue lines from a white start dot to a yellow goal dot."""
     b, grids = result.bundle, result.grids
     n = grids.walkable.shape[0]
     res = b.size / n
@@ -395,7 +422,8 @@ def preview_image(result: CaptureBundle, px_per_cell: int = 3) -> np.ndarray:
     img[ij[order, 1], ij[order, 0]] = rgb[order]
     walk = np.kron(b.layout.walkable, np.ones((px_per_cell, px_per_cell), bool))
     img[walk] = 0.6 * img[walk] + 0.4 * np.array([0.1, 0.9, 0.2])
-    img[~walk] = 0.6 * img[~walk] + 0.4 * np.array([0.9, 0.1, 0.1])
+    blocked = np.kron(b.layout.semantic == BUILDING, np.ones((px_per_cell, px_per_cell), bool))
+    img[blocked] = 0.6 * img[blocked] + 0.4 * np.array([0.9, 0.1, 0.1])
     to_px = lambda xy: ((np.asarray(xy) + b.size / 2) / b.size * size_px).astype(int)
     for r in b.routes:
         for a, c in zip(r.points[:-1], r.points[1:]):

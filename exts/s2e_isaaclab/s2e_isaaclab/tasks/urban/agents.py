@@ -85,6 +85,16 @@ class S2EPpoAlgorithmCfg(RslRlPpoAlgorithmCfg):
     mode_label_prior: bool = True
     """True: the target is softmax(log q_checkpoint + labels / T), the checkpoint's anchor distribution tilted by
     the labels (s2e.rl.mode_ranking); False: softmax(labels / T) alone."""
+    mode_label_epochs: int = 0
+    """> 0: after each update, that many passes of the ranking loss alone over the rollout with an Adam of its own
+    (s2e.rl.mode_ranking.RankingFitPhase; the labels are stored as for mode_label_coef). 0: no such phase."""
+    mode_label_learning_rate: float = 1.0e-3
+    """Fixed Adam rate of the ranking phase (mode_label_epochs > 0)."""
+
+
+def uses_mode_labels(algorithm: S2EPpoAlgorithmCfg) -> bool:
+    """Whether a run's samples need the per-mode experience labels (the ranking loss in PPO's update or its own phase)."""
+    return algorithm.mode_label_coef > 0 or algorithm.mode_label_epochs > 0
 
 
 @configclass

@@ -1,0 +1,121 @@
+"""Which free ground of a capture is walkable: sidewalks apart from roads, from colour and curbs.
+
+Seen from above, roads and sidewalks are both flat ground, and a 0.12 m curb barely reaches the
+occupancy band. What tells them apart in a street capture is the surface (dark asphalt, lighter
+paving) and the curb line between the two. `split_ground` thresholds the free ground cells' mean
+luminance (Otsu), and calls the scene a street when
+
+* the two classes are well separated (Otsu's between-class share of the variance >= `min_separation`),
+* each holds at least `min_share` of the free ground, and
+* low geometry (curb band, below the occupancy band) lies between them: at least `min_curb_cells`
+  such cells, most of them within two cells of both classes.
+
+In a street the lighter ground is the sidewalk; zebra crossings (light bars on dark asphalt) and
+thin light or dark marks are bridged by a closing and an opening of one cell. Anywhere else (a
+plaza, a park, a single paving) all free ground stays walkable. `choice` forces either answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+CHOICES = ("auto", "all", "light", "dark")
+LUMA = np.array([0.299, 0.587, 0.114])
+
+
+@dataclass
+class GroundSplitCfg:
+    choice: str = "auto"
+    """auto: the lighter ground in a street, all free ground elsewhere; all / light / dark: forced."""
+    curb_band: tuple[float, float] = (0.04, 0.12)
+    """Heights (m) of curb geometry: above the ground's noise, below the occupancy band."""
+    min_separation: float = 0.6
+    min_share: float = 0.1
+    min_curb_cells: int = 20
+    min_curb_between: float = 0.5
+
+
+@dataclass
+class GroundSplit:
+    walkable: np.ndarray
+    """The walkable cells chosen from the free ground."""
+    chosen: str
+    """all, light or dark."""
+    threshold: float
+    """Otsu luminance threshold between the two ground types."""
+    separation: float
+    """Otsu's between-class share of the luminance variance (0-1)."""
+    light_share: float
+    curb_cells: int
+    curb_between: float
+    """Share of the curb cells within two cells of both ground types."""
+
+    def line(self, choice: str) -> str:
+        types = (f"ground: luminance threshold {self.threshold:.2f} (separation {self.separation:.2f}), {100 * self.light_share:.0f}% "
+                 f"of the free ground lighter; {self.curb_cells} curb cells, {100 * self.curb_between:.0f}% between the two")
+        what = {"all": "all free ground", "light": "the lighter ground (sidewalks; the darker, roads, excluded)",
+                "dark": "the darker ground (the lighter excluded)"}[self.chosen]
+        how = "forced" if choice != "auto" else ("a street" if self.chosen == "light" else "not a street")
+        return f"{types}: walkable = {what} ({how})  [--walkable_ground {'|'.join(CHOICES)}]"
+
+
+def _cell_mean(xy: np.ndarray, values: np.ndarray, size: float, n: int) -> np.ndarray:
+    ij = np.clip(np.floor((xy + size / 2) / (size / n)).astype(np.int64), 0, n - 1)
+    flat = ij[:, 1] * n + ij[:, 0]
+    count = np.bincount(flat, minlength=n * n)
+    total = np.bincount(flat, values, minlength=n * n)
+    return np.where(count > 0, total / np.maximum(count, 1), np.nan).reshape(n, n), count.reshape(n, n)
+
+
+def otsu(values: np.ndarray, bins: int = 64) -> tuple[float, float]:
+    """(threshold, between-class share of the variance) of values in [0, 1]."""
+    hist, edges = np.histogram(np.clip(values, 0.0, 1.0), bins, (0.0, 1.0))
+    mids = (edges[:-1] + edges[1:]) / 2
+    w0 = np.cumsum(hist)
+    w1 = w0[-1] - w0
+    s0 = np.cumsum(hist * mids)
+    m0 = s0 / np.maximum(w0, 1)
+    m1 = (s0[-1] - s0) / np.maximum(w1, 1)
+    between = w0 * w1 * (m0 - m1) ** 2 / max(w0[-1], 1) ** 2
+    k = int(between.argmax())
+    total = float(np.var(np.clip(values, 0.0, 1.0)))
+    return float(edges[k + 1]), float(between[k] / total) if total > 0 else 0.0
+
+
+def split_ground(free: np.ndarray, points: np.ndarray, rgb: np.ndarray, size: float, ground_tolerance: float,
+                 cfg: GroundSplitCfg) -> GroundSplit:
+    """`free`: [n, n] free ground cells of the tile grid (rows = y); `points` [N, 3] opaque Gaussian centres in the
+    tile frame (ground at z = 0) with their colours `rgb` [N, 3] in [0, 1]."""
+    if cfg.choice not in CHOICES:
+        raise ValueError(f"walkable ground must be one of {', '.join(CHOICES)}, got {cfg.choice!r}")
+    n = free.shape[0]
+    on_ground = np.abs(points[:, 2]) < ground_tolerance
+    lum, _ = _cell_mean(points[on_ground, :2], rgb[on_ground] @ LUMA, size, n)
+    seen = free & ~np.isnan(lum)
+    if seen.sum() < 2:
+        return GroundSplit(free.copy(), "all", 0.0, 0.0, 0.0, 0, 0.0)
+    threshold, separation = otsu(lum[seen])
+    light = seen & (lum > threshold)
+    dark = seen & ~light
+    low = (points[:, 2] >= cfg.curb_band[0]) & (points[:, 2] < cfg.curb_band[1])
+    _, count = _cell_mean(points[low, :2], np.ones(int(low.sum())), size, n)
+    curb = count >= 2
+    near = np.ones((5, 5), bool)
+    between = curb & ndimage.binary_dilation(light, near) & ndimage.binary_dilation(dark, near)
+    curb_between = float(between.sum() / max(curb.sum(), 1))
+    light_share = float(light.sum() / seen.sum())
+    street = (separation >= cfg.min_separation and min(light_share, 1 - light_share) >= cfg.min_share
+              and curb.sum() >= cfg.min_curb_cells and curb_between >= cfg.min_curb_between)
+    chosen = ("light" if street else "all") if cfg.choice == "auto" else cfg.choice
+    if chosen == "all":
+        walkable = free.copy()
+    else:
+        part = light if chosen == "light" else dark
+        one = np.ones((3, 3), bool)
+        padded = np.pad(part, 2, mode="edge")  # the tile's border is not an edge of the ground type
+        closed = ndimage.binary_closing(padded, one)[2:-2, 2:-2] & free
+        walkable = ndimage.binary_opening(np.pad(closed, 2, mode="edge"), one)[2:-2, 2:-2]
+    return GroundSplit(walkable, chosen, threshold, separation, light_share, int(curb.sum()), curb_between)
