@@ -33,6 +33,15 @@ def test_invalid_override():
     assert "invalid override" in line and "no_such_field" in line
 
 
+def test_override_values_are_read_as_hydra_reads_them():
+    from s2e_isaaclab.utils.cli import _override_type_error
+
+    assert _override_type_error("agent.algorithm.learning_rate", 1e-4, "1e-3") is None  # YAML: a string; Hydra: 0.001
+    assert _override_type_error("agent.algorithm.learning_rate", 1e-4, "3.0e-4") is None
+    assert "takes an integer" in _override_type_error("env.scene.num_envs", 16, "1e3")
+    assert "takes a number" in _override_type_error("env.episode_length_s", 90.0, "fast")
+
+
 def test_missing_asset(tmp_path):
     line = _error_line(_run("--task", "S2E-Urban-Wheeled", env={"S2E_ASSETS_DIR": str(tmp_path)}))
     assert "delivery_bot.usda" in line and "missing" in line

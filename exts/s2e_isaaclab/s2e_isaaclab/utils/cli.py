@@ -205,6 +205,11 @@ def _override_type_error(key: str, default, text: str) -> str | None:
         value = text
     if value is None:
         return None
+    if isinstance(value, str) and not isinstance(default, str):
+        try:  # YAML 1.1 reads 1e-3 as a string; Hydra's grammar reads it as a float
+            value = float(value)
+        except ValueError:
+            pass
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
     if isinstance(default, str):
         if isinstance(value, str):
