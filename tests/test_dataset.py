@@ -10,7 +10,8 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader
 
-from s2e.pretrain.dataset import DatasetError, GNMDataset, GNMDatasetCfg, MixedDataset, make_mixed_loader, robot_frame, waypoint_targets
+from s2e.pretrain.dataset import DatasetError, GNMDataset, GNMDatasetCfg, MixedDataset, make_mixed_loader, waypoint_targets
+from s2e.urban.geometry import world_to_body
 
 SIZE = 16
 
@@ -113,7 +114,7 @@ def test_curved_motion_in_robot_frame(tmp_path):
     normalized, speed = waypoint_targets(s["metric_waypoints"][None], 0.25)
     assert torch.allclose(normalized[0], s["waypoints"], atol=1e-4) and torch.allclose(speed[0], s["speed"])
     world = torch.as_tensor(pos[10 + 5 * np.arange(1, 11)])
-    assert torch.allclose(robot_frame(world, torch.as_tensor(pos[10]), torch.tensor(th[10])).float(), s["metric_waypoints"], atol=1e-5)
+    assert torch.allclose(world_to_body(world - torch.as_tensor(pos[10]), torch.tensor(th[10])).float(), s["metric_waypoints"], atol=1e-5)
 
 
 def test_goal_is_a_later_frame_in_the_robot_frame(tmp_path):

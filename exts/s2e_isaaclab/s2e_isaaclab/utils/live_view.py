@@ -20,7 +20,7 @@ import torch
 
 from s2e.rendering import GaussianScene
 from s2e.rendering.gaussians import SH_C0
-from s2e.rendering.transforms import quat_from_matrix, quat_to_rotmat
+from s2e.rendering.transforms import quat_from_matrix, quat_to_rotmat, yaw_quats
 from s2e.urban.geometry import body_to_world, yaw_from_quat_xyzw
 from s2e.urban.pedestrian_gaussians import PedestrianGaussians
 
@@ -54,10 +54,6 @@ def splat_arrays(scene: GaussianScene) -> dict[str, np.ndarray]:
     as_np = lambda t: t.detach().cpu().numpy().astype(np.float32)  # noqa: E731
     return {"centers": as_np(scene.means[keep]), "covariances": as_np(cov), "rgbs": as_np(rgb),
             "opacities": as_np(scene.opacities[keep][:, None])}
-
-
-def _wxyz_from_yaw(yaw: float) -> tuple[float, float, float, float]:
-    return (float(np.cos(yaw / 2)), 0.0, 0.0, float(np.sin(yaw / 2)))
 
 
 def _polyline(points: np.ndarray) -> np.ndarray:
@@ -179,7 +175,7 @@ class LiveView(gym.Wrapper):
                     active = self.nav.crowd.active[e].cpu().numpy()
                     for k, person in enumerate(self.people):
                         person.position = (float(xy[k, 0]), float(xy[k, 1]), 0.0)
-                        person.wxyz = _wxyz_from_yaw(float(heading[k]))
+                        person.wxyz = tuple(yaw_quats(np.array([float(heading[k])]))[0].tolist())
                         person.visible = bool(active[k])
                 route = self.nav.routes[e].cpu().numpy()
                 if self._shown_route is None or not np.array_equal(route, self._shown_route):

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 import torch
 
 from ..control.waypoint_controller import WaypointControllerCfg, normalize_waypoints
-from ..urban.geometry import world_to_body
+from ..urban.geometry import body_to_tile, world_to_body
 from ..urban.routes import point_along_route
 
-from .trajectory_checks import TrajectoryCheckCfg, blocked_waypoints, body_to_tile
+from .trajectory_checks import TrajectoryCheckCfg, blocked_waypoints
 
 
 @dataclass

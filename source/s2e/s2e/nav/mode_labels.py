@@ -21,9 +21,10 @@ from dataclasses import dataclass
 
 import torch
 
+from ..urban.geometry import body_to_tile
 from ..urban.routes import update_route_progress
 
-from .trajectory_checks import TrajectoryCheckCfg, blocked_waypoints, body_to_tile
+from .trajectory_checks import TrajectoryCheckCfg, blocked_waypoints
 
 
 @dataclass

@@ -74,10 +74,3 @@ def blocked_waypoints(world: torch.Tensor, xy: torch.Tensor, footprints: torch.T
     collides = clear < torch.clamp(clear_now - 0.01, max=cfg.safety_margin)
     off_walkable = walk < torch.clamp(walk_now - 0.01, max=cfg.min_walkable_clearance)
     return BlockedWaypoints(collides, off_walkable)
-
-
-def body_to_tile(waypoints: torch.Tensor, xy: torch.Tensor, yaw: torch.Tensor) -> torch.Tensor:
-    """Robot-frame waypoints [E, C, W, 2] of robots at xy [E, 2], heading yaw [E] -> tile frame [E, C, W, 2]."""
-    c, s = torch.cos(yaw)[:, None, None], torch.sin(yaw)[:, None, None]
-    wx, wy = waypoints[..., 0], waypoints[..., 1]
-    return torch.stack([xy[:, None, None, 0] + c * wx - s * wy, xy[:, None, None, 1] + s * wx + c * wy], dim=-1)

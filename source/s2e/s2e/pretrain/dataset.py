@@ -49,6 +49,8 @@ import numpy as np
 import torch
 from torch.utils.data import ConcatDataset, DataLoader, Dataset, WeightedRandomSampler
 
+from ..urban.geometry import world_to_body_np
+
 TRAJ_FILE = "traj_data.pkl"
 META_FILE = "dataset.yaml"
 _JPG = re.compile(r"^(\d+)\.jpg$")
@@ -192,13 +194,6 @@ def split_trajectories(names: Sequence[str], split: str, test_fraction: float, s
     perm = np.random.default_rng(seed).permutation(n)
     test = {names[i] for i in perm[:n_test]}
     return [s for s in names if (s in test) == (split == "test")]
-
-
-def robot_frame(points: torch.Tensor, origin: torch.Tensor, yaw: torch.Tensor) -> torch.Tensor:
-    """World points [..., 2] into the frame at origin [2] with heading yaw [] (x forward, y left)."""
-    d = points - origin
-    c, s = torch.cos(yaw), torch.sin(yaw)
-    return torch.stack([c * d[..., 0] + s * d[..., 1], -s * d[..., 0] + c * d[..., 1]], dim=-1)
 
 
 def waypoint_targets(metric: torch.Tensor, waypoint_dt: float, min_speed: float = 0.05) -> tuple[torch.Tensor, torch.Tensor]:
@@ -345,13 +340,13 @@ class GNMDataset(Dataset):
         i0 = np.minimum(np.floor(f).astype(np.int64), max(n - 2, 0))
         a = (f - i0)[:, None]
         world = pos[i0] * (1 - a) + pos[np.minimum(i0 + 1, n - 1)] * a
-        metric = _to_frame(world, origin, yaw)
+        metric = world_to_body_np(world - origin, yaw)
         steps = np.diff(metric, axis=0, prepend=np.zeros((1, 2)))
         speed = max(float(np.linalg.norm(steps, axis=1).sum()) / (cfg.num_waypoints * cfg.waypoint_dt), cfg.min_speed)
 
         lo, hi = int(self.goal_lo[index]), int(self.goal_hi[index])
         g = lo + int(torch.randint(hi - lo + 1, (1,), generator=gen)) if hi > lo else lo
-        goal = _to_frame(pos[g], origin, yaw)
+        goal = world_to_body_np(pos[g] - origin, yaw)
 
         frames = [max(0, t - (cfg.context - 1 - j) * cfg.context_stride) for j in range(cfg.context)]
         images = self._frames(traj, frames).transpose(0, 3, 1, 2).astype(np.float32) * np.float32(1 / 255)  # [k, 3, H, W]
@@ -376,12 +371,6 @@ class GNMDataset(Dataset):
             images = images[..., ::-1]
             goal, metric = goal * mirror, metric * mirror
         return images, goal, metric
-
-
-def _to_frame(points: np.ndarray, origin: np.ndarray, yaw: float) -> np.ndarray:
-    d = points - origin
-    c, s = math.cos(yaw), math.sin(yaw)
-    return np.stack([c * d[..., 0] + s * d[..., 1], -s * d[..., 0] + c * d[..., 1]], axis=-1)
 
 
 # -- mixing ----------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from .gaussians import GaussianScene, rgb_to_sh0
+from .transforms import quat_mul, yaw_quats
 
 SUN = np.array([0.45, 0.3, 0.84]) / np.linalg.norm([0.45, 0.3, 0.84])
 """Unit direction towards the sun (z up) for the shading baked into the colours."""
@@ -64,19 +65,6 @@ class Splats:
 def empty() -> Splats:
     z3 = np.zeros((0, 3))
     return Splats(z3, z3, np.zeros((0, 4)), z3, np.zeros(0), z3)
-
-
-def yaw_quats(yaw: np.ndarray) -> np.ndarray:
-    """[n, 4] wxyz rotations about +z."""
-    z = np.zeros_like(yaw)
-    return np.stack([np.cos(yaw / 2), z, z, np.sin(yaw / 2)], axis=1)
-
-
-def quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    aw, ax, ay, az = a.T
-    bw, bx, by, bz = b.T
-    return np.stack([aw * bw - ax * bx - ay * by - az * bz, aw * bx + ax * bw + ay * bz - az * by,
-                     aw * by - ax * bz + ay * bw + az * bx, aw * bz + ax * by - ay * bx + az * bw], axis=1)
 
 
 def grid(lo: float, hi: float, pitch: float, min_count: int = 1) -> tuple[np.ndarray, float]:

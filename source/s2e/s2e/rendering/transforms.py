@@ -1,7 +1,14 @@
-"""Rigid transforms of Gaussians: quaternion algebra (w x y z) and rotation of SH coefficients."""
+"""Rigid transforms of Gaussians: quaternion algebra (w x y z) and rotation of SH coefficients.
+
+The one home of quaternion algebra: torch for batched scenes, and at the end NumPy versions
+(`yaw_quats`, `quat_mul`, `quat_wxyz_to_matrix`) for the scenes built in NumPy and for bundle
+alignments. Isaac Lab's (x, y, z, w) body orientations are converted where they are read
+(s2e.rendering.cameras, s2e.urban.geometry).
+"""
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from .sh import sh_basis
@@ -84,3 +91,29 @@ def rotate_sh(sh: torch.Tensor, rotation: torch.Tensor) -> torch.Tensor:
     mix = torch.linalg.lstsq(basis, basis_rot).solution
     mix[mix.abs() < 1e-9] = 0
     return torch.einsum("ij,...jc->...ic", mix.to(sh), sh)
+
+
+# -- NumPy (w x y z) ------------------------------------------------------------------------------
+
+def yaw_quats(yaw: np.ndarray) -> np.ndarray:
+    """[n, 4] wxyz rotations about +z."""
+    z = np.zeros_like(yaw)
+    return np.stack([np.cos(yaw / 2), z, z, np.sin(yaw / 2)], axis=1)
+
+
+def quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Hamilton products a * b of [n, 4] wxyz quaternions (rotation b first, then a)."""
+    aw, ax, ay, az = a.T
+    bw, bx, by, bz = b.T
+    return np.stack([aw * bw - ax * bx - ay * by - az * bz, aw * bx + ax * bw + ay * bz - az * by,
+                     aw * by - ax * bz + ay * bw + az * bx, aw * bz + ax * by - ay * bx + az * bw], axis=1)
+
+
+def quat_wxyz_to_matrix(q: np.ndarray) -> np.ndarray:
+    """[4] unit wxyz quaternion -> [3, 3] rotation matrix."""
+    w, x, y, z = q
+    return np.array([
+        [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
+        [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
+        [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
+    ])

@@ -1,4 +1,5 @@
-"""Batched 2-D geometry on obstacle footprints, shared by pedestrians, collisions, rewards and the expert.
+"""Batched 2-D geometry on obstacle footprints, shared by pedestrians, collisions, rewards and the expert,
+and the one home of the 2-D robot-frame conversions (world <-> body, yaw <-> Isaac Lab's xyzw quaternions).
 
 Footprints are rows (cx, cy, yaw, half_x, half_y, height, shape) as in `layout.UrbanLayout.obstacles`,
 padded per env to one tensor [E, O, 7] with a validity mask. All functions broadcast over leading dims.
@@ -6,6 +7,9 @@ padded per env to one tensor [E, O, 7] with a validity mask. All functions broad
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import torch
 
 from .layout import CYLINDER
@@ -103,6 +107,19 @@ def body_to_world(vec_xy: torch.Tensor, yaw: torch.Tensor) -> torch.Tensor:
     """Inverse of `world_to_body`."""
     c, s = torch.cos(yaw), torch.sin(yaw)
     return torch.stack([c * vec_xy[..., 0] - s * vec_xy[..., 1], s * vec_xy[..., 0] + c * vec_xy[..., 1]], dim=-1)
+
+
+def body_to_tile(waypoints: torch.Tensor, xy: torch.Tensor, yaw: torch.Tensor) -> torch.Tensor:
+    """Robot-frame waypoints [E, C, W, 2] of robots at xy [E, 2], heading yaw [E] -> tile frame [E, C, W, 2]."""
+    c, s = torch.cos(yaw)[:, None, None], torch.sin(yaw)[:, None, None]
+    wx, wy = waypoints[..., 0], waypoints[..., 1]
+    return torch.stack([xy[:, None, None, 0] + c * wx - s * wy, xy[:, None, None, 1] + s * wx + c * wy], dim=-1)
+
+
+def world_to_body_np(vec_xy: np.ndarray, yaw: float) -> np.ndarray:
+    """NumPy `world_to_body` of vectors [..., 2] for one heading `yaw` (data pipelines that work in NumPy)."""
+    c, s = math.cos(yaw), math.sin(yaw)
+    return np.stack([c * vec_xy[..., 0] + s * vec_xy[..., 1], -s * vec_xy[..., 0] + c * vec_xy[..., 1]], axis=-1)
 
 
 def wrap_angle(a: torch.Tensor) -> torch.Tensor:

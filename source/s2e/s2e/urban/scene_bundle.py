@@ -57,6 +57,7 @@ import yaml
 
 from ..rendering.gaussians import GaussianScene
 from ..rendering.ply import PlyError, load_ply, save_ply
+from ..rendering.transforms import quat_wxyz_to_matrix
 from .bundle_layout import DEFAULT_HEIGHT_BAND, layout_from_mesh
 from .layout import UrbanLayout
 from .mesh_io import MESH_SUFFIXES, MeshError, read_mesh, write_mesh
@@ -357,15 +358,6 @@ def _alignment(raw, fail) -> Alignment:
     t = _array(raw.get("translation", [0.0, 0.0, 0.0]), "alignment.translation", fail, shape=(3,))
     scale = _positive(raw.get("scale", 1.0), "alignment.scale", fail)
     return Alignment(rot, t, scale)
-
-
-def quat_wxyz_to_matrix(q: np.ndarray) -> np.ndarray:
-    w, x, y, z = q
-    return np.array([
-        [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
-        [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
-        [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
-    ])
 
 
 def save_scene_bundle(
