@@ -146,6 +146,23 @@ def test_splat_round_trip(tmp_path):
     assert err.max() < 0.02
 
 
+def test_navbench_episode_files_are_made_for_the_tools_bundle(made, tmp_path):
+    """NavBench-GS episodes for the tool's bundle: every start and goal on its walkable area (the sidewalks)."""
+    _, out, _ = made
+    episodes = tmp_path / "navbench"
+    proc = subprocess.run([sys.executable, str(REPO / "scripts/make_navbench_episodes.py"), "--scene_bundle", str(out), "--out",
+                           str(episodes), "--robots", "Wheeled", "--num_scenes", "1", "--episodes_per_scene", "4"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    b = load_scene_bundle(out)
+    suite = yaml.safe_load((episodes / "NavBench-GS-Obstacle-Wheeled.json").read_text())  # JSON is YAML
+    assert len(suite["episodes"]) == 4
+    for ep in suite["episodes"]:
+        for point in (ep["start"], ep["goal"]):
+            ij = b.layout.cell_of(np.asarray(point, float)[None, :2])[0]
+            assert b.layout.walkable[ij[0], ij[1]], (point, ep)
+
+
 @pytest.mark.sim
 def test_the_expert_drives_the_tools_routes_in_the_task(made, tmp_path):
     """The bundle the tool wrote runs as the task's scene: the scripted expert reaches the goals of its routes."""
