@@ -16,14 +16,19 @@ import torch
 @dataclass
 class WaypointControllerCfg:
     num_waypoints: int = 10
+    """W: waypoints per action (the model's prediction horizon is W * waypoint_dt)."""
     waypoint_dt: float = 0.25
     """Seconds between consecutive predicted waypoints."""
     lookahead: int = 2
     """Index of the waypoint the controller aims at (0-based)."""
     max_lin_vel: float = 1.0
+    """Forward speed command limits (m/s): the robot's top speed ..."""
     min_lin_vel: float = 0.0
+    """... and the lowest (0: no reversing)."""
     max_ang_vel: float = 1.5
+    """Yaw-rate command limit (rad/s)."""
     max_speed_scale: float = 1.5
+    """Largest speed scale (m/s) an action's last value may give: metric waypoints = normalized * scale * waypoint_dt."""
 
 
 def metric_waypoints(action: torch.Tensor, cfg: WaypointControllerCfg) -> torch.Tensor:

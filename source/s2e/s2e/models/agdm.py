@@ -33,15 +33,20 @@ from .mixture import AGDMOutput
 @dataclass
 class AGDMConfig:
     image_size: tuple[int, int] = (64, 64)
+    """(H, W) of the camera frames."""
     context: int = 4
     """k: past frames per decision (oldest first, last = current)."""
     num_waypoints: int = 10
+    """W: waypoints of each predicted trajectory."""
     num_modes: int = 64
     """M anchors / mixture modes; 1 is the paper's unimodal "S2E-BC-Single" ablation."""
     d_model: int = 128
+    """Token width of the fusion transformer and the decoder."""
     n_heads: int = 4
     fusion_layers: int = 2
+    """Transformer layers fusing the frame features with the goal ..."""
     decoder_layers: int = 2
+    """... and decoding the anchors' queries into modes."""
     mlp_ratio: int = 4
     dropout: float = 0.0
     encoder: str = "cnn"

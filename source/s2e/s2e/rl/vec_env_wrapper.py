@@ -6,7 +6,9 @@ from rsl_rl.env import VecEnv
 
 
 class VecEnvWrapper(VecEnv):
-    """Subclasses override step / get_observations; attributes, reset and close reach the wrapped env."""
+    """Subclasses override step / get_observations; reset and close, and reading any attribute the wrapper does not
+    have (num_envs, num_actions, device, cfg, unwrapped, ...: VecEnv only annotates them), reach the wrapped env.
+    `episode_length_buf` is a property so that writes (rsl-rl randomizes it at start) reach the env too."""
 
     def __init__(self, env):
         self.env = env
@@ -17,36 +19,12 @@ class VecEnvWrapper(VecEnv):
         return getattr(self.env, name)
 
     @property
-    def num_envs(self) -> int:
-        return self.env.num_envs
-
-    @property
-    def num_actions(self) -> int:
-        return self.env.num_actions
-
-    @property
-    def max_episode_length(self):
-        return self.env.max_episode_length
-
-    @property
-    def device(self):
-        return self.env.device
-
-    @property
-    def cfg(self):
-        return self.env.cfg
-
-    @property
     def episode_length_buf(self):
         return self.env.episode_length_buf
 
     @episode_length_buf.setter
     def episode_length_buf(self, value) -> None:
         self.env.episode_length_buf = value
-
-    @property
-    def unwrapped(self):
-        return self.env.unwrapped
 
     def get_observations(self):
         return self.env.get_observations()

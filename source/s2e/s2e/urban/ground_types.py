@@ -33,9 +33,13 @@ class GroundSplitCfg:
     curb_band: tuple[float, float] = (0.04, 0.12)
     """Heights (m) of curb geometry: above the ground's noise, below the occupancy band."""
     min_separation: float = 0.6
+    """A street needs two ground types this well separated (Otsu's between-class share of the variance) ..."""
     min_share: float = 0.1
+    """... each covering at least this share of the free ground ..."""
     min_curb_cells: int = 20
+    """... at least this many curb cells ..."""
     min_curb_between: float = 0.5
+    """... and this share of them within two cells of both types."""
 
 
 @dataclass

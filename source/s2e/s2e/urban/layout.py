@@ -51,19 +51,27 @@ class UrbanLayoutCfg:
     """Size and randomization ranges of one block (one env tile)."""
 
     size: float = 50.0
+    """Side of the square block (m)."""
     road_width: tuple[float, float] = (6.0, 9.0)
+    """Range of the carriageway's width (m), drawn per road."""
     sidewalk_width: tuple[float, float] = (3.5, 5.0)
+    """Range of the sidewalks' width (m) on each side of a road."""
     crossing_road_prob: float = 0.7
     """Probability that a second road crosses the first (an intersection instead of a straight street)."""
     crosswalk_width: float = 3.0
+    """Width (m) of the zebra crossings linking the sidewalks across a road."""
     curb_width: float = 0.15
     curb_height: float = 0.12
+    """Curb stones along the road edges (m); crosswalks leave gaps in them."""
     furniture_strip: float = 0.7
     """Strip along the curb where poles, trees, bins and benches stand (m)."""
     furniture_spacing: tuple[float, float] = (7.0, 13.0)
+    """Range of the gaps (m) between consecutive pieces of street furniture in the strip."""
     building_height: tuple[float, float] = (6.0, 22.0)
     building_width: tuple[float, float] = (8.0, 20.0)
+    """Ranges (m) of the facades' height and frontage behind the sidewalks."""
     grid_resolution: float = 0.25
+    """Cell (m) of the semantic and walkable grids."""
     obstacles: ObstacleSpawnCfg = field(default_factory=ObstacleSpawnCfg)
 
 

@@ -39,13 +39,16 @@ class PedestrianGaussiansCfg:
     leg_swing: float = 0.45
     """Hip swing amplitude (rad)."""
     arm_swing: float = 0.35
+    """Shoulder swing amplitude (rad), opposite to the legs."""
     knee_bend: float = 0.7
     """Largest knee flexion during the swing phase (rad)."""
     elbow_bend: float = 0.25
-    limb_spacing: float = 0.04
+    """Elbow flexion at rest (rad); the swing adds up to half the arm swing."""
     opacity: float = 0.98
     shorts_prob: float = 0.2
+    """Share of actors whose shins show skin (shorts) ..."""
     short_sleeves_prob: float = 0.4
+    """... and whose forearms do (short sleeves)."""
 
 
 class PedestrianGaussians:

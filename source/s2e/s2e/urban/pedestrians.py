@@ -27,19 +27,31 @@ class PedestrianCfg:
     speed: tuple[float, float] = (0.8, 1.4)
     """Range of preferred walking speeds (m/s)."""
     radius: float = 0.3
+    """Body radius (m): spacing, collisions with the robot and the checks of the expert and the mode labels."""
     react_to_robot: bool = True
     """Whether pedestrians give way to the robot (repulsion from it) or ignore it."""
     relaxation_time: float = 0.5
+    """Social force: seconds in which a pedestrian's velocity relaxes to its preferred one (towards its goal)."""
     ped_strength: float = 2.0
+    """Repulsion from another pedestrian: strength * exp((2 radius - distance) / range) (m/s^2) ..."""
     ped_range: float = 0.3
+    """... and its range (m)."""
     obstacle_strength: float = 3.0
+    """Repulsion from the nearest obstacle: strength * exp((radius - distance) / range) ..."""
     obstacle_range: float = 0.2
+    """... and its range (m)."""
     robot_strength: float = 3.0
+    """Repulsion from the robot (react_to_robot): strength * exp((radius + robot_radius - distance) / range) ..."""
     robot_range: float = 0.4
+    """... its range (m) ..."""
     robot_radius: float = 0.4
+    """... and the robot's radius as the pedestrians see it (m)."""
     max_speed_factor: float = 1.3
+    """A pedestrian never walks faster than this times its preferred speed."""
     goal_tolerance: float = 0.6
+    """Distance (m) at which a pedestrian has reached its goal and draws a new one."""
     separation_iters: int = 3
+    """Projection sweeps per step that push pedestrians apart, out of obstacles and onto the walkable area."""
 
 
 class PedestrianCrowd:

@@ -24,11 +24,13 @@ class RouteCfg:
     min_distance: float = 10.0
     """Smallest straight-line start-goal distance (m)."""
     max_distance: float = 40.0
+    """Largest straight-line start-goal distance (m)."""
     clearance: float = 0.5
     """Distance the route keeps from obstacles and the edge of the walkable area (robot radius + margin)."""
     num_points: int = 64
     """Points per resampled route (routes are padded to one tensor shape)."""
     max_tries: int = 200
+    """Start-goal draws before sampling gives up with an error naming the layout."""
     start_yaw_noise: float = 0.3
     """The start heading faces along the route, +- this (rad); demonstration runs widen it to show recoveries."""
 
