@@ -457,6 +457,20 @@ def test_the_ranking_phase_fits_the_labels_with_its_own_step_and_moves_only_ram(
     assert "rank_fit" not in logs and all(torch.equal(v, before[k]) for k, v in _snapshot(warming.alg.actor).items())
 
 
+def test_the_ranking_phase_optimizer_is_saved_and_restored(agdm_checkpoint):
+    """Exact resume: the ranking phase's own Adam state travels with the checkpoint."""
+    settings = {"critic_warmup_iterations": 0, "mode_label_epochs": 2}
+    first = make_labelled_runner(agdm_checkpoint, coef=0.0, **settings)
+    _one_update(first)
+    state = first.alg.save()
+    moments = state["ranking_fit_optimizer"]["state"]
+    assert moments and all(v["exp_avg"].abs().sum() > 0 for v in moments.values())
+    resumed = make_labelled_runner(agdm_checkpoint, coef=0.0, **settings)
+    resumed.alg.load(state, None, True)
+    for a, b in zip(first.alg.ranking_fit.optimizer.state.values(), resumed.alg.ranking_fit.optimizer.state.values()):
+        assert all(torch.equal(a[k], b[k]) for k in ("exp_avg", "exp_avg_sq", "step"))
+
+
 def test_mode_label_settings_are_checked(agdm_checkpoint):
     with pytest.raises(ValueError, match="mode_label_coef and mode_label_temperature must be > 0"):
         make_labelled_runner(agdm_checkpoint, mode_label_temperature=0.0)
