@@ -4,6 +4,7 @@ train per strategy, save -> resume, checkpoint errors."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import shutil
 
 import numpy as np
@@ -396,6 +397,26 @@ def test_ranking_loss_is_cross_entropy_to_the_label_softmax():
     prior = torch.log_softmax(torch.tensor([[0.0, 2.0, 0.0], [1.0, 0.0, -1.0]]), -1)
     tilted = torch.softmax(prior + labels / 0.5, -1)
     torch.testing.assert_close(ranking_loss(logits, labels, 0.5, prior), -(tilted * torch.log_softmax(logits, -1)).sum(-1).mean())
+
+
+def test_reranked_logits_pick_the_labels_best_mode_and_keep_the_ranking_when_labels_are_equal():
+    from s2e.models.mixture import AGDMOutput
+    from s2e.rl.mode_ranking import ranking_targets, reranked_logits
+
+    torch.manual_seed(0)
+    b, m, w = 3, 5, 4
+    out = AGDMOutput(torch.randn(b, m), torch.randn(b, m, w, 2), torch.rand(b, m, w, 2) + 0.1, torch.zeros(b, m, w),
+                     torch.rand(b, m) + 0.5)
+    labels = torch.zeros(b, m)
+    labels[:, 2] = 3.0  # mode 2 makes 3 m more progress than the others
+    logits = reranked_logits(out.logits, labels, 0.5)
+    torch.testing.assert_close(logits.exp(), ranking_targets(labels, 0.5, torch.log_softmax(out.logits, -1)))
+    assert (logits.argmax(-1) == 2).all()
+    reranked = dataclasses.replace(out, logits=logits).action("best")
+    torch.testing.assert_close(reranked, dataclasses.replace(out, logits=labels).action("best"))
+    same = reranked_logits(out.logits, torch.full((b, m), 1.5), 0.5)  # equal labels tilt nothing
+    torch.testing.assert_close(same, torch.log_softmax(out.logits, -1))
+    assert (reranked_logits(out.logits, labels, 0.5, prior=False).argmax(-1) == 2).all()
 
 
 def test_with_the_prior_and_equal_labels_the_checkpoint_is_already_the_optimum(agdm_checkpoint):

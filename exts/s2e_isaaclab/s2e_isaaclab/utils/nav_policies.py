@@ -21,7 +21,7 @@ import torch
 from s2e.control.waypoint_controller import normalize_waypoints
 from s2e.nav.expert import ExpertCfg, ScriptedExpert
 from s2e.nav.baselines import straight_to_goal
-from s2e.rl.mode_ranking import ranking_targets
+from s2e.rl.mode_ranking import reranked_logits
 
 from ..tasks.urban.urban_env_cfg import route_lookahead
 
@@ -97,8 +97,9 @@ class AGDMPolicy:
 
 
 class LabelRerankedAGDMPolicy(AGDMPolicy):
-    """AGDMPolicy acting with argmax over modes of ranking_targets(labels, temperature, log q_model if `prior`): the
-    labels are EnvModeLabeler's scores of the model's modes at the current state (privileged, as in training)."""
+    """AGDMPolicy acting with the top mode of reranked_logits (the ranking loss's target at `temperature`, with the
+    model's own scores as the prior if `prior`): the labels are EnvModeLabeler's scores of the model's modes at the
+    current state (privileged, as in training)."""
 
     def __init__(self, env, model: torch.nn.Module, temperature: float, prior: bool = True):
         from .mode_labels import EnvModeLabeler
@@ -111,6 +112,5 @@ class LabelRerankedAGDMPolicy(AGDMPolicy):
     @torch.inference_mode()
     def __call__(self, obs) -> torch.Tensor:
         out = self.model(*self.inputs(obs))
-        prior = torch.log_softmax(out.logits, dim=-1) if self.prior else None
-        target = ranking_targets(self.labeler(out.mu, out.speed), self.temperature, prior)
-        return dataclasses.replace(out, logits=target.log()).action("best")
+        logits = reranked_logits(out.logits, self.labeler(out.mu, out.speed), self.temperature, self.prior)
+        return dataclasses.replace(out, logits=logits).action("best")

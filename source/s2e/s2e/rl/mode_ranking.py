@@ -40,6 +40,12 @@ def ranking_targets(labels: torch.Tensor, temperature: float, prior: torch.Tenso
     return F.softmax(scores if prior is None else prior + scores, dim=-1)
 
 
+def reranked_logits(logits: torch.Tensor, labels: torch.Tensor, temperature: float, prior: bool = True) -> torch.Tensor:
+    """Log-probabilities of ranking_targets for a model's anchor scores `logits` [B, M] (prior: softmax(logits)): the
+    scores a model would have if the ranking loss fitted it exactly; their argmax is the labels' choice of mode."""
+    return torch.log(ranking_targets(labels, temperature, torch.log_softmax(logits, -1) if prior else None))
+
+
 def ranking_loss(logits: torch.Tensor, labels: torch.Tensor, temperature: float, prior: torch.Tensor | None = None) -> torch.Tensor:
     """Mean cross-entropy of softmax(logits) to ranking_targets over a batch [B, M]: scalar."""
     targets = ranking_targets(labels, temperature, prior)
