@@ -50,9 +50,12 @@ def run_single(args: argparse.Namespace) -> None:
     for _ in range(args.steps):
         env.step(action)
     elapsed = time.time() - t0
+    import resource
+
+    peak_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # Linux: KiB
     print("BENCH " + json.dumps({"robot": args.robots[0], "mode": args.modes[0], "num_envs": base.num_envs,
                                  "env_steps_per_s": args.steps * base.num_envs / elapsed, "ms_per_step": 1000 * elapsed / args.steps,
-                                 "startup_s": build_s}), flush=True)
+                                 "startup_s": build_s, "peak_rss_gib": peak_gib}), flush=True)
     env.close()
 
 
@@ -91,7 +94,8 @@ def main() -> None:
         r = results[-1]
         done = k + 1
         eta = (time.time() - t0) / done * (len(configs) - done)
-        print(f"[bench] {done}/{len(configs)} {robot:9s} {mode:5s} {n:3d} envs: {r['env_steps_per_s']:8.1f} env-steps/s  (ETA {eta:.0f} s)", flush=True)
+        print(f"[bench] {done}/{len(configs)} {robot:9s} {mode:5s} {n:3d} envs: {r['env_steps_per_s']:8.1f} env-steps/s, start-up "
+              f"{r['startup_s']:.1f} s, peak memory {r['peak_rss_gib']:.2f} GiB  (ETA {eta:.0f} s)", flush=True)
     info = {"machine": describe_machine(), "device": args.device, "command": " ".join(sys.argv), "results": results}
     out = write_json_atomic(args.out, info)
     print(f"\nS2E-Urban env-steps/s on {info['machine']} ({args.device}), policy at 10 Hz")
