@@ -118,6 +118,41 @@ def collision_into_building():
     return {"terminated": terminated_on_collision, "collisions": count}
 
 
+def walls_in_every_world():
+    """8 wheeled robots (joint mode: physics contacts move the body), each put 1.5 m in front of its block's largest
+    building and driven at it: where Newton keeps each block's colliders, and how far each robot got."""
+    import math
+
+    from isaaclab_newton.physics.newton_manager import NewtonManager
+
+    from s2e.urban.layout import boxes_as_footprints
+
+    env, cfg, base = _env("S2E-Urban-Wheeled", 8, "--mode", "joint", "env.terminations.collision=null", "env.terminations.arrived=null",
+                          "env.terminations.left_block=null")
+    nav, term = base.command_manager.get_term("nav"), base.action_manager.get_term("nav")
+    worlds = NewtonManager.get_model().shape_world.numpy()
+    e, origins, poses, faces = base.num_envs, nav.origins, [], []
+    for i in range(e):
+        b = boxes_as_footprints(nav.layouts[i].buildings)
+        cx, cy, yaw, hx, hy, _, _ = b[int((b[:, 3] * b[:, 4]).argmax())]
+        faces.append((cx, cy, yaw, hx))
+        px, py = cx - math.cos(yaw) * (hx + 1.5), cy - math.sin(yaw) * (hx + 1.5)
+        poses.append([px + float(origins[i, 0]), py + float(origins[i, 1]), nav.spec.base_height, 0.0, 0.0, math.sin(yaw / 2), math.cos(yaw / 2)])
+    robot, ids = term.robot, torch.arange(e, device=base.device)
+    robot.write_root_pose_to_sim_index(root_pose=torch.tensor(poses, device=base.device), env_ids=ids)
+    robot.write_root_velocity_to_sim_index(root_velocity=torch.zeros(e, 6, device=base.device), env_ids=ids)
+    term.velocity_override = torch.tensor([[nav.spec.max_lin_vel, 0.0]], device=base.device)
+    for _ in range(60):
+        env.step(torch.zeros(e, 21, device=base.device))
+    pos = robot.data.root_pos_w.torch[:, :2].cpu() - origins[:, :2].cpu()
+    # signed distance of the base centre past the building's face (> 0: inside the building)
+    past = [math.cos(yaw) * (float(pos[i, 0]) - cx) + math.sin(yaw) * (float(pos[i, 1]) - cy) + hx for i, (cx, cy, yaw, hx) in enumerate(faces)]
+    per_world = [int((worlds == w).sum()) for w in range(e)]
+    env.close()
+    return {"global_shapes": int((worlds == -1).sum()), "per_world": per_world, "past_face": [float(d) for d in past],
+            "radius": float(nav.spec.radius)}
+
+
 def layout_fingerprint():
     env, cfg, base = _env("S2E-Urban-Wheeled", 3, "--mode", "base", "--seed", sys.argv[2] if len(sys.argv) > 2 else "0")
     terrain = base.scene.terrain

@@ -55,6 +55,16 @@ def test_driving_into_a_building_counts_one_collision_and_ends_the_episode():
     assert r["terminated"] and r["collisions"] == 1, r
 
 
+def test_each_block_collides_in_its_own_world_and_its_walls_stop_the_robot_there():
+    """Every block's colliders belong to its env's Newton world (one global ground), the same count in every world
+    (MuJoCo-Warp's requirement), and a robot driven at a wall stops at it in any world, not only world 0."""
+    r = scenario("walls_in_every_world")
+    assert r["global_shapes"] == 1 and len(set(r["per_world"])) == 1 and r["per_world"][0] > 20, r
+    assert all(d <= 0.0 for d in r["past_face"]), r  # nobody drove into a building
+    at_wall = [i for i, d in enumerate(r["past_face"]) if -r["radius"] - 0.3 < d <= 0.0]
+    assert len([i for i in at_wall if i > 0]) >= 2, r  # stopped by the wall in worlds other than world 0
+
+
 def test_same_seed_same_blocks_and_episodes_different_seed_differs():
     a, b, c = scenario("layout_fingerprint", "5"), scenario("layout_fingerprint", "5"), scenario("layout_fingerprint", "6")
     assert a == b

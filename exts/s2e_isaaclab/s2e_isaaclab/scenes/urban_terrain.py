@@ -2,8 +2,17 @@
 
 Isaac Lab's terrain importer is the scene entity that owns static world geometry and decides env
 origins; this subclass generates one `s2e.urban` layout per env (seed + env index, so the same seed
-gives the same blocks), authors the ground, curbs, building facades, street furniture and static
-obstacles as UsdPhysics colliders at each env's tile, and keeps the layouts for the MDP terms.
+gives the same blocks), authors one ground collider under all tiles, gives Newton each block's curbs,
+building facades, street furniture and static obstacles as static shapes of that env's own world, and
+keeps the layouts for the MDP terms.
+
+Why each env's own world: static colliders outside the env namespaces become global shapes that every
+world carries, so every world would hold every block and memory and collision work would grow with the
+square of the env count (1,024 envs did not fit in 24 GiB). The shapes are added by a Newton
+world-builder hook while Isaac Lab replicates the worlds; MuJoCo-Warp needs the same shape count and
+order in every world, so each world is padded to the largest block with small shapes parked below the
+ground, and `fix_mujoco_bounds` gives MuJoCo-Warp's broadphase each world's own bounding volumes (the
+navigation command calls it once the solver exists, before the first step).
 
 With `scene_bundle` set, every env gets the same captured scene instead (`s2e.urban.scene_bundle`):
 its collision mesh is authored at each tile as a static triangle-mesh collider and its derived layout
@@ -14,10 +23,12 @@ pipeline, which collides with the triangles.
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
 import torch
+import warp as wp
 from pxr import Gf, UsdGeom, UsdPhysics, Vt
 
 import isaaclab.sim as sim_utils
@@ -82,13 +93,83 @@ class UrbanTerrainImporter(TerrainImporter):
             xf.AddTranslateOp().Set(Gf.Vec3d(float(origin[0]), float(origin[1]), 0.0))
             if self.bundle is not None:
                 _static_mesh(stage, f"{tile}/collision_mesh", self.bundle.vertices, self.bundle.faces)
-                continue
+        self._per_world_statics = self.bundle is None
+        if self._per_world_statics:
+            self._register_per_world_statics(root, origins)
+
+    def _register_per_world_statics(self, root: str, origins: np.ndarray) -> None:
+        """Add each env's static colliders to its own Newton world (not to the shared world -1).
+
+        Newton builds one world per env; a hook registered here runs inside each world's
+        begin_world()/end_world() during replication, so the shapes get shape_world = env index.
+        SolverMuJoCo maps every world onto one MuJoCo model, so every world needs the same shape
+        count and type order: boxes first, then cylinders, each padded to the largest env with small
+        shapes parked far below the ground.
+        """
+        from isaaclab_newton.physics import NewtonManager
+
+        per_env = []
+        for layout in self.layouts:
             static = np.concatenate([boxes_as_footprints(layout.buildings), boxes_as_footprints(layout.curbs), layout.obstacles])
-            for k, (cx, cy, yaw, hx, hy, h, shape) in enumerate(static):
-                if shape == CYLINDER:
-                    _static_cylinder(stage, f"{tile}/c{k}", (cx, cy, h / 2), float(hx), float(h))
-                else:
-                    _static_box(stage, f"{tile}/b{k}", (cx, cy, h / 2), (2 * hx, 2 * hy, h), float(yaw))
+            per_env.append((static[static[:, 6] != CYLINDER], static[static[:, 6] == CYLINDER]))
+        n_box = max(len(b) for b, _ in per_env)
+        n_cyl = max(len(c) for _, c in per_env)
+        pad = np.array([0.0, 0.0, 0.0, 0.05, 0.05, 0.1, 0.0])
+        parked = -50.0
+
+        def hook(builder, world: int, _pos, _quat) -> None:
+            ground = builder.shape_label.index(f"{root}/ground")
+            cfg = copy.copy(builder.default_shape_cfg)
+            cfg.collision_group = builder.shape_collision_group[ground]
+            cfg.mu = builder.shape_material_mu[ground]
+            cfg.gap, cfg.margin = builder.shape_gap[ground], builder.shape_margin[ground]
+            ox, oy = float(origins[world][0]), float(origins[world][1])
+            boxes, cyls = per_env[world]
+            for k in range(n_box):
+                cx, cy, yaw, hx, hy, h, _ = boxes[k] if k < len(boxes) else pad
+                z = h / 2 if k < len(boxes) else parked
+                xf = wp.transform((ox + cx, oy + cy, z), wp.quat_from_axis_angle(wp.vec3(0.0, 0.0, 1.0), float(yaw)))
+                builder.add_shape_box(-1, xform=xf, hx=float(hx), hy=float(hy), hz=float(h / 2), cfg=cfg, label=f"{root}/tile_{world}/b{k}")
+            for k in range(n_cyl):
+                cx, cy, _, r, _, h, _ = cyls[k] if k < len(cyls) else pad
+                z = h / 2 if k < len(cyls) else parked
+                xf = wp.transform((ox + cx, oy + cy, z), wp.quat_identity())
+                builder.add_shape_cylinder(-1, xform=xf, radius=float(r), half_height=float(h / 2), cfg=cfg, label=f"{root}/tile_{world}/c{k}")
+            if world == len(per_env) - 1 and hook in NewtonManager._per_world_builder_hooks:
+                NewtonManager._per_world_builder_hooks.remove(hook)
+
+        NewtonManager._per_world_builder_hooks.append(hook)
+
+    def fix_mujoco_bounds(self) -> None:
+        """Give MuJoCo-Warp per-world bounding spheres/boxes for the per-world static geoms.
+
+        Newton expands geom_size/pos/quat per world but leaves geom_rbound at world 0's values and
+        geom_aabb unbatched, so MuJoCo's broadphase would cull contacts with any static geom larger in
+        world i than the geom in the same slot of world 0. Call after the solver exists, before the
+        first step (CUDA graph capture).
+        """
+        from isaaclab_newton.physics import NewtonManager
+
+        s = NewtonManager._solver
+        m = getattr(s, "mjw_model", None)
+        if not self._per_world_statics:
+            return
+        if m is None:
+            raise RuntimeError("fix_mujoco_bounds: the MuJoCo-Warp solver does not exist yet; call it after the simulation starts")
+        if not getattr(s, "_use_mujoco_contacts", False):
+            return
+        size, typ = m.geom_size.numpy(), m.geom_type.numpy()
+        nw = size.shape[0]
+        rb = np.repeat(m.geom_rbound.numpy()[:1], nw, 0) if m.geom_rbound.shape[0] != nw else m.geom_rbound.numpy()
+        aabb = np.repeat(m.geom_aabb.numpy()[:1], nw, 0)
+        for g in np.flatnonzero(typ == 6):  # mjGEOM_BOX: size = half extents
+            rb[:, g] = np.linalg.norm(size[:, g], axis=1)
+            aabb[:, g, 0], aabb[:, g, 1] = 0.0, size[:, g]
+        for g in np.flatnonzero(typ == 5):  # mjGEOM_CYLINDER: size = (radius, half height)
+            rb[:, g] = np.hypot(size[:, g, 0], size[:, g, 1])
+            aabb[:, g, 0], aabb[:, g, 1] = 0.0, size[:, g][:, [0, 0, 1]]
+        m.geom_rbound = wp.array(rb, dtype=float, device=m.geom_rbound.device)
+        m.geom_aabb = wp.array(aabb, dtype=wp.vec3, device=m.geom_aabb.device)
 
     def footprints(self) -> tuple[torch.Tensor, torch.Tensor]:
         """All static footprints per env, padded: ([E, O, 7] tile frame, valid [E, O])."""
@@ -139,15 +220,6 @@ def _static_mesh(stage, path: str, vertices: np.ndarray, faces: np.ndarray) -> N
     mesh.CreateSubdivisionSchemeAttr(UsdGeom.Tokens.none)
     UsdPhysics.CollisionAPI.Apply(mesh.GetPrim())
     UsdPhysics.MeshCollisionAPI.Apply(mesh.GetPrim()).CreateApproximationAttr(UsdPhysics.Tokens.none)
-
-
-def _static_cylinder(stage, path: str, center, radius: float, height: float) -> None:
-    cyl = UsdGeom.Cylinder.Define(stage, path)
-    cyl.CreateRadiusAttr(radius)
-    cyl.CreateHeightAttr(height)
-    cyl.CreateAxisAttr(UsdGeom.Tokens.z)
-    cyl.AddTranslateOp().Set(Gf.Vec3d(*map(float, center)))
-    UsdPhysics.CollisionAPI.Apply(cyl.GetPrim())
 
 
 @configclass

@@ -54,6 +54,7 @@ class NavigationCommand(CommandTerm):
             raise TypeError("NavigationCommand needs the scene's terrain to be an UrbanTerrainImporterCfg")
         self.layouts = terrain.layouts
         self.origins = terrain.env_origins
+        terrain.fix_mujoco_bounds()  # the solver exists now (managers are built after the simulation starts)
         self.spec: RobotSpec = cfg.robot
         planners: dict[int, RoutePlanner] = {}  # the envs of a scene bundle share one layout: one planner
         for l in self.layouts:
