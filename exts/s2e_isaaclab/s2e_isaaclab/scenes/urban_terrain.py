@@ -138,6 +138,9 @@ class UrbanTerrainImporter(TerrainImporter):
             if world == len(per_env) - 1 and hook in NewtonManager._per_world_builder_hooks:
                 NewtonManager._per_world_builder_hooks.remove(hook)
 
+        # isaaclab_newton's public newton_builder_world_hook is a context manager around the replication call, which
+        # Isaac Lab's scene makes after this terrain is spawned; so the hook joins the same list directly and takes
+        # itself off after the last world (one simulation per process, as Isaac Lab runs).
         NewtonManager._per_world_builder_hooks.append(hook)
 
     def fix_mujoco_bounds(self) -> None:
