@@ -93,15 +93,18 @@ class RankingFitPhase:
         self.optimizer = torch.optim.Adam(self.params, lr=learning_rate)
         self.epochs, self.num_mini_batches, self.max_grad_norm = int(epochs), int(num_mini_batches), float(max_grad_norm)
 
-    def run(self, actor, storage) -> dict[str, float]:
+    def run(self, actor, storage, reduce_gradients=None) -> dict[str, float]:
         """Fit the ranking on `storage`'s rollout (rsl-rl RolloutStorage, read after PPO's update: its data stays
-        until the next rollout overwrites it); returns the mean loss and the top-mode agreement after the fit."""
+        until the next rollout overwrites it); returns the mean loss and the top-mode agreement in the last pass.
+        `reduce_gradients()` (multi-GPU: PPO's all-reduce) runs after each backward, so the ranks stay in step."""
         values = []
         for batch in storage.mini_batch_generator(self.num_mini_batches, self.epochs):
             actor(batch.observations)
             value = self.loss(actor, batch.observations, actor.output_distribution_params)
             self.optimizer.zero_grad()
             value.backward()
+            if reduce_gradients is not None:
+                reduce_gradients()
             nn.utils.clip_grad_norm_(self.params, self.max_grad_norm)
             self.optimizer.step()
             values.append(value.item())

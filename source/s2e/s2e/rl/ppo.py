@@ -125,7 +125,7 @@ class S2EPPO(PPO):
             losses.pop("symmetry")
             losses.update(self.symmetry.pop_logs())
         if self.ranking_fit is not None and not warmup:
-            losses.update(self.ranking_fit.run(self.actor, self.storage))
+            losses.update(self.ranking_fit.run(self.actor, self.storage, self.reduce_parameters if self.is_multi_gpu else None))
         if warmup:  # the frozen actor's KL is ~1e-9, which the adaptive schedule would read as "raise the rate"
             self.learning_rate = rate
             for group in self.optimizer.param_groups:
