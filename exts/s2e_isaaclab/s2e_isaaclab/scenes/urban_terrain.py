@@ -117,12 +117,17 @@ class UrbanTerrainImporter(TerrainImporter):
         pad = np.array([0.0, 0.0, 0.0, 0.05, 0.05, 0.1, 0.0])
         parked = -50.0
 
+        shared: dict = {}
+
         def hook(builder, world: int, _pos, _quat) -> None:
-            ground = builder.shape_label.index(f"{root}/ground")
-            cfg = copy.copy(builder.default_shape_cfg)
-            cfg.collision_group = builder.shape_collision_group[ground]
-            cfg.mu = builder.shape_material_mu[ground]
-            cfg.gap, cfg.margin = builder.shape_gap[ground], builder.shape_margin[ground]
+            if "cfg" not in shared:  # the global ground precedes every world: look it up once, not per world
+                ground = builder.shape_label.index(f"{root}/ground")
+                cfg = copy.copy(builder.default_shape_cfg)
+                cfg.collision_group = builder.shape_collision_group[ground]
+                cfg.mu = builder.shape_material_mu[ground]
+                cfg.gap, cfg.margin = builder.shape_gap[ground], builder.shape_margin[ground]
+                shared["cfg"] = cfg
+            cfg = shared["cfg"]
             ox, oy = float(origins[world][0]), float(origins[world][1])
             boxes, cyls = per_env[world]
             for k in range(n_box):

@@ -206,10 +206,8 @@ def _override_type_error(key: str, default, text: str) -> str | None:
     if value is None:
         return None
     if isinstance(value, str) and not isinstance(default, str):
-        try:  # YAML 1.1 reads 1e-3 as a string; Hydra's grammar reads it as a float
+        with contextlib.suppress(ValueError):  # YAML 1.1 reads 1e-3 as a string; Hydra's grammar reads it as a float
             value = float(value)
-        except ValueError:
-            pass
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
     if isinstance(default, str):
         if isinstance(value, str):
