@@ -91,7 +91,7 @@ def main() -> None:
     from s2e_isaaclab.utils.mode_labels import EnvModeLabeler
     from s2e_isaaclab.utils.nav_policies import camera_mismatch
     from s2e_isaaclab.utils.rollout_video import FilmingVecEnv
-    from s2e_isaaclab.tasks.urban.agents import uses_mode_labels
+    from s2e_isaaclab.tasks.urban.agents import apply_same_start_groups, uses_mode_labels
 
     rank, local_rank = int(os.getenv("RANK", "0")), int(os.getenv("LOCAL_RANK", "0"))
     if args.distributed:
@@ -115,6 +115,10 @@ def main() -> None:
     if held_out.enabled and (held_out.every < 0 or held_out.num_envs < 1 or held_out.episodes_per_env < 1 or not held_out.seeds):
         raise UserError(f"invalid held-out check settings (every={held_out.every}, num_envs={held_out.num_envs}, episodes_per_env="
                         f"{held_out.episodes_per_env}, seeds={held_out.seeds}): every >= 0, the others >= 1, or agent.held_out.enabled=false")
+    try:
+        apply_same_start_groups(env_cfg, agent_cfg.algorithm)
+    except ValueError as err:
+        raise UserError(str(err)) from None
     if args.logger:
         agent_cfg.logger = args.logger
     if args.run_name:

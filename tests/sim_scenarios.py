@@ -161,6 +161,33 @@ def layout_fingerprint():
     return {"layouts": fp, "goals": nav.goal.cpu().numpy().round(4).tolist(), "num_prims": len(terrain.layouts)}
 
 
+def same_start_groups():
+    """Groups of two envs: a group's members get the same block, start, goal and crowd for their k-th episode, also when
+    they start it at different steps; the other group differs."""
+    env, cfg, base = _env("S2E-Urban-Wheeled", 4, "--mode", "base", "--content", "mixed",
+                          "env.scene.terrain.envs_per_block=2", "env.commands.nav.group_size=2")
+    nav, layouts = base.command_manager.get_term("nav"), base.scene.terrain.layouts
+
+    def episode(i):
+        return torch.cat([nav.routes[i].flatten(), nav.goal[i], nav.crowd.pos[i].flatten()])
+
+    first = [episode(i) for i in range(4)]
+    for i in (1, 0):  # env 1 starts its next episode a few steps before env 0
+        base._reset_idx(torch.tensor([i], device=base.device))
+        for _ in range(3):
+            env.step(torch.zeros(4, base.action_manager.total_action_dim, device=base.device))
+    second = [episode(i) for i in range(2)]
+    result = {"shared_block": layouts[0] is layouts[1] and layouts[2] is layouts[3] and layouts[0] is not layouts[2],
+              "first_same": bool(torch.equal(first[0], first[1]) and torch.equal(first[2], first[3])),
+              "groups_differ": not torch.equal(first[0][:10], first[2][:10]),
+              "second_differs_from_first": not torch.equal(second[0][:10], first[0][:10]),
+              "active_pedestrians": int(nav.crowd.active[:2].sum())}
+    nav_goal = [nav.goal[i].clone() for i in range(2)]
+    result["second_same_goal"] = bool(torch.equal(nav_goal[0], nav_goal[1]))
+    env.close()
+    return result
+
+
 def bundle_episode():
     """A procedural block exported as a scene bundle (tests' stand-in for a capture) in the wheeled task,
     fast mode: episodes start and end on the bundle's routes, the tiles hold its triangle-mesh

@@ -35,7 +35,7 @@ def agdm_checkpoint(tmp_path_factory):
 PLAIN_MIXTURE = {"waypoint_std": 0.0, "waypoint_noise": True, "mode_hold_steps": 1, "mode_temperature": 1.0}
 """AGDMActor settings of the plain mixture (predicted spreads, independent draws); the task default is AGDMActorCfg."""
 NO_AUXILIARY_LOSSES = {"ref_kl_coef": 0.0, "mode_label_coef": 0.0, "mode_label_temperature": 0.5, "mode_label_prior": True,
-                       "mode_label_epochs": 0, "mode_label_learning_rate": 1e-3}
+                       "mode_label_epochs": 0, "mode_label_learning_rate": 1e-3, "group_size": 1, "group_advantage_coef": 0.0}
 """S2EPPO without the reference KL and mode-label terms (the task default is S2EPpoAlgorithmCfg)."""
 
 
@@ -644,3 +644,37 @@ def test_a_shipped_policy_loads_beside_its_agdm_checkpoint(agdm_checkpoint, tmp_
         load_policy_model(assets / "tuned.pt")
     with pytest.raises(RunnerCheckpointError, match="must be written beside its AGDM checkpoint"):
         ship_policy(tmp_path / "model_1.pt", tmp_path / "elsewhere.pt", assets / "base.pt", {})
+
+
+def test_group_advantages_add_the_leave_one_out_term_after_normalization(agdm_checkpoint):
+    """Same seed, same rollout: with group_advantage_coef the stored advantages are plain PPO's normalized ones plus
+    coef * (episode return - the peer's return of the same episode number), on the steps of each episode that ended
+    in the rollout and whose peer (groups of 2) ended that episode too; computed here by hand from the stored rewards."""
+    coef = 0.5
+    plain = make_runner(agdm_checkpoint, algorithm={"critic_warmup_iterations": 0}, seed=2)
+    plain_logs = _one_update(plain)
+    grouped = make_runner(agdm_checkpoint, algorithm={"critic_warmup_iterations": 0, "group_size": 2, "group_advantage_coef": coef}, seed=2)
+    grouped_logs = _one_update(grouped)
+    rewards, dones = grouped.alg.storage.rewards[..., 0], grouped.alg.storage.dones[..., 0].bool()
+    torch.testing.assert_close(rewards, plain.alg.storage.rewards[..., 0])
+    episodes = {}  # (env, episode number) -> (return, steps)
+    for e in range(4):
+        k, ret, steps = 0, 0.0, []
+        for t in range(STEPS):
+            ret, steps = ret + float(rewards[t, e]), steps + [t]
+            if dones[t, e]:
+                episodes[e, k] = (ret, steps)
+                k, ret, steps = k + 1, 0.0, []
+    expected = torch.zeros(STEPS, 4)
+    for (e, k), (ret, steps) in episodes.items():
+        if (e ^ 1, k) in episodes:
+            expected[steps, e] = coef * (ret - episodes[e ^ 1, k][0])
+    assert expected.abs().sum() > 0, "the fake env's seed gives no pair of ended episodes: pick another"
+    diff = grouped.alg.storage.advantages[..., 0] - plain.alg.storage.advantages[..., 0]
+    torch.testing.assert_close(diff, expected, rtol=0, atol=1e-5)
+    assert "group_coverage" in grouped_logs and "group_coverage" not in plain_logs
+
+
+def test_group_settings_are_checked(agdm_checkpoint):
+    with pytest.raises(ValueError, match="needs group_size >= 2"):
+        make_runner(agdm_checkpoint, algorithm={"group_advantage_coef": 1.0})

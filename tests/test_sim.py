@@ -71,6 +71,12 @@ def test_same_seed_same_blocks_and_episodes_different_seed_differs():
     assert a["layouts"] != c["layouts"]
 
 
+def test_same_start_groups_share_block_and_episodes():
+    r = scenario("same_start_groups")
+    assert r["shared_block"] and r["first_same"] and r["groups_differ"] and r["second_differs_from_first"], r
+    assert r["second_same_goal"] and r["active_pedestrians"] > 0, r
+
+
 def test_scene_bundle_episodes_follow_its_routes_and_its_mesh_stops_the_robot():
     r = scenario("bundle_episode")
     assert r["layouts_shared"] and r["mesh_colliders"] == 2, r  # one triangle-mesh collider per env tile

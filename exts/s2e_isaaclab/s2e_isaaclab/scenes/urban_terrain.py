@@ -192,9 +192,12 @@ class UrbanTerrainImporter(TerrainImporter):
 
 
 def _generate_layouts(cfg: UrbanTerrainImporterCfg) -> list[UrbanLayout]:
-    """One block per env: from `layout_seeds` round-robin (envs sharing a seed share the block), else seed * 100003 + i."""
+    """One block per env: from `layout_seeds` round-robin (envs sharing a seed share the block), else seed * 100003 + b
+    for env i's block b = i // envs_per_block (consecutive envs share one block object)."""
     if not cfg.layout_seeds:
-        return [generate_layout(cfg.layout, cfg.seed * 100_003 + i) for i in range(cfg.num_envs)]
+        per = cfg.envs_per_block
+        blocks = [generate_layout(cfg.layout, cfg.seed * 100_003 + b) for b in range(-(-cfg.num_envs // per))]
+        return [blocks[i // per] for i in range(cfg.num_envs)]
     blocks = [generate_layout(cfg.layout, int(seed)) for seed in cfg.layout_seeds]
     return [blocks[i % len(blocks)] for i in range(cfg.num_envs)]
 
@@ -239,7 +242,10 @@ class UrbanTerrainImporterCfg(TerrainImporterCfg):
     terrain_type: str = "plane"  # not used: the importer authors its own geometry
     layout: UrbanLayoutCfg = UrbanLayoutCfg()
     seed: int = 0
-    """Block seed: env i gets layout seed (seed * 100003 + i)."""
+    """Block seed: env i gets layout seed (seed * 100003 + i // envs_per_block)."""
+    envs_per_block: int = 1
+    """Consecutive envs sharing one procedural block (same-start groups; set by train_ram.py from
+    agent.algorithm.group_size)."""
     layout_seeds: list[int] | None = None
     """Explicit block seeds (NavBench-GS's held-out scenes): env i gets layout_seeds[i % len]; `seed` is then unused."""
     scene_bundle: str | None = None

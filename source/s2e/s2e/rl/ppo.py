@@ -18,6 +18,10 @@ the actor near the imported checkpoint (s2e.rl.reference_kl; logs `kl_ref`, `ref
 sample (s2e.rl.mode_ranking; logs `rank`, `label_top_mode_agreement`). `mode_label_epochs` > 0 also fits them
 in a phase of their own after each update (RankingFitPhase: own Adam at `mode_label_learning_rate`; logs
 `rank_fit`, `rank_fit_agreement`).
+
+`group_advantage_coef` > 0 (with `group_size` >= 2 envs per same-start group) adds the leave-one-out
+episode advantages of s2e.rl.group_advantages to the critic's advantages (logs `group_coverage`,
+`group_advantage_abs`).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import torch
 from rsl_rl.algorithms import PPO
 
 from .auxiliary_losses import AuxiliaryActorLosses
+from .group_advantages import GroupAdvantages
 from .mode_ranking import ModeRankingLoss, RankingFitPhase
 from .reference_kl import ReferenceKLPenalty
 
@@ -73,7 +78,8 @@ class S2EPPO(PPO):
     def __init__(self, actor, critic, storage, *, critic_learning_rate: float, reward_scale: float,
                  critic_warmup_iterations: int, ref_kl_coef: float, mode_label_coef: float,
                  mode_label_temperature: float, mode_label_prior: bool, mode_label_epochs: int,
-                 mode_label_learning_rate: float, optimizer: str = "adam", **kwargs):
+                 mode_label_learning_rate: float, group_size: int, group_advantage_coef: float, optimizer: str = "adam",
+                 **kwargs):
         if optimizer != "adam":
             raise ValueError(f"S2EPPO uses Adam for actor and critic, got optimizer={optimizer!r}")
         if reward_scale <= 0 or critic_learning_rate <= 0 or min(critic_warmup_iterations, ref_kl_coef, mode_label_coef) < 0:
@@ -81,6 +87,12 @@ class S2EPPO(PPO):
                              "and mode_label_coef >= 0")
         if mode_label_epochs < 0:
             raise ValueError(f"mode_label_epochs must be >= 0, got {mode_label_epochs}")
+        if group_advantage_coef < 0 or (group_advantage_coef > 0 and group_size < 2):
+            raise ValueError(f"group_advantage_coef must be >= 0 and needs group_size >= 2, got {group_advantage_coef} "
+                             f"with group_size {group_size}")
+        if group_advantage_coef > 0 and kwargs.get("normalize_advantage_per_mini_batch"):
+            raise ValueError("group_advantage_coef > 0 adds its term after the advantages are normalized: "
+                             "set normalize_advantage_per_mini_batch=False")
         if (ref_kl_coef > 0 or mode_label_coef > 0) and kwargs.get("symmetry_cfg"):
             raise ValueError("ref_kl_coef and mode_label_coef use rsl-rl's symmetry slot: they cannot be combined with symmetry_cfg")
         if ref_kl_coef > 0 and getattr(actor, "strategy", None) != "ram":
@@ -101,6 +113,9 @@ class S2EPPO(PPO):
             self.ranking_fit = RankingFitPhase(ModeRankingLoss(1.0, mode_label_temperature, mode_label_prior), trainable,
                                                mode_label_learning_rate, mode_label_epochs, self.num_mini_batches,
                                                self.max_grad_norm)
+        self.groups = None
+        if group_advantage_coef > 0:
+            self.groups = GroupAdvantages(storage.num_envs, group_size, group_advantage_coef, self.device)
 
     @property
     def in_critic_warmup(self) -> bool:
@@ -115,7 +130,14 @@ class S2EPPO(PPO):
             self.actor.rollout_step = False
 
     def process_env_step(self, obs, rewards: torch.Tensor, dones: torch.Tensor, extras: dict) -> None:
+        if self.groups is not None:
+            self.groups.record(rewards * self.reward_scale, dones)
         super().process_env_step(obs, rewards * self.reward_scale, dones, extras)
+
+    def compute_returns(self, obs) -> None:
+        super().compute_returns(obs)
+        if self.groups is not None:  # after the normalization: the group term keeps its fixed scale
+            self.groups.apply(self.storage.advantages)
 
     def update(self) -> dict[str, float]:
         warmup, rate = self.in_critic_warmup, self.learning_rate
@@ -124,6 +146,8 @@ class S2EPPO(PPO):
         if isinstance(self.symmetry, AuxiliaryActorLosses):
             losses.pop("symmetry")
             losses.update(self.symmetry.pop_logs())
+        if self.groups is not None:
+            losses.update(self.groups.logs)
         if self.ranking_fit is not None and not warmup:
             losses.update(self.ranking_fit.run(self.actor, self.storage, self.reduce_parameters if self.is_multi_gpu else None))
         if warmup:  # the frozen actor's KL is ~1e-9, which the adaptive schedule would read as "raise the rate"

@@ -51,12 +51,8 @@ class NavBenchCommand(NavigationCommand):
                              f"{self.route_points}: keep commands.nav.route.num_points at the file's")
         return Episode(np.asarray(ep.start, np.float32), ep.start_yaw, np.asarray(ep.goal, np.float32), route, polyline_length(route))
 
-    def _reset_crowd(self, ids: torch.Tensor, start: torch.Tensor) -> None:
-        if self.crowd.max_count == 0:
-            return
-        for j, i in enumerate(ids.tolist()):  # resets only: one seeded placement per new episode
-            self.crowd.generator.manual_seed(self.suite.episodes[int(self.episode_index[i])].pedestrian_seed)
-            self.crowd.reset(ids[j:j + 1], keep_clear=start[j:j + 1], clear_radius=self.cfg.pedestrian_start_clearance)
+    def _crowd_seed(self, i: int) -> int:
+        return self.suite.episodes[int(self.episode_index[i])].pedestrian_seed
 
     def _episode_record_extras(self, done: torch.Tensor) -> dict[str, np.ndarray]:
         episode = self.episode_index[done]

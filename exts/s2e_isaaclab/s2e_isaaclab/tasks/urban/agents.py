@@ -90,11 +90,30 @@ class S2EPpoAlgorithmCfg(RslRlPpoAlgorithmCfg):
     (s2e.rl.mode_ranking.RankingFitPhase; the labels are stored as for mode_label_coef). 0: no such phase."""
     mode_label_learning_rate: float = 1.0e-3
     """Fixed Adam rate of the ranking phase (mode_label_epochs > 0)."""
+    group_size: int = 1
+    """Envs per same-start group: G consecutive envs share a block and run the same episodes (train_ram.py sets
+    env.scene.terrain.envs_per_block and env.commands.nav.group_size from it). 1: every env its own block."""
+    group_advantage_coef: float = 0.0
+    """> 0 (with group_size >= 2): coef * (episode return - mean return of the group's other members on the same
+    episode), in PPO's reward units, joins the normalized advantages (s2e.rl.group_advantages). 0: off."""
 
 
 def uses_mode_labels(algorithm: S2EPpoAlgorithmCfg) -> bool:
     """Whether a run's samples need the per-mode experience labels (the ranking loss in PPO's update or its own phase)."""
     return algorithm.mode_label_coef > 0 or algorithm.mode_label_epochs > 0
+
+
+def apply_same_start_groups(env_cfg, algorithm: S2EPpoAlgorithmCfg) -> None:
+    """Give the env algorithm.group_size's same-start groups (one block and the same episodes per group of
+    consecutive envs). ValueError naming the setting to change when the groups do not fit the run."""
+    g, envs = algorithm.group_size, env_cfg.scene.num_envs
+    if g < 1 or envs % g:
+        raise ValueError(f"agent.algorithm.group_size={g} must be >= 1 and divide the {envs} envs: choose a divisor of --num_envs")
+    if algorithm.group_advantage_coef < 0 or (algorithm.group_advantage_coef > 0 and g < 2):
+        raise ValueError(f"agent.algorithm.group_advantage_coef={algorithm.group_advantage_coef} needs >= 0 and, when > 0, "
+                         "agent.algorithm.group_size >= 2")
+    env_cfg.scene.terrain.envs_per_block = g
+    env_cfg.commands.nav.group_size = g
 
 
 @configclass

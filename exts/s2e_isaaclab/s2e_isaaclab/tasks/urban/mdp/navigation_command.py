@@ -2,7 +2,9 @@
 
 At reset it samples a start and goal 10-40 m apart on the env's walkable area (on a scene bundle with
 routes: picks one of the bundle's routes), plans the reference route, places the robot at the start,
-and re-spawns the env's pedestrians. Every step it advances the pedestrians (social-force crowd),
+and re-spawns the env's pedestrians (with `group_size` G > 1, envs g*G .. g*G+G-1 form a same-start group:
+their k-th episodes share start, goal and crowd placement, drawn from the seeds (seed, g, k); the
+terrain gives them one block). Every step it advances the pedestrians (social-force crowd),
 writes their kinematic bodies, and updates the geometric episode state the rewards, terminations and
 metrics read: route progress, arrival, collisions (the robot's footprint touching an obstacle,
 building, curb or pedestrian; counted once per contact).
@@ -76,12 +78,25 @@ class NavigationCommand(CommandTerm):
         self.goal = torch.zeros(n, 2, device=self.device)
         self.state = EpisodeState.zeros(n, self.device)
         self._rngs = [np.random.default_rng(cfg.seed * 7919 + i) for i in range(n)]
+        self._group_episode = np.zeros(n, dtype=np.int64)
+        """Number of each env's next episode (same-start groups draw the group's episode of that number)."""
+        self._crowd_seeds = np.zeros(n, dtype=np.int64)
+        if cfg.group_size > 1:
+            self._check_groups()
         self._goal_b = torch.zeros(n, 3, device=self.device)
         self._last_step = -1
         for key in ("success", "route_completion", "collisions"):
             self.metrics[key] = torch.zeros(n, device=self.device)
         self.episode_log: deque[dict[str, np.ndarray]] = deque(maxlen=cfg.episode_log_size)
         """Finished episodes (one dict of arrays per reset batch), newest last, for scripts and evaluation."""
+
+    def _check_groups(self) -> None:
+        g = self.cfg.group_size
+        if self.num_envs % g:
+            raise ValueError(f"commands.nav.group_size={g} does not divide the {self.num_envs} envs: choose a divisor")
+        if any(self.layouts[i] is not self.layouts[i - i % g] for i in range(self.num_envs)):
+            raise ValueError(f"same-start groups of {g} envs need one block per group: set "
+                             f"env.scene.terrain.envs_per_block={g}")
 
     def __str__(self) -> str:
         return f"NavigationCommand: route {self.cfg.route.min_distance}-{self.cfg.route.max_distance} m, pedestrians {self.cfg.pedestrians.count}"
@@ -185,15 +200,33 @@ class NavigationCommand(CommandTerm):
         self._write_pedestrians()
 
     def _next_episode(self, i: int) -> Episode:
-        """Env i's next episode: one of the scene bundle's routes, or sampled on its block."""
+        """Env i's next episode: one of the scene bundle's routes, or sampled on its block (in a same-start
+        group: the group's episode of that number, and its crowd seed)."""
+        rng = self._rngs[i]
+        if self.cfg.group_size > 1:
+            rng = np.random.default_rng([self.cfg.seed, i // self.cfg.group_size, int(self._group_episode[i])])
+            self._crowd_seeds[i] = rng.integers(2**62)
+            self._group_episode[i] += 1
         if self.bundle_episodes is not None:
-            k, ep = self.bundle_episodes.sample(self._rngs[i])
+            k, ep = self.bundle_episodes.sample(rng)
             self.bundle_route[i] = k
             return ep
-        return self.planners[i].sample_episode(self._rngs[i])
+        return self.planners[i].sample_episode(rng)
+
+    def _crowd_seed(self, i: int) -> int | None:
+        """Seed of the crowd placement of env i's new episode (None: the crowd's shared generator goes on)."""
+        return int(self._crowd_seeds[i]) if self.cfg.group_size > 1 else None
 
     def _reset_crowd(self, ids: torch.Tensor, start: torch.Tensor) -> None:
-        self.crowd.reset(ids, keep_clear=start, clear_radius=self.cfg.pedestrian_start_clearance)
+        if self.crowd.max_count == 0:
+            return
+        clear = self.cfg.pedestrian_start_clearance
+        if self._crowd_seed(int(ids[0])) is None:
+            self.crowd.reset(ids, keep_clear=start, clear_radius=clear)
+            return
+        for j, i in enumerate(ids.tolist()):  # resets only: one seeded placement per new episode
+            self.crowd.generator.manual_seed(self._crowd_seed(i))
+            self.crowd.reset(ids[j:j + 1], keep_clear=start[j:j + 1], clear_radius=clear)
 
     def _update_command(self):
         self.crowd.step(self._env.step_dt, self.robot_pose_2d()[0])
@@ -237,6 +270,9 @@ class NavigationCommandCfg(CommandTermCfg):
     collision_margin: float = 0.02
     """Footprint distance below which the robot counts as touching something (m)."""
     seed: int = 0
+    group_size: int = 1
+    """Envs per same-start group (see the module docstring; the terrain's envs_per_block must match; train_ram.py
+    sets both from agent.algorithm.group_size). 1: each env draws its own episodes."""
     episode_log_size: int = 4096
     """Reset batches kept in `episode_log` (bounded so that long training runs do not grow memory)."""
     resampling_time_range: tuple[float, float] = (1.0e9, 1.0e9)
