@@ -32,7 +32,7 @@ def agdm_checkpoint(tmp_path_factory):
     return str(path)
 
 
-PLAIN_MIXTURE = {"waypoint_std": 0.0, "waypoint_noise": True, "mode_hold_steps": 1, "mode_temperature": 1.0}
+PLAIN_MIXTURE = {"waypoint_std": 0.0, "waypoint_noise": True, "mode_hold_steps": 1, "mode_temperature": 1.0, "rank_only": False}
 """AGDMActor settings of the plain mixture (predicted spreads, independent draws); the task default is AGDMActorCfg."""
 NO_AUXILIARY_LOSSES = {"ref_kl_coef": 0.0, "mode_label_coef": 0.0, "mode_label_temperature": 0.5, "mode_label_prior": True,
                        "mode_label_epochs": 0, "mode_label_learning_rate": 1e-3, "group_size": 1, "group_advantage_coef": 0.0}
@@ -678,3 +678,27 @@ def test_group_advantages_add_the_leave_one_out_term_after_normalization(agdm_ch
 def test_group_settings_are_checked(agdm_checkpoint):
     with pytest.raises(ValueError, match="needs group_size >= 2"):
         make_runner(agdm_checkpoint, algorithm={"group_advantage_coef": 1.0})
+
+
+def test_rank_only_training_moves_the_scores_and_keeps_the_checkpoints_trajectories(agdm_checkpoint, tmp_path):
+    """agent.actor.rank_only: after updates the fine-tuned scores differ from the checkpoint's while every trajectory,
+    spread and speed is the frozen path's to the bit (the checkpoint's up to float rounding); the flag travels with
+    the saved checkpoint to evaluation."""
+    from s2e.rl.trained_policy import load_trained_model
+
+    runner = make_runner(agdm_checkpoint, rank_only=True)
+    runner.learn(3)
+    runner.save(str(tmp_path / "model_2.pt"))
+    model, info = load_trained_model(tmp_path / "model_2.pt")
+    assert info["rank_only"] is True
+    g = torch.Generator().manual_seed(3)
+    images, goal = torch.rand(3, 4, 3, 32, 32, generator=g), torch.randn(3, 2, generator=g) * 5
+    with torch.no_grad():
+        tuned, frozen = model(images, goal), model.reference_decode(model.context(images, goal))
+        ref = load_checkpoint(agdm_checkpoint)[0].eval()(images, goal)
+    for name in ("mu", "sigma", "rho", "speed"):
+        assert torch.equal(getattr(tuned, name), getattr(frozen, name)), name
+        torch.testing.assert_close(getattr(tuned, name), getattr(ref, name), rtol=0, atol=1e-5)
+    assert not torch.allclose(tuned.logits, ref.logits, atol=1e-6), "PPO moved no score"
+    with pytest.raises(ValueError, match="rank_only needs strategy 'ram'"):
+        make_runner(agdm_checkpoint, "decoder", rank_only=True)

@@ -9,11 +9,16 @@ Z_out = 0 at the start, so the wrapped model reproduces the checkpoint exactly; 
 gradient from the first update (the branch output is not zero), Z_in and Θ_l from the next ones.
 Encoder, fusion, anchors and heads stay frozen, and the context and anchor features enter the
 decoder detached: no gradient reaches them.
+
+`rank_only=True` keeps the RAM-wrapped decoder's anchor scores only: the mixture's trajectories,
+spreads and speeds are the checkpoint's own (the frozen path's), so fine-tuning can re-rank the
+checkpoint's modes but not reshape them.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 
 import torch
 from torch import nn
@@ -51,9 +56,10 @@ class RAMPolicyModel(nn.Module):
     step); `decode(context)` runs the decoder with RAM and the frozen heads.
     """
 
-    def __init__(self, agdm: AGDM):
+    def __init__(self, agdm: AGDM, rank_only: bool = False):
         super().__init__()
         self.agdm = agdm
+        self.rank_only = bool(rank_only)
         agdm.requires_grad_(False)
         d = agdm.cfg.d_model
         agdm.decoder = nn.ModuleList([ResidualAttentionBlock(block, d) for block in agdm.decoder])
@@ -79,8 +85,11 @@ class RAMPolicyModel(nn.Module):
     def decode(self, context: torch.Tensor) -> AGDMOutput:
         """Mixture from context tokens through the AGDM's own decode (its blocks are now RAM blocks);
         the context is detached and the anchor queries come from frozen parameters, so gradients
-        reach only the RAM branches and gates."""
-        return self.agdm.decode(context.detach())
+        reach only the RAM branches and gates. With rank_only, everything but the scores is the reference's."""
+        out = self.agdm.decode(context.detach())
+        if not self.rank_only:
+            return out
+        return dataclasses.replace(self.reference_decode(context), logits=out.logits)
 
     @torch.no_grad()
     def reference_decode(self, context: torch.Tensor) -> AGDMOutput:

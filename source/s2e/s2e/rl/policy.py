@@ -31,6 +31,9 @@ defaults of its own: every setting comes from the cfg (s2e_isaaclab's AGDMActorC
 training defaults live). waypoint_std=0, waypoint_noise=True, mode_hold_steps=1, mode_temperature=1
 is the plain mixture (predicted spreads, independent draws).
 
+`rank_only` (strategy ram) trains the anchor scores alone: the mixture's trajectories stay the
+checkpoint's (s2e.models.ram), so PPO re-ranks the pretrained intents and cannot reshape them.
+
 `mode_temperature` = T divides the anchor scores in the PPO policy, softmax(logits / T): the top
 mode, which play.py, the export and NavBench-GS run, is the same, but with T < 1 rollouts draw it
 more often, so PPO trains a policy closer to the one that is evaluated. The zero-gated RAM still
@@ -53,12 +56,15 @@ from .held_modes import HeldGumbelModes
 STRATEGIES = ("ram", "decoder", "full")
 
 
-def build_policy_model(agdm: AGDM, strategy: str) -> nn.Module:
-    """Freeze an AGDM for `strategy`; returns the module whose trainable parameters PPO updates."""
+def build_policy_model(agdm: AGDM, strategy: str, rank_only: bool = False) -> nn.Module:
+    """Freeze an AGDM for `strategy`; returns the module whose trainable parameters PPO updates. `rank_only`
+    (strategy ram): the fine-tuned model re-ranks the checkpoint's modes, which keep its trajectories."""
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown fine-tuning strategy {strategy!r}: choose one of {', '.join(STRATEGIES)}")
+    if rank_only and strategy != "ram":
+        raise ValueError(f"rank_only needs strategy 'ram' (the checkpoint's trajectories come from RAM's frozen path), got {strategy!r}")
     if strategy == "ram":
-        return RAMPolicyModel(agdm)
+        return RAMPolicyModel(agdm, rank_only)
     agdm.requires_grad_(strategy == "full")
     if strategy == "decoder":
         agdm.decoder.requires_grad_(True)
@@ -72,7 +78,8 @@ class AGDMActor(nn.Module):
     is_recurrent = False
 
     def __init__(self, obs, obs_groups, obs_set: str, output_dim: int, *, checkpoint: str, strategy: str,
-                 speed_std: float, waypoint_std: float, waypoint_noise: bool, mode_hold_steps: int, mode_temperature: float):
+                 speed_std: float, waypoint_std: float, waypoint_noise: bool, mode_hold_steps: int, mode_temperature: float,
+                 rank_only: bool):
         super().__init__()
         agdm, self.meta = load_checkpoint(checkpoint)
         self.checkpoint = str(checkpoint)
@@ -86,7 +93,8 @@ class AGDMActor(nn.Module):
             raise ValueError(f"mode_temperature must be > 0 (1: the checkpoint's own anchor scores), got {mode_temperature}")
         self.mode_temperature = float(mode_temperature)
         MixtureActionDistribution.check_spreads(self.waypoint_std, self.waypoint_noise)
-        self.model = build_policy_model(agdm, strategy)  # owns the AGDM (registered once)
+        self.rank_only = bool(rank_only)
+        self.model = build_policy_model(agdm, strategy, self.rank_only)  # owns the AGDM (registered once)
         needed = ("frames", "goal") if strategy == "full" else ("context",)
         missing = [k for k in needed if k not in obs.keys()]
         if missing:

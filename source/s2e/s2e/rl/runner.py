@@ -57,7 +57,7 @@ class S2ERunner(OnPolicyRunner):
         saved = self.alg.save()
         saved["iter"] = self.alg.num_updates - 1  # the last iteration done (also when saved between learn() calls)
         actor = self.actor
-        saved["infos"] = {**(infos or {}), "strategy": actor.strategy, "agdm": actor.meta, "agdm_checkpoint": actor.checkpoint}
+        saved["infos"] = {**(infos or {}), "strategy": actor.strategy, "rank_only": actor.rank_only, "agdm": actor.meta, "agdm_checkpoint": actor.checkpoint}
         saved["rng_state"] = {"torch": torch.get_rng_state(),
                               "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None}
         folder, name = os.path.split(path)

@@ -39,8 +39,8 @@ def load_trained_model(path: str | Path, map_location: str = "cpu") -> tuple[nn.
         agdm, _ = load_checkpoint(agdm_path)
     except CheckpointError as err:
         raise RunnerCheckpointError(f"{path}: the AGDM checkpoint it was fine-tuned from: {err}") from None
-    strategy = infos.get("strategy", "ram")
-    model = build_policy_model(agdm, strategy)
+    strategy, rank_only = infos.get("strategy", "ram"), bool(infos.get("rank_only", False))
+    model = build_policy_model(agdm, strategy, rank_only)
     prefix = "model."
     weights = {k[len(prefix):]: v for k, v in saved["actor_state_dict"].items() if k.startswith(prefix)}
     try:
@@ -56,7 +56,8 @@ def load_trained_model(path: str | Path, map_location: str = "cpu") -> tuple[nn.
             raise RunnerCheckpointError(f"{path} was fine-tuned from another {agdm_path} (sha256 differs): "
                                         "put the AGDM checkpoint it ships with beside it")
     model.eval().requires_grad_(False)
-    return model.to(map_location), {"strategy": strategy, "iteration": saved.get("iter"), "agdm_checkpoint": str(agdm_path)}
+    return model.to(map_location), {"strategy": strategy, "rank_only": rank_only, "iteration": saved.get("iter"),
+                                    "agdm_checkpoint": str(agdm_path)}
 
 
 def _agdm_of(path: Path, infos: dict) -> Path:
@@ -84,7 +85,7 @@ def ship_policy(model_path: str | Path, out_path: str | Path, agdm_path: str | P
     if digest(info["agdm_checkpoint"]) != digest(agdm_path):
         raise RunnerCheckpointError(f"{model_path} was fine-tuned from {info['agdm_checkpoint']}, which differs from {agdm_path}")
     saved = {"actor_state_dict": {f"model.{k}": v for k, v in model.state_dict().items()}, "iter": info["iteration"],
-             "infos": {"strategy": info["strategy"], "agdm_checkpoint": agdm_path.name, "agdm_sha256": digest(agdm_path)}}
+             "infos": {"strategy": info["strategy"], "rank_only": info["rank_only"], "agdm_checkpoint": agdm_path.name, "agdm_sha256": digest(agdm_path)}}
     tmp = out_path.with_name(f".{out_path.name}.tmp")
     torch.save(saved, tmp)
     os.replace(tmp, out_path)
@@ -113,4 +114,5 @@ def load_policy_model(path: str | Path, map_location: str = "cpu") -> tuple[nn.M
     if is_training_checkpoint(path):
         return load_trained_model(path, map_location)
     model, meta = load_checkpoint(path)
-    return model.to(map_location).eval().requires_grad_(False), {"strategy": None, "iteration": None, "agdm_checkpoint": str(path)}
+    return model.to(map_location).eval().requires_grad_(False), {"strategy": None, "rank_only": False, "iteration": None,
+                                                                 "agdm_checkpoint": str(path)}

@@ -57,6 +57,9 @@ class AGDMActorCfg:
     """Each env's mode draw keeps its Gumbel noise for this many rollout steps (10: one intent for 1 s
     instead of a fresh mode every 0.1 s); each step's mode is still a draw from the scores
     (s2e.rl.held_modes). 1: independent draws, which dither between modes (docs/rl.md)."""
+    rank_only: bool = False
+    """strategy ram: RAM trains the anchor scores alone; the mixture's trajectories, spreads and speeds stay the
+    checkpoint's (s2e.models.ram), so fine-tuning re-ranks the pretrained modes and cannot reshape them."""
     mode_temperature: float = 1.0
     """PPO's policy draws anchors from softmax(scores / T): T < 1 explores less and keeps rollouts
     near the deterministic (top-mode) policy that play.py and NavBench-GS run; the top mode is the same."""

@@ -172,6 +172,22 @@ class UrbanNavEnvCfg(ManagerBasedRLEnvCfg):
         set_content(self, self.content)
 
 
+PLAY_NUM_ENVS = 4
+
+
+def play_variant(cfg_class: type[UrbanNavEnvCfg]) -> type[UrbanNavEnvCfg]:
+    """The cfg class of a robot's -Play task: the same task with PLAY_NUM_ENVS envs to watch."""
+
+    @configclass
+    class PlayCfg(cfg_class):
+        def __post_init__(self):
+            super().__post_init__()
+            self.scene.num_envs = PLAY_NUM_ENVS
+
+    PlayCfg.__name__ = PlayCfg.__qualname__ = f"{cfg_class.__name__}_PLAY"
+    return PlayCfg
+
+
 def use_robot(cfg: UrbanNavEnvCfg, articulation: ArticulationCfg, spec) -> None:
     """Put a robot in the task: its articulation, and its spec for the action, command and route clearance."""
     cfg.scene.robot = articulation

@@ -3,7 +3,7 @@
 from isaaclab.utils import configclass
 
 from .....robots import DELIVERY_BOT, delivery_bot_cfg
-from ...urban_env_cfg import UrbanNavEnvCfg, use_robot
+from ...urban_env_cfg import UrbanNavEnvCfg, play_variant, use_robot
 
 
 @configclass
@@ -14,8 +14,4 @@ class EnvCfg(UrbanNavEnvCfg):
         super().__post_init__()
 
 
-@configclass
-class EnvCfg_PLAY(EnvCfg):
-    def __post_init__(self):
-        super().__post_init__()
-        self.scene.num_envs = 4
+EnvCfg_PLAY = play_variant(EnvCfg)
