@@ -138,6 +138,8 @@ def test_a_run_killed_mid_training_resumes_from_its_last_checkpoint(tmp_path):
     (["agent.actor.strategy=sft"], "pretrain_agdm.py init_checkpoint="),
     (["--checkpoint", "nowhere/agdm.pt"], "AGDM checkpoint nowhere/agdm.pt not found"),
     (["agent.actor.no_such_field=1"], "invalid override 'agent.actor.no_such_field=1'"),
+    (["agent.algorithm.group_size=3"], "agent.algorithm.group_size=3 must be >= 1 and divide the"),
+    (["agent.algorithm.group_advantage_coef=1.0"], "needs >= 0 and, when > 0, agent.algorithm.group_size >= 2"),
 ])
 def test_train_ram_errors_are_one_line(tmp_path, args, expected):
     flags = [a for a in args if a.startswith("--") or not a.startswith("agent.")]
