@@ -702,3 +702,5 @@ def test_rank_only_training_moves_the_scores_and_keeps_the_checkpoints_trajector
     assert not torch.allclose(tuned.logits, ref.logits, atol=1e-6), "PPO moved no score"
     with pytest.raises(ValueError, match="rank_only needs strategy 'ram'"):
         make_runner(agdm_checkpoint, "decoder", rank_only=True)
+    with pytest.raises(RunnerCheckpointError, match="trained with rank_only=True.*set agent.actor.rank_only=true"):
+        make_runner(agdm_checkpoint).load(str(tmp_path / "model_2.pt"))

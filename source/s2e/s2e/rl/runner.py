@@ -92,6 +92,10 @@ class S2ERunner(OnPolicyRunner):
         if strategy is not None and strategy != self.actor.strategy:
             raise RunnerCheckpointError(f"{path} was trained with strategy {strategy!r}, this run uses {self.actor.strategy!r}: "
                                         f"set agent.actor.strategy={strategy}")
+        rank_only = (loaded.get("infos") or {}).get("rank_only")
+        if rank_only is not None and rank_only != self.actor.rank_only:
+            raise RunnerCheckpointError(f"{path} was trained with rank_only={rank_only}, this run uses {self.actor.rank_only}: "
+                                        f"set agent.actor.rank_only={str(rank_only).lower()}")
         try:
             load_iteration = self.alg.load(loaded, load_cfg, strict)
         except (RuntimeError, KeyError, ValueError) as exc:
