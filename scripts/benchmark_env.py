@@ -4,8 +4,9 @@
     ./isaaclab.sh -p scripts/benchmark_env.py --num_envs 1 16 --robots wheeled --steps 20
 
 The default suite is configs/benchmark_env.yaml. Each configuration runs in its own process (Isaac Lab holds one simulation per process): build the
-env, warm up, then time `--steps` policy steps (10 Hz) of a straight-ahead waypoint action. Prints
-a table with the base/joint speed-up measured in the same run, and writes benchmark_env.json.
+env, warm up, then time `--steps` policy steps (10 Hz) of a straight-ahead waypoint action and a reset
+of every env at once. Prints a table with the base/joint speed-up measured in the same run, and writes
+benchmark_env.json (with each configuration's start-up, reset time and peak memory).
 """
 
 from __future__ import annotations
@@ -50,12 +51,17 @@ def run_single(args: argparse.Namespace) -> None:
     for _ in range(args.steps):
         env.step(action)
     elapsed = time.time() - t0
+    all_ids = torch.arange(base.num_envs, device=base.device)
+    t_reset = time.time()
+    for _ in range(3):  # every env starts a new episode at once: the episode draw, robot writes, crowd, managers
+        base._reset_idx(all_ids)
+    reset_ms = 1000 * (time.time() - t_reset) / 3
     import resource
 
     peak_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # Linux: KiB
     print("BENCH " + json.dumps({"robot": args.robots[0], "mode": args.modes[0], "num_envs": base.num_envs,
                                  "env_steps_per_s": args.steps * base.num_envs / elapsed, "ms_per_step": 1000 * elapsed / args.steps,
-                                 "startup_s": build_s, "peak_rss_gib": peak_gib}), flush=True)
+                                 "startup_s": build_s, "reset_all_ms": reset_ms, "peak_rss_gib": peak_gib}), flush=True)
     env.close()
 
 
@@ -95,7 +101,7 @@ def main() -> None:
         done = k + 1
         eta = (time.time() - t0) / done * (len(configs) - done)
         print(f"[bench] {done}/{len(configs)} {robot:9s} {mode:5s} {n:3d} envs: {r['env_steps_per_s']:8.1f} env-steps/s, start-up "
-              f"{r['startup_s']:.1f} s, peak memory {r['peak_rss_gib']:.2f} GiB  (ETA {eta:.0f} s)", flush=True)
+              f"{r['startup_s']:.1f} s, reset of all envs {r['reset_all_ms']:.0f} ms, peak memory {r['peak_rss_gib']:.2f} GiB  (ETA {eta:.0f} s)", flush=True)
     info = {"machine": describe_machine(), "device": args.device, "command": " ".join(sys.argv), "results": results}
     out = write_json_atomic(args.out, info)
     print(f"\nS2E-Urban env-steps/s on {info['machine']} ({args.device}), policy at 10 Hz")

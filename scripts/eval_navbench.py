@@ -168,7 +168,7 @@ def evaluate_task(args: argparse.Namespace, task: str, model: str | None, out: P
     earlier = load_cached_result(partial, spec)  # an interrupted run of this task: its finished episodes count
     kept = {k: np.asarray(v) for k, v in earlier["per_episode"].items()} if earlier is not None else None
     # read by the reset below: env i starts at the first episode of its queue that has no saved result
-    nav.cursor[:] = np.bincount(kept["env"].astype(int), minlength=env.unwrapped.num_envs) if kept is not None else 0
+    nav.cursor[:] = torch.as_tensor(np.bincount(kept["env"].astype(int), minlength=env.unwrapped.num_envs)) if kept is not None else 0
     steps_before, wall_before = (earlier or {}).get("env_steps", 0), (earlier or {}).get("wall_time_s", 0.0)
     obs, _ = env.reset(seed=args.seed)
     episodes = EpisodeCounter(nav, quota, max_panels=quota * env.unwrapped.num_envs)  # after the reset: it clears its log

@@ -44,3 +44,39 @@ def test_progress_along_a_bent_route_is_monotone_and_windowed():
     arc, dist = project_on_route(torch.tensor([[5.0, 4.5]]), route)
     assert abs(arc.item() - 19.0) < 1e-4 and abs(dist.item() - 0.5) < 1e-5
     assert total == 24.0
+
+
+def _string_pull_reference(planner, pts):
+    """Greedy string pulling written out with NumPy, one line-of-sight check at a time."""
+    def line_free(a, b):
+        n = max(2, int(np.ceil(np.linalg.norm(b - a) / (planner.layout.resolution * 0.5))))
+        ij = planner.layout.cell_of(a[None] + np.linspace(0, 1, n)[:, None] * (b - a)[None])
+        return bool(planner.free[ij[:, 0], ij[:, 1]].all())
+
+    out, i, j = [pts[0]], 0, 1
+    while j < len(pts) - 1:
+        if line_free(pts[i], pts[j + 1]):
+            j += 1
+        else:
+            out.append(pts[j])
+            i, j = j, j + 1
+    out.append(pts[-1])
+    return np.asarray(out)
+
+
+def test_compiled_string_pulling_matches_the_numpy_reference(layouts):
+    rng = np.random.default_rng(2)
+    checked = 0
+    for l in layouts:
+        planner = RoutePlanner(l, RouteCfg())
+        free = np.flatnonzero(planner.free.ravel())
+        for _ in range(15):
+            a, b = planner._centers[rng.choice(free, size=2)]
+            path = planner.grid_path(a, b)
+            if path is None:
+                continue
+            jittered = path + rng.normal(0.0, 0.1, path.shape)  # off the cell centres too
+            for pts in (path, jittered):
+                np.testing.assert_array_equal(planner._shortcut(pts), _string_pull_reference(planner, pts))
+            checked += 1
+    assert checked >= 60

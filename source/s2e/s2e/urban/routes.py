@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from numba import njit
 from scipy import ndimage
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
@@ -73,6 +74,11 @@ class RoutePlanner:
 
     def plan(self, start: np.ndarray, goal: np.ndarray) -> np.ndarray | None:
         """Shortest free path start -> goal as a polyline [K, 2] (None if unreachable or not free)."""
+        path = self.grid_path(start, goal)
+        return None if path is None else self._shortcut(path)
+
+    def grid_path(self, start: np.ndarray, goal: np.ndarray) -> np.ndarray | None:
+        """Shortest path start -> goal over the free cells' centres (8-connected), ends replaced by the points."""
         n = self.free.shape[0]
         s_ij, g_ij = self.layout.cell_of(start), self.layout.cell_of(goal)
         s, g = self._node_of[s_ij[0] * n + s_ij[1]], self._node_of[g_ij[0] * n + g_ij[1]]
@@ -86,7 +92,7 @@ class RoutePlanner:
             path.append(pred[path[-1]])
         pts = self._centers[self._cells[np.asarray(path[::-1])]]
         pts[0], pts[-1] = start, goal
-        return self._shortcut(pts)
+        return pts
 
     def sample_episode(self, rng: np.random.Generator) -> Episode:
         """A start and goal on free cells, min..max apart, connected; raises if none is found."""
@@ -109,23 +115,43 @@ class RoutePlanner:
             f"{self.layout.seed} in {self.cfg.max_tries} tries: lower route.min_distance or obstacle density"
         )
 
-    def _line_free(self, a: np.ndarray, b: np.ndarray) -> bool:
-        n = max(2, int(np.ceil(np.linalg.norm(b - a) / (self.layout.resolution * 0.5))))
-        pts = a[None] + np.linspace(0, 1, n)[:, None] * (b - a)[None]
-        ij = self.layout.cell_of(pts)
-        return bool(self.free[ij[:, 0], ij[:, 1]].all())
-
     def _shortcut(self, pts: np.ndarray) -> np.ndarray:
         """Greedy string pulling: extend each straight piece while the next point stays in line of sight."""
-        out, i, j = [pts[0]], 0, 1
-        while j < len(pts) - 1:
-            if self._line_free(pts[i], pts[j + 1]):
-                j += 1
-            else:
-                out.append(pts[j])
-                i, j = j, j + 1
-        out.append(pts[-1])
-        return np.asarray(out)
+        keep = _string_pull(np.ascontiguousarray(pts, dtype=np.float64), self.free, self.layout.size / 2, self.layout.resolution)
+        return pts[keep]
+
+
+@njit(cache=True)
+def _string_pull(pts, free, half_size, resolution):
+    """Points kept by greedy string pulling over a polyline [K, 2] (mask [K]): from each kept point, the
+    piece goes on while the point after its current end is in line of sight over the `free` grid.
+
+    Line of sight samples the segment every half cell (at least its two ends), the way the layout's
+    `cell_of` maps tile-frame points to (row, col); compiled because a route makes ~100 such checks.
+    """
+    n = free.shape[0]
+    keep = np.zeros(len(pts), dtype=np.bool_)
+    keep[0] = keep[len(pts) - 1] = True
+    i, j = 0, 1
+    while j < len(pts) - 1:
+        ax, ay = pts[i, 0], pts[i, 1]
+        dx, dy = pts[j + 1, 0] - ax, pts[j + 1, 1] - ay
+        count = max(2, int(np.ceil(np.sqrt(dx * dx + dy * dy) / (resolution * 0.5))))
+        step = 1.0 / (count - 1)
+        visible = True
+        for s in range(count):
+            t = 1.0 if s == count - 1 else s * step
+            row = min(max(int(np.floor((ay + t * dy + half_size) / resolution)), 0), n - 1)
+            col = min(max(int(np.floor((ax + t * dx + half_size) / resolution)), 0), n - 1)
+            if not free[row, col]:
+                visible = False
+                break
+        if visible:
+            j += 1
+        else:
+            keep[j] = True
+            i, j = j, j + 1
+    return keep
 
 
 def clearance_map(layout: UrbanLayout) -> np.ndarray:

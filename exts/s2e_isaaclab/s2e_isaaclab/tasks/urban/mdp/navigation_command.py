@@ -1,13 +1,14 @@
 """The navigation command: each env's episode (start, goal, reference route) and its moving actors.
 
-At reset it samples a start and goal 10-40 m apart on the env's walkable area (on a scene bundle with
-routes: picks one of the bundle's routes), plans the reference route, places the robot at the start,
-and re-spawns the env's pedestrians (with `group_size` G > 1, envs g*G .. g*G+G-1 form a same-start group:
-their k-th episodes share start, goal and crowd placement, drawn from the seeds (seed, g, k); the
-terrain gives them one block). Every step it advances the pedestrians (social-force crowd),
-writes their kinematic bodies, and updates the geometric episode state the rewards, terminations and
-metrics read: route progress, arrival, collisions (the robot's footprint touching an obstacle,
-building, curb or pedestrian; counted once per contact).
+An episode is a start and goal 10-40 m apart on the env's walkable area (on a scene bundle with routes:
+one of the bundle's routes) and its planned reference route; each env's first `episode_pool_size`
+episodes are planned at start-up and resets draw from them with tensor ops (s2e.urban.episode_pool). At
+reset the robot is placed at the start and the env's pedestrians are re-spawned (with `group_size` G > 1,
+envs g*G .. g*G+G-1 form a same-start group: their k-th episodes share start, goal and crowd placement,
+drawn from the seeds (seed, g, k); the terrain gives them one block). Every step it advances the
+pedestrians (social-force crowd), writes their kinematic bodies, and updates the geometric episode
+state the rewards, terminations and metrics read: route progress, arrival, collisions (the robot's
+footprint touching an obstacle, building, curb or pedestrian; counted once per contact).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from isaaclab.managers import CommandTerm, CommandTermCfg
 from isaaclab.utils import configclass
 
 from s2e.nav.episode_state import EpisodeState
+from s2e.urban.episode_pool import EpisodeBatch, EpisodePool
 from s2e.urban.geometry import quat_xyzw_from_yaw, world_to_body, yaw_from_quat_xyzw
 from s2e.urban.layout import collision_footprints
 from s2e.urban.pedestrians import PedestrianCfg, PedestrianCrowd
@@ -77,12 +79,9 @@ class NavigationCommand(CommandTerm):
         self.routes = torch.zeros(n, k, 2, device=self.device)
         self.goal = torch.zeros(n, 2, device=self.device)
         self.state = EpisodeState.zeros(n, self.device)
-        self._rngs = [np.random.default_rng(cfg.seed * 7919 + i) for i in range(n)]
-        self._group_episode = np.zeros(n, dtype=np.int64)
-        """Number of each env's next episode (same-start groups draw the group's episode of that number)."""
-        self._crowd_seeds = np.zeros(n, dtype=np.int64)
         if cfg.group_size > 1:
             self._check_groups()
+        self.pool = self._plan_episodes()
         self._goal_b = torch.zeros(n, 3, device=self.device)
         self._last_step = -1
         for key in ("success", "route_completion", "collisions"):
@@ -173,59 +172,64 @@ class NavigationCommand(CommandTerm):
             return torch.arange(self.num_envs, device=self.device)[env_ids if isinstance(env_ids, slice) else slice(None)]
         return torch.as_tensor(env_ids, device=self.device, dtype=torch.long)
 
+    def _plan_episodes(self) -> EpisodePool | None:
+        """Plan each env's first `episode_pool_size` episodes: one of the scene bundle's routes, or sampled on
+        its block, from the env's own generator (seed * 7919 + env); in a same-start group the group's
+        episode k and its crowd seed come from the seeds (seed, group, k)."""
+        g, seed = self.cfg.group_size, self.cfg.seed
+        rngs: dict[int, np.random.Generator] = {}
+
+        def draw(unit: int, k: int) -> tuple[Episode, int, int]:
+            if g > 1:
+                rng = np.random.default_rng([seed, unit, k])
+                crowd_seed = int(rng.integers(2**62))
+            else:
+                if unit not in rngs:
+                    rngs[unit] = np.random.default_rng(seed * 7919 + unit)
+                rng, crowd_seed = rngs[unit], -1
+            if self.bundle_episodes is not None:
+                route, ep = self.bundle_episodes.sample(rng)
+                return ep, route, crowd_seed
+            return self.planners[unit * g].sample_episode(rng), -1, crowd_seed
+
+        return EpisodePool.plan([i // g for i in range(self.num_envs)], draw, self.cfg.episode_pool_size, seed, self.device)
+
+    def _next_episodes(self, ids: torch.Tensor) -> EpisodeBatch:
+        """The new episodes of the envs `ids` (tag: the scene bundle's route index, -1 when sampled)."""
+        return self.pool.draw(ids)
+
     def _resample_command(self, env_ids: Sequence[int]):
         ids = self._as_ids(env_ids)
         if len(ids) == 0:
             return
-        starts, yaws = [], []
-        for i in ids.tolist():
-            ep = self._next_episode(i)
-            self.routes[i] = torch.as_tensor(ep.route, device=self.device)
-            self.goal[i] = torch.as_tensor(ep.goal, device=self.device)
-            starts.append(ep.start)
-            yaws.append(ep.start_yaw)
-        start = torch.as_tensor(np.stack(starts), device=self.device, dtype=torch.float)
-        yaw = torch.as_tensor(yaws, device=self.device, dtype=torch.float)
+        ep = self._next_episodes(ids)
+        self.routes[ids] = ep.routes
+        self.goal[ids] = ep.goal
+        self.bundle_route[ids] = ep.tag
         pose = torch.cat([
-            start + self.origins[ids, :2],
+            ep.start + self.origins[ids, :2],
             torch.full((len(ids), 1), self.spec.base_height, device=self.device) + self.origins[ids, 2:3],
-            quat_xyzw_from_yaw(yaw),
+            quat_xyzw_from_yaw(ep.start_yaw),
         ], dim=-1)
         self.robot.write_root_pose_to_sim_index(root_pose=pose, env_ids=ids)
         self.robot.write_root_velocity_to_sim_index(root_velocity=torch.zeros(len(ids), 6, device=self.device), env_ids=ids)
         default_q = self.robot.data.default_joint_pos.torch[ids]
         self.robot.write_joint_state_to_sim_index(position=default_q, velocity=torch.zeros_like(default_q), env_ids=ids)
-        self.state.reset(ids, start, self.routes[ids])
-        self._reset_crowd(ids, start)
+        self.state.reset(ids, ep.start, self.routes[ids])
+        self._reset_crowd(ids, ep.start, ep.crowd_seed)
         self._write_pedestrians()
 
-    def _next_episode(self, i: int) -> Episode:
-        """Env i's next episode: one of the scene bundle's routes, or sampled on its block (in a same-start
-        group: the group's episode of that number, and its crowd seed)."""
-        rng = self._rngs[i]
-        if self.cfg.group_size > 1:
-            rng = np.random.default_rng([self.cfg.seed, i // self.cfg.group_size, int(self._group_episode[i])])
-            self._crowd_seeds[i] = rng.integers(2**62)
-            self._group_episode[i] += 1
-        if self.bundle_episodes is not None:
-            k, ep = self.bundle_episodes.sample(rng)
-            self.bundle_route[i] = k
-            return ep
-        return self.planners[i].sample_episode(rng)
-
-    def _crowd_seed(self, i: int) -> int | None:
-        """Seed of the crowd placement of env i's new episode (None: the crowd's shared generator goes on)."""
-        return int(self._crowd_seeds[i]) if self.cfg.group_size > 1 else None
-
-    def _reset_crowd(self, ids: torch.Tensor, start: torch.Tensor) -> None:
+    def _reset_crowd(self, ids: torch.Tensor, start: torch.Tensor, crowd_seed: torch.Tensor) -> None:
+        """New crowds for the envs `ids`: from the crowd's shared generator in one batch, or, where the episodes
+        carry crowd seeds (same-start groups, NavBench-GS), one seeded placement per episode."""
         if self.crowd.max_count == 0:
             return
         clear = self.cfg.pedestrian_start_clearance
-        if self._crowd_seed(int(ids[0])) is None:
+        if bool((crowd_seed < 0).all()):
             self.crowd.reset(ids, keep_clear=start, clear_radius=clear)
             return
-        for j, i in enumerate(ids.tolist()):  # resets only: one seeded placement per new episode
-            self.crowd.generator.manual_seed(self._crowd_seed(i))
+        for j, s in enumerate(crowd_seed.tolist()):
+            self.crowd.generator.manual_seed(s)
             self.crowd.reset(ids[j:j + 1], keep_clear=start[j:j + 1], clear_radius=clear)
 
     def _update_command(self):
@@ -270,6 +274,10 @@ class NavigationCommandCfg(CommandTermCfg):
     collision_margin: float = 0.02
     """Footprint distance below which the robot counts as touching something (m)."""
     seed: int = 0
+    episode_pool_size: int = 8
+    """Episodes planned per env at start-up (s2e.urban.episode_pool): an env's first episodes are these, in
+    order; later ones reuse them, picked by a seeded hash, so resets cost tensor ops only. Larger pools give
+    more distinct episodes per env and take longer to start (~4 ms of planning per episode on a CPU core)."""
     group_size: int = 1
     """Envs per same-start group (see the module docstring; the terrain's envs_per_block must match; train_ram.py
     sets both from agent.algorithm.group_size). 1: each env draws its own episodes."""

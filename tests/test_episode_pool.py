@@ -1,0 +1,69 @@
+import time
+
+import numpy as np
+import torch
+
+from s2e.urban.episode_pool import EpisodePool, reuse_index
+from s2e.urban.routes import RouteCfg, RoutePlanner
+
+
+def _pool(layouts, units, size=4, seed=3):
+    """A pool as the navigation command plans it: unit u's episodes from its own generator, in order."""
+    planners = [RoutePlanner(l, RouteCfg()) for l in layouts]
+    rngs = {}
+
+    def draw(unit, k):
+        rng = rngs.setdefault(unit, np.random.default_rng(seed * 7919 + unit))
+        return planners[unit % len(planners)].sample_episode(rng), unit * 100 + k, -1
+
+    return EpisodePool.plan(units, draw, size, seed), planners
+
+
+def test_first_episodes_are_the_planned_ones_in_order_whoever_resets_alongside(layouts):
+    pool, planners = _pool(layouts, units=[0, 1, 2], size=3)
+    expected = {}
+    for u in range(3):
+        rng = np.random.default_rng(3 * 7919 + u)
+        expected[u] = [planners[u].sample_episode(rng) for _ in range(3)]
+    got = {u: [] for u in range(3)}
+    for ids in ([0, 2], [1], [0], [1, 2], [0, 1, 2]):  # envs reset at different steps
+        batch = pool.draw(torch.tensor(ids))
+        for j, i in enumerate(ids):
+            got[i].append((batch.start[j], batch.start_yaw[j], batch.goal[j], batch.routes[j], int(batch.tag[j])))
+    for u in range(3):
+        for k, (ep, (start, yaw, goal, route, tag)) in enumerate(zip(expected[u], got[u])):
+            assert torch.equal(start, torch.as_tensor(ep.start)) and torch.equal(goal, torch.as_tensor(ep.goal))
+            assert torch.equal(route, torch.as_tensor(ep.route))
+            assert yaw.item() == np.float32(ep.start_yaw) and tag == u * 100 + k
+    assert pool.started.tolist() == [3, 3, 3]
+
+
+def test_reuse_is_seeded_per_unit_and_independent_of_the_reset_batch(layouts):
+    pool, _ = _pool(layouts, units=[0, 0, 1], size=2)  # envs 0 and 1 form one unit (a same-start group)
+    tags = {i: [] for i in range(3)}
+    for ids in ([0, 1, 2],) * 3 + ([2],) * 5 + ([0],) * 5 + ([1],) * 5 + ([0, 1, 2],) * 2:
+        batch = pool.draw(torch.tensor(ids))
+        for j, i in enumerate(ids):
+            tags[i].append(int(batch.tag[j]))
+    assert tags[0] == tags[1]  # one unit: the same k-th episode whenever each member reset
+    assert tags[0][:2] == [0, 1] and tags[2][:2] == [100, 101]
+    assert set(tags[0]) == {0, 1} and set(tags[2]) == {100, 101}
+    k = torch.arange(2, 2000)
+    for unit in (0, 1, 7):
+        idx = reuse_index(3, torch.full_like(k, unit), k, 5)
+        counts = torch.bincount(idx, minlength=5)
+        assert idx.min() >= 0 and idx.max() < 5 and counts.min() > 300  # every entry is reused, roughly evenly
+    assert not torch.equal(reuse_index(3, torch.zeros_like(k), k, 5), reuse_index(3, torch.ones_like(k), k, 5))
+    assert not torch.equal(reuse_index(3, torch.zeros_like(k), k, 5), reuse_index(4, torch.zeros_like(k), k, 5))
+
+
+def test_resetting_1024_envs_takes_tensor_ops_only(layouts):
+    pool, _ = _pool(layouts, units=[i % 6 for i in range(1024)], size=8)  # 6 planned units shared by 1,024 envs
+    ids = torch.arange(1024)
+    times = []
+    for _ in range(12):  # the planned episodes, then reuse
+        t0 = time.perf_counter()
+        batch = pool.draw(ids)
+        times.append(time.perf_counter() - t0)
+    assert batch.routes.shape == (1024, RouteCfg().num_points, 2) and pool.started.eq(12).all()
+    assert max(times) < 0.2, times
