@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -262,15 +261,9 @@ def run_worker(cmd: list[str], task: str, partial: Path) -> None:
     evaluation with one line saying what is kept (the finished episodes in `partial`) and how to resume."""
     import signal
 
-    def die_with_parent():
-        import contextlib
-        import ctypes
+    from s2e.utils.processes import popen_worker
 
-        # PR_SET_PDEATHSIG (Linux): without a glibc prctl the worker still gets the forwarded signals below
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
-
-    proc = subprocess.Popen(cmd, preexec_fn=die_with_parent if sys.platform.startswith("linux") else None)
+    proc = popen_worker(cmd)
     caught: list[int] = []
 
     def forward(signum, _frame):

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import torch
 
+from s2e.utils.processes import popen_worker
+
 from .cli import UserError
 from .episodes import EpisodeCounter
 from .nav_policies import AGDMPolicy, LabelRerankedAGDMPolicy
@@ -95,7 +97,8 @@ def load_cached_result(path: Path, spec: dict) -> dict | None:
 
 
 def _run_jobs(jobs: list[dict], parallel: int, log=print) -> None:
-    """Run the evaluations not cached yet as worker processes, `parallel` at a time; a failed one raises UserError."""
+    """Run the evaluations not cached yet as worker processes, `parallel` at a time; a failed one raises UserError.
+    The workers end with this process, also when it is killed (s2e.utils.processes)."""
     pending = [j for j in jobs if load_cached_result(Path(j["out"]), j["spec"]) is None]
     running: list[tuple[subprocess.Popen, dict]] = []
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -106,7 +109,7 @@ def _run_jobs(jobs: list[dict], parallel: int, log=print) -> None:
                 if load_cached_result(Path(job["out"]), job["spec"]) is not None:  # finished meanwhile by another comparison
                     continue
                 log(f"evaluating {job['name']} on seed {job['spec']['seed']}")
-                running.append((subprocess.Popen([sys.executable, "-m", __name__, json.dumps(job)], env=env), job))
+                running.append((popen_worker([sys.executable, "-m", __name__, json.dumps(job)], env=env), job))
             time.sleep(0.5)
             for proc, job in list(running):
                 if proc.poll() is not None:
