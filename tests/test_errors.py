@@ -42,6 +42,11 @@ def test_override_values_are_read_as_hydra_reads_them():
     assert "takes a number" in _override_type_error("env.episode_length_s", 90.0, "fast")
 
 
+def test_an_empty_episode_pool():
+    line = _error_line(_run("--task", "S2E-Urban-Wheeled", "env.commands.nav.episode_pool_size=0"))
+    assert line == "error: env.commands.nav.episode_pool_size=0: plan at least 1 episode per env"
+
+
 def test_missing_asset(tmp_path):
     line = _error_line(_run("--task", "S2E-Urban-Wheeled", env={"S2E_ASSETS_DIR": str(tmp_path)}))
     assert "delivery_bot.usda" in line and "missing" in line

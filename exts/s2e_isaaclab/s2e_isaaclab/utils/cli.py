@@ -170,6 +170,9 @@ def build_cfgs(args: argparse.Namespace, agent_entry_point: str | None = None):
         cfg.scene.terrain.seed = args.seed
         cfg.commands.nav.seed = args.seed
     apply_env_args(cfg, args)
+    nav = getattr(getattr(cfg, "commands", None), "nav", None)
+    if nav is not None and getattr(nav, "episode_pool_size", 1) < 1:
+        raise UserError(f"env.commands.nav.episode_pool_size={nav.episode_pool_size}: plan at least 1 episode per env")
     return cfg, agent_cfg
 
 
