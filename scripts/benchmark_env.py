@@ -35,7 +35,8 @@ def run_single(args: argparse.Namespace) -> None:
     parser = argparse.ArgumentParser()
     add_env_args(parser)
     env_args = parser.parse_args(["--task", TASKS[args.robots[0]], "--num_envs", str(args.num_envs[0]), "--mode", args.modes[0],
-                                  "--device", args.device, "--camera" if args.camera else "--no-camera", "env.terminations.collision=null", "env.terminations.arrived=null"])
+                                  "--device", args.device, "--camera" if args.camera else "--no-camera", "env.terminations.collision=null", "env.terminations.arrived=null",
+                                  *args.overrides])
 
     t_build = time.time()
     env, _ = make_env(env_args)
@@ -75,6 +76,7 @@ def main() -> None:
     parser.add_argument("--device", default=None, help="cpu or cuda:0 (default: the GPU if there is one)")
     parser.add_argument("--camera", action="store_true", help="also render the Gaussian-splat camera every step (default: physics only)")
     parser.add_argument("--out", default="logs/benchmark/benchmark_env.json")
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides of the env (env.*), e.g. env.scene.terrain.scene_bundle=<folder>")
     parser.add_argument("--single", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.device is None:
@@ -89,7 +91,8 @@ def main() -> None:
     t0 = time.time()
     for k, (robot, mode, n) in enumerate(configs):
         cmd = [sys.executable, __file__, "--single", "--robots", robot, "--modes", mode, "--num_envs", str(n),
-               "--steps", str(args.steps), "--warmup", str(args.warmup), "--device", args.device] + (["--camera"] if args.camera else [])
+               "--steps", str(args.steps), "--warmup", str(args.warmup), "--device", args.device] + (["--camera"] if args.camera else []) \
+            + args.overrides
         proc = subprocess.run(cmd, capture_output=True, text=True)
         line = next((l for l in proc.stdout.splitlines() if l.startswith("BENCH ")), None)
         if line is None:
