@@ -3,20 +3,16 @@ import time
 import numpy as np
 import torch
 
-from s2e.urban.episode_pool import EpisodePool, reuse_index
+from s2e.urban.episode_pool import EpisodePool, episode_generators, plan_block_episodes, reuse_index
 from s2e.urban.routes import RouteCfg, RoutePlanner
+from s2e.utils.processes import parallel_map
 
 
 def _pool(layouts, units, size=4, seed=3):
-    """A pool as the navigation command plans it: unit u's episodes from its own generator, in order."""
-    planners = [RoutePlanner(l, RouteCfg()) for l in layouts]
-    rngs = {}
-
-    def draw(unit, k):
-        rng = rngs.setdefault(unit, np.random.default_rng(seed * 7919 + unit))
-        return planners[unit % len(planners)].sample_episode(rng), unit * 100 + k, -1
-
-    return EpisodePool.plan(units, draw, size, seed), planners
+    """A pool as the navigation command plans it (unit u on block u mod 6), entries tagged u * 100 + k."""
+    planned = {u: plan_block_episodes(layouts[u % len(layouts)], RouteCfg(), seed, u, 1, size) for u in set(units)}
+    tagged = {u: [(ep, u * 100 + k, crowd) for k, (ep, _, crowd) in enumerate(eps)] for u, eps in planned.items()}
+    return EpisodePool.from_units(units, tagged, seed), [RoutePlanner(l, RouteCfg()) for l in layouts]
 
 
 def test_first_episodes_are_the_planned_ones_in_order_whoever_resets_alongside(layouts):
@@ -67,3 +63,21 @@ def test_resetting_1024_envs_takes_tensor_ops_only(layouts):
         times.append(time.perf_counter() - t0)
     assert batch.routes.shape == (1024, RouteCfg().num_points, 2) and pool.started.eq(12).all()
     assert max(times) < 0.2, times
+
+
+def test_episode_seeds_of_envs_and_of_same_start_groups(layouts):
+    env = [(rng.random(), crowd) for rng, crowd in episode_generators(3, 5, 1, 3)]  # one generator for the sequence
+    reference = np.random.default_rng(3 * 7919 + 5)
+    assert env == [(reference.random(), -1) for _ in range(3)]
+    for k, (rng, crowd) in enumerate(episode_generators(3, 5, 4, 3)):  # a group: a generator per episode
+        own = np.random.default_rng([3, 5, k])
+        assert crowd == own.integers(2**62) and rng.random() == own.random()
+
+
+def test_blocks_planned_on_worker_processes_are_the_same_episodes(layouts):
+    jobs = [(layouts[u], RouteCfg(), 3, u, 2, 2) for u in range(4)]
+    here = [plan_block_episodes(*job) for job in jobs]
+    there = parallel_map(plan_block_episodes, jobs, workers=2, min_jobs=1)
+    for a, b in zip(here, there, strict=True):
+        for (ea, ta, ca), (eb, tb, cb) in zip(a, b, strict=True):
+            assert np.array_equal(ea.route, eb.route) and ea.start_yaw == eb.start_yaw and (ta, ca) == (tb, cb)

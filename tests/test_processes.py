@@ -35,3 +35,13 @@ def test_a_worker_ends_when_its_parent_is_killed():
     while _alive(worker) and time.time() < deadline:
         time.sleep(0.1)
     assert not _alive(worker)
+
+
+def test_parallel_map_keeps_the_order_and_reports_a_failed_worker():
+    from s2e.utils.processes import parallel_map
+
+    jobs = [(a, 7) for a in range(50)]
+    assert parallel_map(divmod, jobs, workers=3, min_jobs=1) == [divmod(a, 7) for a in range(50)]
+    assert parallel_map(divmod, jobs[:2], workers=3) == [(0, 0), (0, 1)]  # few jobs: in this process
+    with pytest.raises(RuntimeError, match="a worker running builtins.divmod exited with code 1"):
+        parallel_map(divmod, [(1, 1), (1, 0)], workers=2, min_jobs=1)

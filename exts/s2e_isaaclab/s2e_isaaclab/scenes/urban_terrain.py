@@ -38,6 +38,7 @@ from isaaclab.utils import configclass
 
 from s2e.urban.layout import CYLINDER, UrbanLayout, UrbanLayoutCfg, boxes_as_footprints, collision_footprints, generate_layout
 from s2e.urban.scene_bundle import SceneBundle, load_scene_bundle
+from s2e.utils.processes import parallel_map
 
 
 class UrbanTerrainImporter(TerrainImporter):
@@ -196,9 +197,9 @@ def _generate_layouts(cfg: UrbanTerrainImporterCfg) -> list[UrbanLayout]:
     for env i's block b = i // envs_per_block (consecutive envs share one block object)."""
     if not cfg.layout_seeds:
         per = cfg.envs_per_block
-        blocks = [generate_layout(cfg.layout, cfg.seed * 100_003 + b) for b in range(-(-cfg.num_envs // per))]
+        blocks = parallel_map(generate_layout, [(cfg.layout, cfg.seed * 100_003 + b) for b in range(-(-cfg.num_envs // per))])
         return [blocks[i // per] for i in range(cfg.num_envs)]
-    blocks = [generate_layout(cfg.layout, int(seed)) for seed in cfg.layout_seeds]
+    blocks = parallel_map(generate_layout, [(cfg.layout, int(seed)) for seed in cfg.layout_seeds])
     return [blocks[i % len(blocks)] for i in range(cfg.num_envs)]
 
 

@@ -26,7 +26,7 @@ from s2e.rendering import GaussianScene, render
 from s2e.rendering.cameras import intrinsics_from_fov, mount_rotation, rotmat_from_quat_xyzw, viewmats_from_body
 from s2e.rendering.culling import FrustumCuller
 from s2e.rendering.render import resolve_backend
-from s2e.urban.appearance import urban_scene_gaussians
+from s2e.urban.appearance import urban_blocks_gaussians
 from s2e.urban.pedestrian_gaussians import PedestrianGaussians, advance_phase
 
 from ..scenes.urban_terrain import UrbanTerrainImporter
@@ -142,10 +142,8 @@ class GaussianSplatCamera(SensorBase):
         if bundle is not None:
             statics = [bundle.gaussians] * self._num_envs
         else:
-            made = {}  # envs sharing a block (NavBench-GS) share its Gaussians
-            for layout in self._terrain.layouts:
-                if id(layout) not in made:
-                    made[id(layout)] = urban_scene_gaussians(layout, seed=self.cfg.gaussian_seed)
+            blocks = list({id(layout): layout for layout in self._terrain.layouts}.values())  # envs sharing a block share its Gaussians
+            made = dict(zip(map(id, blocks), urban_blocks_gaussians(blocks, seed=self.cfg.gaussian_seed)))
             statics = [made[id(layout)] for layout in self._terrain.layouts]
         static = GaussianScene.stack_padded(statics).to(self._device)
         self._num_static = static.num_gaussians

@@ -11,13 +11,14 @@ env (or per same-start group, `unit`), whichever other envs reset at the same st
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from .routes import Episode
+from .layout import UrbanLayout
+from .routes import Episode, RouteCfg, RoutePlanner
 
 _PRIME = 2_147_483_647  # 2^31 - 1: products of two residues stay below 2^62 (int64)
 _MULTIPLIER = 48_271  # MINSTD's multiplier, a primitive root of the prime
@@ -33,6 +34,32 @@ def reuse_index(seed: int, unit: torch.Tensor, k: torch.Tensor, size: int) -> to
     for _ in range(3):
         h = (h * _MULTIPLIER + 12_345) % _PRIME
     return h % size
+
+
+PlannedEpisode = tuple[Episode, int, int]
+"""(episode, tag, crowd seed): tag is a scene bundle's route index (-1 when sampled), crowd seed -1 when
+the crowd's shared generator places it."""
+
+
+def episode_generators(seed: int, unit: int, group_size: int, size: int) -> Iterator[tuple[np.random.Generator, int]]:
+    """(generator, crowd seed) of a unit's episodes k = 0 .. size-1: one generator (seed * 7919 + env) for
+    an env's whole sequence, or, for a same-start group, a generator of its own per episode from the seeds
+    (seed, group, k), whose first draw is the episode's crowd seed (its members place the same crowd)."""
+    rng = np.random.default_rng(seed * 7919 + unit) if group_size <= 1 else None
+    for k in range(size):
+        if rng is not None:
+            yield rng, -1
+        else:
+            own = np.random.default_rng([seed, unit, k])
+            yield own, int(own.integers(2**62))
+
+
+def plan_block_episodes(layout: UrbanLayout, route: RouteCfg, seed: int, unit: int, group_size: int,
+                        size: int) -> list[PlannedEpisode]:
+    """A unit's first `size` episodes sampled on its procedural block (a function of its arguments only,
+    so units can be planned on worker processes)."""
+    planner = RoutePlanner(layout, route)
+    return [(planner.sample_episode(rng), -1, crowd) for rng, crowd in episode_generators(seed, unit, group_size, size)]
 
 
 @dataclass
@@ -59,18 +86,12 @@ class EpisodePool:
         """Episodes each env has started (its next episode's number k)."""
 
     @classmethod
-    def plan(cls, units: Sequence[int], draw: Callable[[int, int], tuple[Episode, int, int]], size: int, seed: int,
-             device: str | torch.device = "cpu") -> EpisodePool:
-        """Plan `size` episodes per env. units[i]: env i's unit (envs of one unit get the same episodes,
-        planned once); draw(unit, k) -> (episode, tag, crowd_seed) is the unit's k-th episode, called for
-        k = 0 .. size-1 in order."""
-        if size < 1:
-            raise ValueError(f"commands.nav.episode_pool_size={size}: plan at least one episode per env")
-        planned: dict[int, list[tuple[Episode, int, int]]] = {}
-        for u in units:
-            if u not in planned:
-                planned[u] = [draw(u, k) for k in range(size)]
+    def from_units(cls, units: Sequence[int], planned: Mapping[int, Sequence[PlannedEpisode]], seed: int,
+                   device: str | torch.device = "cpu") -> EpisodePool:
+        """The pool of envs whose unit is units[i], from each unit's planned episodes (all of one length)."""
         rows = [planned[u] for u in units]
+        if len({len(r) for r in rows}) != 1 or not rows[0]:
+            raise ValueError("EpisodePool: every unit needs the same number (>= 1) of planned episodes")
 
         def stack(get, dtype):
             return torch.as_tensor(np.asarray([[get(e) for e in row] for row in rows]), dtype=dtype, device=device)

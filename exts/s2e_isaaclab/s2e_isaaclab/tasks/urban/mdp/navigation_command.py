@@ -25,12 +25,13 @@ from isaaclab.managers import CommandTerm, CommandTermCfg
 from isaaclab.utils import configclass
 
 from s2e.nav.episode_state import EpisodeState
-from s2e.urban.episode_pool import EpisodeBatch, EpisodePool
+from s2e.urban.episode_pool import EpisodeBatch, EpisodePool, episode_generators, plan_block_episodes
 from s2e.urban.geometry import quat_xyzw_from_yaw, world_to_body, yaw_from_quat_xyzw
 from s2e.urban.layout import collision_footprints
 from s2e.urban.pedestrians import PedestrianCfg, PedestrianCrowd
-from s2e.urban.routes import Episode, RouteCfg, RoutePlanner, clearance_map, point_along_route
+from s2e.urban.routes import RouteCfg, RoutePlanner, clearance_map, point_along_route
 from s2e.urban.scene_bundle import BundleEpisodes
+from s2e.utils.processes import parallel_map
 
 from ....robots.spec import RobotSpec
 
@@ -60,18 +61,18 @@ class NavigationCommand(CommandTerm):
         self.origins = terrain.env_origins
         terrain.fix_mujoco_bounds()  # the solver exists now (managers are built after the simulation starts)
         self.spec: RobotSpec = cfg.robot
-        planners: dict[int, RoutePlanner] = {}  # the envs of a scene bundle share one layout: one planner
-        for l in self.layouts:
-            if id(l) not in planners:
-                planners[id(l)] = RoutePlanner(l, cfg.route)
-        self.planners = [planners[id(l)] for l in self.layouts]
         bundle = getattr(terrain, "bundle", None)
-        self.bundle_episodes = BundleEpisodes(self.planners[0], bundle.routes) if bundle is not None and bundle.routes else None
+        self.bundle_episodes = BundleEpisodes(RoutePlanner(self.layouts[0], cfg.route), bundle.routes) \
+            if bundle is not None and bundle.routes else None
         """Episodes come from the scene bundle's routes when it has some (None: sampled on the walkable area)."""
         self.bundle_route = torch.full((self.num_envs,), -1, dtype=torch.long, device=self.device)
         """Index of each env's current bundle route (-1 when episodes are sampled)."""
         self.footprints, self.footprint_valid = terrain.footprints()
-        self.clearance = torch.stack([torch.as_tensor(clearance_map(l)) for l in self.layouts]).to(self.device)
+        clearance: dict[int, np.ndarray] = {}  # envs sharing a block (a scene bundle, NavBench-GS) share its map
+        for l in self.layouts:
+            if id(l) not in clearance:
+                clearance[id(l)] = clearance_map(l)
+        self.clearance = torch.stack([torch.as_tensor(clearance[id(l)]) for l in self.layouts]).to(self.device)
         ped_cfg = replace(cfg.pedestrians, robot_radius=self.spec.radius)
         self.crowd = PedestrianCrowd(self.layouts, [collision_footprints(l) for l in self.layouts], ped_cfg, self.device, seed=cfg.seed)
         self.pedestrian_asset = env.scene[cfg.pedestrian_asset] if cfg.pedestrians.count[1] > 0 else None
@@ -173,26 +174,19 @@ class NavigationCommand(CommandTerm):
         return torch.as_tensor(env_ids, device=self.device, dtype=torch.long)
 
     def _plan_episodes(self) -> EpisodePool | None:
-        """Plan each env's first `episode_pool_size` episodes: one of the scene bundle's routes, or sampled on
-        its block, from the env's own generator (seed * 7919 + env); in a same-start group the group's
-        episode k and its crowd seed come from the seeds (seed, group, k)."""
-        g, seed = self.cfg.group_size, self.cfg.seed
-        rngs: dict[int, np.random.Generator] = {}
-
-        def draw(unit: int, k: int) -> tuple[Episode, int, int]:
-            if g > 1:
-                rng = np.random.default_rng([seed, unit, k])
-                crowd_seed = int(rng.integers(2**62))
-            else:
-                if unit not in rngs:
-                    rngs[unit] = np.random.default_rng(seed * 7919 + unit)
-                rng, crowd_seed = rngs[unit], -1
-            if self.bundle_episodes is not None:
-                route, ep = self.bundle_episodes.sample(rng)
-                return ep, route, crowd_seed
-            return self.planners[unit * g].sample_episode(rng), -1, crowd_seed
-
-        return EpisodePool.plan([i // g for i in range(self.num_envs)], draw, self.cfg.episode_pool_size, seed, self.device)
+        """Plan each env's first `episode_pool_size` episodes (s2e.urban.episode_pool.episode_generators: from
+        the env's own generator, or its same-start group's per-episode seeds): one of the scene bundle's
+        routes, or sampled on its block (blocks planned on worker processes when there are many)."""
+        g, seed, size = self.cfg.group_size, self.cfg.seed, self.cfg.episode_pool_size
+        units = [i // g for i in range(self.num_envs)]
+        first_env = {u: i for i, u in reversed(list(enumerate(units)))}
+        if self.bundle_episodes is not None:
+            planned = {u: [(ep, route, crowd) for rng, crowd in episode_generators(seed, u, g, size)
+                           for route, ep in [self.bundle_episodes.sample(rng)]] for u in first_env}
+        else:
+            jobs = [(self.layouts[i], self.cfg.route, seed, u, g, size) for u, i in first_env.items()]
+            planned = dict(zip(first_env, parallel_map(plan_block_episodes, jobs)))
+        return EpisodePool.from_units(units, planned, seed, self.device)
 
     def _next_episodes(self, ids: torch.Tensor) -> EpisodeBatch:
         """The new episodes of the envs `ids` (tag: the scene bundle's route index, -1 when sampled)."""
