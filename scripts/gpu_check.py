@@ -76,7 +76,8 @@ def plan(tiny: bool, out: Path) -> list[Step]:
                   [PY, "-m", "pytest", "-q", "-m", "gpu", str(ROOT / "tests/test_rasterizer.py"), str(ROOT / "tests/test_culling.py")],
                   limits["parity"])]
     steps.append(Step("render", "benchmark_render.py", _chain(render), limits["render"]))
-    steps.append(Step("env", "benchmark_env.py with the camera", _chain(env), limits["env"]))
+    steps.append(Step("env", "benchmark_env.py with the camera", _chain(env), limits["env"],
+                      table_from=("|", "[bench]")))  # the per-configuration lines carry start-up, reset time and memory
     if train:
         steps.append(Step("train", "train_ram.py, 3 iterations", train, limits["train"], table_from=TRAIN_LINES))
     torchrun = [PY, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "1", script("train_ram.py"), "--distributed",
