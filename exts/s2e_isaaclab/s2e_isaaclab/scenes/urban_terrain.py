@@ -119,6 +119,15 @@ class UrbanTerrainImporter(TerrainImporter):
         parked = -50.0
 
         shared: dict = {}
+        up = wp.vec3(0.0, 0.0, 1.0)
+        yaw_quats: dict[float, wp.quat] = {}  # most shapes share a yaw (0 for the parked ones, the blocks' axes)
+
+        def yaw_quat(yaw: float) -> wp.quat:
+            if yaw not in yaw_quats:
+                yaw_quats[yaw] = wp.quat_from_axis_angle(up, yaw)
+            return yaw_quats[yaw]
+
+        identity = wp.quat_identity()
 
         def hook(builder, world: int, _pos, _quat) -> None:
             if "cfg" not in shared:  # the global ground precedes every world: look it up once, not per world
@@ -134,12 +143,12 @@ class UrbanTerrainImporter(TerrainImporter):
             for k in range(n_box):
                 cx, cy, yaw, hx, hy, h, _ = boxes[k] if k < len(boxes) else pad
                 z = h / 2 if k < len(boxes) else parked
-                xf = wp.transform((ox + cx, oy + cy, z), wp.quat_from_axis_angle(wp.vec3(0.0, 0.0, 1.0), float(yaw)))
+                xf = wp.transform((ox + cx, oy + cy, z), yaw_quat(float(yaw)))
                 builder.add_shape_box(-1, xform=xf, hx=float(hx), hy=float(hy), hz=float(h / 2), cfg=cfg, label=f"{root}/tile_{world}/b{k}")
             for k in range(n_cyl):
                 cx, cy, _, r, _, h, _ = cyls[k] if k < len(cyls) else pad
                 z = h / 2 if k < len(cyls) else parked
-                xf = wp.transform((ox + cx, oy + cy, z), wp.quat_identity())
+                xf = wp.transform((ox + cx, oy + cy, z), identity)
                 builder.add_shape_cylinder(-1, xform=xf, radius=float(r), half_height=float(h / 2), cfg=cfg, label=f"{root}/tile_{world}/c{k}")
             if world == len(per_env) - 1 and hook in NewtonManager._per_world_builder_hooks:
                 NewtonManager._per_world_builder_hooks.remove(hook)
