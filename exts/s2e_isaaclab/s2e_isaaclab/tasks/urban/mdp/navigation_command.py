@@ -271,7 +271,7 @@ class NavigationCommandCfg(CommandTermCfg):
     episode_pool_size: int = 8
     """Episodes planned per env at start-up (s2e.urban.episode_pool): an env's first episodes are these, in
     order; later ones reuse them, picked by a seeded hash, so resets cost tensor ops only. Larger pools give
-    more distinct episodes per env and take longer to start (~4 ms of planning per episode on a CPU core)."""
+    more distinct episodes per env and take longer to start (~1 ms of planning per episode on a CPU core)."""
     group_size: int = 1
     """Envs per same-start group (see the module docstring; the terrain's envs_per_block must match; train_ram.py
     sets both from agent.algorithm.group_size). 1: each env draws its own episodes."""
