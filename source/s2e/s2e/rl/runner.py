@@ -88,14 +88,13 @@ class S2ERunner(OnPolicyRunner):
         if not isinstance(loaded, dict) or "actor_state_dict" not in loaded:
             raise RunnerCheckpointError(f"{path} is not an S2E training checkpoint (no actor_state_dict): "
                                         "pass a model_<iteration>.pt written by train_ram.py")
-        strategy = (loaded.get("infos") or {}).get("strategy")
-        if strategy is not None and strategy != self.actor.strategy:
-            raise RunnerCheckpointError(f"{path} was trained with strategy {strategy!r}, this run uses {self.actor.strategy!r}: "
-                                        f"set agent.actor.strategy={strategy}")
-        rank_only = (loaded.get("infos") or {}).get("rank_only")
-        if rank_only is not None and rank_only != self.actor.rank_only:
-            raise RunnerCheckpointError(f"{path} was trained with rank_only={rank_only}, this run uses {self.actor.rank_only}: "
-                                        f"set agent.actor.rank_only={str(rank_only).lower()}")
+        infos = loaded.get("infos") or {}
+        for name in ("strategy", "rank_only"):  # actor settings the saved weights only make sense with
+            saved, ours = infos.get(name), getattr(self.actor, name)
+            if saved is not None and saved != ours:
+                value = str(saved).lower() if isinstance(saved, bool) else saved
+                raise RunnerCheckpointError(f"{path} was trained with {name}={saved}, this run uses {ours}: "
+                                            f"set agent.actor.{name}={value}")
         try:
             load_iteration = self.alg.load(loaded, load_cfg, strict)
         except (RuntimeError, KeyError, ValueError) as exc:
