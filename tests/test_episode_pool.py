@@ -10,7 +10,7 @@ from s2e.utils.processes import parallel_map
 
 def _pool(layouts, units, size=4, seed=3):
     """A pool as the navigation command plans it (unit u on block u mod 6), entries tagged u * 100 + k."""
-    planned = {u: plan_block_episodes(layouts[u % len(layouts)], RouteCfg(), seed, u, 1, size) for u in set(units)}
+    planned = {u: plan_block_episodes(layouts[u % len(layouts)], RouteCfg(), seed, [u], 1, size)[0] for u in set(units)}
     tagged = {u: [(ep, u * 100 + k, crowd) for k, (ep, _, crowd) in enumerate(eps)] for u, eps in planned.items()}
     return EpisodePool.from_units(units, tagged, seed), [RoutePlanner(l, RouteCfg()) for l in layouts]
 
@@ -75,9 +75,12 @@ def test_episode_seeds_of_envs_and_of_same_start_groups(layouts):
 
 
 def test_blocks_planned_on_worker_processes_are_the_same_episodes(layouts):
-    jobs = [(layouts[u], RouteCfg(), 3, u, 2, 2) for u in range(4)]
+    jobs = [(layouts[b], RouteCfg(), 3, [2 * b, 2 * b + 1], 2, 2) for b in range(4)]  # two groups per block
     here = [plan_block_episodes(*job) for job in jobs]
     there = parallel_map(plan_block_episodes, jobs, workers=2, min_jobs=1)
-    for a, b in zip(here, there, strict=True):
-        for (ea, ta, ca), (eb, tb, cb) in zip(a, b, strict=True):
-            assert np.array_equal(ea.route, eb.route) and ea.start_yaw == eb.start_yaw and (ta, ca) == (tb, cb)
+    given = plan_block_episodes(*jobs[0][:6], clearance=RoutePlanner(layouts[0], RouteCfg()).clearance_map)
+    for a, b in zip(here + [here[0]], there + [given], strict=True):
+        for ua, ub in zip(a, b, strict=True):
+            for (ea, ta, ca), (eb, tb, cb) in zip(ua, ub, strict=True):
+                assert np.array_equal(ea.route, eb.route) and ea.start_yaw == eb.start_yaw and (ta, ca) == (tb, cb)
+    assert not np.array_equal(here[0][0][0][0].route, here[0][1][0][0].route)  # the block's two groups differ

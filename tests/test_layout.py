@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from s2e.urban.layout import CROSSWALK, SIDEWALK, UrbanLayoutCfg, footprint_mask, generate_layout
+from s2e.urban.layout import CROSSWALK, SIDEWALK, UrbanLayoutCfg, distinct_layouts, footprint_mask, generate_layout
 from s2e.urban.pedestrians import _rect_graph
 
 
@@ -62,3 +62,10 @@ def test_every_obstacle_blocks_the_cells_it_touches(layouts):
         for cx, cy, *_ in l.obstacles:
             ij = l.cell_of(np.array([cx, cy]))
             assert not l.walkable[ij[0], ij[1]]
+
+
+def test_distinct_layouts_keeps_first_seen_order_and_indexes_every_entry():
+    a, b, c = (generate_layout(UrbanLayoutCfg(), s) for s in (1, 2, 3))
+    blocks, index = distinct_layouts([b, b, a, b, c, a])
+    assert len(blocks) == 3 and all(x is y for x, y in zip(blocks, [b, a, c]))
+    assert index == [0, 0, 1, 0, 2, 1]

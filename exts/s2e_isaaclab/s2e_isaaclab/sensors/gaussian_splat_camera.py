@@ -27,6 +27,7 @@ from s2e.rendering.cameras import intrinsics_from_fov, mount_rotation, rotmat_fr
 from s2e.rendering.culling import FrustumCuller
 from s2e.rendering.render import resolve_backend
 from s2e.urban.appearance import urban_blocks_gaussians
+from s2e.urban.layout import distinct_layouts
 from s2e.urban.pedestrian_gaussians import PedestrianGaussians, advance_phase
 
 from ..scenes.urban_terrain import UrbanTerrainImporter
@@ -142,9 +143,9 @@ class GaussianSplatCamera(SensorBase):
         if bundle is not None:
             statics = [bundle.gaussians] * self._num_envs
         else:
-            blocks = list({id(layout): layout for layout in self._terrain.layouts}.values())  # envs sharing a block share its Gaussians
-            made = dict(zip(map(id, blocks), urban_blocks_gaussians(blocks, seed=self.cfg.gaussian_seed)))
-            statics = [made[id(layout)] for layout in self._terrain.layouts]
+            blocks, block_of_env = distinct_layouts(self._terrain.layouts)  # envs sharing a block share its Gaussians
+            made = urban_blocks_gaussians(blocks, seed=self.cfg.gaussian_seed)
+            statics = [made[b] for b in block_of_env]
         static = GaussianScene.stack_padded(statics).to(self._device)
         self._num_static = static.num_gaussians
         if self._people is not None:

@@ -54,12 +54,14 @@ def episode_generators(seed: int, unit: int, group_size: int, size: int) -> Iter
             yield own, int(own.integers(2**62))
 
 
-def plan_block_episodes(layout: UrbanLayout, route: RouteCfg, seed: int, unit: int, group_size: int,
-                        size: int) -> list[PlannedEpisode]:
-    """A unit's first `size` episodes sampled on its procedural block (a function of its arguments only,
-    so units can be planned on worker processes)."""
-    planner = RoutePlanner(layout, route)
-    return [(planner.sample_episode(rng), -1, crowd) for rng, crowd in episode_generators(seed, unit, group_size, size)]
+def plan_block_episodes(layout: UrbanLayout, route: RouteCfg, seed: int, units: Sequence[int], group_size: int,
+                        size: int, clearance: np.ndarray | None = None) -> list[list[PlannedEpisode]]:
+    """The first `size` episodes of each unit whose envs drive on this procedural block, with one route
+    planner for the block (`clearance`: its clearance map, if known). A function of its arguments only,
+    so blocks can be planned on worker processes."""
+    planner = RoutePlanner(layout, route, clearance)
+    return [[(planner.sample_episode(rng), -1, crowd) for rng, crowd in episode_generators(seed, u, group_size, size)]
+            for u in units]
 
 
 @dataclass

@@ -8,6 +8,7 @@ Coordinates are metres in the tile frame, origin at the tile centre, z up.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -375,3 +376,15 @@ def collision_footprints(layout: UrbanLayout) -> np.ndarray:
     return np.concatenate(
         [layout.obstacles, boxes_as_footprints(layout.buildings), boxes_as_footprints(layout.curbs)], axis=0
     ).astype(np.float32)
+
+
+def distinct_layouts(layouts: Sequence[UrbanLayout]) -> tuple[list[UrbanLayout], list[int]]:
+    """The distinct layout objects among `layouts` (envs sharing a block share one object), in first-seen
+    order, and the index of each entry's layout in that list: per-block work is then done once per block."""
+    index: dict[int, int] = {}
+    blocks: list[UrbanLayout] = []
+    for layout in layouts:
+        if id(layout) not in index:
+            index[id(layout)] = len(blocks)
+            blocks.append(layout)
+    return blocks, [index[id(layout)] for layout in layouts]

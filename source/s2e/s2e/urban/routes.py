@@ -48,9 +48,10 @@ class Episode:
 class RoutePlanner:
     """Caches one layout's free-space graph; samples episodes and plans routes on it."""
 
-    def __init__(self, layout: UrbanLayout, cfg: RouteCfg):
+    def __init__(self, layout: UrbanLayout, cfg: RouteCfg, clearance: np.ndarray | None = None):
+        """`clearance`: the layout's clearance_map when the caller has it already (else computed here)."""
         self.layout, self.cfg = layout, cfg
-        self.clearance_map = clearance_map(layout)
+        self.clearance_map = clearance_map(layout) if clearance is None else clearance
         self.free = self.clearance_map >= cfg.clearance
         n = self.free.shape[0]
         idx = np.flatnonzero(self.free.ravel())

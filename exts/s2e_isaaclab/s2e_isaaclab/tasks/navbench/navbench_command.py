@@ -53,6 +53,7 @@ class NavBenchCommand(NavigationCommand):
             crowd_seed=torch.as_tensor([ep.pedestrian_seed for ep in episodes], dtype=torch.long, device=device))
         """Every episode of the file as tensors."""
         self._limit_steps = torch.as_tensor([int(round(ep.time_limit_s / env.step_dt)) for ep in episodes], device=device)
+        self._scene = torch.as_tensor([ep.scene for ep in episodes], dtype=torch.long, device=device)
 
     def _plan_episodes(self) -> None:
         """Episodes come from the file: nothing to plan."""
@@ -69,8 +70,7 @@ class NavBenchCommand(NavigationCommand):
 
     def _episode_record_extras(self, done: torch.Tensor) -> dict[str, np.ndarray]:
         episode = self.episode_index[done]
-        return {"episode": episode.cpu().numpy(),
-                "scene": torch.as_tensor([self.suite.episodes[int(k)].scene for k in episode], dtype=torch.long).numpy()}
+        return {"episode": episode.cpu().numpy(), "scene": self._scene[episode].cpu().numpy()}
 
 
 @configclass

@@ -27,7 +27,7 @@ from isaaclab.utils import configclass
 from s2e.nav.episode_state import EpisodeState
 from s2e.urban.episode_pool import EpisodeBatch, EpisodePool, episode_generators, plan_block_episodes
 from s2e.urban.geometry import quat_xyzw_from_yaw, world_to_body, yaw_from_quat_xyzw
-from s2e.urban.layout import collision_footprints
+from s2e.urban.layout import collision_footprints, distinct_layouts
 from s2e.urban.pedestrians import PedestrianCfg, PedestrianCrowd
 from s2e.urban.routes import RouteCfg, RoutePlanner, clearance_map, point_along_route
 from s2e.urban.scene_bundle import BundleEpisodes
@@ -61,18 +61,16 @@ class NavigationCommand(CommandTerm):
         self.origins = terrain.env_origins
         terrain.fix_mujoco_bounds()  # the solver exists now (managers are built after the simulation starts)
         self.spec: RobotSpec = cfg.robot
+        self._blocks, self._block_of_env = distinct_layouts(self.layouts)  # envs sharing a block: a scene bundle, NavBench-GS
+        self._block_clearance = [clearance_map(b) for b in self._blocks]
+        self.clearance = torch.stack([torch.as_tensor(self._block_clearance[b]) for b in self._block_of_env]).to(self.device)
         bundle = getattr(terrain, "bundle", None)
-        self.bundle_episodes = BundleEpisodes(RoutePlanner(self.layouts[0], cfg.route), bundle.routes) \
+        self.bundle_episodes = BundleEpisodes(RoutePlanner(self._blocks[0], cfg.route, self._block_clearance[0]), bundle.routes) \
             if bundle is not None and bundle.routes else None
         """Episodes come from the scene bundle's routes when it has some (None: sampled on the walkable area)."""
         self.bundle_route = torch.full((self.num_envs,), -1, dtype=torch.long, device=self.device)
         """Index of each env's current bundle route (-1 when episodes are sampled)."""
         self.footprints, self.footprint_valid = terrain.footprints()
-        clearance: dict[int, np.ndarray] = {}  # envs sharing a block (a scene bundle, NavBench-GS) share its map
-        for l in self.layouts:
-            if id(l) not in clearance:
-                clearance[id(l)] = clearance_map(l)
-        self.clearance = torch.stack([torch.as_tensor(clearance[id(l)]) for l in self.layouts]).to(self.device)
         ped_cfg = replace(cfg.pedestrians, robot_radius=self.spec.radius)
         self.crowd = PedestrianCrowd(self.layouts, [collision_footprints(l) for l in self.layouts], ped_cfg, self.device, seed=cfg.seed)
         self.pedestrian_asset = env.scene[cfg.pedestrian_asset] if cfg.pedestrians.count[1] > 0 else None
@@ -184,8 +182,13 @@ class NavigationCommand(CommandTerm):
             planned = {u: [(ep, route, crowd) for rng, crowd in episode_generators(seed, u, g, size)
                            for route, ep in [self.bundle_episodes.sample(rng)]] for u in first_env}
         else:
-            jobs = [(self.layouts[i], self.cfg.route, seed, u, g, size) for u, i in first_env.items()]
-            planned = dict(zip(first_env, parallel_map(plan_block_episodes, jobs)))
+            units_on = [[] for _ in self._blocks]
+            for u, i in first_env.items():
+                units_on[self._block_of_env[i]].append(u)
+            jobs = [(block, self.cfg.route, seed, us, g, size, self._block_clearance[b])
+                    for b, (block, us) in enumerate(zip(self._blocks, units_on)) if us]
+            planned = {u: episodes for job, per_unit in zip(jobs, parallel_map(plan_block_episodes, jobs))
+                       for u, episodes in zip(job[3], per_unit)}
         return EpisodePool.from_units(units, planned, seed, self.device)
 
     def _next_episodes(self, ids: torch.Tensor) -> EpisodeBatch:
