@@ -69,7 +69,7 @@ def expert_episodes():
     env, cfg, base = _env("S2E-Urban-Wheeled", 4, "--mode", "base", "--content", "mixed", "--seed", "3")
     nav = base.command_manager.get_term("nav")
     term = base.action_manager.get_term("nav")
-    expert = ScriptedExpert(ExpertCfg(lookahead=route_lookahead(cfg)), term.ctrl, nav.spec.radius)
+    expert = ScriptedExpert(ExpertCfg(lookahead=route_lookahead(cfg)), term.ctrl, nav.spec.radius, nav.cfg.pedestrians.radius)
     nav.episode_log.clear()
     logged, min_ped_sep, ped_moved = {}, float("inf"), 0.0
     ped_asset = base.scene["pedestrians"]

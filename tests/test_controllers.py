@@ -8,7 +8,8 @@ from s2e.control.diff_drive import DiffDriveCfg, body_to_wheel_speeds, wheel_to_
 from s2e.control.first_order import FirstOrderCfg, FirstOrderVelocity, fit_first_order, simulate_first_order
 from s2e.control.waypoint_controller import WaypointControllerCfg, metric_waypoints, normalize_waypoints, waypoints_to_velocity
 
-CTRL = WaypointControllerCfg(max_lin_vel=1.0, max_ang_vel=1.5)
+CTRL = WaypointControllerCfg()
+LIMITS = dict(max_lin_vel=1.0, max_ang_vel=1.5)  # a robot's top speed (m/s) and yaw rate (rad/s)
 
 
 def _arc(v, kappa, cfg=CTRL):
@@ -20,28 +21,28 @@ def _arc(v, kappa, cfg=CTRL):
 
 
 def test_straight_line_gives_forward_speed_no_turn():
-    cmd = waypoints_to_velocity(_arc(0.8, 0.0), CTRL)
+    cmd = waypoints_to_velocity(_arc(0.8, 0.0), CTRL, **LIMITS)
     assert cmd[0, 0].item() == pytest.approx(0.8, rel=1e-5)
     assert cmd[0, 1].item() == pytest.approx(0.0, abs=1e-6)
 
 
 def test_left_arc_turns_left_and_right_arc_right():
-    left, right = waypoints_to_velocity(_arc(0.8, 0.8), CTRL), waypoints_to_velocity(_arc(0.8, -0.8), CTRL)
+    left, right = waypoints_to_velocity(_arc(0.8, 0.8), CTRL, **LIMITS), waypoints_to_velocity(_arc(0.8, -0.8), CTRL, **LIMITS)
     assert left[0, 1] > 0.2 and right[0, 1] < -0.2
     assert left[0, 0] == pytest.approx(right[0, 0].item())
 
 
 def test_target_behind_turns_in_place_and_limits_hold():
     behind = torch.tensor([[[-1.0, 0.2]] * CTRL.num_waypoints])
-    cmd = waypoints_to_velocity(behind, CTRL)
+    cmd = waypoints_to_velocity(behind, CTRL, **LIMITS)
     assert cmd[0, 0].item() == 0.0 and abs(cmd[0, 1].item()) == pytest.approx(1.5)
     far = _arc(50.0, 0.0)
-    assert waypoints_to_velocity(far, CTRL)[0, 0].item() == pytest.approx(1.0)
+    assert waypoints_to_velocity(far, CTRL, **LIMITS)[0, 0].item() == pytest.approx(1.0)
 
 
 def test_controller_is_differentiable():
     wp = _arc(0.7, 0.3).clone().requires_grad_(True)
-    waypoints_to_velocity(wp, CTRL).sum().backward()
+    waypoints_to_velocity(wp, CTRL, **LIMITS).sum().backward()
     assert torch.isfinite(wp.grad).all() and wp.grad.abs().sum() > 0
 
 

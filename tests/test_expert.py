@@ -12,6 +12,7 @@ from s2e.urban.layout import UrbanLayoutCfg, collision_footprints, generate_layo
 from s2e.urban.routes import RouteCfg, RoutePlanner, clearance_map
 
 LOOKAHEAD = 3.0
+LIMITS = dict(max_lin_vel=1.0, max_ang_vel=1.5)  # a robot's top speed (m/s) and yaw rate (rad/s)
 """The carrot distance (m); in the tasks it is the env cfg's route look-ahead (urban_env_cfg.route_lookahead)."""
 
 
@@ -32,14 +33,14 @@ def _rollout(density: float, seeds, steps=700):
     xy = torch.stack([torch.as_tensor(e.start) for e in eps])
     yaw = torch.tensor([e.start_yaw for e in eps])
     ctrl = WaypointControllerCfg()
-    expert = ScriptedExpert(ExpertCfg(lookahead=LOOKAHEAD), ctrl, robot_radius=0.4)
+    expert = ScriptedExpert(ExpertCfg(lookahead=LOOKAHEAD), ctrl, robot_radius=0.4, ped_radius=0.3)
     state = EpisodeState.zeros(len(seeds), "cpu")
     state.reset(torch.arange(len(seeds)), xy, routes)
     empty_peds = (torch.zeros(len(seeds), 0, 2), torch.zeros(len(seeds), 0, dtype=torch.bool))
     done = torch.zeros(len(seeds), dtype=torch.bool)
     for _ in range(steps):
         action = expert.act(xy, yaw, routes, state.progress, foot, valid, clear, cfg.size)
-        cmd = waypoints_to_velocity(metric_waypoints(action, ctrl), ctrl) * (~done)[:, None]
+        cmd = waypoints_to_velocity(metric_waypoints(action, ctrl), ctrl, **LIMITS) * (~done)[:, None]
         yaw = yaw + cmd[:, 1] * 0.1
         xy = xy + 0.1 * cmd[:, :1] * torch.stack([torch.cos(yaw), torch.sin(yaw)], -1)
         state.update(xy, routes[:, -1], routes, foot, valid, *empty_peds, 0.4, 0.3, 1.0, 0.02)
@@ -74,10 +75,10 @@ def test_expert_gives_way_to_a_pedestrian_only_when_told_to():
     foot, valid = torch.zeros(1, 1, 7), torch.zeros(1, 1, dtype=torch.bool)
     clear = torch.full((1, 200, 200), 5.0)
     ped, ped_v, ped_ok = torch.tensor([[[1.8, 0.0]]]), torch.zeros(1, 1, 2), torch.ones(1, 1, dtype=torch.bool)
-    careful = ScriptedExpert(ExpertCfg(avoid_pedestrians=True, lookahead=LOOKAHEAD), ctrl, 0.4).act(xy, yaw, route, torch.zeros(1), foot, valid, clear, 50.0, ped, ped_v, ped_ok)
-    blind = ScriptedExpert(ExpertCfg(avoid_pedestrians=False, lookahead=LOOKAHEAD), ctrl, 0.4).act(xy, yaw, route, torch.zeros(1), foot, valid, clear, 50.0, ped, ped_v, ped_ok)
-    assert abs(waypoints_to_velocity(metric_waypoints(careful, ctrl), ctrl)[0, 1]) > 0.1
-    assert abs(waypoints_to_velocity(metric_waypoints(blind, ctrl), ctrl)[0, 1]) < 1e-3
+    careful = ScriptedExpert(ExpertCfg(avoid_pedestrians=True, lookahead=LOOKAHEAD), ctrl, 0.4, 0.3).act(xy, yaw, route, torch.zeros(1), foot, valid, clear, 50.0, ped, ped_v, ped_ok)
+    blind = ScriptedExpert(ExpertCfg(avoid_pedestrians=False, lookahead=LOOKAHEAD), ctrl, 0.4, 0.3).act(xy, yaw, route, torch.zeros(1), foot, valid, clear, 50.0, ped, ped_v, ped_ok)
+    assert abs(waypoints_to_velocity(metric_waypoints(careful, ctrl), ctrl, **LIMITS)[0, 1]) > 0.1
+    assert abs(waypoints_to_velocity(metric_waypoints(blind, ctrl), ctrl, **LIMITS)[0, 1]) < 1e-3
 
 
 def test_neighbour_culling_keeps_a_small_obstacle_next_to_long_ones():

@@ -31,7 +31,7 @@ def _scene(modes, footprints=None, clearance=None, peds=None, yaw=0.0, cfg=ModeL
         foot, valid = torch.tensor(footprints)[None], torch.ones(1, len(footprints), dtype=torch.bool)
     clear = torch.full((1, GRID, GRID), 5.0) if clearance is None else clearance
     ped = peds or (None, None, None)
-    labeler = ModeLabeler(cfg, robot_radius=0.4, waypoint_dt=0.25)
+    labeler = ModeLabeler(cfg, robot_radius=0.4, waypoint_dt=0.25, ped_radius=0.3)
     return labeler(waypoints, xy, yaw_t, route, torch.zeros(1), foot, valid, clear, TILE, *ped)
 
 
@@ -79,7 +79,7 @@ def test_labels_are_batched_over_envs_and_modes():
     torch.manual_seed(0)
     angles = torch.linspace(-1.0, 1.0, m)
     modes = torch.stack([_turned(4.0, float(a)) for a in angles])[None].repeat(e, 1, 1, 1)
-    labeler = ModeLabeler(ModeLabelCfg(), robot_radius=0.4, waypoint_dt=0.25)
+    labeler = ModeLabeler(ModeLabelCfg(), robot_radius=0.4, waypoint_dt=0.25, ped_radius=0.3)
     xy = torch.rand(e, 2) * 4
     yaw = torch.rand(e) - 0.5
     routes = torch.stack([torch.stack([xy[i], xy[i] + torch.tensor([20.0, 0.0])]) for i in range(e)])

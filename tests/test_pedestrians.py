@@ -7,7 +7,7 @@ from s2e.urban.pedestrians import PedestrianCfg, PedestrianCrowd
 
 def _crowd(layouts, count=(10, 10), react=True):
     cfg = PedestrianCfg(count=count, react_to_robot=react)
-    return PedestrianCrowd(layouts, [collision_footprints(l) for l in layouts], cfg, "cpu", seed=1)
+    return PedestrianCrowd(layouts, [collision_footprints(l) for l in layouts], cfg, "cpu", seed=1, robot_radius=0.4)
 
 
 def test_pedestrians_never_overlap_and_stay_on_walkable_area(layouts):

@@ -270,7 +270,7 @@ def test_procedural_export_matches_its_block(tmp_path):
 def test_pedestrians_walk_the_bundle_layout(tmp_path):
     b = load_scene_bundle(export_procedural_bundle(tmp_path / "b", seed=2, obstacle_density=1.5, num_routes=1, gaussians=small_gaussians()))
     layouts = [b.layout, b.layout]
-    crowd = PedestrianCrowd(layouts, [collision_footprints(l) for l in layouts], PedestrianCfg(count=(8, 8)), "cpu", seed=1)
+    crowd = PedestrianCrowd(layouts, [collision_footprints(l) for l in layouts], PedestrianCfg(count=(8, 8)), "cpu", seed=1, robot_radius=0.4)
     crowd.reset()
     start = crowd.pos.clone()
     for _ in range(100):

@@ -21,12 +21,8 @@ class WaypointControllerCfg:
     """Seconds between consecutive predicted waypoints."""
     lookahead: int = 2
     """Index of the waypoint the controller aims at (0-based)."""
-    max_lin_vel: float = 1.0
-    """Forward speed command limits (m/s): the robot's top speed ..."""
     min_lin_vel: float = 0.0
-    """... and the lowest (0: no reversing)."""
-    max_ang_vel: float = 1.5
-    """Yaw-rate command limit (rad/s)."""
+    """Lowest forward speed command (m/s; 0: no reversing). The top speed and yaw rate are the robot's."""
     max_speed_scale: float = 1.5
     """Largest speed scale (m/s) an action's last value may give: metric waypoints = normalized * scale * waypoint_dt."""
 
@@ -46,8 +42,13 @@ def normalize_waypoints(waypoints: torch.Tensor, speed: torch.Tensor, cfg: Waypo
     return torch.cat([(waypoints / denom).flatten(1), speed[:, None]], dim=-1)
 
 
-def waypoints_to_velocity(waypoints: torch.Tensor, cfg: WaypointControllerCfg) -> torch.Tensor:
-    """Metric waypoints [N, W, 2] in the robot frame -> body velocity command [N, 2] = (v, omega)."""
+def waypoints_to_velocity(waypoints: torch.Tensor, cfg: WaypointControllerCfg, *, max_lin_vel: float,
+                          max_ang_vel: float) -> torch.Tensor:
+    """Metric waypoints [N, W, 2] in the robot frame -> body velocity command [N, 2] = (v, omega).
+
+    The command is clipped to the robot's top speed `max_lin_vel` (m/s) and yaw rate `max_ang_vel`
+    (rad/s), which belong to the robot (its RobotSpec), not to the controller.
+    """
     target = waypoints[:, cfg.lookahead]
     t = (cfg.lookahead + 1) * cfg.waypoint_dt
     dx, dy = target[:, 0], target[:, 1]
@@ -56,6 +57,6 @@ def waypoints_to_velocity(waypoints: torch.Tensor, cfg: WaypointControllerCfg) -
     forward = dx.clamp_min(0.0) / t
     v = forward * torch.cos(heading).clamp_min(0.0)
     omega = heading / t
-    v = v.clamp(cfg.min_lin_vel, cfg.max_lin_vel)
-    omega = omega.clamp(-cfg.max_ang_vel, cfg.max_ang_vel)
+    v = v.clamp(cfg.min_lin_vel, max_lin_vel)
+    omega = omega.clamp(-max_ang_vel, max_ang_vel)
     return torch.stack([v, omega], dim=-1)

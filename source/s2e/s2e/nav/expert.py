@@ -43,7 +43,7 @@ def distance_to_polyline(points: torch.Tensor, routes: torch.Tensor) -> torch.Te
 
 
 class ScriptedExpert:
-    def __init__(self, cfg: ExpertCfg, ctrl: WaypointControllerCfg, robot_radius: float, ped_radius: float = 0.3):
+    def __init__(self, cfg: ExpertCfg, ctrl: WaypointControllerCfg, robot_radius: float, ped_radius: float):
         self.cfg, self.ctrl, self.r, self.ped_r = cfg, ctrl, robot_radius, ped_radius
 
     def _candidates(self, device) -> tuple[torch.Tensor, torch.Tensor]:

@@ -49,7 +49,7 @@ class ModeLabels:
 
 
 class ModeLabeler:
-    def __init__(self, cfg: ModeLabelCfg, robot_radius: float, waypoint_dt: float, ped_radius: float = 0.3):
+    def __init__(self, cfg: ModeLabelCfg, robot_radius: float, waypoint_dt: float, ped_radius: float):
         self.cfg, self.r, self.dt, self.ped_r = cfg, robot_radius, waypoint_dt, ped_radius
 
     @torch.no_grad()

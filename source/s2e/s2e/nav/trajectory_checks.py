@@ -51,8 +51,8 @@ class BlockedWaypoints:
 
 def blocked_waypoints(world: torch.Tensor, xy: torch.Tensor, footprints: torch.Tensor, footprint_valid: torch.Tensor,
                       clearance_maps: torch.Tensor, tile_size: float, cfg: TrajectoryCheckCfg, *, robot_radius: float,
-                      waypoint_dt: float, ped_xy: torch.Tensor | None = None, ped_vel: torch.Tensor | None = None,
-                      ped_valid: torch.Tensor | None = None, ped_radius: float = 0.3) -> BlockedWaypoints:
+                      ped_radius: float, waypoint_dt: float, ped_xy: torch.Tensor | None = None,
+                      ped_vel: torch.Tensor | None = None, ped_valid: torch.Tensor | None = None) -> BlockedWaypoints:
     """world [E, C, W, 2] trajectories of robots at xy [E, 2]; footprints [E, O, 7] (+ valid [E, O]);
     clearance_maps [E, H, W] (walkable clearance, m); pedestrians ped_xy / ped_vel [E, P, 2], ped_valid [E, P]
     (None: none considered). A waypoint is blocked when its clearance is below the margin."""

@@ -43,9 +43,7 @@ class PedestrianCfg:
     robot_strength: float = 3.0
     """Repulsion from the robot (react_to_robot): strength * exp((radius + robot_radius - distance) / range) ..."""
     robot_range: float = 0.4
-    """... its range (m) ..."""
-    robot_radius: float = 0.4
-    """... and the robot's radius as the pedestrians see it (m)."""
+    """... and its range (m); robot_radius is the robot's own (PedestrianCrowd's argument)."""
     max_speed_factor: float = 1.3
     """A pedestrian never walks faster than this times its preferred speed."""
     goal_tolerance: float = 0.6
@@ -57,8 +55,10 @@ class PedestrianCfg:
 class PedestrianCrowd:
     """State and dynamics of all pedestrians in all envs."""
 
-    def __init__(self, layouts: list[UrbanLayout], obstacles: list[np.ndarray], cfg: PedestrianCfg, device: str | torch.device = "cpu", seed: int = 0):
-        self.cfg, self.device = cfg, torch.device(device)
+    def __init__(self, layouts: list[UrbanLayout], obstacles: list[np.ndarray], cfg: PedestrianCfg, device: str | torch.device = "cpu",
+                 seed: int = 0, *, robot_radius: float):
+        """`robot_radius` (m): the robot's body radius, which the pedestrians' repulsion from it keeps clear."""
+        self.cfg, self.device, self.robot_radius = cfg, torch.device(device), float(robot_radius)
         self.num_envs, self.max_count = len(layouts), int(cfg.count[1])
         e, p = self.num_envs, self.max_count
         r_max = max(len(l.walk_rects) for l in layouts)
@@ -157,7 +157,7 @@ class PedestrianCrowd:
         force = force + (mag[..., None] * n).sum(2)
         if c.react_to_robot and robot_xy is not None:
             d, n = circle_distance(self.pos, robot_xy[:, None], torch.ones_like(self.active[:, :1]))
-            mag = c.robot_strength * torch.exp((c.radius + c.robot_radius - d) / c.robot_range)
+            mag = c.robot_strength * torch.exp((c.radius + self.robot_radius - d) / c.robot_range)
             force = force + (mag[..., None] * n).sum(2)
         vel = self.vel + force * dt
         vmax = (self.speed * c.max_speed_factor)[..., None]

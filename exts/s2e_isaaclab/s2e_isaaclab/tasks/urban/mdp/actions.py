@@ -11,7 +11,7 @@ the robot's locomotion controller tracks:
 
 from __future__ import annotations
 
-from dataclasses import MISSING, replace
+from dataclasses import MISSING
 from typing import TYPE_CHECKING
 
 import torch
@@ -45,7 +45,7 @@ class WaypointNavAction(ActionTerm):
             raise ValueError(f"actions.nav.mode={cfg.mode!r} is not one of {CONTROL_MODES}")
         self.robot = self._asset
         self.spec: RobotSpec = cfg.robot
-        self.ctrl = replace(cfg.controller, max_lin_vel=self.spec.max_lin_vel, max_ang_vel=self.spec.max_ang_vel)
+        self.ctrl = cfg.controller
         n = self.num_envs
         self._raw = torch.zeros(n, self.action_dim, device=self.device)
         self.cmd = torch.zeros(n, 2, device=self.device)
@@ -81,7 +81,8 @@ class WaypointNavAction(ActionTerm):
     def process_actions(self, actions: torch.Tensor):
         self._raw[:] = actions
         self.prev_cmd = self.cmd
-        self.cmd = waypoints_to_velocity(metric_waypoints(actions, self.ctrl), self.ctrl)
+        self.cmd = waypoints_to_velocity(metric_waypoints(actions, self.ctrl), self.ctrl, max_lin_vel=self.spec.max_lin_vel,
+                                         max_ang_vel=self.spec.max_ang_vel)
         if self.velocity_override is not None:
             self.cmd = self.velocity_override.to(self.device).expand_as(self.cmd).clone()
         self._substep = 0

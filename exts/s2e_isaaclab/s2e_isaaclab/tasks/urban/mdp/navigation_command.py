@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import MISSING, replace
+from dataclasses import MISSING
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -71,8 +71,8 @@ class NavigationCommand(CommandTerm):
         self.bundle_route = torch.full((self.num_envs,), -1, dtype=torch.long, device=self.device)
         """Index of each env's current bundle route (-1 when episodes are sampled)."""
         self.footprints, self.footprint_valid = terrain.footprints()
-        ped_cfg = replace(cfg.pedestrians, robot_radius=self.spec.radius)
-        self.crowd = PedestrianCrowd(self.layouts, [collision_footprints(l) for l in self.layouts], ped_cfg, self.device, seed=cfg.seed)
+        self.crowd = PedestrianCrowd(self.layouts, [collision_footprints(l) for l in self.layouts], cfg.pedestrians, self.device,
+                                     seed=cfg.seed, robot_radius=self.spec.radius)
         self.pedestrian_asset = env.scene[cfg.pedestrian_asset] if cfg.pedestrians.count[1] > 0 else None
         n, k = self.num_envs, cfg.route.num_points
         self.routes = torch.zeros(n, k, 2, device=self.device)
