@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import shutil
 import sys
 import time
@@ -79,7 +78,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from s2e.models.checkpoint import CheckpointError, load_checkpoint
-    from s2e.utils.files import write_json_atomic
+    from s2e.utils.files import atomic_path, write_json_atomic
     from s2e.utils.machine import describe_machine
 
     try:
@@ -88,10 +87,8 @@ def main() -> None:
         sys.exit(f"error: {err}")
     open_loop, closed_loop = read_json(args.open_loop, "open_loop"), read_json(args.closed_loop, "closed_loop")
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    shutil.copyfile(args.checkpoint, tmp)
-    os.replace(tmp, out)
+    with atomic_path(out) as tmp:
+        shutil.copyfile(args.checkpoint, tmp)
     digest = hashlib.sha256(out.read_bytes()).hexdigest()
     prov = dict(meta.get("provenance", {}))
     rate = decisions_per_second(model)

@@ -67,8 +67,8 @@ def test_same_numbers_from_one_run_and_from_a_run_interrupted_mid_task(tmp_path)
     proc.send_signal(signal.SIGTERM)  # the parent only: it passes the signal on to its worker
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 128 + signal.SIGTERM
-    assert err.strip().splitlines()[-1] == (f"error: interrupted by SIGTERM while evaluating NavBench-GS-Obstacle-Wheeled; the "
-                                            f"finished episodes are kept in logs/navbench/wheeled/b/.Obstacle.partial.json: "
+    assert err.strip().splitlines()[-1] == ("error: interrupted by SIGTERM while evaluating NavBench-GS-Obstacle-Wheeled; the "
+                                            "finished episodes are kept in logs/navbench/wheeled/b/.Obstacle.partial.json: "
                                             "run the same command again to resume")
     assert _wait_until(lambda: not _processes_in(tmp_path), 30)
     kept = len(json.loads(partial.read_text())["per_episode"]["env"])

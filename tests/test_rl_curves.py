@@ -19,7 +19,7 @@ def test_scalars_round_trip_and_runs_overlay(tmp_path):
     steps, values = read_scalars(a)["Episode/SR_last100"]
     assert steps == [0.0, 1.0, 2.0] and values == pytest.approx([0.1, 0.2, 0.4])
     out = save_run_curves({"a": a, "b": b}, tmp_path / "out" / "curves.png")
-    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and not list(out.parent.glob("*.tmp.png"))
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and [p.name for p in out.parent.iterdir()] == ["curves.png"]
 
 
 def test_a_folder_without_events_is_a_clear_error(tmp_path):

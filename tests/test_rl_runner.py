@@ -433,7 +433,7 @@ def test_with_the_prior_and_equal_labels_the_checkpoint_is_already_the_optimum(a
 
 def test_ranking_loss_moves_only_ram_and_raises_the_labelled_mode(agdm_checkpoint):
     runner = make_labelled_runner(agdm_checkpoint, coef=5.0, critic_warmup_iterations=0)
-    alg, actor = runner.alg, runner.alg.actor
+    actor = runner.alg.actor
     obs = runner.env.get_observations()
     with torch.no_grad():
         actor(obs)

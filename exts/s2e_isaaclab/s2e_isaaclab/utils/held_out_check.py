@@ -13,11 +13,10 @@ The checkpoint's own evaluation is cached, so only the run's policy is evaluated
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
-from s2e.utils.files import write_json_atomic
+from s2e.utils.files import atomic_path, write_json_atomic
 
 from .evaluation import EpisodeSet, compare_policies
 
@@ -46,9 +45,8 @@ class HeldOutCheck:
         write_json_atomic(self.history_path, self.history)
         best = min(self.history, key=lambda h: (-h["sr_b"], h["ct_b"], h["iteration"]))
         if best is entry:
-            tmp = self.run_dir / ".best.pt.tmp"
-            shutil.copyfile(path, tmp)
-            os.replace(tmp, self.run_dir / "best.pt")
+            with atomic_path(self.run_dir / "best.pt") as tmp:
+                shutil.copyfile(path, tmp)
             write_json_atomic(self.run_dir / "best.json", entry)
         return {"HeldOut/SR_checkpoint": overall.sr_a, "HeldOut/SR": overall.sr_b, "HeldOut/CT_checkpoint": overall.ct_a,
                 "HeldOut/CT": overall.ct_b, "HeldOut/wins": overall.wins, "HeldOut/losses": overall.losses,

@@ -21,7 +21,7 @@ import torch
 from s2e.rendering import GaussianScene
 from s2e.rendering.gaussians import SH_C0
 from s2e.rendering.transforms import quat_from_matrix, quat_to_rotmat, yaw_quats
-from s2e.urban.geometry import body_to_world, yaw_from_quat_xyzw
+from s2e.urban.geometry import body_to_world
 from s2e.urban.pedestrian_gaussians import PedestrianGaussians
 
 ROOT = "/s2e"

@@ -9,7 +9,6 @@ metrics). Every load problem is a `CheckpointError` whose message is one line: f
 from __future__ import annotations
 
 import datetime as _dt
-import os
 import pickle
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from ..utils.files import atomic_path
 from .agdm import AGDM, AGDMConfig
 
 FORMAT_VERSION = 1
@@ -73,13 +73,8 @@ def save_checkpoint(path: str | Path, model: AGDM, normalization: dict | None = 
         "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
         "provenance": prov,
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
+    with atomic_path(path) as tmp:
         torch.save(payload, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 

@@ -9,7 +9,6 @@ is written atomically, so a killed run resumes from its last save without losing
 from __future__ import annotations
 
 import math
-import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ from torch.utils.data import DataLoader
 from ..models.agdm import AGDM
 from ..models.checkpoint import save_checkpoint
 from ..models.mixture import agdm_loss
-from ..utils.files import write_json_atomic
+from ..utils.files import atomic_path, write_json_atomic
 from .curves import save_pretrain_curves
 from .metrics import model_metrics
 
@@ -86,9 +85,8 @@ class Pretrainer:
         state = {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(), "step": self.step,
                  "best": self.best, "history": self.history, "train_cfg": asdict(self.cfg),
                  "rng": torch.get_rng_state()}
-        tmp = self.run_dir / "state.pt.tmp"
-        torch.save(state, tmp)
-        os.replace(tmp, self.run_dir / "state.pt")
+        with atomic_path(self.run_dir / "state.pt") as tmp:
+            torch.save(state, tmp)
         save_checkpoint(self.run_dir / "agdm.pt", self.model, self.normalization, self._provenance())
 
     def load_state(self) -> bool:

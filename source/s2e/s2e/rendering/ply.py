@@ -9,13 +9,13 @@ other PLY readers, such as the collision-mesh reader, share it.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from ..utils.files import write_bytes_atomic
 from .gaussians import GaussianScene, sh_degree_from_coeffs
 
 PLY_TYPES = {
@@ -181,10 +181,4 @@ def save_ply(scene: GaussianScene, path: str | Path) -> Path:
         data[name] = values
     header = "ply\nformat binary_little_endian 1.0\n" + f"element vertex {n}\n"
     header += "".join(f"property float {name}\n" for name in columns) + "end_header\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(header.encode("ascii"))
-        f.write(data.tobytes())
-    os.replace(tmp, path)
-    return path
+    return write_bytes_atomic(path, header.encode("ascii") + data.tobytes())

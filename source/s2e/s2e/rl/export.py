@@ -13,6 +13,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..utils.files import atomic_path
+
 
 class DeployablePolicy(nn.Module):
     """images [B, k, 3, H, W] in [0, 1], goal [B, 2] (m, robot frame) -> action [B, 2W + 1]."""
@@ -44,12 +46,13 @@ def export_policy(model: nn.Module, images: torch.Tensor, goal: torch.Tensor, ou
         reference = policy(images, goal)
         traced = torch.jit.trace(policy, (images, goal), check_trace=False)
     ts_path, onnx_path = out_dir / "policy.pt", out_dir / "policy.onnx"
-    _save_atomic(ts_path, lambda p: traced.save(str(p)))
+    with atomic_path(ts_path) as tmp:
+        traced.save(str(tmp))
     # one self-contained file (weights inside, far below protobuf's 2 GB): it deploys by copying it alone
-    _save_atomic(onnx_path, lambda p: torch.onnx.export(
-        policy, (images, goal), str(p), input_names=["images", "goal"], output_names=["action"],
-        dynamic_shapes={"images": {0: torch.export.Dim("batch")}, "goal": {0: torch.export.Dim("batch")}},
-        opset_version=18, dynamo=True, external_data=False, verbose=False))
+    with atomic_path(onnx_path) as tmp:
+        torch.onnx.export(policy, (images, goal), str(tmp), input_names=["images", "goal"], output_names=["action"],
+                          dynamic_shapes={"images": {0: torch.export.Dim("batch")}, "goal": {0: torch.export.Dim("batch")}},
+                          opset_version=18, dynamo=True, external_data=False, verbose=False)
     with torch.no_grad():
         ts_out = torch.jit.load(str(ts_path))(images, goal)
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
@@ -60,13 +63,3 @@ def export_policy(model: nn.Module, images: torch.Tensor, goal: torch.Tensor, ou
     if bad:
         raise RuntimeError(f"exported policy differs from PyTorch: max abs error {bad} > {atol}")
     return {"torchscript": str(ts_path), "onnx": str(onnx_path), "max_abs_error": errors}
-
-
-def _save_atomic(path: Path, write) -> None:
-    """Write through a hidden temporary file renamed into place; a failed write leaves nothing behind."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        write(tmp)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)

@@ -23,6 +23,8 @@ import torch
 import torch.distributed as dist
 from rsl_rl.runners import OnPolicyRunner
 
+from ..utils.files import atomic_path
+
 
 class RunnerCheckpointError(RuntimeError):
     """A training checkpoint that cannot be resumed or played (message names the file and the fix)."""
@@ -60,14 +62,8 @@ class S2ERunner(OnPolicyRunner):
         saved["infos"] = {**(infos or {}), "strategy": actor.strategy, "rank_only": actor.rank_only, "agdm": actor.meta, "agdm_checkpoint": actor.checkpoint}
         saved["rng_state"] = {"torch": torch.get_rng_state(),
                               "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None}
-        folder, name = os.path.split(path)
-        tmp = os.path.join(folder, f".{name}.tmp")  # hidden: never matched by the model_*.pt checkpoint pattern
-        try:
+        with atomic_path(path) as tmp:  # a kill -9 mid-write leaves only a hidden file no checkpoint pattern matches
             torch.save(saved, tmp)
-            os.replace(tmp, path)
-        finally:  # a failed write (disk full, interrupt) leaves no partial file; a kill -9 leaves only the hidden one
-            if os.path.exists(tmp):
-                os.remove(tmp)
         self.logger.save_model(path, saved["iter"])
         if self.checkpoint_hook is not None:
             scalars = self.checkpoint_hook(path, saved["iter"]) or {}

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from ..models.checkpoint import CheckpointError, load_checkpoint
+from ..utils.files import atomic_path, write_text_atomic
 from .policy import build_policy_model
 from .runner import RunnerCheckpointError
 
@@ -75,7 +76,6 @@ def ship_policy(model_path: str | Path, out_path: str | Path, agdm_path: str | P
     AGDM checkpoint it was fine-tuned from, byte-identical to the run's) and `out_path`.json; returns the sidecar."""
     import hashlib
     import json
-    import os
 
     model_path, out_path, agdm_path = Path(model_path), Path(out_path), Path(agdm_path)
     if out_path.parent.resolve() != agdm_path.parent.resolve():
@@ -86,16 +86,13 @@ def ship_policy(model_path: str | Path, out_path: str | Path, agdm_path: str | P
         raise RunnerCheckpointError(f"{model_path} was fine-tuned from {info['agdm_checkpoint']}, which differs from {agdm_path}")
     saved = {"actor_state_dict": {f"model.{k}": v for k, v in model.state_dict().items()}, "iter": info["iteration"],
              "infos": {"strategy": info["strategy"], "rank_only": info["rank_only"], "agdm_checkpoint": agdm_path.name, "agdm_sha256": digest(agdm_path)}}
-    tmp = out_path.with_name(f".{out_path.name}.tmp")
-    torch.save(saved, tmp)
-    os.replace(tmp, out_path)
+    with atomic_path(out_path) as tmp:
+        torch.save(saved, tmp)
     meta = {**sidecar, "policy": out_path.name, "sha256": digest(out_path), "bytes": out_path.stat().st_size,
             "agdm_checkpoint": agdm_path.name, "agdm_sha256": digest(agdm_path), "strategy": info["strategy"],
             "iteration": info["iteration"], "trained_checkpoint": model_path.name}
     side = out_path.with_suffix(".json")
-    tmp = side.with_name(f".{side.name}.tmp")
-    tmp.write_text(json.dumps(meta, indent=2) + "\n")
-    os.replace(tmp, side)
+    write_text_atomic(side, json.dumps(meta, indent=2) + "\n")
     return meta
 
 

@@ -7,12 +7,12 @@ a broken collision mesh fails at load time with a message a user can act on.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
 from ..rendering.ply import read_ply_header
+from ..utils.files import write_bytes_atomic
 
 MESH_SUFFIXES = (".ply", ".obj")
 
@@ -64,11 +64,7 @@ def write_mesh(path: str | Path, vertices: np.ndarray, faces: np.ndarray) -> Pat
         payload = ("\n".join(lines) + "\n").encode("ascii")
     else:
         raise MeshError(f"{path}: unsupported mesh format '{suffix}'; use one of {', '.join(MESH_SUFFIXES)}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(payload)
-    os.replace(tmp, path)
-    return path
+    return write_bytes_atomic(path, payload)
 
 
 def _read_obj(path: Path) -> tuple[np.ndarray, np.ndarray]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .files import atomic_path
+
 
 def save_curves(path: str | Path, panels: dict[str, dict[str, tuple[list[float], list[float]]]], xlabel: str = "iteration",
                 title: str | None = None) -> Path:
@@ -32,10 +34,9 @@ def save_figure_atomic(fig, path: str | Path, dpi: int = 110) -> Path:
     """Save a matplotlib figure as PNG through a temporary file beside `path`, then close it."""
     import matplotlib.pyplot as plt
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=dpi)
-    plt.close(fig)
-    tmp.replace(path)
-    return path
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=dpi, format="png")
+    finally:
+        plt.close(fig)
+    return Path(path)
