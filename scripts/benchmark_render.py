@@ -29,6 +29,7 @@ from s2e.rendering.cameras import intrinsics_from_fov, look_at
 from s2e.rendering.culling import FrustumCuller
 from s2e.urban.appearance import urban_scene_gaussians
 from s2e.urban.layout import UrbanLayoutCfg, generate_layout
+from s2e.utils.errors import exit_bad_input
 from s2e.utils.files import write_json_atomic
 from s2e.utils.machine import describe_machine
 
@@ -96,7 +97,7 @@ def main() -> None:
     args = parser.parse_args()
     backends = args.backends or (["cpu", "cpu+cull", "gsplat"] if gsplat_available() else ["cpu", "cpu+cull"])
     if "gsplat" in backends and not gsplat_available():
-        sys.exit("error: backend gsplat needs a CUDA GPU and the gsplat package; run with --backends cpu")
+        exit_bad_input("backend gsplat needs a CUDA GPU and the gsplat package; run with --backends cpu")
     configs = [(n, r, c) for n in args.num_gaussians for r in args.resolutions for c in args.num_cameras]
     results, t0 = [], time.time()
     for k, (n, size, count) in enumerate(configs):

@@ -25,6 +25,7 @@ import yaml
 
 from s2e.rl.curves import read_scalars
 from s2e.utils.files import write_json_atomic, write_text_atomic
+from s2e.utils.errors import exit_bad_input
 from s2e.utils.machine import describe_machine
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,8 +83,7 @@ def main() -> None:
     args.iterations = args.iterations or settings["iterations"]
     args.repeats = args.repeats or settings["repeats"]
     if args.iterations < 2 or args.repeats < 1 or args.num_envs < 1:
-        print("benchmark_train: --iterations must be >= 2 (the first is a warm-up), --repeats and --num_envs >= 1", file=sys.stderr)
-        sys.exit(2)
+        exit_bad_input("--iterations must be >= 2 (the first is a warm-up), --repeats and --num_envs >= 1", prefix="benchmark_train")
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     variants = SUITE["variants"]

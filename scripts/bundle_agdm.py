@@ -17,11 +17,12 @@ import argparse
 import hashlib
 import json
 import shutil
-import sys
 import time
 from pathlib import Path
 
 import torch
+
+from s2e.utils.errors import exit_bad_input
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -66,7 +67,7 @@ def read_json(path: str | None, what: str) -> dict | None:
     try:
         return json.loads(Path(path).read_text())
     except (OSError, json.JSONDecodeError) as err:
-        sys.exit(f"error: --{what} {path}: unreadable results file ({err})")
+        exit_bad_input(f"--{what} {path}: unreadable results file ({err})")
 
 
 def main() -> None:
@@ -84,7 +85,7 @@ def main() -> None:
     try:
         model, meta = load_checkpoint(args.checkpoint)
     except CheckpointError as err:
-        sys.exit(f"error: {err}")
+        exit_bad_input(str(err))
     open_loop, closed_loop = read_json(args.open_loop, "open_loop"), read_json(args.closed_loop, "closed_loop")
     out = Path(args.out)
     with atomic_path(out) as tmp:

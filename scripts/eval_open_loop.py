@@ -19,6 +19,8 @@ from pathlib import Path
 
 import torch
 
+from s2e.utils.errors import exit_bad_input
+
 METRICS = ("minADE", "minFDE", "ADE", "FDE", "MAOE", "speed_err", "anchor_acc", "nll")
 UNITS = {"minADE": "m", "minFDE": "m", "ADE": "m", "FDE": "m", "MAOE": "deg", "speed_err": "m/s", "anchor_acc": "", "nll": "nats"}
 
@@ -85,7 +87,7 @@ def main() -> None:
     try:
         models = [(name, *load_checkpoint(path)) for name, path in parse_models(args.model)]
     except (ValueError, CheckpointError) as err:
-        sys.exit(f"error: {err}")
+        exit_bad_input(str(err))
     results: dict[str, dict] = {}
     try:
         first_cfg = models[0][1].cfg if models else AGDMConfig()  # the baseline uses the first model's waypoint spacing
@@ -97,7 +99,7 @@ def main() -> None:
         print(f"[open-loop] {dataset}", flush=True)
         for name, model, _meta in models:
             if name in results:
-                sys.exit(f"error: --model name {name!r} is used twice")
+                exit_bad_input(f"--model name {name!r} is used twice")
             _, loader = held_out(data, model.cfg, tuple(args.goal_range), args.goal_unit, args.batch_size)
             model.eval()
             with torch.no_grad():
@@ -105,7 +107,7 @@ def main() -> None:
             results[name] = weighted_mean(rows)
             print(f"[open-loop] {name}: ADE {results[name]['ADE']:.3f} m, minADE {results[name]['minADE']:.3f} m", flush=True)
     except DatasetError as err:
-        sys.exit(f"error: {str(err).splitlines()[0]}")
+        exit_bad_input(str(err))
     table = to_markdown(results)
     out = Path(args.out) if args.out else Path("logs/eval_open_loop") / data.name / datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
     write_json_atomic(out / "results.json", {"data": str(data), "samples": results[next(iter(results))]["samples"],

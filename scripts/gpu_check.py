@@ -26,6 +26,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from s2e.utils.errors import exit_bad_input
+
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 TRAIN_LINES = ("[train_ram", "Learning iteration", "Steps per second", "Collection time", "Learning time")
@@ -150,16 +152,14 @@ def main() -> None:
     import torch
 
     if not args.tiny and not torch.cuda.is_available():
-        print("gpu_check: no CUDA device here: run it on a GPU machine, or --tiny for the CPU smoke version", file=sys.stderr)
-        sys.exit(2)
+        exit_bad_input("no CUDA device here: run it on a GPU machine, or --tiny for the CPU smoke version", prefix="gpu_check")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     steps = plan(args.tiny, out.resolve())
     if args.only:
         unknown = set(args.only) - {s.name for s in steps}
         if unknown:
-            print(f"gpu_check: unknown step(s) {sorted(unknown)}: choose from {[s.name for s in steps]}", file=sys.stderr)
-            sys.exit(2)
+            exit_bad_input(f"unknown step(s) {sorted(unknown)}: choose from {[s.name for s in steps]}", prefix="gpu_check")
         steps = [s for s in steps if s.name in args.only]
     for step in steps:
         run_step(step)

@@ -12,11 +12,12 @@ start). Every estimate is printed with the flag that overrides it (see s2e/urban
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+from s2e.utils.errors import exit_bad_input
 
 
 def main() -> None:
@@ -82,8 +83,7 @@ def main() -> None:
         if args.routes < 0:
             raise ValueError("--routes must be >= 0")
     except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
+        exit_bad_input(str(err))
     cfg.yaw_deg_override, cfg.size_override = args.yaw_deg, args.size
     cfg.ground_split.choice = args.walkable_ground
     cfg.centre_override = None if args.centre is None else np.asarray(args.centre, float)
@@ -101,8 +101,7 @@ def main() -> None:
         g = load_splat(capture) if capture.suffix.lower() == ".splat" else load_ply(capture)
         result = build_capture_bundle(g, args.out, cfg, name=args.name or capture.stem)
     except (CaptureError, PlyError, MeshError, SceneBundleError, OSError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
+        exit_bad_input(str(err))
     for line in result.estimate.lines():
         print(line)
     b, grids = result.bundle, result.grids

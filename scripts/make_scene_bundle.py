@@ -12,13 +12,13 @@ this script writes is one the tasks accept.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 
 from s2e.rendering.ply import PlyError
 from s2e.urban.mesh_io import MeshError
 from s2e.urban.procedural_bundle import export_procedural_bundle
 from s2e.urban.scene_bundle import SceneBundleError, load_scene_bundle
+from s2e.utils.errors import exit_bad_input
 
 OBSTACLE_DENSITY = {"empty": 0.0, "obstacles": 1.5}
 
@@ -41,8 +41,7 @@ def main() -> None:
                                         num_routes=args.routes, mesh_file=f"collision.{args.mesh}")
         bundle = load_scene_bundle(path)
     except (SceneBundleError, PlyError, MeshError, OSError, RuntimeError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
+        exit_bad_input(str(err))
     print(f"wrote {path} in {time.time() - t0:.1f} s: {bundle.gaussians.num_gaussians} Gaussians, "
           f"{len(bundle.faces)} mesh triangles, {int(bundle.layout.walkable.sum())} walkable cells, "
           f"{len(bundle.layout.walk_rects)} walk rectangles, {len(bundle.routes)} routes")

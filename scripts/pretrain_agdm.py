@@ -15,12 +15,13 @@ the model section is ignored): supervised fine-tuning on new data.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import hydra
 import torch
 from omegaconf import DictConfig, OmegaConf
+
+from s2e.utils.errors import exit_bad_input
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -58,7 +59,7 @@ def main(cfg: DictConfig) -> None:
 
     from s2e.models.agdm import AGDM, AGDMConfig
     from s2e.models.checkpoint import CheckpointError, load_checkpoint
-    from s2e.pretrain.dataset import DatasetError
+    from s2e.pretrain.dataset import SAMPLE_SHAPE_KEYS, DatasetError
     from s2e.pretrain.trainer import Pretrainer, TrainCfg
 
     torch.manual_seed(cfg.seed)
@@ -66,21 +67,26 @@ def main(cfg: DictConfig) -> None:
         torch.set_num_threads(int(cfg.threads))
     device = ("cuda:0" if torch.cuda.is_available() else "cpu") if cfg.device == "auto" else cfg.device
     run_dir = ROOT / cfg.log_root / cfg.run_name if not Path(cfg.log_root).is_absolute() else Path(cfg.log_root) / cfg.run_name
-    try:
-        model_cfg = AGDMConfig.from_dict({k: tuple(v) if isinstance(v, list) else v
-                                          for k, v in OmegaConf.to_container(cfg.model).items()})
-        train_cfg = TrainCfg(**OmegaConf.to_container(cfg.train))
-        train_set, test_set = build_datasets(cfg)
-    except (DatasetError, TypeError, ValueError) as err:
-        sys.exit(f"error: {str(err).splitlines()[0]}")
-    print(f"[pretrain] {len(train_set)} training / {len(test_set)} held-out samples; run folder {run_dir}", flush=True)
-    state = run_dir / "state.pt"
+    model = None
     if cfg.init_checkpoint:
         try:
             model, _ = load_checkpoint(ROOT / cfg.init_checkpoint if not Path(cfg.init_checkpoint).is_absolute() else cfg.init_checkpoint)
         except CheckpointError as err:
-            sys.exit(f"error: init_checkpoint: {err}")
-        model_cfg = model.cfg
+            exit_bad_input(f"init_checkpoint: {err}")
+        for key in SAMPLE_SHAPE_KEYS:  # the data follows the checkpoint's sample shape, not the model section's
+            value = getattr(model.cfg, key)
+            OmegaConf.update(cfg, f"model.{key}", list(value) if isinstance(value, tuple) else value, force_add=True)
+    try:
+        model_cfg = model.cfg if model is not None else AGDMConfig.from_dict(
+            {k: tuple(v) if isinstance(v, list) else v for k, v in OmegaConf.to_container(cfg.model).items()})
+        train_cfg = TrainCfg(**OmegaConf.to_container(cfg.train))
+        train_set, test_set = build_datasets(cfg)
+        train_set.check_fits(model_cfg)
+    except (DatasetError, TypeError, ValueError) as err:
+        exit_bad_input(str(err))
+    print(f"[pretrain] {len(train_set)} training / {len(test_set)} held-out samples; run folder {run_dir}", flush=True)
+    state = run_dir / "state.pt"
+    if model is not None:
         print(f"[pretrain] fine-tuning {cfg.init_checkpoint} ({model_cfg.num_modes} modes, its anchors)", flush=True)
     else:
         anchors = torch.load(state, map_location="cpu", weights_only=False)["model"]["anchors"] if state.is_file() else \

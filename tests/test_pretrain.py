@@ -98,3 +98,26 @@ def test_missing_dataset_is_one_line_error(tmp_path):
     assert proc.returncode != 0
     lines = [l for l in proc.stderr.splitlines() if l.startswith("error:")]
     assert len(lines) == 1 and "nowhere" in lines[0], proc.stderr[-2000:]
+
+
+def test_the_data_follows_the_models_sample_shape(tmp_path):
+    """The data's frames and waypoint timing come from the model section (or the SFT checkpoint): one home."""
+    from s2e.models.checkpoint import load_checkpoint
+
+    make_dataset(tmp_path / "data")
+    data = f"data.datasets=[{{path: {tmp_path / 'data'}, weight: 1.0}}]"
+    short = pretrain(f"log_root={tmp_path / 'runs'}", "run_name=w8", data, "train.iterations=3", "model.num_waypoints=8")
+    assert short.returncode == 0, short.stderr[-3000:]
+    # SFT with the model section at its defaults (10 waypoints): data and model keep the checkpoint's 8
+    sft = pretrain(f"log_root={tmp_path / 'runs'}", "run_name=sft", data, "train.iterations=3",
+                   f"init_checkpoint={tmp_path / 'runs' / 'w8' / 'agdm.pt'}")
+    assert sft.returncode == 0, sft.stderr[-3000:]
+    tuned, meta = load_checkpoint(tmp_path / "runs" / "sft" / "agdm.pt")
+    assert tuned.cfg.num_waypoints == 8 and meta["provenance"]["config"]["data"]["defaults"]["num_waypoints"] == 8
+
+    for override in ("data.defaults.waypoint_dt=0.2", f"data.datasets=[{{path: {tmp_path / 'data'}, weight: 1.0, waypoint_dt: 0.2}}]"):
+        proc = pretrain(f"log_root={tmp_path / 'runs'}", "run_name=bad", data, override)
+        assert proc.returncode == 2 and proc.stderr.strip().splitlines()[-1] == (
+            "error: the data gives waypoint_dt=0.2 but the model is built for 0.25: set model.waypoint_dt (the data "
+            "follows it) and drop the data's own waypoint_dt"), proc.stderr[-2000:]
+        assert not list((tmp_path / "runs" / "bad").glob("*.pt"))  # stopped before training: only Hydra's log

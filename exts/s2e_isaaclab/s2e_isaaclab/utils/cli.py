@@ -13,6 +13,7 @@ from pathlib import Path
 import gymnasium as gym
 
 from s2e.rl.run_folders import RUN_CHECKPOINT_PATTERN  # noqa: F401  (the scripts' --load_checkpoint default)
+from s2e.utils.errors import exit_bad_input
 
 from ..paths import default_device
 
@@ -298,8 +299,7 @@ def run_main(main) -> None:
     try:
         main()
     except (UserError, FileNotFoundError, PlyError, SceneBundleError, EpisodeFileError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
+        exit_bad_input(str(err))
     except KeyboardInterrupt:  # Ctrl-C: what was saved stays (atomic writes); no traceback
         print("\ninterrupted", file=sys.stderr)
         sys.exit(130)

@@ -375,7 +375,8 @@ class GNMDataset(Dataset):
 
 # -- mixing ----------------------------------------------------------------------------------------------
 
-_SHAPE_KEYS = ("context", "image_size", "num_waypoints", "waypoint_dt")
+SAMPLE_SHAPE_KEYS = ("context", "image_size", "num_waypoints", "waypoint_dt")
+"""Settings that fix a sample's shape and meaning: mixed datasets and the model they train must agree on each."""
 
 
 class MixedDataset(ConcatDataset):
@@ -392,7 +393,7 @@ class MixedDataset(ConcatDataset):
             raise DatasetError(f"MixedDataset: weights must be >= 0 with a positive sum, got {weights}")
         ref = datasets[0].cfg
         for d in datasets[1:]:
-            for key in _SHAPE_KEYS:
+            for key in SAMPLE_SHAPE_KEYS:
                 if tuple(np.atleast_1d(getattr(d.cfg, key))) != tuple(np.atleast_1d(getattr(ref, key))):
                     raise DatasetError(f"{d.root}: {key}={getattr(d.cfg, key)} differs from {datasets[0].root}'s "
                                        f"{getattr(ref, key)}; mixed datasets must produce samples of one shape")
@@ -402,6 +403,16 @@ class MixedDataset(ConcatDataset):
                                    f"waypoint horizon of {ref.num_waypoints * ref.waypoint_dt} s?)")
         super().__init__(datasets)
         self.weights = weights
+
+    def check_fits(self, model_cfg) -> None:
+        """DatasetError unless the samples have the shape `model_cfg` (an AGDMConfig) is built for: a model
+        trained on other frames, image size or waypoint timing would fail, or mislabel its own outputs."""
+        ref = self.datasets[0].cfg
+        for key in SAMPLE_SHAPE_KEYS:
+            ours, model = tuple(np.atleast_1d(getattr(ref, key))), tuple(np.atleast_1d(getattr(model_cfg, key)))
+            if ours != model:
+                raise DatasetError(f"the data gives {key}={getattr(ref, key)} but the model is built for {getattr(model_cfg, key)}: "
+                                   f"set model.{key} (the data follows it) and drop the data's own {key}")
 
     def sample_weights(self) -> torch.Tensor:
         total = sum(self.weights)
