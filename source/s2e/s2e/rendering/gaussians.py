@@ -13,10 +13,8 @@ from dataclasses import dataclass, fields
 
 import torch
 
+from .sh import C0 as SH_C0  # degree-0 SH basis constant: RGB = 0.5 + SH_C0 * f_dc
 from .transforms import quat_from_matrix, quat_multiply, rotate_sh
-
-SH_C0 = 0.28209479177387814
-"""Degree-0 SH basis constant: RGB = 0.5 + SH_C0 * f_dc."""
 
 
 def rgb_to_sh0(rgb: torch.Tensor) -> torch.Tensor:
