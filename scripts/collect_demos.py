@@ -87,7 +87,7 @@ def main() -> None:
 
     from s2e.nav.perturbation import ActionPerturbation, PerturbationCfg
     from s2e.rendering.cameras import rotmat_from_quat_xyzw
-    from s2e_isaaclab.utils.nav_policies import camera_mismatch, scripted_expert
+    from s2e_isaaclab.utils.nav_policies import model_task_mismatch, scripted_expert
 
     base = env.unwrapped
     nav = base.command_manager.get_term("nav")
@@ -99,7 +99,7 @@ def main() -> None:
     cam = cfg.scene.camera
     num_envs, frame_dt = base.num_envs, float(base.step_dt)
     if learner is not None:
-        mismatch = camera_mismatch(cam, learner.cfg)
+        mismatch = model_task_mismatch(cfg, learner.cfg)
         if mismatch:
             raise UserError(f"--policy: {mismatch}")
         learner = learner.to(base.device)

@@ -89,7 +89,7 @@ def main() -> None:
     from s2e_isaaclab.utils.evaluation import DEFAULT_CACHE, EpisodeSet
     from s2e_isaaclab.utils.held_out_check import HeldOutCheck
     from s2e_isaaclab.utils.mode_labels import EnvModeLabeler
-    from s2e_isaaclab.utils.nav_policies import camera_mismatch
+    from s2e_isaaclab.utils.nav_policies import model_task_mismatch
     from s2e_isaaclab.utils.rollout_video import FilmingVecEnv
     from s2e_isaaclab.tasks.urban.agents import apply_same_start_groups, uses_mode_labels
 
@@ -135,8 +135,7 @@ def main() -> None:
         agdm, _ = load_checkpoint(agent_cfg.actor.checkpoint)
     except CheckpointError as err:
         raise UserError(str(err)) from None
-    cam = env_cfg.scene.camera
-    mismatch = camera_mismatch(cam, agdm.cfg)
+    mismatch = model_task_mismatch(env_cfg, agdm.cfg)
     if mismatch:
         raise UserError(mismatch)
 

@@ -15,6 +15,7 @@ the same the route observation gives a policy in training.
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import torch
 
@@ -64,14 +65,20 @@ class StraightToGoalPolicy:
         return normalize_waypoints(waypoints, torch.full_like(goal[:, 0], self.speed), self.ctrl)
 
 
-def camera_mismatch(camera_cfg, model_cfg) -> str | None:
-    """Why the task's camera cannot feed an AGDM model (frame count and image size differ), with the fix; None when it can.
-    The one check of camera against model: train_ram.py and collect_demos.py run it before the env is built."""
-    cam = camera_cfg
-    if (cam.history, (cam.height, cam.width)) == (model_cfg.context, tuple(model_cfg.image_size)):
-        return None
-    return (f"the model expects {model_cfg.context} frames of {tuple(model_cfg.image_size)}, the camera gives "
-            f"{cam.history} of {(cam.height, cam.width)}: set env.scene.camera.history/height/width")
+def model_task_mismatch(env_cfg, model_cfg) -> str | None:
+    """Why the task cannot run an AGDM model, with the fix; None when it can. The camera must give the model's
+    frames (count and size) and the waypoint action must read its trajectories as they were trained (number of
+    waypoints and their spacing in seconds: a different spacing would silently stretch every trajectory).
+    The one check of task against model: train_ram.py runs it before the env is built, AGDMPolicy and
+    collect_demos.py's --policy when they get the model."""
+    cam, ctrl = env_cfg.scene.camera, env_cfg.actions.nav.controller
+    if (cam.history, (cam.height, cam.width)) != (model_cfg.context, tuple(model_cfg.image_size)):
+        return (f"the model expects {model_cfg.context} frames of {tuple(model_cfg.image_size)}, the camera gives "
+                f"{cam.history} of {(cam.height, cam.width)}: set env.scene.camera.history/height/width")
+    if ctrl.num_waypoints != model_cfg.num_waypoints or not math.isclose(ctrl.waypoint_dt, model_cfg.waypoint_dt):
+        return (f"the model predicts {model_cfg.num_waypoints} waypoints {model_cfg.waypoint_dt} s apart, the waypoint action "
+                f"reads {ctrl.num_waypoints} {ctrl.waypoint_dt} s apart: set env.actions.nav.controller.num_waypoints/waypoint_dt")
+    return None
 
 
 class AGDMPolicy:
@@ -82,7 +89,7 @@ class AGDMPolicy:
         self.nav, _ = _terms(env)
         self.model, self.lookahead = model.to(env.unwrapped.device).eval(), route_lookahead(env.unwrapped.cfg)
         self.decode, self.goal, self.generator = decode, goal, generator
-        mismatch = camera_mismatch(env.unwrapped.cfg.scene.camera, model.cfg)
+        mismatch = model_task_mismatch(env.unwrapped.cfg, model.cfg)
         if mismatch:
             raise ValueError(mismatch)
 
