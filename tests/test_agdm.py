@@ -121,7 +121,7 @@ def test_anchor_assignment_picks_the_nearest_intent_point_whatever_the_predictio
 def test_loss_trains_the_given_winner():
     logits, mu, sigma, rho = (t.float() for t in _random_mixture(b=3, m=5))
     speed = torch.rand(3, 5) + 0.5
-    out = AGDMOutput(logits, mu, sigma, rho, speed)
+    out = AGDMOutput(logits, mu, sigma, rho, speed, waypoint_dt=0.25)
     truth, v = torch.randn(3, W, 2), torch.tensor([0.7, 1.0, 1.2])
     h = torch.tensor([4, 0, 2])
     parts = agdm_loss(out, truth, v, h)
@@ -228,7 +228,7 @@ def test_single_mode_loss_has_no_classification_term():
 
 # ---- metrics --------------------------------------------------------------------------------------
 def _output_from(mu, speed, logits):
-    return AGDMOutput(logits, mu, torch.full_like(mu, 0.5), torch.zeros(mu.shape[:-1]), speed)
+    return AGDMOutput(logits, mu, torch.full_like(mu, 0.5), torch.zeros(mu.shape[:-1]), speed, waypoint_dt=0.25)
 
 
 def test_metrics_on_hand_made_predictions():

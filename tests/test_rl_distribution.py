@@ -123,7 +123,7 @@ def test_fixed_waypoint_std_keeps_scores_and_means_and_ignores_predicted_spread(
 
     logits, mu, sigma, rho, speed = _params(separation=6.0)
     sigma = sigma.clone().requires_grad_(True)
-    out = AGDMOutput(logits=logits, mu=mu, sigma=sigma, rho=rho, speed=speed)
+    out = AGDMOutput(logits=logits, mu=mu, sigma=sigma, rho=rho, speed=speed, waypoint_dt=0.25)
     dist = MixtureActionDistribution.from_output(out, SPEED_STD, waypoint_std=0.3)
     iso = (logits, mu, torch.full_like(mu, 0.3), torch.zeros_like(rho), speed)
     action, _ = dist.sample(torch.Generator().manual_seed(2))
@@ -140,7 +140,7 @@ def test_anchor_only_exploration_executes_mode_means_and_scores_them_like_a_cate
 
     logits, mu, sigma, rho, speed = _params(b=4, separation=6.0)
     logits, mu = logits.clone().requires_grad_(True), mu.clone().requires_grad_(True)
-    out = AGDMOutput(logits=logits, mu=mu, sigma=sigma, rho=rho, speed=speed)
+    out = AGDMOutput(logits=logits, mu=mu, sigma=sigma, rho=rho, speed=speed, waypoint_dt=0.25)
     dist = MixtureActionDistribution.from_output(out, SPEED_STD, waypoint_std=0.1, waypoint_noise=False)
     action, modes = dist.sample(torch.Generator().manual_seed(3))
     rows = torch.arange(4)

@@ -406,7 +406,7 @@ def test_reranked_logits_pick_the_labels_best_mode_and_keep_the_ranking_when_lab
     torch.manual_seed(0)
     b, m, w = 3, 5, 4
     out = AGDMOutput(torch.randn(b, m), torch.randn(b, m, w, 2), torch.rand(b, m, w, 2) + 0.1, torch.zeros(b, m, w),
-                     torch.rand(b, m) + 0.5)
+                     torch.rand(b, m) + 0.5, waypoint_dt=0.25)
     labels = torch.zeros(b, m)
     labels[:, 2] = 3.0  # mode 2 makes 3 m more progress than the others
     logits = reranked_logits(out.logits, labels, 0.5)

@@ -106,7 +106,8 @@ class AGDMOutput:
     sigma: torch.Tensor
     rho: torch.Tensor
     speed: torch.Tensor
-    waypoint_dt: float = 0.25
+    waypoint_dt: float
+    """Seconds between waypoints: the model's (AGDMConfig.waypoint_dt), which metric_mu needs."""
 
     def mixture(self) -> TrajectoryMixture:
         return TrajectoryMixture(self.logits, self.mu, self.sigma, self.rho)
