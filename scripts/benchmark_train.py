@@ -24,8 +24,8 @@ from pathlib import Path
 import yaml
 
 from s2e.rl.curves import read_scalars
-from s2e.utils.files import write_json_atomic, write_text_atomic
 from s2e.utils.errors import exit_bad_input
+from s2e.utils.files import write_json_atomic, write_text_atomic
 from s2e.utils.machine import describe_machine
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,7 +10,8 @@ Writes logs/pretrain/<run_name>/: agdm.pt (latest checkpoint), agdm_best.pt (bes
 state.pt (for resume: rerunning the same command continues), metrics.json and TensorBoard events.
 Anchors are K-means centres of the training samples' intent points (the final normalized waypoint).
 With init_checkpoint, training starts from that checkpoint instead (its config, anchors and weights;
-the model section is ignored): supervised fine-tuning on new data.
+the model section is ignored and the data takes the checkpoint's frames and waypoint timing):
+supervised fine-tuning on new data.
 """
 
 from __future__ import annotations
