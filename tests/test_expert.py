@@ -12,8 +12,8 @@ from s2e.urban.layout import UrbanLayoutCfg, collision_footprints, generate_layo
 from s2e.urban.routes import RouteCfg, RoutePlanner, clearance_map
 
 LOOKAHEAD = 3.0
-LIMITS = dict(max_lin_vel=1.0, max_ang_vel=1.5)  # a robot's top speed (m/s) and yaw rate (rad/s)
 """The carrot distance (m); in the tasks it is the env cfg's route look-ahead (urban_env_cfg.route_lookahead)."""
+LIMITS = dict(max_lin_vel=1.0, max_ang_vel=1.5)  # a robot's top speed (m/s) and yaw rate (rad/s)
 
 
 def _rollout(density: float, seeds, steps=700):
