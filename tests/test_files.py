@@ -9,7 +9,7 @@ def test_a_finished_write_replaces_the_file_and_leaves_no_temporary(tmp_path):
     path = tmp_path / "sub" / "state.pt"
     write_bytes_atomic(path, b"old")
     with atomic_path(path) as tmp:
-        assert tmp.parent == path.parent and tmp.name.startswith(".") and not path.name.startswith(tmp.name)
+        assert tmp == path.parent / ".state.pt.tmp"  # beside the target (same file system), hidden
         tmp.write_bytes(b"new")
         assert path.read_bytes() == b"old"  # readers see the old file until the block ends
     assert path.read_bytes() == b"new" and [p.name for p in path.parent.iterdir()] == ["state.pt"]
