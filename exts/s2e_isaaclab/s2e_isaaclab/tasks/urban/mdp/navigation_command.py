@@ -176,15 +176,18 @@ class NavigationCommand(CommandTerm):
         the env's own generator, or its same-start group's per-episode seeds): one of the scene bundle's
         routes, or sampled on its block (blocks planned on worker processes when there are many)."""
         g, seed, size = self.cfg.group_size, self.cfg.seed, self.cfg.episode_pool_size
-        units = [i // g for i in range(self.num_envs)]
-        first_env = {u: i for i, u in reversed(list(enumerate(units)))}
+        units = [i // g for i in range(self.num_envs)]  # an env, or a same-start group of g consecutive envs
         if self.bundle_episodes is not None:
-            planned = {u: [(ep, route, crowd) for rng, crowd in episode_generators(seed, u, g, size)
-                           for route, ep in [self.bundle_episodes.sample(rng)]] for u in first_env}
+            def bundle_episode(rng, crowd):
+                route, ep = self.bundle_episodes.sample(rng)
+                return ep, route, crowd
+
+            planned = {u: [bundle_episode(rng, crowd) for rng, crowd in episode_generators(seed, u, g, size)]
+                       for u in range(units[-1] + 1)}
         else:
             units_on = [[] for _ in self._blocks]
-            for u, i in first_env.items():
-                units_on[self._block_of_env[i]].append(u)
+            for u in range(units[-1] + 1):
+                units_on[self._block_of_env[u * g]].append(u)  # a group's envs share one block
             jobs = [(block, self.cfg.route, seed, us, g, size, self._block_clearance[b])
                     for b, (block, us) in enumerate(zip(self._blocks, units_on)) if us]
             planned = {u: episodes for job, per_unit in zip(jobs, parallel_map(plan_block_episodes, jobs))
