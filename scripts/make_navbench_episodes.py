@@ -1,10 +1,12 @@
-"""Write NavBench-GS's episode files (assets/navbench/v1/<task>.json) for both robots and all four tasks.
+"""Write NavBench-GS's episode files (assets/<split folder>/<task>.json) for both robots and all four tasks.
 
-    ./isaaclab.sh -p scripts/make_navbench_episodes.py            # the shipped suite
-    ./isaaclab.sh -p scripts/make_navbench_episodes.py --num_scenes 8 --episodes_per_scene 4 --out assets/navbench/v1
+    ./isaaclab.sh -p scripts/make_navbench_episodes.py                  # the shipped urban split (assets/navbench/v1)
+    ./isaaclab.sh -p scripts/make_navbench_episodes.py --split shift    # the shipped shift split (assets/navbench/shift)
+    ./isaaclab.sh -p scripts/make_navbench_episodes.py --num_scenes 4 --episodes_per_scene 2 --out logs/my_suite
     ./isaaclab.sh -p scripts/make_navbench_episodes.py --scene_bundle logs/bundles/block_3   # -> logs/bundles/block_3/navbench/
 
-Blocks are generated from held-out seeds (s2e.navbench.generate); routes keep each robot's radius
+Blocks are generated from the split's held-out seeds in its appearance family (s2e.navbench.splits,
+s2e.navbench.generate); routes keep each robot's radius
 plus the tasks' margin from obstacles, as the S2E-Urban tasks plan them. Rerun after changing the
 block generator: the tasks refuse episode files whose block fingerprints no longer match.
 With --scene_bundle the files put every task on that captured street (its routes in turn, or
@@ -18,19 +20,26 @@ import argparse
 import os
 from pathlib import Path
 
-from s2e_isaaclab.utils.cli import run_main
+from s2e.navbench.splits import DEFAULT_SPLIT, SPLITS
+from s2e_isaaclab.paths import ASSETS_DIR
+from s2e_isaaclab.utils.cli import UserError, run_main
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--num_scenes", type=int, default=8)
-    parser.add_argument("--episodes_per_scene", type=int, default=4)
+    parser.add_argument("--split", choices=list(SPLITS), default=DEFAULT_SPLIT, help="which blocks: their family and seeds")
+    parser.add_argument("--num_scenes", type=int, default=None, help="default: the split's")
+    parser.add_argument("--episodes_per_scene", type=int, default=None, help="default: the split's")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default=None, help="default: assets/navbench/v1, or <bundle>/navbench with --scene_bundle")
+    parser.add_argument("--out", default=None, help="default: the split's folder under assets/, or <bundle>/navbench with --scene_bundle")
     parser.add_argument("--scene_bundle", default=None, help="a scene bundle folder (s2e.urban.scene_bundle) instead of the procedural blocks")
     parser.add_argument("--robots", nargs="+", choices=("Wheeled", "Quadruped"), default=["Wheeled", "Quadruped"])
     args = parser.parse_args()
-    out = Path(args.out or (Path(args.scene_bundle) / "navbench" if args.scene_bundle else "assets/navbench/v1"))
+    split = SPLITS[args.split]
+    num_scenes, per_scene = args.num_scenes or split.num_scenes, args.episodes_per_scene or split.episodes_per_scene
+    if num_scenes < 1 or per_scene < 1:
+        raise UserError(f"--num_scenes {num_scenes} --episodes_per_scene {per_scene}: make at least one of each")
+    out = Path(args.out or (Path(args.scene_bundle) / "navbench" if args.scene_bundle else ASSETS_DIR / split.folder))
 
     from s2e.navbench.episodes import save_suite
     from s2e.navbench.generate import make_bundle_suite, make_suite
@@ -48,13 +57,13 @@ def main() -> None:
             common = dict(route=RouteCfg(clearance=spec.radius + ROUTE_MARGIN), max_lin_vel=spec.max_lin_vel, seed=args.seed,
                           pedestrians=PEDESTRIAN_COUNT if content in ("pedestrians", "mixed") else (0, 0))
             if bundle is None:
-                suite = make_suite(task_id(task, robot), robot, content, num_scenes=args.num_scenes,
-                                   episodes_per_scene=args.episodes_per_scene,
+                suite = make_suite(task_id(task, robot), robot, content, split, num_scenes=num_scenes,
+                                   episodes_per_scene=per_scene,
                                    obstacle_density=OBSTACLE_DENSITY if content in ("obstacles", "mixed") else 0.0, **common)
             else:
                 ref = os.path.relpath(Path(args.scene_bundle).resolve(), out.resolve())
                 suite = make_bundle_suite(task_id(task, robot), robot, content, bundle, ref,
-                                          episodes=args.num_scenes * args.episodes_per_scene, **common)
+                                          episodes=num_scenes * per_scene, **common)
             assert suite.pedestrians[1] <= MAX_PEDESTRIANS
             path = save_suite(out / f"{suite.task}.json", suite)
             print(f"[navbench] {path}: {len(suite.scenes)} scenes, {len(suite.episodes)} episodes")

@@ -139,6 +139,13 @@ WHEELED = ["--task", "S2E-Urban-Wheeled", "--mode", "base"]
     ("eval_navbench.py", ["--episodes_per_env", "0"],
      "error: --episodes_per_env 0: evaluate at least 1 episode per env (or leave it out for all)"),
     ("eval_navbench.py", ["--num_envs", "0"], "error: --num_envs 0: run at least 1 env"),
+    ("train_ram.py", ["env.scene.camera.appearance=shift"],
+     "error: env.scene.camera.appearance='shift' is held out for NavBench-GS: the S2E-Urban tasks use urban; "
+     "score a policy on it with eval_navbench.py --split shift"),
+    ("collect_demos.py", ["env.scene.camera.appearance=shift"],
+     "error: env.scene.camera.appearance='shift' is held out for NavBench-GS: the S2E-Urban tasks use urban; "
+     "score a policy on it with eval_navbench.py --split shift"),
+    ("run_expert.py", ["env.scene.camera.appearance=noir"], "error: env.scene.camera.appearance='noir': choose one of urban"),
 ])
 def test_bad_values_are_one_line_before_the_env_is_built(monkeypatch, capsys, tmp_path, script, args, line):
     flags = WHEELED if script != "eval_navbench.py" else []

@@ -1,5 +1,5 @@
 """NavBench-GS episode files: validation with one-line errors, dealing episodes to envs, fingerprints,
-and the shipped suite (held-out blocks, routes from start to goal, still matching the generator)."""
+and the shipped splits (held-out blocks of their family, routes from start to goal, still matching the generator)."""
 
 from __future__ import annotations
 
@@ -11,17 +11,19 @@ import numpy as np
 import pytest
 
 from s2e.navbench.episodes import EpisodeFileError, check_fingerprints, layout_fingerprint, load_suite, save_suite
-from s2e.navbench.generate import HELD_OUT_SEED_BASE, make_suite
+from s2e.navbench.generate import make_suite
+from s2e.navbench.splits import SPLITS
+from s2e.urban.families import appearance_family
 from s2e.urban.layout import UrbanLayoutCfg, generate_layout
 from s2e.urban.routes import RouteCfg
 
-SHIPPED = Path(__file__).resolve().parents[1] / "assets" / "navbench" / "v1"
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
 TASKS = [f"NavBench-GS-{t}-{r}" for r in ("Wheeled", "Quadruped") for t in ("Empty", "Obstacle", "Pedestrian", "Mixed")]
 
 
 @pytest.fixture(scope="module")
 def small_suite():
-    return make_suite("NavBench-GS-Obstacle-Wheeled", "Wheeled", "obstacles", num_scenes=2, episodes_per_scene=4,
+    return make_suite("NavBench-GS-Obstacle-Wheeled", "Wheeled", "obstacles", SPLITS["urban"], num_scenes=2, episodes_per_scene=4,
                       route=RouteCfg(clearance=0.75, num_points=16), max_lin_vel=1.2, obstacle_density=1.5, pedestrians=(0, 0))
 
 
@@ -75,13 +77,27 @@ def test_a_changed_block_generator_is_detected(small_suite):
         check_fingerprints(small_suite, blocks, "suite.json")
 
 
+def test_the_family_is_saved_and_read_and_v1_files_do_not_name_it(small_suite, tmp_path):
+    raw = json.loads(save_suite(tmp_path / "urban.json", small_suite).read_text())
+    assert "family" not in raw and load_suite(tmp_path / "urban.json").family == "urban"
+    shifted = replace(small_suite, family="shift")
+    assert load_suite(save_suite(tmp_path / "shift.json", shifted)).family == "shift"
+    raw["family"] = "cartoon"
+    (tmp_path / "bad.json").write_text(json.dumps(raw))
+    with pytest.raises(EpisodeFileError, match="appearance family 'cartoon' is not one of urban, shift"):
+        load_suite(tmp_path / "bad.json")
+
+
+@pytest.mark.parametrize("split", list(SPLITS))
 @pytest.mark.parametrize("task", TASKS)
-def test_shipped_episode_files_are_valid_and_match_the_generator(task):
-    suite = load_suite(SHIPPED / f"{task}.json")
-    assert suite.task == task and len(suite.episodes) == 32 and len(suite.scenes) == 8
-    assert all(s.layout_seed >= HELD_OUT_SEED_BASE for s in suite.scenes)
-    cfg = UrbanLayoutCfg()
-    cfg.obstacles.density = suite.scenes[0].obstacle_density
+def test_shipped_episode_files_are_valid_and_match_the_generator(split, task):
+    suite = load_suite(ASSETS / SPLITS[split].folder / f"{task}.json")
+    assert suite.task == task and suite.family == SPLITS[split].family
+    scenes = SPLITS[split].num_scenes
+    assert len(suite.scenes) == scenes and len(suite.episodes) == scenes * SPLITS[split].episodes_per_scene
+    assert [s.layout_seed for s in suite.scenes] == [SPLITS[split].seed_base + j for j in range(scenes)]
+    cfg = replace(appearance_family(suite.family).layout)
+    cfg.obstacles = replace(cfg.obstacles, density=suite.scenes[0].obstacle_density)
     assert (cfg.obstacles.density > 0) == (("Obstacle" in task) or ("Mixed" in task))
     assert (suite.pedestrians[1] > 0) == (("Pedestrian" in task) or ("Mixed" in task))
     for j in (0, len(suite.scenes) - 1):  # two blocks per file keep this fast; all are checked when a task starts
@@ -90,12 +106,21 @@ def test_shipped_episode_files_are_valid_and_match_the_generator(task):
     assert lengths.min() >= 10.0 - 1e-3
 
 
-def test_regenerating_the_suite_reproduces_the_shipped_files(tmp_path):
+def test_split_seeds_are_apart_from_each_other_and_from_training():
+    bases = sorted(s.seed_base for s in SPLITS.values())
+    assert all(b - a > 10**8 for a, b in zip(bases, bases[1:]))
+    assert bases[0] > 100_003 * 9_999 + 4_096  # training draws seed * 100003 + env: seeds below 10,000, up to 4,096 envs
+
+
+@pytest.mark.parametrize("split", list(SPLITS))
+def test_regenerating_the_suite_reproduces_the_shipped_files(split, tmp_path):
     import subprocess
     import sys
 
-    proc = subprocess.run([sys.executable, str(SHIPPED.parents[2] / "scripts/make_navbench_episodes.py"), "--out", str(tmp_path)],
+    script = ASSETS.parent / "scripts/make_navbench_episodes.py"
+    proc = subprocess.run([sys.executable, str(script), "--split", split, "--out", str(tmp_path)],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     for task in TASKS:
-        assert (tmp_path / f"{task}.json").read_bytes() == (SHIPPED / f"{task}.json").read_bytes(), task
+        shipped = ASSETS / SPLITS[split].folder / f"{task}.json"
+        assert (tmp_path / f"{task}.json").read_bytes() == shipped.read_bytes(), task

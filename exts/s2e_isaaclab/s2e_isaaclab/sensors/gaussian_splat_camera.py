@@ -1,10 +1,11 @@
 """A camera that renders each env's Gaussian-splat scene from a body of the robot.
 
-The static scene (the env's urban block as Gaussians, or a captured scene bundle) is built once and
-stays resident on the device; each update only re-poses the walking people (per-actor Gaussian sets
-read from the physics bodies) and renders all due envs in one batched call (gsplat on CUDA, our
-rasterizer on CPU, which skips the Gaussians outside each camera's frustum with a grid built
-once: s2e.rendering.culling). Each env keeps a ring buffer of its last `history` frames, newest last, filled
+The static scene (the env's urban block as Gaussians in the camera's appearance family, or a captured
+scene bundle) is built once and stays resident on the device; each update only re-poses the walking
+people (per-actor Gaussian sets read from the physics bodies) and renders all due envs in one batched
+call (gsplat on CUDA, our rasterizer on CPU, which skips the Gaussians outside each camera's frustum
+with a grid built once: s2e.rendering.culling), then adds the family's haze, white balance and
+exposure. Each env keeps a ring buffer of its last `history` frames, newest last, filled
 with the first frame after a reset, so a policy always sees a full context.
 """
 
@@ -25,8 +26,10 @@ from isaaclab.sensors import SensorBase
 from s2e.rendering import GaussianScene, render
 from s2e.rendering.cameras import intrinsics_from_fov, mount_rotation, rotmat_from_quat_xyzw, viewmats_from_body
 from s2e.rendering.culling import FrustumCuller
+from s2e.rendering.lighting import add_haze, grade, shade_by_sun, sun_direction
 from s2e.rendering.render import resolve_backend
 from s2e.urban.appearance import urban_blocks_gaussians
+from s2e.urban.families import appearance_family
 from s2e.urban.layout import distinct_layouts
 from s2e.urban.pedestrian_gaussians import PedestrianGaussians, advance_phase
 
@@ -79,6 +82,7 @@ class GaussianSplatCamera(SensorBase):
             raise ValueError(f"GaussianSplatCamera: unknown data_types {sorted(unknown)}; choose from 'rgb', 'depth'")
         if cfg.history < 1:
             raise ValueError(f"GaussianSplatCamera: history must be >= 1, got {cfg.history}")
+        self._family = appearance_family(cfg.appearance)
         super().__init__(cfg)
         self._data = GaussianSplatCameraData()
 
@@ -134,8 +138,11 @@ class GaussianSplatCamera(SensorBase):
         self._data.viewmats = torch.eye(4, device=self._device).repeat(e, 1, 1)
         self._fresh = torch.ones(e, dtype=torch.bool, device=self._device)
         self._tile_view = torch.eye(4, device=self._device).repeat(e, 1, 1)
-        self._background = torch.tensor(self.cfg.background, device=self._device)
-        self._ground = torch.tensor(self.cfg.ground_color, device=self._device)
+        family = self._family
+        self._background = torch.tensor(family.sky, device=self._device)
+        self._ground = torch.tensor(family.ground_plane, device=self._device)
+        self._haze = torch.tensor(family.haze_colour, device=self._device)
+        self._tint = torch.tensor(family.lighting.tint, device=self._device)
 
     def _build_scene(self, num_actors: int) -> None:
         """Static Gaussians per env (resident), followed by a slot for each env's people."""
@@ -144,7 +151,11 @@ class GaussianSplatCamera(SensorBase):
             statics = [bundle.gaussians] * self._num_envs
         else:
             blocks, block_of_env = distinct_layouts(self._terrain.layouts)  # envs sharing a block share its Gaussians
-            made = urban_blocks_gaussians(blocks, seed=self.cfg.gaussian_seed)
+            made = urban_blocks_gaussians(blocks, self._family.gaussians, seed=self.cfg.gaussian_seed)
+            light = self._family.lighting
+            if light.shades:
+                sun = sun_direction(light.sun_azimuth_deg, light.sun_elevation_deg)
+                made = [shade_by_sun(block, sun, light.ambient, light.sun_gain) for block in made]
             statics = [made[b] for b in block_of_env]
         static = GaussianScene.stack_padded(statics).to(self._device)
         self._num_static = static.num_gaussians
@@ -241,6 +252,11 @@ class GaussianSplatCamera(SensorBase):
         rgb = rgb + (1 - alpha) * background
         plane_depth = torch.where(ground, t_ground, self.cfg.max_depth)[..., None]
         depth = torch.where(alpha > 0.5, depth, plane_depth).clamp(0, self.cfg.max_depth)
+        family = self._family
+        if family.haze_distance > 0:
+            rgb = add_haze(rgb, depth, self._haze, family.haze_distance)
+        if family.lighting.grades:
+            rgb = grade(rgb, self._tint, family.lighting.exposure)
         return rgb, depth
 
     def render_preview(self, env_ids: Sequence[int], width: int, height: int, hfov_deg: float | None = None) -> torch.Tensor:

@@ -39,10 +39,9 @@ class GaussianSplatCameraCfg(SensorBaseCfg):
     otherwise project to screen-filling veils (the clamped EWA Jacobian of 3DGS)."""
     antialiased: bool = True
     """gsplat's anti-aliased mode: sub-pixel Gaussians fade instead of bloating into haze at low resolution."""
-    background: tuple[float, float, float] = (0.62, 0.75, 0.90)
-    """Sky colour behind the scene."""
-    ground_color: tuple[float, float, float] = (0.52, 0.52, 0.5)
-    """Colour of the ground plane seen where the splats leave gaps below the horizon."""
+    appearance: str = "urban"
+    """Appearance family (s2e.urban.families): the procedural blocks' palettes and lighting, the sky and ground
+    plane behind the splats, haze. Training tasks take only the training families; NavBench-GS sets its split's."""
     actors_prim_path: str | None = "{ENV_REGEX_NS}/Pedestrian_.*"
     """Bodies drawn as walking people (matched against the physics bodies); None for none."""
     gaussian_seed: int = 0

@@ -174,6 +174,12 @@ def build_cfgs(args: argparse.Namespace, agent_entry_point: str | None = None):
     nav = getattr(getattr(cfg, "commands", None), "nav", None)
     if nav is not None and getattr(nav, "episode_pool_size", 1) < 1:
         raise UserError(f"env.commands.nav.episode_pool_size={nav.episode_pool_size}: plan at least 1 episode per env")
+    if nav is not None:
+        from s2e_isaaclab.tasks.urban.urban_env_cfg import held_out_appearance
+
+        problem = held_out_appearance(cfg)
+        if problem:
+            raise UserError(problem)
     return cfg, agent_cfg
 
 

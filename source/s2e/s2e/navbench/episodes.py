@@ -1,6 +1,8 @@
 """NavBench-GS episode files: the fixed episodes of one benchmark task, so a result reproduces anywhere.
 
-One JSON file per task (e.g. assets/navbench/v1/NavBench-GS-Obstacle-Wheeled.json) lists its scenes
+One JSON file per task and split (e.g. assets/navbench/v1/NavBench-GS-Obstacle-Wheeled.json, the `urban`
+split; s2e.navbench.splits) names the appearance family its blocks are drawn from and rendered in
+(s2e.urban.families; "urban" when the file does not say) and lists its scenes
 (procedural blocks: layout seed, obstacle density and a fingerprint of the generated geometry; or
 one scene bundle, a captured street, by its folder relative to the file, fingerprinted the same way) and
 its episodes (scene, start pose, goal, reference route, time limit, pedestrian seed). The fingerprint
@@ -20,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..urban.families import FAMILIES
 from ..urban.layout import UrbanLayout, collision_footprints
 from ..utils.files import write_json_atomic
 
@@ -59,6 +62,8 @@ class EpisodeSuite:
     scenes: tuple[BenchScene, ...]
     episodes: tuple[BenchEpisode, ...]
     format_version: int = FORMAT_VERSION
+    family: str = "urban"
+    """Appearance family of the procedural blocks (s2e.urban.families): their generator ranges and looks."""
 
     def episodes_per_env(self, num_envs: int) -> int:
         return len(self.episodes) // num_envs
@@ -97,6 +102,8 @@ def layout_fingerprint(layout: UrbanLayout) -> str:
 
 def save_suite(path: str | Path, suite: EpisodeSuite) -> Path:
     data = asdict(suite)
+    if data["family"] == "urban":  # the v1 files do not name it: they stay byte for byte what they were
+        del data["family"]
     for scene in data["scenes"]:
         if not scene["bundle"]:  # procedural blocks: no bundle key
             del scene["bundle"]
@@ -138,6 +145,9 @@ def load_suite(path: str | Path) -> EpisodeSuite:
         fail("no scenes or no episodes")
     if any(s.bundle for s in scenes) and len(scenes) != 1:
         fail("a scene bundle must be the file's only scene")
+    family = raw.get("family", "urban")
+    if family not in FAMILIES:
+        fail(f"appearance family {family!r} is not one of {', '.join(FAMILIES)}")
     for k, ep in enumerate(episodes):
         if not 0 <= ep.scene < len(scenes):
             fail(f"episode {k} names scene {ep.scene}, the file has {len(scenes)}")
@@ -146,7 +156,8 @@ def load_suite(path: str | Path) -> EpisodeSuite:
         route = np.asarray(ep.route)
         if np.linalg.norm(route[0] - ep.start) > 0.05 or np.linalg.norm(route[-1] - ep.goal) > 0.05:
             fail(f"episode {k}'s route does not run from its start to its goal")
-    return EpisodeSuite(str(raw["task"]), str(raw["robot"]), str(raw["content"]), pedestrians, scenes, episodes)
+    return EpisodeSuite(str(raw["task"]), str(raw["robot"]), str(raw["content"]), pedestrians, scenes, episodes,
+                        family=str(family))
 
 
 def bundle_path(suite: EpisodeSuite, episode_file: str | Path) -> Path | None:

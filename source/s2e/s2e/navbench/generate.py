@@ -1,7 +1,8 @@
 """Make a NavBench-GS episode suite: held-out procedural blocks and fixed episodes on them.
 
-The blocks' seeds start at HELD_OUT_SEED_BASE, far from the seeds training draws (terrain seed *
-100003 + env index), so benchmark scenes are never trained on. Each episode's time limit gives the
+The blocks come from the split's appearance family (its generator ranges; s2e.navbench.splits) and
+their seeds start at the split's seed base, far from the seeds training draws (terrain seed * 100003
++ env index), so benchmark scenes are never trained on. Each episode's time limit gives the
 robot `time_factor` times the route's length at its top speed, plus `time_margin_s`.
 """
 
@@ -12,28 +13,28 @@ from dataclasses import replace
 import numpy as np
 
 from .episodes import BenchEpisode, BenchScene, EpisodeSuite, layout_fingerprint
-from ..urban.layout import UrbanLayoutCfg, generate_layout
+from .splits import Split
+from ..urban.families import appearance_family
+from ..urban.layout import generate_layout
 from ..urban.routes import RouteCfg, RoutePlanner
 from ..urban.scene_bundle import BundleEpisodes
 
-HELD_OUT_SEED_BASE = 1_000_000_000
 
-
-def make_suite(task: str, robot: str, content: str, *, num_scenes: int, episodes_per_scene: int, route: RouteCfg,
-               max_lin_vel: float, obstacle_density: float, pedestrians: tuple[int, int], layout: UrbanLayoutCfg | None = None,
-               seed: int = 0, time_factor: float = 2.5, time_margin_s: float = 10.0) -> EpisodeSuite:
-    layout_cfg = layout or UrbanLayoutCfg()
+def make_suite(task: str, robot: str, content: str, split: Split, *, num_scenes: int, episodes_per_scene: int,
+               route: RouteCfg, max_lin_vel: float, obstacle_density: float, pedestrians: tuple[int, int], seed: int = 0,
+               time_factor: float = 2.5, time_margin_s: float = 10.0) -> EpisodeSuite:
+    layout_cfg = appearance_family(split.family).layout
     layout_cfg = replace(layout_cfg, obstacles=replace(layout_cfg.obstacles, density=obstacle_density))
     scenes, episodes = [], []
     for j in range(num_scenes):
-        layout_seed = HELD_OUT_SEED_BASE + j
+        layout_seed = split.seed_base + j
         block = generate_layout(layout_cfg, layout_seed)
         scenes.append(BenchScene(layout_seed, obstacle_density, layout_fingerprint(block)))
         planner = RoutePlanner(block, route)
         rng = np.random.default_rng([seed, j])
         for _ in range(episodes_per_scene):
             episodes.append(_bench_episode(j, planner.sample_episode(rng), rng, max_lin_vel, time_factor, time_margin_s))
-    return EpisodeSuite(task, robot, content, tuple(pedestrians), tuple(scenes), tuple(episodes))
+    return EpisodeSuite(task, robot, content, tuple(pedestrians), tuple(scenes), tuple(episodes), family=split.family)
 
 
 def make_bundle_suite(task: str, robot: str, content: str, bundle, bundle_ref: str, *, episodes: int, route: RouteCfg,

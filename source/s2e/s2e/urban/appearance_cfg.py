@@ -1,4 +1,4 @@
-"""Detail, budget and colours of a block's procedural Gaussians (`appearance.urban_scene_gaussians`).
+"""Detail, budget, patterns and colours of a block's procedural Gaussians (`appearance.urban_scene_gaussians`).
 
 A module of its own so that the block builder and its parts (`facades`, `props`) all read one config
 without importing each other.
@@ -6,9 +6,40 @@ without importing each other.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 RGB = tuple[float, float, float]
+
+
+@dataclass
+class FacadePalette:
+    """Colours the facades draw from: each building picks a wall, frame, door and sign colour (`facades`)."""
+
+    walls: tuple[RGB, ...] = ((0.55, 0.3, 0.22), (0.78, 0.7, 0.58), (0.86, 0.82, 0.72), (0.6, 0.6, 0.6),
+                              (0.62, 0.66, 0.7), (0.78, 0.6, 0.35), (0.88, 0.87, 0.84), (0.42, 0.24, 0.2),
+                              (0.6, 0.65, 0.55))
+    frames: tuple[RGB, ...] = ((0.9, 0.9, 0.88), (0.25, 0.2, 0.17), (0.3, 0.31, 0.33))
+    doors: tuple[RGB, ...] = ((0.35, 0.22, 0.12), (0.2, 0.2, 0.22), (0.15, 0.25, 0.2))
+    signs: tuple[RGB, ...] = ((0.7, 0.12, 0.1), (0.1, 0.3, 0.6), (0.15, 0.45, 0.2), (0.85, 0.65, 0.1), (0.15, 0.15, 0.15))
+    glass_dark: RGB = (0.1, 0.12, 0.16)
+    glass_sky: RGB = (0.42, 0.5, 0.6)
+    """Window glass runs from dark (looking in) to the sky's reflection (upper floors)."""
+
+
+@dataclass
+class PropPalette:
+    """Colours of the street furniture and obstacles (`props`); bins and scooters pick one of theirs."""
+
+    cardboard: RGB = (0.62, 0.45, 0.28)
+    tape: RGB = (0.78, 0.66, 0.48)
+    bins: tuple[RGB, ...] = ((0.16, 0.3, 0.2), (0.3, 0.32, 0.33), (0.2, 0.24, 0.3))
+    wood: RGB = (0.55, 0.36, 0.2)
+    metal: RGB = (0.18, 0.18, 0.2)
+    pole: RGB = (0.3, 0.31, 0.33)
+    lamp: RGB = (0.95, 0.92, 0.75)
+    bark: RGB = (0.33, 0.23, 0.15)
+    leaves: RGB = (0.22, 0.42, 0.16)
+    scooters: tuple[RGB, ...] = ((0.1, 0.6, 0.3), (0.9, 0.4, 0.05), (0.8, 0.1, 0.1), (0.1, 0.4, 0.8))
 
 
 @dataclass
@@ -49,3 +80,5 @@ class UrbanGaussianCfg:
     seam: RGB = (0.4, 0.39, 0.37)
     zebra: RGB = (0.92, 0.92, 0.88)
     curb: RGB = (0.8, 0.79, 0.76)
+    facades: FacadePalette = field(default_factory=FacadePalette)
+    props: PropPalette = field(default_factory=PropPalette)

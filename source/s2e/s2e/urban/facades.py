@@ -13,15 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..rendering.splats import Splats, flat, jitter_rgb, rect_points
-from .appearance_cfg import UrbanGaussianCfg
+from .appearance_cfg import FacadePalette, UrbanGaussianCfg
 from .layout import UrbanLayout
 
-WALLS = np.array([(0.55, 0.3, 0.22), (0.78, 0.7, 0.58), (0.86, 0.82, 0.72), (0.6, 0.6, 0.6), (0.62, 0.66, 0.7),
-                  (0.78, 0.6, 0.35), (0.88, 0.87, 0.84), (0.42, 0.24, 0.2), (0.6, 0.65, 0.55)])
-FRAMES = np.array([(0.9, 0.9, 0.88), (0.25, 0.2, 0.17), (0.3, 0.31, 0.33)])
-DOORS = np.array([(0.35, 0.22, 0.12), (0.2, 0.2, 0.22), (0.15, 0.25, 0.2)])
-SIGNS = np.array([(0.7, 0.12, 0.1), (0.1, 0.3, 0.6), (0.15, 0.45, 0.2), (0.85, 0.65, 0.1), (0.15, 0.15, 0.15)])
-GLASS_DARK, GLASS_SKY = np.array([0.1, 0.12, 0.16]), np.array([0.42, 0.5, 0.6])
 GLASS, DOOR, SIGN = 0, 1, 2
 RECESS = {GLASS: 0.04, DOOR: 0.02, SIGN: -0.03}
 """How far each kind of opening sits behind the wall surface (m); signs stand proud of it."""
@@ -40,10 +34,14 @@ class FacadeStyle:
     shop: bool
 
 
-def _style(rng: np.random.Generator) -> FacadeStyle:
-    wall = WALLS[rng.integers(len(WALLS))] * rng.uniform(0.92, 1.06)
-    return FacadeStyle(wall=wall, frame=FRAMES[rng.integers(len(FRAMES))], door=DOORS[rng.integers(len(DOORS))],
-                       sign=SIGNS[rng.integers(len(SIGNS))], ground_floor=rng.uniform(3.6, 4.4),
+def _pick(colours, rng: np.random.Generator) -> np.ndarray:
+    return np.asarray(colours[rng.integers(len(colours))], dtype=np.float64)
+
+
+def _style(palette: FacadePalette, rng: np.random.Generator) -> FacadeStyle:
+    wall = _pick(palette.walls, rng) * rng.uniform(0.92, 1.06)
+    return FacadeStyle(wall=wall, frame=_pick(palette.frames, rng), door=_pick(palette.doors, rng),
+                       sign=_pick(palette.signs, rng), ground_floor=rng.uniform(3.6, 4.4),
                        floor_height=rng.uniform(3.0, 3.5), bay=rng.uniform(2.4, 3.4),
                        window=(rng.uniform(0.9, 1.5), rng.uniform(1.3, 1.8)), shop=bool(rng.random() < 0.6))
 
@@ -54,7 +52,7 @@ def facade_splats(layout: UrbanLayout, cfg: UrbanGaussianCfg, rng: np.random.Gen
     half = layout.size / 2
     b = layout.buildings
     for i, (cx, cy, sx, sy, h) in enumerate(b):
-        style = _style(rng)
+        style = _style(cfg.facades, rng)
         for axis in (0, 1):
             t = 1 - axis
             lo, hi = (cy - sy / 2, cy + sy / 2) if axis == 0 else (cx - sx / 2, cx + sx / 2)
@@ -184,7 +182,8 @@ def _fill(face: _Face, rects: np.ndarray, colour, cfg, rng, detail: float, reces
         uz = (group[:, None, [0, 2]] + unit[None]).reshape(-1, 2)
         if colour is None:
             sky = rng.uniform(0, 1, len(group)) ** 2
-            base = GLASS_DARK + sky[:, None] * (GLASS_SKY - GLASS_DARK)
+            dark, bright = np.asarray(cfg.facades.glass_dark), np.asarray(cfg.facades.glass_sky)
+            base = dark + sky[:, None] * (bright - dark)
             height = np.tile(unit[:, 1] / max(size[1], 1e-6), len(group))
             rgb = np.repeat(base, len(unit), 0) * (0.8 + 0.4 * height)[:, None]
         else:

@@ -68,6 +68,8 @@ class UrbanLayoutCfg:
     """Strip along the curb where poles, trees, bins and benches stand (m)."""
     furniture_spacing: tuple[float, float] = (7.0, 13.0)
     """Range of the gaps (m) between consecutive pieces of street furniture in the strip."""
+    furniture_kinds: tuple[str, ...] = ("pole", "tree", "bin", "bench")
+    """The furniture mix: each piece is one of these kinds, drawn uniformly (repeat a kind to make it commoner)."""
     building_height: tuple[float, float] = (6.0, 22.0)
     building_width: tuple[float, float] = (8.0, 20.0)
     """Ranges (m) of the facades' height and frontage behind the sidewalks."""
@@ -303,7 +305,10 @@ def _subtract_intervals_list(intervals, gap):
 
 def _furniture(cfg, rng, roads, sidewalk, crossings, cross, half):
     """Poles, trees, bins and benches in the strip along each curb, clear of crosswalk ends."""
-    kinds = ("pole", "tree", "bin", "bench")
+    kinds = cfg.furniture_kinds
+    unknown = [k for k in kinds if k not in OBSTACLE_KINDS]
+    if unknown or not kinds:
+        raise ValueError(f"furniture_kinds={kinds!r}: name at least one kind, each one of {OBSTACLE_KINDS}")
     out, out_kind = [], []
     for (axis, off, hw), ws in zip(roads, sidewalk):
         blocked = [(p - cfg.crosswalk_width / 2 - 1.0, p + cfg.crosswalk_width / 2 + 1.0) for a, p, _, _ in crossings if a == axis]

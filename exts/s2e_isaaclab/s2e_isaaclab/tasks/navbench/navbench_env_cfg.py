@@ -1,7 +1,9 @@
 """NavBench-GS task configs: an S2E-Urban robot task on the held-out blocks of an episode file.
 
 Differences from S2E-Urban: episodes come from the task's episode file (fixed starts, goals, routes,
-pedestrian seeds, held-out block seeds never drawn in training); a collision is counted and the
+pedestrian seeds, held-out block seeds never drawn in training; the registered tasks use the `urban`
+split's files, `make_navbench` puts a task on any split's or a user's file, with the file's appearance
+family for the blocks' generator and the camera's looks); a collision is counted and the
 episode goes on; an episode ends on arrival (within 1 m), at its own time limit, or if the robot
 leaves its block. The fast base-velocity control mode is the default so the whole suite runs on a
 CPU; `--mode joint` evaluates with the locomotion controllers.
@@ -9,10 +11,15 @@ CPU; `--mode joint` evaluates with the locomotion controllers.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from isaaclab.managers import TerminationTermCfg as DoneTerm
 from isaaclab.utils import configclass
 
 from s2e.navbench.episodes import EpisodeFileError, EpisodeSuite, bundle_path, load_suite
+from s2e.navbench.splits import DEFAULT_SPLIT, SPLITS
+from s2e.navbench.tasks import TASK_CONTENT
+from s2e.urban.families import appearance_family
 
 from ...paths import asset_path
 from ..urban.config.quadruped.env_cfg import EnvCfg as QuadrupedEnvCfg
@@ -21,8 +28,6 @@ from ..urban.urban_env_cfg import MAX_PEDESTRIANS, apply_control_mode
 from . import terminations
 from .navbench_command import NavBenchCommandCfg
 
-EPISODE_DIR = "navbench/v1"
-TASK_CONTENT = {"Empty": "empty", "Obstacle": "obstacles", "Pedestrian": "pedestrians", "Mixed": "mixed"}
 ROBOTS = ("Wheeled", "Quadruped")
 
 
@@ -30,8 +35,9 @@ def task_id(task: str, robot: str) -> str:
     return f"NavBench-GS-{task}-{robot}"
 
 
-def episode_file(task: str, robot: str) -> str:
-    return asset_path(f"{EPISODE_DIR}/{task_id(task, robot)}.json")
+def episode_file(task: str, robot: str, split: str = DEFAULT_SPLIT) -> str:
+    """The shipped episode file of a task of a split (s2e.navbench.splits)."""
+    return asset_path(f"{SPLITS[split].folder}/{task_id(task, robot)}.json")
 
 
 def make_navbench(cfg, suite: EpisodeSuite, task: str, path: str) -> None:
@@ -50,9 +56,13 @@ def make_navbench(cfg, suite: EpisodeSuite, task: str, path: str) -> None:
     if bundle is not None:
         cfg.scene.terrain.scene_bundle, cfg.scene.terrain.layout_seeds = str(bundle), None
     else:
-        cfg.scene.terrain.scene_bundle = None
-        cfg.scene.terrain.layout.obstacles.density = suite.scenes[0].obstacle_density
-        cfg.scene.terrain.layout_seeds = [s.layout_seed for s in suite.scenes]
+        terrain = cfg.scene.terrain
+        terrain.scene_bundle = None
+        obstacles = replace(terrain.layout.obstacles, density=suite.scenes[0].obstacle_density)
+        terrain.layout = replace(appearance_family(suite.family).layout, obstacles=obstacles)
+        terrain.layout_seeds = [s.layout_seed for s in suite.scenes]
+    if getattr(cfg.scene, "camera", None) is not None:
+        cfg.scene.camera.appearance = suite.family
     cfg.scene.num_envs = suite.default_num_envs()
     cfg.terminations.collision = None
     cfg.terminations.episode_time_limit = DoneTerm(func=terminations.episode_time_limit, time_out=True)

@@ -19,6 +19,7 @@ from isaaclab.scene import InteractiveSceneCfg
 from isaaclab.utils import configclass
 from isaaclab_newton.physics import MJWarpSolverCfg, NewtonCfg
 
+from s2e.urban.families import FAMILIES, TRAINING_FAMILIES
 from s2e.urban.layout import UrbanLayoutCfg
 
 from ...paths import default_device
@@ -198,6 +199,21 @@ def use_robot(cfg: UrbanNavEnvCfg, articulation: ArticulationCfg, spec) -> None:
         cfg.scene.camera.prim_path = f"{{ENV_REGEX_NS}}/Robot/{spec.camera_body}"
         cfg.scene.camera.offset_pos = spec.camera_offset
         cfg.scene.camera.pitch_deg = spec.camera_pitch_deg
+
+
+def held_out_appearance(cfg: UrbanNavEnvCfg) -> str | None:
+    """Why the task cannot render its camera's appearance family, with the fix; None when it can. The S2E-Urban
+    tasks (training, demonstrations, play) draw the training families only: the others are held out for
+    NavBench-GS, whose episode files bring their own family (make_navbench), so no policy is trained on them."""
+    camera = getattr(cfg.scene, "camera", None)
+    if camera is None or getattr(cfg.commands.nav, "episode_file", ""):
+        return None
+    if camera.appearance not in FAMILIES:
+        return f"env.scene.camera.appearance={camera.appearance!r}: choose one of {', '.join(TRAINING_FAMILIES)}"
+    if camera.appearance not in TRAINING_FAMILIES:
+        return (f"env.scene.camera.appearance={camera.appearance!r} is held out for NavBench-GS: the S2E-Urban tasks "
+                f"use {', '.join(TRAINING_FAMILIES)}; score a policy on it with eval_navbench.py --split {camera.appearance}")
+    return None
 
 
 def disable_camera(cfg: UrbanNavEnvCfg) -> None:
