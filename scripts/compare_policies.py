@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from s2e_isaaclab.utils.cli import UserError, add_env_args, run_main
-from s2e_isaaclab.utils.evaluation import DEFAULT_CACHE
+from s2e_isaaclab.evaluation.compare import DEFAULT_CACHE, EpisodeSet, compare_policies, save_comparison
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -65,26 +65,18 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    from s2e.navbench.paired import markdown_report
-    from s2e.utils.files import write_json_atomic, write_text_atomic
-    from s2e_isaaclab.utils.evaluation import EpisodeSet, compare_policies
-
     episodes = EpisodeSet(task=args.task, seeds=args.seeds, num_envs=args.num_envs, episodes_per_env=args.episodes_per_env,
                           content=args.content, mode=args.mode, overrides=args.overrides, device=args.device)
     t0 = time.time()
     overall, per_seed = compare_policies(args.a, args.b, episodes, args.cache, tuple(args.names), args.jobs,
                                          log=lambda line: print(f"[compare] {line}", flush=True), rerank_b=args.rerank_b)
-    out = Path(args.out)
-    write_json_atomic(out / "comparison.json", {"a": str(Path(args.a).resolve()), "b": str(Path(args.b).resolve()),
-                                                "episodes": vars(episodes), "overall": overall.to_dict(),
-                                                "per_seed": {str(s): c.to_dict() for s, c in per_seed.items()}})
-    write_text_atomic(out / "comparison.md", markdown_report(overall, per_seed))
+    report = save_comparison(args.out, args.a, args.b, episodes, overall, per_seed)
     if args.record:
         from s2e.navbench.recipe_runs import recipe_entry, record_run
 
         entry = recipe_entry(overall, args.robot, args.recipe, args.train_seed, args.train_minutes, args.command, args.b)
         print(f"[compare] recorded in {args.record} ({len(record_run(args.record, entry))} runs)", flush=True)
-    print(f"[compare] {time.time() - t0:.0f} s; report: {out / 'comparison.md'}", flush=True)
+    print(f"[compare] {time.time() - t0:.0f} s; report: {report}", flush=True)
     print(f"[compare] {args.names[1]} vs {args.names[0]}: {overall.line()}", flush=True)
 
 

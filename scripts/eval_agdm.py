@@ -25,8 +25,6 @@ import gymnasium as gym
 import torch
 
 from s2e_isaaclab.utils.cli import UserError, add_env_args, build_env_cfg, run_main
-from s2e_isaaclab.utils.episodes import EpisodeCounter
-
 
 
 def main() -> None:
@@ -46,6 +44,7 @@ def main() -> None:
         raise UserError("the AGDM policy needs the camera: drop --no-camera")
 
     from s2e.models.checkpoint import CheckpointError, load_checkpoint
+    from s2e_isaaclab.evaluation.closed_loop import run_episodes
     from s2e_isaaclab.paths import BUNDLED_CHECKPOINT, asset_path
     from s2e_isaaclab.tasks.urban.urban_env_cfg import route_lookahead, set_route_lookahead
     from s2e_isaaclab.utils.nav_policies import AGDMPolicy
@@ -68,7 +67,6 @@ def main() -> None:
             raise UserError(f"--route_lookahead: {err}") from None
     env = gym.make(args.task, cfg=cfg)
     base = env.unwrapped
-    nav = base.command_manager.get_term("nav")
     gen = torch.Generator(device=base.device).manual_seed(args.seed)
     try:
         policy = AGDMPolicy(env, model, args.decode, args.goal, gen)
@@ -76,9 +74,8 @@ def main() -> None:
         raise UserError(str(err)) from None
     print(f"[eval_agdm] {args.checkpoint} on {args.task}: {base.num_envs} envs, content={cfg.content}, mode={cfg.control_mode}, "
           f"goal={args.goal}", flush=True)
-    obs, _ = env.reset(seed=args.seed)
-    episodes = EpisodeCounter(nav, args.episodes_per_env)
-    episodes.run(env, policy, obs, log=lambda line: print(f"[eval_agdm] {line}", flush=True))
+    episodes = run_episodes(env, policy, args.episodes_per_env, args.seed,
+                            log=lambda line: print(f"[eval_agdm] {line}", flush=True))
     result = {"checkpoint": str(args.checkpoint), "task": args.task, "content": cfg.content, "mode": cfg.control_mode,
               "seed": args.seed, "goal": args.goal, **({"route_lookahead": route_lookahead(cfg)} if args.goal == "route" else {}),
               "decode": args.decode, **episodes.summary()}

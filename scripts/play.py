@@ -1,6 +1,6 @@
 """Play a trained policy: rollouts with a video, SR / RC / CT, and the policy exported for deployment.
 
-    ./isaaclab.sh -p scripts/play.py --task S2E-Urban-Wheeled --mode base --num_envs 4 --load_run <run folder regex>
+    ./isaaclab.sh -p scripts/play.py --task S2E-Urban-Wheeled --mode base --num_envs 4 --load_run <run folder or regex>
     ./isaaclab.sh -p scripts/play.py --task S2E-Urban-Wheeled --mode base --checkpoint assets/agdm/agdm_wheeled.pt
     ./isaaclab.sh -p scripts/play.py ... --viz viser      # watch it live in a browser (docs/live_view.md)
 
@@ -49,7 +49,8 @@ def resolve_policy_file(args: argparse.Namespace, experiment_name: str) -> tuple
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_env_args(parser, default_task="S2E-Urban-Quadruped")
-    parser.add_argument("--load_run", default=".*", help="run folder under logs/rsl_rl/<experiment> (regex; default: the newest run with a checkpoint)")
+    parser.add_argument("--load_run", default=".*", help="the run folder, or a regex of run folder names under "
+                        "logs/rsl_rl/<experiment> (default: the newest run with a checkpoint)")
     parser.add_argument("--load_checkpoint", default=RUN_CHECKPOINT_PATTERN, help="checkpoint in the run (regex; default: the latest)")
     parser.add_argument("--checkpoint", default=None,
                         help="play this policy file instead of a run: AGDM checkpoint, shipped fine-tuned policy or model_<it>.pt")
@@ -62,11 +63,9 @@ def main() -> None:
     if args.episodes_per_env < 1:
         raise UserError(f"--episodes_per_env {args.episodes_per_env}: play at least 1 episode per env")
 
-    from s2e.models.checkpoint import CheckpointError
     from s2e.rl.export import export_policy
-    from s2e.rl.runner import RunnerCheckpointError
-    from s2e.rl.trained_policy import load_policy_model
     from s2e.utils.video import Mp4Writer
+    from s2e_isaaclab.evaluation.models import load_policy
     from s2e_isaaclab.utils.episodes import EpisodeCounter
     from s2e_isaaclab.utils.nav_policies import AGDMPolicy
     from s2e_isaaclab.utils.rollout_video import RolloutFilm
@@ -75,10 +74,7 @@ def main() -> None:
     path, plays, export_dir = resolve_policy_file(args, agent_cfg.experiment_name)
     # checkpoint and seed in the name: two evaluations started in the same second do not share a folder
     out = ensure_writable(plays, "play output") / f"{datetime.now():%Y-%m-%d_%H-%M-%S}_{path.stem}_seed{args.seed}"
-    try:
-        model, info = load_policy_model(path, map_location=env_cfg.sim.device)
-    except (CheckpointError, RunnerCheckpointError) as err:
-        raise UserError(str(err)) from None
+    model, info = load_policy(path, map_location=env_cfg.sim.device)
 
     env = create_env(args.task, env_cfg, args)
     try:

@@ -37,7 +37,9 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run_name", default=None, help="suffix of the run folder")
     parser.add_argument("--resume", action="store_true",
                         help="continue a run from --load_run/--load_checkpoint: iterations continue after the loaded one, --max_iterations more")
-    parser.add_argument("--load_run", default=None, help="with --resume: run folder (regex; default: the newest run with a checkpoint)")
+    parser.add_argument("--load_run", default=None,
+                        help="with --resume: the run folder, or a regex of run folder names under "
+                             "logs/rsl_rl/<experiment> (default: the newest run with a checkpoint)")
     parser.add_argument("--load_checkpoint", default=None, help="with --resume: checkpoint in that folder (regex; default: the latest)")
     parser.add_argument("--logger", choices=("tensorboard", "wandb"), default=None)
     parser.add_argument("--video", action="store_true", help="film env 0 (camera beside a top-down map) during training")
@@ -86,7 +88,7 @@ def main() -> None:
     from s2e.rl.run_folders import RunNotFoundError, check_run_name, find_run_checkpoint
     from s2e.rl.runner import RunnerCheckpointError, S2ERunner
     from s2e_isaaclab.utils.episodes import EpisodeMetricsVecEnv
-    from s2e_isaaclab.utils.evaluation import DEFAULT_CACHE, EpisodeSet
+    from s2e_isaaclab.evaluation.compare import DEFAULT_CACHE, EpisodeSet
     from s2e_isaaclab.utils.held_out_check import HeldOutCheck
     from s2e_isaaclab.utils.mode_labels import EnvModeLabeler
     from s2e_isaaclab.utils.nav_policies import model_task_mismatch

@@ -1,5 +1,6 @@
-"""eval_navbench.py as a user runs it: same numbers twice, resume after a kill, the AGDM on a task,
-the tables and pictures, one-line errors."""
+"""eval_navbench.py as a user runs it: same numbers twice, resume after a kill, the AGDM on a task (directly and
+through the policy contract, episode for episode the same), the example policy in-process and from its own server
+process, the shift split, the tables with verdicts and pictures, one-line errors."""
 
 from __future__ import annotations
 
@@ -28,8 +29,8 @@ def _run(*args, cwd, timeout=900):
                           env=dict(os.environ, OMP_NUM_THREADS="1"))
 
 
-def _result(cwd, method_name, task, robot="wheeled"):
-    return json.loads((Path(cwd) / "logs/navbench" / robot / method_name / f"{task}.json").read_text())
+def _result(cwd, method_name, task, robot="wheeled", split="urban"):
+    return json.loads((Path(cwd) / "logs/navbench" / split / robot / method_name / f"{task}.json").read_text())
 
 
 def _processes_in(folder: Path) -> list[int]:
@@ -60,7 +61,7 @@ def test_same_numbers_from_one_run_and_from_a_run_interrupted_mid_task(tmp_path)
     args = ["--method", "straight", "--tasks", "Obstacle", "--num_envs", "8", "--episodes_per_env", "2"]
     whole = _run(*args, "--name", "a", cwd=tmp_path)
     assert whole.returncode == 0, whole.stderr[-3000:]
-    partial = tmp_path / "logs/navbench/wheeled/b/.Obstacle.partial.json"
+    partial = tmp_path / "logs/navbench/urban/wheeled/b/.Obstacle.partial.json"
     proc = subprocess.Popen(_cmd(*args, "--name", "b"), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=dict(os.environ, OMP_NUM_THREADS="1"))
     assert _wait_until(partial.is_file, 600)
@@ -68,7 +69,7 @@ def test_same_numbers_from_one_run_and_from_a_run_interrupted_mid_task(tmp_path)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 128 + signal.SIGTERM
     assert err.strip().splitlines()[-1] == ("error: interrupted by SIGTERM while evaluating NavBench-GS-Obstacle-Wheeled; the "
-                                            "finished episodes are kept in logs/navbench/wheeled/b/.Obstacle.partial.json: "
+                                            "finished episodes are kept in logs/navbench/urban/wheeled/b/.Obstacle.partial.json: "
                                             "run the same command again to resume")
     assert _wait_until(lambda: not _processes_in(tmp_path), 30)
     kept = len(json.loads(partial.read_text())["per_episode"]["env"])
@@ -84,8 +85,10 @@ def test_same_numbers_from_one_run_and_from_a_run_interrupted_mid_task(tmp_path)
     assert max(abs(x - y) for x, y in zip(path_a, path_b)) < 0.02
     assert all(a["summary"][m] == b["summary"][m] for m in ("SR", "RC", "CT", "TTG"))
     assert not partial.exists()
-    assert set(a["summary"]) == {"SR", "RC", "CT", "PLR", "TTG"} and a["summary"]["SR"]["lo"] <= a["summary"]["SR"]["mean"]
-    report = tmp_path / "logs/navbench/wheeled"
+    assert set(a["summary"]) == {"SR", "SRNC", "RC", "CT", "PLR", "TTG"} and a["summary"]["SR"]["lo"] <= a["summary"]["SR"]["mean"]
+    clean = [s and c == 0 for s, c in zip(a["per_episode"]["success"], a["per_episode"]["collisions"])]
+    assert a["summary"]["SRNC"]["mean"] == sum(clean) / len(clean)
+    report = tmp_path / "logs/navbench/urban/wheeled"
     table = (report / "results.md").read_text()
     assert "| a |" in table and "| b |" in table and "Obstacle SR↑" in table
     assert (report / "results.csv").read_text().count("\n") == 3 and (report / "bars.png").stat().st_size > 0
@@ -95,7 +98,7 @@ def test_same_numbers_from_one_run_and_from_a_run_interrupted_mid_task(tmp_path)
     (report / "c" / "Obstacle.json").write_text('{"name": "c", "summ')
     again = _run(*args, "--name", "a", cwd=tmp_path)
     assert again.returncode == 0, again.stderr[-3000:]
-    assert "[navbench] warning: logs/navbench/wheeled/c/Obstacle.json is not a readable result" in again.stderr
+    assert "[navbench] warning: logs/navbench/urban/wheeled/c/Obstacle.json is not a readable result" in again.stderr
     assert "| a |" in again.stdout and "| c |" not in again.stdout
 
 
@@ -104,7 +107,7 @@ def test_an_interrupted_evaluation_resumes_keeping_finished_tasks(tmp_path):
     args = ["--method", "straight", "--tasks", "Empty", "Obstacle", *QUICK]
     proc = subprocess.Popen(_cmd(*args), cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             env=dict(os.environ, OMP_NUM_THREADS="1"))
-    first = tmp_path / "logs/navbench/wheeled/Straight-to-goal/Empty.json"
+    first = tmp_path / "logs/navbench/urban/wheeled/Straight-to-goal/Empty.json"
     try:
         assert _wait_until(first.is_file, 600)
     finally:
@@ -145,19 +148,77 @@ def test_a_killed_worker_ends_the_evaluation_with_one_line(tmp_path):
                                             "episode had finished: run the same command again to resume")
 
 
-def test_the_bundled_agdm_on_the_obstacle_task(tmp_path):
+@pytest.mark.timeout(1200)
+def test_the_bundled_agdm_directly_and_through_the_policy_contract(tmp_path):
     proc = _run("--tasks", "Obstacle", *QUICK, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     r = _result(tmp_path, "S2E-BC", "Obstacle")
     assert r["episodes"] == 8 and r["spec"]["model"].endswith("agdm_wheeled.pt")
     assert r["summary"]["SR"]["mean"] >= 0.5 and r["summary"]["RC"]["mean"] > 0.6  # it drives (SR ~0.9 on 32 episodes)
     assert "| S2E-BC |" in proc.stdout
+    checkpoint = ROOT / "assets/agdm/agdm_wheeled.pt"
+    proc = _run("--method", "policy", "--policy", "s2e.navbench.agdm_contract:make_policy", "--policy_kwargs",
+                f"checkpoint={checkpoint}", "--name", "BC-contract", "--tasks", "Obstacle", *QUICK, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    c = _result(tmp_path, "BC-contract", "Obstacle")
+    assert c["per_episode"] == r["per_episode"]  # outcome by outcome, path lengths and all
+    # the table compares every row with S2E-BC on the same episodes
+    table = (tmp_path / "logs/navbench/urban/wheeled/results.md").read_text()
+    assert "Verdicts against S2E-BC" in table and "| BC-contract | +0 (0/0, p=1) n.s." in table
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.timeout(1200)
+def test_the_example_policy_in_process_and_from_its_own_server(tmp_path):
+    args = ["--method", "policy", "--tasks", "Empty", *QUICK]
+    local = subprocess.run(_cmd(*args, "--policy", "examples.navbench_policy.route_follower:make_policy", "--name", "local",
+                                "--out", str(tmp_path / "logs/navbench")), capture_output=True, text=True, cwd=ROOT,
+                           timeout=900, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    assert local.returncode == 0, local.stderr[-3000:]
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, str(ROOT / "examples/navbench_policy/serve.py"), "--port", str(port)],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path)
+    try:
+        assert "serving" in server.stdout.readline()
+        remote = _run(*args, "--policy", f"ws://127.0.0.1:{port}", "--name", "served", cwd=tmp_path)
+        assert remote.returncode == 0, remote.stderr[-3000:]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    a, b = _result(tmp_path, "local", "Empty"), _result(tmp_path, "served", "Empty")
+    assert a["episodes"] == 8 and a["per_episode"] == b["per_episode"]
+    assert a["summary"]["RC"]["mean"] > 0.5  # a blind route follower gets along its routes
+    assert b["spec"]["policy"] == f"ws://127.0.0.1:{port}"
+
+
+def test_the_shift_split_runs_its_own_episodes(tmp_path):
+    proc = _run("--method", "expert", "--split", "shift", "--tasks", "Obstacle", *QUICK, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    r = _result(tmp_path, "Expert", "Obstacle", split="shift")
+    shipped = ROOT / "assets/navbench/shift/NavBench-GS-Obstacle-Wheeled.json"
+    import hashlib
+
+    assert r["spec"]["episode_file_sha"] == hashlib.sha256(shipped.read_bytes()).hexdigest()[:16]
+    assert r["episodes"] == 8 and r["summary"]["SR"]["mean"] >= 0.75
+    assert "table of all methods for the wheeled robot on shift" in proc.stdout
 
 
 @pytest.mark.parametrize("args, expected", [
     (["--method", "run"], "--method run needs --load_run"),
     (["--checkpoint", "nowhere.pt"], "AGDM checkpoint nowhere.pt not found"),
     (["--method", "straight", "--tasks", "Empty", "--num_envs", "3"], "cannot be dealt evenly to 3 envs"),
+    (["--method", "policy"], "--method policy and --policy go together"),
+    (["--method", "policy", "--policy", "nowhere_pkg.mod:make"], "--policy 'nowhere_pkg.mod:make' cannot be loaded"),
+    (["--method", "policy", "--policy", "ws://127.0.0.1:9"], "no policy server answers at ws://127.0.0.1:9"),
+    (["--method", "policy", "--policy", "examples.navbench_policy.route_follower:make_policy", "--policy_kwargs", "speed"],
+     "--policy_kwargs 'speed': write KEY=VALUE"),
 ])
 def test_errors_are_one_line(tmp_path, args, expected):
     proc = _run(*args, cwd=tmp_path, timeout=300)
@@ -178,7 +239,7 @@ def test_a_scene_bundle_as_a_navbench_scene(tmp_path):
     assert suite["scenes"][0]["bundle"] == ".." and len(suite["episodes"]) == 4
     proc = _run("--method", "expert", "--episodes_dir", str(bundle / "navbench"), "--tasks", "Pedestrian", "--name", "on-bundle", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    r = _result(tmp_path, "on-bundle", "Pedestrian")
+    r = json.loads((bundle / "navbench/results/wheeled/on-bundle/Pedestrian.json").read_text())
     assert r["episodes"] == 4 and r["summary"]["RC"]["mean"] > 0.3
     assert r["spec"]["episode_file_sha"] != _result_sha_of_shipped("Pedestrian")
 

@@ -31,6 +31,27 @@ def test_no_run_or_no_checkpoint_says_which(tmp_path):
         find_run_checkpoint(tmp_path)
 
 
+def test_load_run_is_a_run_folder_or_else_a_regex_of_run_folder_names(tmp_path, monkeypatch):
+    """What --load_run means in every script: an existing folder picks that run (an absolute path, or one relative to
+    the working folder); anything else is a regex of run folder names under the experiment's log folder."""
+    root = tmp_path / "logs/rsl_rl/s2e_ram_wheeled"
+    short = _run(root, "2026-12-01_10-00-00_short", "model_0.pt", "model_4.pt")
+    _run(root, "2026-12-02_10-00-00_long", "model_9.pt")
+    assert find_run_checkpoint(root, str(short)) == short / "model_4.pt"
+    assert find_run_checkpoint(root, str(short), r"model_0\.pt$") == short / "model_0.pt"
+    assert find_run_checkpoint(tmp_path / "elsewhere", str(short)) == short / "model_4.pt"  # the folder alone decides
+    monkeypatch.chdir(tmp_path)
+    relative = "logs/rsl_rl/s2e_ram_wheeled/2026-12-01_10-00-00_short"
+    assert find_run_checkpoint(root, relative).resolve() == short / "model_4.pt"
+    assert find_run_checkpoint(root, ".*_short") == short / "model_4.pt"
+    assert find_run_checkpoint(root).name == "model_9.pt"  # the default: the newest run
+    empty = _run(tmp_path, "not_a_run", "notes.txt")
+    with pytest.raises(RunNotFoundError, match="no checkpoint matching 'model_.*' in .*not_a_run"):
+        find_run_checkpoint(root, str(empty))
+    with pytest.raises(RunNotFoundError, match="no run folder matching 'nowhere/2026' under"):
+        find_run_checkpoint(root, "nowhere/2026")
+
+
 @pytest.mark.parametrize("name", ["a/b", "../up", "..", "", "a\\b"])
 def test_run_names_that_would_nest_or_escape_the_log_folder_are_refused(name):
     with pytest.raises(ValueError, match="no path separator"):

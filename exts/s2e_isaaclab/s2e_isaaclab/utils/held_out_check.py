@@ -18,7 +18,7 @@ from pathlib import Path
 
 from s2e.utils.files import atomic_path, write_json_atomic
 
-from .evaluation import EpisodeSet, compare_policies
+from ..evaluation.compare import EpisodeSet, compare_policies
 
 
 class HeldOutCheck:

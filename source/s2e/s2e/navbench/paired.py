@@ -1,7 +1,8 @@
 """Paired comparison of two policies on the same fixed episodes: wins and losses, exact McNemar, bootstrap CIs.
 
 Two evaluations with the same task, seed, number of envs and episodes per env run the same episodes
-(the blocks, starts, goals and obstacles come from the seed; each record carries (env, env_episode)).
+(the blocks, starts, goals and obstacles come from the seed; each record carries (env, env_episode));
+NavBench-GS episodes are matched on their index in the episode file instead.
 Pairing by that key removes the episode-to-episode variance that two unpaired success rates carry:
 the question becomes "on how many episodes does B succeed where A fails, and vice versa", which the
 exact McNemar test answers, and the paired bootstrap gives intervals of the SR and CT differences.
@@ -54,10 +55,19 @@ class PairedComparison:
     mcnemar_p: float
     sr_diff_ci: tuple[float, float]
     ct_diff_ci: tuple[float, float]
+    rc_a: float = float("nan")
+    rc_b: float = float("nan")
+    rc_diff_ci: tuple[float, float] = (float("nan"), float("nan"))
+    """Route completion, where both evaluations recorded it."""
 
     @property
     def sr_diff_points(self) -> float:
         return 100.0 * (self.sr_b - self.sr_a)
+
+    @property
+    def significant(self) -> bool:
+        """Whether the success difference is significant at the 5 % level (exact McNemar)."""
+        return self.mcnemar_p < 0.05
 
     def line(self) -> str:
         """One line: 'SR 0.62 -> 0.75 (+13 pts; 14 wins / 2 losses, McNemar p = 0.004), CT 0.36 -> 0.22'."""
@@ -68,15 +78,15 @@ class PairedComparison:
         return {**asdict(self), "sr_diff_points": self.sr_diff_points}
 
 
-def pair_records(a: dict[str, list], b: dict[str, list]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per-episode records (columns: seed, env, env_episode, success, collisions) of two evaluations ->
-    (success_a, success_b, collisions_a, collisions_b) over the episodes both ran, in key order.
-    Raises ValueError when the two share no episode or when a shared episode's route differs."""
+def pair_records(a: dict[str, list], b: dict[str, list], keys: tuple[str, ...] = KEY_FIELDS) -> tuple[list[int], list[int]]:
+    """Rows of two evaluations' per-episode records (columns `keys`, and route_length when both have it) that hold
+    the same episodes, in key order. Raises ValueError when the two share no episode or when a shared episode's
+    route differs."""
     def index(r):
-        keys = list(zip(*(np.asarray(r[k]).tolist() for k in KEY_FIELDS)))
-        if len(set(keys)) != len(keys):
-            raise ValueError("an evaluation holds the same (seed, env, env_episode) twice: merge only different seeds")
-        return {k: i for i, k in enumerate(keys)}
+        rows = list(zip(*(np.asarray(r[k]).tolist() for k in keys)))
+        if len(set(rows)) != len(rows):
+            raise ValueError(f"an evaluation holds the same ({', '.join(keys)}) twice: merge only different episode sets")
+        return {k: i for i, k in enumerate(rows)}
 
     ia, ib = index(a), index(b)
     shared = sorted(set(ia) & set(ib))
@@ -88,18 +98,29 @@ def pair_records(a: dict[str, list], b: dict[str, list]) -> tuple[np.ndarray, np
         if not np.allclose(la, lb, atol=1e-3):
             raise ValueError(f"{int((np.abs(la - lb) > 1e-3).sum())} paired episodes have different routes: the two runs used "
                              "different episodes (task, content, seed or env count differ)")
-    take = lambda r, rows, k: np.asarray(r[k], dtype=float)[rows]  # noqa: E731
-    return take(a, rows_a, "success"), take(b, rows_b, "success"), take(a, rows_a, "collisions"), take(b, rows_b, "collisions")
+    return rows_a, rows_b
 
 
-def compare(a: dict[str, list], b: dict[str, list], name_a: str = "A", name_b: str = "B", bootstrap_samples: int = 10_000) -> PairedComparison:
-    """The paired comparison of B against A (see the module docstring)."""
-    sa, sb, ca, cb = pair_records(a, b)
+def compare(a: dict[str, list], b: dict[str, list], name_a: str = "A", name_b: str = "B", bootstrap_samples: int = 10_000,
+            keys: tuple[str, ...] = KEY_FIELDS) -> PairedComparison:
+    """The paired comparison of B against A (see the module docstring); episodes are matched on `keys`."""
+    rows_a, rows_b = pair_records(a, b, keys)
+
+    def column(r, rows, k):
+        return np.asarray(r[k], dtype=float)[rows]
+
+    sa, sb = column(a, rows_a, "success"), column(b, rows_b, "success")
+    ca, cb = column(a, rows_a, "collisions"), column(b, rows_b, "collisions")
     wins, losses = int(((sb > 0) & (sa == 0)).sum()), int(((sa > 0) & (sb == 0)).sum())
+    rc = {}
+    if "route_completion" in a and "route_completion" in b:
+        ra, rb = column(a, rows_a, "route_completion"), column(b, rows_b, "route_completion")
+        rc = dict(rc_a=float(ra.mean()), rc_b=float(rb.mean()), rc_diff_ci=paired_bootstrap_interval(rb - ra, bootstrap_samples, seed=2))
     return PairedComparison(
         name_a=name_a, name_b=name_b, episodes=int(sa.size), sr_a=float(sa.mean()), sr_b=float(sb.mean()),
         ct_a=float(ca.mean()), ct_b=float(cb.mean()), wins=wins, losses=losses, mcnemar_p=mcnemar_exact_p(wins, losses),
-        sr_diff_ci=paired_bootstrap_interval(sb - sa, bootstrap_samples), ct_diff_ci=paired_bootstrap_interval(cb - ca, bootstrap_samples, seed=1))
+        sr_diff_ci=paired_bootstrap_interval(sb - sa, bootstrap_samples), ct_diff_ci=paired_bootstrap_interval(cb - ca, bootstrap_samples, seed=1),
+        **rc)
 
 
 def markdown_report(c: PairedComparison, per_seed: dict[int, PairedComparison] | None = None) -> str:

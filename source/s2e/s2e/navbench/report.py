@@ -1,4 +1,5 @@
-"""NavBench-GS results tables (the paper's layout: one row per method, SR / RC / CT per task) and charts.
+"""NavBench-GS results tables (the paper's layout: one row per method, SR / SR-NC / RC / CT per task), the
+verdicts against a reference method (s2e.navbench.verdicts) and charts.
 
 `results` maps method -> task -> summary (s2e.navbench.summary.summarize). The markdown table gives
 means with the 95 % interval's half-width; CSV and JSON keep every metric with its interval.
@@ -11,11 +12,11 @@ import io
 from pathlib import Path
 
 from .summary import METRICS
+from .tasks import TASKS
 from ..utils.files import write_json_atomic, write_text_atomic
 from ..utils.plots import save_figure_atomic
 
-TASKS = ("Empty", "Obstacle", "Pedestrian", "Mixed")
-TABLE_METRICS = (("SR", "↑"), ("RC", "↑"), ("CT", "↓"))
+TABLE_METRICS = (("SR", "↑"), ("SRNC", "↑"), ("RC", "↑"), ("CT", "↓"))
 
 
 def _cell(stat: dict | None, digits: int = 2) -> str:
@@ -44,11 +45,25 @@ def csv_table(results: dict[str, dict[str, dict]]) -> str:
     return buf.getvalue()
 
 
-def write_tables(out_dir: str | Path, results: dict[str, dict[str, dict]], tasks=TASKS) -> dict[str, Path]:
+def write_tables(out_dir: str | Path, results: dict[str, dict[str, dict]], tasks=TASKS,
+                 verdicts: dict[str, dict] | None = None, reference: str | None = None) -> dict[str, Path]:
+    """results.md (the table, then the verdicts against `reference` when given), results.csv, results.json and
+    verdicts.json."""
+    from .verdicts import verdict_table
+
     out = Path(out_dir)
-    return {"md": write_text_atomic(out / "results.md", markdown_table(results, tasks)),
-            "csv": write_text_atomic(out / "results.csv", csv_table(results)),
-            "json": write_json_atomic(out / "results.json", results)}
+    md = markdown_table(results, tasks)
+    if verdicts:
+        md += (f"\n**Verdicts against {reference}** (paired on the same episodes): ΔSR in points with wins / losses and "
+               "exact McNemar p (better / worse where p < 0.05, else n.s.); ΔRC and ΔCT with paired bootstrap 95 % "
+               "intervals, * where the interval excludes 0. All: every task's episodes pooled.\n\n"
+               + verdict_table(verdicts, reference, tasks))
+    paths = {"md": write_text_atomic(out / "results.md", md), "csv": write_text_atomic(out / "results.csv", csv_table(results)),
+             "json": write_json_atomic(out / "results.json", results)}
+    if verdicts:
+        paths["verdicts"] = write_json_atomic(out / "verdicts.json", {"reference": reference, "verdicts": {
+            m: {t: c.to_dict() for t, c in per_task.items()} for m, per_task in verdicts.items()}})
+    return paths
 
 
 def save_bar_charts(path: str | Path, results: dict[str, dict[str, dict]], tasks=TASKS, metrics=("SR", "RC", "CT")) -> Path:

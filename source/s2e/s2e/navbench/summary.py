@@ -1,6 +1,7 @@
-"""Aggregate NavBench-GS episodes into SR / RC / CT / path-length ratio / time to goal, with 95 % CIs.
+"""Aggregate NavBench-GS episodes into SR / SR without collision / RC / CT / path-length ratio / time to
+goal, with 95 % CIs.
 
-SR uses the Wilson score interval (sound at 0 % and 100 % and for a few dozen episodes); the means
+SR and SRNC (arrival with no contact in the whole episode) use the Wilson score interval (sound at 0 % and 100 % and for a few dozen episodes); the means
 use a percentile bootstrap over episodes with a fixed generator, so the same records always give
 the same interval. Path-length ratio and time to goal are over the successful episodes only (an
 episode that never arrives has neither).
@@ -14,8 +15,9 @@ import numpy as np
 
 Z95 = 1.959964
 BOOTSTRAP_SAMPLES = 2000
-METRICS = ("SR", "RC", "CT", "PLR", "TTG")
-"""success rate, route completion, collisions per episode, path-length ratio, time to goal (s)."""
+METRICS = ("SR", "SRNC", "RC", "CT", "PLR", "TTG")
+"""success rate, success rate with no collision in the episode, route completion, collisions per episode,
+path-length ratio, time to goal (s)."""
 
 
 def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
@@ -46,7 +48,9 @@ def summarize(records: dict[str, np.ndarray], step_dt: float) -> dict[str, dict]
     arrival_step) -> {metric: {mean, lo, hi, n}}."""
     success = np.asarray(records["success"], dtype=bool)
     n = len(success)
-    out = {"SR": _stat(success.mean() if n else float("nan"), wilson_interval(int(success.sum()), n), n)}
+    clean = success & (np.asarray(records["collisions"]) == 0)
+    out = {name: _stat(hits.mean() if n else float("nan"), wilson_interval(int(hits.sum()), n), n)
+           for name, hits in (("SR", success), ("SRNC", clean))}
     for key, name in (("RC", "route_completion"), ("CT", "collisions")):
         v = np.asarray(records[name], dtype=np.float64)
         out[key] = _stat(v.mean() if n else float("nan"), bootstrap_interval(v), n)

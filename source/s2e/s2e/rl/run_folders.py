@@ -5,6 +5,8 @@ latest run is the newest folder (by name, i.e. by start time) that holds a check
 pattern: a run that died before its first checkpoint (kill, out of memory) is skipped, not picked
 and then found empty. Patterns are regexes matched at the start of the name, as Isaac Lab's
 `get_checkpoint_path` does; checkpoints sort by their numbers (model_10 after model_9).
+`find_run_checkpoint` is what every script's `--load_run` / `--load_checkpoint` mean: a path to an
+existing run folder, else a regex of run folder names under the experiment's log folder.
 """
 
 from __future__ import annotations
@@ -32,7 +34,13 @@ def run_checkpoints(run_dir: str | Path, checkpoint_pattern: str = RUN_CHECKPOIN
 
 
 def find_run_checkpoint(log_root: str | Path, run_pattern: str = ".*", checkpoint_pattern: str = RUN_CHECKPOINT_PATTERN) -> Path:
-    """The latest matching checkpoint of the newest run (matching `run_pattern`) that has one; RunNotFoundError if none."""
+    """The latest matching checkpoint of a run; RunNotFoundError if none. `run_pattern` is a path to an existing run
+    folder (that run), else a regex of run folder names under `log_root` (the newest matching run with a checkpoint)."""
+    if Path(run_pattern).is_dir():
+        checkpoints = run_checkpoints(run_pattern, checkpoint_pattern)
+        if not checkpoints:
+            raise RunNotFoundError(f"no checkpoint matching {checkpoint_pattern!r} in {run_pattern}")
+        return checkpoints[-1]
     log_root = Path(log_root)
     runs = sorted(p for p in log_root.iterdir() if p.is_dir() and re.match(run_pattern, p.name)) if log_root.is_dir() else []
     if not runs:
