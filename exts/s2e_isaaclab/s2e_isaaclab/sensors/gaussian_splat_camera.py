@@ -25,11 +25,10 @@ from isaaclab.sensors import SensorBase
 
 from s2e.rendering import GaussianScene, render
 from s2e.rendering.cameras import intrinsics_from_fov, mount_rotation, rotmat_from_quat_xyzw, viewmats_from_body
+from s2e.rendering.backdrop import fill_backdrop
 from s2e.rendering.culling import FrustumCuller
-from s2e.rendering.lighting import add_haze, grade, shade_by_sun, sun_direction
 from s2e.rendering.render import resolve_backend
-from s2e.urban.appearance import urban_blocks_gaussians
-from s2e.urban.families import appearance_family
+from s2e.urban.families import appearance_family, family_blocks_gaussians, finish_image
 from s2e.urban.layout import distinct_layouts
 from s2e.urban.pedestrian_gaussians import PedestrianGaussians, advance_phase
 
@@ -138,11 +137,8 @@ class GaussianSplatCamera(SensorBase):
         self._data.viewmats = torch.eye(4, device=self._device).repeat(e, 1, 1)
         self._fresh = torch.ones(e, dtype=torch.bool, device=self._device)
         self._tile_view = torch.eye(4, device=self._device).repeat(e, 1, 1)
-        family = self._family
-        self._background = torch.tensor(family.sky, device=self._device)
-        self._ground = torch.tensor(family.ground_plane, device=self._device)
-        self._haze = torch.tensor(family.haze_colour, device=self._device)
-        self._tint = torch.tensor(family.lighting.tint, device=self._device)
+        self._background = torch.tensor(self._family.sky, device=self._device)
+        self._ground = torch.tensor(self._family.ground_plane, device=self._device)
 
     def _build_scene(self, num_actors: int) -> None:
         """Static Gaussians per env (resident), followed by a slot for each env's people."""
@@ -151,11 +147,7 @@ class GaussianSplatCamera(SensorBase):
             statics = [bundle.gaussians] * self._num_envs
         else:
             blocks, block_of_env = distinct_layouts(self._terrain.layouts)  # envs sharing a block share its Gaussians
-            made = urban_blocks_gaussians(blocks, self._family.gaussians, seed=self.cfg.gaussian_seed)
-            light = self._family.lighting
-            if light.shades:
-                sun = sun_direction(light.sun_azimuth_deg, light.sun_elevation_deg)
-                made = [shade_by_sun(block, sun, light.ambient, light.sun_gain) for block in made]
+            made = family_blocks_gaussians(blocks, self._family, seed=self.cfg.gaussian_seed)
             statics = [made[b] for b in block_of_env]
         static = GaussianScene.stack_padded(statics).to(self._device)
         self._num_static = static.num_gaussians
@@ -236,28 +228,13 @@ class GaussianSplatCamera(SensorBase):
 
     def _render(self, scene: GaussianScene, view: torch.Tensor, k: torch.Tensor, width: int, height: int,
                 culler: FrustumCuller | None = None):
-        """rgb [B, H, W, 3] and depth [B, H, W, 1] of one camera per scene. What the Gaussians leave
-        transparent shows the sky above the horizon and a plain ground plane below it."""
+        """rgb [B, H, W, 3] and depth [B, H, W, 1] of one camera per scene: the splats over the sky and ground plane
+        (s2e.rendering.backdrop), finished with the family's haze, white balance and exposure."""
         out = render(scene, view[:, None], k[:, None], width, height, backend=self.cfg.backend,
                      antialiased=self.cfg.antialiased, near_plane=self.cfg.near_plane, culler=culler)
-        rgb, alpha, depth = out.rgb[:, 0], out.alpha[:, 0], out.depth[:, 0]
-        ys, xs = torch.meshgrid(torch.arange(height, device=self._device), torch.arange(width, device=self._device), indexing="ij")
-        pix = torch.stack([xs + 0.5, ys + 0.5, torch.ones_like(xs, dtype=torch.float)], -1).float()  # [H, W, 3]
-        rays_cam = pix @ torch.linalg.inv(k).transpose(-1, -2)[:, None]  # [B, H, W, 3], z = 1
-        rays_world = rays_cam @ view[:, None, :3, :3]  # R_cw^T d: world directions
-        cam_height = torch.linalg.inv(view)[:, 2, 3].clamp_min(0.05)
-        t_ground = cam_height[:, None, None] / (-rays_world[..., 2]).clamp_min(1e-6)
-        ground = (rays_world[..., 2] < -1e-3) & (t_ground < self.cfg.max_depth)
-        background = torch.where(ground[..., None], self._ground, self._background)
-        rgb = rgb + (1 - alpha) * background
-        plane_depth = torch.where(ground, t_ground, self.cfg.max_depth)[..., None]
-        depth = torch.where(alpha > 0.5, depth, plane_depth).clamp(0, self.cfg.max_depth)
-        family = self._family
-        if family.haze_distance > 0:
-            rgb = add_haze(rgb, depth, self._haze, family.haze_distance)
-        if family.lighting.grades:
-            rgb = grade(rgb, self._tint, family.lighting.exposure)
-        return rgb, depth
+        rgb, depth = fill_backdrop(out.rgb[:, 0], out.alpha[:, 0], out.depth[:, 0], view, k, self._background, self._ground,
+                                   self.cfg.max_depth)
+        return finish_image(rgb, depth, self._family), depth
 
     def render_preview(self, env_ids: Sequence[int], width: int, height: int, hfov_deg: float | None = None) -> torch.Tensor:
         """The current first-person view of some envs at another resolution ([B, H, W, 3] uint8), for videos."""

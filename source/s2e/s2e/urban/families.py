@@ -17,8 +17,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import torch
+
+from ..rendering.gaussians import GaussianScene
+from ..rendering.lighting import add_haze, grade, shade_by_sun, sun_direction
+from .appearance import urban_blocks_gaussians
 from .appearance_cfg import RGB, FacadePalette, PropPalette, UrbanGaussianCfg
-from .layout import UrbanLayoutCfg
+from .layout import UrbanLayout, UrbanLayoutCfg
 
 
 @dataclass(frozen=True)
@@ -99,3 +104,22 @@ def appearance_family(name: str) -> AppearanceFamily:
     if name not in FAMILIES:
         raise ValueError(f"unknown appearance family {name!r}: choose one of {', '.join(FAMILIES)}")
     return FAMILIES[name]
+
+
+def family_blocks_gaussians(layouts: list[UrbanLayout], family: AppearanceFamily, seed: int = 0) -> list[GaussianScene]:
+    """Each block's Gaussians in the family's patterns and palettes, shaded by its sun."""
+    blocks = urban_blocks_gaussians(layouts, family.gaussians, seed=seed)
+    light = family.lighting
+    if not light.shades:
+        return blocks
+    sun = sun_direction(light.sun_azimuth_deg, light.sun_elevation_deg)
+    return [shade_by_sun(block, sun, light.ambient, light.sun_gain) for block in blocks]
+
+
+def finish_image(rgb: torch.Tensor, depth: torch.Tensor, family: AppearanceFamily) -> torch.Tensor:
+    """The family's haze (by depth [..., 1]), then its white balance and exposure, on images [..., 3]."""
+    if family.haze_distance > 0:
+        rgb = add_haze(rgb, depth, torch.tensor(family.haze_colour, device=rgb.device), family.haze_distance)
+    if family.lighting.grades:
+        rgb = grade(rgb, torch.tensor(family.lighting.tint, device=rgb.device), family.lighting.exposure)
+    return rgb
