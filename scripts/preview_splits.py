@@ -12,7 +12,6 @@ renders, at a size people can look at.
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
 
 import numpy as np
@@ -32,40 +31,20 @@ def main() -> None:
         raise UserError(f"--scenes {args.scenes} --size {args.size}: at least 1 scene and 16 pixels a side")
 
     import imageio.v3 as iio
-    import torch
 
     from s2e.navbench.episodes import load_suite
-    from s2e.rendering import render
-    from s2e.rendering.backdrop import fill_backdrop
-    from s2e.rendering.cameras import intrinsics_from_fov, mount_rotation, viewmats_from_body
-    from s2e.urban.families import appearance_family, family_blocks_gaussians, finish_image
-    from s2e.urban.layout import generate_layout
+    from s2e.navbench.views import ViewCfg, split_views
     from s2e.utils.files import atomic_path
     from s2e_isaaclab.robots import DELIVERY_BOT
     from s2e_isaaclab.tasks.navbench.navbench_env_cfg import episode_file
 
-    height, width = args.size
-    k = intrinsics_from_fov(width, height, 90.0)
-    mount = mount_rotation(math.radians(DELIVERY_BOT.camera_pitch_deg))
+    cfg = ViewCfg(height=args.size[0], width=args.size[1], camera_offset=DELIVERY_BOT.camera_offset,
+                  pitch_deg=DELIVERY_BOT.camera_pitch_deg)
     rows = []
     for split in args.splits:
-        suite = load_suite(episode_file("Empty", "Wheeled", split))
-        family = appearance_family(suite.family)
-        scenes = suite.scenes[: args.scenes]
-        layouts = [generate_layout(family.layout, s.layout_seed) for s in scenes]
-        frames = []
-        for j, block in enumerate(family_blocks_gaussians(layouts, family)):
-            ep = next(e for e in suite.episodes if e.scene == j)
-            yaw = ep.start_yaw
-            rot = torch.tensor([[math.cos(yaw), -math.sin(yaw), 0.0], [math.sin(yaw), math.cos(yaw), 0.0], [0.0, 0.0, 1.0]])
-            view = viewmats_from_body(torch.tensor([[*ep.start, 0.1]]), rot[None], torch.tensor(DELIVERY_BOT.camera_offset),
-                                      mount)
-            out = render(block, view[:, None], k[None, None], width, height, near_plane=0.25)
-            rgb, depth = fill_backdrop(out.rgb[:, 0], out.alpha[:, 0], out.depth[:, 0], view, k[None],
-                                       torch.tensor(family.sky), torch.tensor(family.ground_plane), 50.0)
-            frames.append((finish_image(rgb, depth, family)[0].clamp(0, 1).numpy() * 255 + 0.5).astype(np.uint8))
-        rows.append(np.concatenate(frames, axis=1))
-        print(f"[preview] {split}: {len(frames)} blocks of the {family.name} family", flush=True)
+        views = split_views(load_suite(episode_file("Empty", "Wheeled", split)), cfg, scenes=args.scenes)
+        rows.append(np.concatenate(list(views.numpy()), axis=1))
+        print(f"[preview] {split}: {len(views)} blocks", flush=True)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(out) as tmp:
