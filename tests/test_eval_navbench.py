@@ -164,7 +164,7 @@ def test_the_bundled_agdm_directly_and_through_the_policy_contract(tmp_path):
     assert c["per_episode"] == r["per_episode"]  # outcome by outcome, path lengths and all
     # the table compares every row with S2E-BC on the same episodes
     table = (tmp_path / "logs/navbench/urban/wheeled/results.md").read_text()
-    assert "Verdicts against S2E-BC" in table and "| BC-contract | +0 (0/0, p=1) n.s." in table
+    assert "Verdicts against S2E-BC" in table and "| BC-contract | Obstacle | +0 (0/0, p=1) n.s. | +0 (0/0, p=1) n.s. |" in table
 
 
 def _free_port() -> int:

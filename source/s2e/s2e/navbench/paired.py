@@ -59,6 +59,13 @@ class PairedComparison:
     rc_b: float = float("nan")
     rc_diff_ci: tuple[float, float] = (float("nan"), float("nan"))
     """Route completion, where both evaluations recorded it."""
+    clean_a: float = float("nan")
+    clean_b: float = float("nan")
+    """SR without collision: arrival with no contact in the episode."""
+    clean_wins: int = 0
+    clean_losses: int = 0
+    clean_p: float = 1.0
+    """Exact McNemar p of the collision-free arrivals' wins and losses."""
 
     @property
     def sr_diff_points(self) -> float:
@@ -112,6 +119,8 @@ def compare(a: dict[str, list], b: dict[str, list], name_a: str = "A", name_b: s
     sa, sb = column(a, rows_a, "success"), column(b, rows_b, "success")
     ca, cb = column(a, rows_a, "collisions"), column(b, rows_b, "collisions")
     wins, losses = int(((sb > 0) & (sa == 0)).sum()), int(((sa > 0) & (sb == 0)).sum())
+    clean_a, clean_b = (sa > 0) & (ca == 0), (sb > 0) & (cb == 0)
+    clean_wins, clean_losses = int((clean_b & ~clean_a).sum()), int((clean_a & ~clean_b).sum())
     rc = {}
     if "route_completion" in a and "route_completion" in b:
         ra, rb = column(a, rows_a, "route_completion"), column(b, rows_b, "route_completion")
@@ -120,7 +129,8 @@ def compare(a: dict[str, list], b: dict[str, list], name_a: str = "A", name_b: s
         name_a=name_a, name_b=name_b, episodes=int(sa.size), sr_a=float(sa.mean()), sr_b=float(sb.mean()),
         ct_a=float(ca.mean()), ct_b=float(cb.mean()), wins=wins, losses=losses, mcnemar_p=mcnemar_exact_p(wins, losses),
         sr_diff_ci=paired_bootstrap_interval(sb - sa, bootstrap_samples), ct_diff_ci=paired_bootstrap_interval(cb - ca, bootstrap_samples, seed=1),
-        **rc)
+        clean_a=float(clean_a.mean()), clean_b=float(clean_b.mean()), clean_wins=clean_wins, clean_losses=clean_losses,
+        clean_p=mcnemar_exact_p(clean_wins, clean_losses), **rc)
 
 
 def markdown_report(c: PairedComparison, per_seed: dict[int, PairedComparison] | None = None) -> str:

@@ -54,9 +54,10 @@ def write_tables(out_dir: str | Path, results: dict[str, dict[str, dict]], tasks
     out = Path(out_dir)
     md = markdown_table(results, tasks)
     if verdicts:
-        md += (f"\n**Verdicts against {reference}** (paired on the same episodes): ΔSR in points with wins / losses and "
-               "exact McNemar p (better / worse where p < 0.05, else n.s.); ΔRC and ΔCT with paired bootstrap 95 % "
-               "intervals, * where the interval excludes 0. All: every task's episodes pooled.\n\n"
+        md += (f"\n**Verdicts against {reference}** (paired on the same episodes): ΔSR and ΔSR-NC (arrival without any "
+               "collision) in points with wins / losses and exact McNemar p (better / worse where p < 0.05, else n.s.); "
+               "ΔRC and ΔCT with paired bootstrap 95 % intervals, * where the interval excludes 0. All: every task's "
+               "episodes pooled.\n\n"
                + verdict_table(verdicts, reference, tasks))
     paths = {"md": write_text_atomic(out / "results.md", md), "csv": write_text_atomic(out / "results.csv", csv_table(results)),
              "json": write_json_atomic(out / "results.json", results)}

@@ -46,11 +46,11 @@ def task_verdicts(records: dict[str, dict[str, dict]], reference: str) -> dict[s
     return out
 
 
-def verdict_word(c: PairedComparison) -> str:
-    """'better' / 'worse' when the success difference is significant (McNemar p < 0.05), else 'n.s.'."""
-    if c.mcnemar_p >= ALPHA:
+def verdict_word(wins: int, losses: int, p: float) -> str:
+    """'better' / 'worse' when a paired difference is significant (exact McNemar p < 0.05), else 'n.s.'."""
+    if p >= ALPHA:
         return "n.s."
-    return "better" if c.wins > c.losses else "worse"
+    return "better" if wins > losses else "worse"
 
 
 def _interval(lo: float, hi: float, digits: int = 2) -> str:
@@ -58,22 +58,25 @@ def _interval(lo: float, hi: float, digits: int = 2) -> str:
     return f"[{lo:+.{digits}f}, {hi:+.{digits}f}]{mark}"
 
 
-def verdict_cell(c: PairedComparison | None) -> tuple[str, str, str]:
-    """(SR column, RC column, CT column) of one method and task in the verdict table."""
-    if c is None:
-        return "–", "–", "–"
-    sr = f"{c.sr_diff_points:+.0f} ({c.wins}/{c.losses}, p={c.mcnemar_p:.2g}) {verdict_word(c)}"
+def verdict_cells(c: PairedComparison) -> tuple[str, str, str, str]:
+    """(SR, SR-NC, RC, CT) columns of one method and task in the verdict table."""
+    sr = f"{c.sr_diff_points:+.0f} ({c.wins}/{c.losses}, p={c.mcnemar_p:.2g}) {verdict_word(c.wins, c.losses, c.mcnemar_p)}"
+    clean_points = 100.0 * (c.clean_b - c.clean_a)
+    clean = (f"{clean_points:+.0f} ({c.clean_wins}/{c.clean_losses}, p={c.clean_p:.2g}) "
+             f"{verdict_word(c.clean_wins, c.clean_losses, c.clean_p)}")
     rc = "–" if np.isnan(c.rc_a) else f"{c.rc_b - c.rc_a:+.2f} {_interval(*c.rc_diff_ci)}"
     ct = f"{c.ct_b - c.ct_a:+.2f} {_interval(*c.ct_diff_ci)}"
-    return sr, rc, ct
+    return sr, clean, rc, ct
 
 
 def verdict_table(verdicts: dict[str, dict[str, PairedComparison]], reference: str, tasks) -> str:
-    """Markdown: per method and task (and POOLED), the SR difference to the reference in points with wins / losses, McNemar p and
-    the verdict; the RC and CT differences with their paired 95 % intervals (* where the interval excludes 0)."""
-    tasks = [*tasks, POOLED] if any(POOLED in v for v in verdicts.values()) else list(tasks)
-    head = "| vs " + reference + " | " + " | ".join(f"{t} ΔSR (W/L, p) | {t} ΔRC | {t} ΔCT" for t in tasks) + " |"
-    rule = "| --- | " + " | ".join("---: | ---: | ---:" for _ in tasks) + " |"
-    rows = [f"| {method} | " + " | ".join(" | ".join(verdict_cell(per_task.get(t))) for t in tasks) + " |"
-            for method, per_task in verdicts.items()]
-    return "\n".join([head, rule, *rows]) + "\n"
+    """Markdown, a row per method and task (then POOLED): the SR and SR-NC differences to the reference in points
+    with wins / losses, exact McNemar p and the verdict; the RC and CT differences with their paired 95 % intervals
+    (* where the interval excludes 0)."""
+    lines = [f"| method | task | ΔSR vs {reference} (W/L, p) | ΔSR-NC (W/L, p) | ΔRC [95 %] | ΔCT [95 %] |",
+             "| --- | --- | ---: | ---: | ---: | ---: |"]
+    for method, per_task in verdicts.items():
+        for task in [*tasks, POOLED]:
+            if task in per_task:
+                lines.append(f"| {method} | {task} | " + " | ".join(verdict_cells(per_task[task])) + " |")
+    return "\n".join(lines) + "\n"
