@@ -196,6 +196,13 @@ def test_the_example_policy_in_process_and_from_its_own_server(tmp_path):
     assert a["episodes"] == 8 and a["per_episode"] == b["per_episode"]
     assert a["summary"]["RC"]["mean"] > 0.5  # a blind route follower gets along its routes
     assert b["spec"]["policy"] == f"ws://127.0.0.1:{port}"
+    # the same policy commanding the body's velocity instead of waypoints
+    velocity = subprocess.run(_cmd(*args, "--policy", "examples.navbench_policy.route_follower:make_policy", "--policy_kwargs",
+                                   "output=velocity", "--name", "velocity", "--out", str(tmp_path / "logs/navbench")),
+                              capture_output=True, text=True, cwd=ROOT, timeout=900, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    assert velocity.returncode == 0, velocity.stderr[-3000:]
+    v = _result(tmp_path, "velocity", "Empty")
+    assert v["summary"]["RC"]["mean"] > 0.5 and v["per_episode"]["path_length"] != a["per_episode"]["path_length"]
 
 
 def test_the_shift_split_runs_its_own_episodes(tmp_path):

@@ -77,6 +77,15 @@ def test_factories_are_loaded_by_name_with_one_line_errors():
             load_factory(target, **({"shape": 2} if target == "numpy:zeros" else {}))
 
 
+def test_the_example_policy_can_command_velocities():
+    policy = load_factory("examples.navbench_policy.route_follower:make_policy", output="velocity")
+    spec = PolicySpec.from_mapping(policy.spec)
+    obs = observation(spec=spec)
+    command = check_action(policy(obs), spec, 3)["velocity"]
+    heading = np.arctan2(obs["route_point"][:, 1], obs["route_point"][:, 0])
+    assert np.allclose(command[:, 1], heading, atol=1e-6) and (command[:, 0] > 0).all()
+
+
 def test_the_example_policy_drives_towards_the_route_point():
     policy = load_factory("examples.navbench_policy.route_follower:make_policy", speed=0.8)
     spec = PolicySpec.from_mapping(policy.spec)
