@@ -40,3 +40,14 @@ def layouts():
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+@pytest.fixture
+def tiny_agdm():
+    """A small AGDM (32-d, 8 modes, 32x32 frames) at its seeded initial weights, in eval mode."""
+    from s2e.models.agdm import AGDM, AGDMConfig
+
+    torch.manual_seed(0)
+    cfg = AGDMConfig(d_model=32, n_heads=2, fusion_layers=1, decoder_layers=2, num_modes=8, cnn_channels=(8, 16, 16, 16),
+                     image_size=(32, 32))
+    return AGDM(cfg, torch.stack([torch.full((8,), 8.0), torch.linspace(-6, 6, 8)], -1)).eval()

@@ -134,16 +134,6 @@ def test_a_missing_server_is_one_line():
     assert time.time() - start < 10
 
 
-@pytest.fixture
-def tiny_agdm():
-    from s2e.models.agdm import AGDM, AGDMConfig
-
-    torch.manual_seed(0)
-    cfg = AGDMConfig(d_model=32, n_heads=2, fusion_layers=1, decoder_layers=2, num_modes=8, cnn_channels=(8, 16, 16, 16),
-                     image_size=(32, 32))
-    return AGDM(cfg, torch.stack([torch.full((8,), 8.0), torch.linspace(-6, 6, 8)], -1)).eval()
-
-
 def test_the_agdm_adapter_acts_as_the_direct_policy(tiny_agdm):
     from s2e.navbench.agdm_contract import AGDMContractPolicy
 

@@ -37,17 +37,8 @@ def test_views_are_deterministic_and_show_each_split_in_its_own_family():
     assert mean_s[0] - mean_s[2] > 40 and abs(mean_u[0] - mean_u[2]) < 30  # the shift family is warm, urban is not
 
 
-@pytest.fixture
-def agdm():
-    from s2e.models.agdm import AGDM, AGDMConfig
-
-    torch.manual_seed(0)
-    cfg = AGDMConfig(d_model=32, n_heads=2, fusion_layers=1, decoder_layers=2, num_modes=8, cnn_channels=(8, 16, 16, 16),
-                     image_size=(32, 32))
-    return AGDM(cfg, torch.stack([torch.full((8,), 8.0), torch.linspace(-6, 6, 8)], -1)).eval()
-
-
-def test_feature_drift_is_zero_for_a_frozen_encoder_and_grows_with_its_change(agdm):
+def test_feature_drift_is_zero_for_a_frozen_encoder_and_grows_with_its_change(tiny_agdm):
+    agdm = tiny_agdm
     import copy
 
     from s2e.models.ram import RAMPolicyModel
