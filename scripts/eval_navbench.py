@@ -12,13 +12,14 @@
         --policy_kwargs speed=0.8 --name RouteFollower                       # any policy keeping the contract
     ./isaaclab.sh -p scripts/eval_navbench.py --method policy --policy ws://127.0.0.1:8765 --name MyServedPolicy
 
-Each task runs in its own process over the task's episode file (the split's, under assets/, or
---episodes_dir's) and writes <out>/<split>/<robot>/<name>/<task>.json (with --episodes_dir:
+Each task runs in its own process (on a CPU one per core side by side: --parallel) over the task's
+episode file (the split's, under assets/, or --episodes_dir's) and writes <out>/<split>/<robot>/<name>/<task>.json (with --episodes_dir:
 <episodes_dir>/results/<robot>/<name>/; summary with 95 % intervals, per scene, per episode) and a top-down
 map of sample episodes. A task whose result exists for the same method, model, mode and episode file
 is not run again, and a running task saves its finished episodes as they end (<out>/<robot>/<name>/.<task>.partial.json),
 so an interrupted evaluation resumes mid-task; signals reach the worker and it ends with this process. Afterwards every method
-under <out>/<split>/<robot>/ goes into results.md / .csv / .json, verdicts against S2E-BC and bars.png there. The same seed gives
+under <out>/<split>/<robot>/ goes into results.md / .csv / .json, verdicts against S2E-BC and bars.png there, and on a split
+other than urban, split_drop.md: each method's drop from urban beyond S2E-BC's. The same seed gives
 the same numbers (the policies act deterministically; episodes are fixed by the episode file).
 --load_run means what it means for train_ram.py and play.py: a run folder, or a regex of run folder
 names under the robot's experiment folder (logs/rsl_rl/s2e_ram_<robot>/; the newest matching run).
@@ -36,7 +37,7 @@ from s2e.navbench.splits import DEFAULT_SPLIT, SPLITS
 from s2e_isaaclab.evaluation.models import resolve_model
 from s2e_isaaclab.evaluation.navbench import (DEFAULT_NAMES, METHODS, TASKS, NavBenchRun, evaluate_task, evaluate_tasks,
                                               open_policy)
-from s2e_isaaclab.evaluation.report import write_report
+from s2e_isaaclab.evaluation.report import write_report, write_split_drop
 from s2e_isaaclab.utils.cli import RUN_CHECKPOINT_PATTERN, UserError, add_mode_arg, add_viz_args, check_env_args, check_viz_args, ensure_writable, run_main
 
 
@@ -65,6 +66,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="episode files to use instead of the shipped suite (e.g. made for a scene bundle by make_navbench_episodes.py --scene_bundle)")
     parser.add_argument("--episodes_per_env", type=int, default=None,
                         help="only the first K episodes of each env's share (a quick look; default: all of the episode file's)")
+    parser.add_argument("--parallel", type=int, default=None,
+                        help="tasks evaluated side by side, sharing the cores (default: one per core on a CPU, 1 on a GPU)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default=None)
     parser.add_argument("--out", default=None, help="results root (default: logs/navbench, or <episodes_dir>/results)")
@@ -99,6 +102,8 @@ def main() -> None:
     check_viz_args(args)
     if args.episodes_per_env is not None and args.episodes_per_env < 1:
         raise UserError(f"--episodes_per_env {args.episodes_per_env}: evaluate at least 1 episode per env (or leave it out for all)")
+    if args.parallel is not None and args.parallel < 1:
+        raise UserError(f"--parallel {args.parallel}: run at least 1 task at a time (or leave it out: one per core)")
     if (args.method == "policy") != (args.policy is not None):
         raise UserError("--method policy and --policy go together: --method policy --policy package.module:function "
                         "(or ws://host:port)")
@@ -118,12 +123,16 @@ def main() -> None:
         getattr(policy, "close", lambda: None)()
     ensure_writable(out, "results")
     t0 = time.time()
-    evaluate_tasks(run, args.tasks, out, lambda task: [sys.executable, __file__, *sys.argv[1:], "--worker", task], log)
+    evaluate_tasks(run, args.tasks, out, lambda task: [sys.executable, __file__, *sys.argv[1:], "--worker", task], log,
+                   args.parallel)
     table = write_report(out.parent, warn=lambda line: print(f"[navbench] warning: {line}", file=sys.stderr,
                                                              flush=True))
     episodes = args.split if args.episodes_dir is None else args.episodes_dir
     print(f"[navbench] {time.time() - t0:.0f} s; table of all methods for the {args.robot} robot on {episodes}: {table}")
     print(table.read_text())
+    drop = write_split_drop(root.parent, args.split, args.robot) if args.episodes_dir is None else None
+    if drop is not None:
+        print(f"[navbench] the drop from {DEFAULT_SPLIT} to {args.split} beyond S2E-BC's: {drop}")
 
 
 if __name__ == "__main__":

@@ -94,7 +94,7 @@ def main() -> None:
         if film is not None and film.episode < args.episodes_per_env:
             video.append(film.frame())
         with torch.inference_mode():
-            plan = policy.model(*policy.inputs(obs))
+            plan = policy.outputs(obs)
             actions = plan.action(policy.decode, generator=policy.generator)
         if hasattr(env, "show_plan"):  # the live view (--viz viser) draws every mode, the chosen one bold
             env.show_plan(plan.metric_mu(), plan.logits)

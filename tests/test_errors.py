@@ -139,6 +139,7 @@ WHEELED = ["--task", "S2E-Urban-Wheeled", "--mode", "base"]
     ("eval_navbench.py", ["--episodes_per_env", "0"],
      "error: --episodes_per_env 0: evaluate at least 1 episode per env (or leave it out for all)"),
     ("eval_navbench.py", ["--num_envs", "0"], "error: --num_envs 0: run at least 1 env"),
+    ("eval_navbench.py", ["--parallel", "0"], "error: --parallel 0: run at least 1 task at a time (or leave it out: one per core)"),
     ("train_ram.py", ["env.scene.camera.appearance=shift"],
      "error: env.scene.camera.appearance='shift' is held out for NavBench-GS: the S2E-Urban tasks use urban; "
      "score a policy on it with eval_navbench.py --split shift"),

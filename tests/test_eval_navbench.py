@@ -104,7 +104,7 @@ def test_same_numbers_from_one_run_and_from_a_run_interrupted_mid_task(tmp_path)
 
 @pytest.mark.timeout(1200)  # waits up to 600 s for the first task, then resumes
 def test_an_interrupted_evaluation_resumes_keeping_finished_tasks(tmp_path):
-    args = ["--method", "straight", "--tasks", "Empty", "Obstacle", *QUICK]
+    args = ["--method", "straight", "--tasks", "Empty", "Obstacle", "--parallel", "1", *QUICK]  # one after the other
     proc = subprocess.Popen(_cmd(*args), cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             env=dict(os.environ, OMP_NUM_THREADS="1"))
     first = tmp_path / "logs/navbench/urban/wheeled/Straight-to-goal/Empty.json"

@@ -1,5 +1,5 @@
 """NavBench-GS: one method (a model, a baseline or any policy keeping the contract) evaluated on the benchmark's
-tasks, a task per process.
+tasks, a task per process, several side by side on a multi-core CPU.
 
 Each task runs over its episode file (a shipped split's, s2e.navbench.splits, or a user's --episodes_dir) and
 writes <out>/<task>.json (summary with 95 % intervals, per scene, per episode) and a top-down map of
@@ -24,7 +24,7 @@ from s2e_isaaclab.tasks.navbench.navbench_env_cfg import episode_file, task_id
 
 from ..utils.cli import UserError
 from .results import file_digest, load_cached_result
-from .workers import run_worker
+from .workers import Job, run_jobs, worker_slot
 
 METHODS = ("agdm", "run", "expert", "straight", "policy")
 DEFAULT_NAMES = {"agdm": "S2E-BC", "run": "S2E-RL", "expert": "Expert", "straight": "Straight-to-goal", "policy": "Policy"}
@@ -120,22 +120,37 @@ def summary_line(result: dict) -> str:
             f"TTG {s['TTG']['mean']:.1f} s ({result['episodes']} episodes, {result['wall_time_s']:.0f} s)")
 
 
-def evaluate_tasks(run: NavBenchRun, tasks: list[str], out: Path, worker_cmd, log=print) -> None:
-    """Evaluate the run on each task in turn into the folder `out`: a task with a saved result for its spec is kept,
-    any other runs in the worker process `worker_cmd(task)` (which calls evaluate_task; workers.run_worker). `log(line)`
-    gets what is run or kept and each task's summary line."""
-    t0 = time.time()
-    for k, task in enumerate(tasks):
-        spec = task_spec(run, task)
-        path = out / f"{task}.json"
-        done = load_cached_result(path, spec)
-        if done is None:
-            log(f"{spec['task']} ({k + 1}/{len(tasks)}) with {run.name}, {time.time() - t0:.0f} s so far")
-            run_worker(worker_cmd(task), spec["task"], partial_result_path(out, task))
-            done = load_cached_result(path, spec)
-        else:
+def default_parallel(run: NavBenchRun, tasks: int) -> int:
+    """How many tasks run side by side by default: one per usable core on a CPU (each simulation is mostly serial
+    Python, NumPy and Numba work), one on a GPU (the simulations would share its memory)."""
+    import torch
+
+    from s2e.utils.processes import usable_cores
+
+    on_gpu = (run.device or ("cuda" if torch.cuda.is_available() else "cpu")).startswith("cuda")
+    return 1 if on_gpu else max(1, min(tasks, usable_cores()))
+
+
+def evaluate_tasks(run: NavBenchRun, tasks: list[str], out: Path, worker_cmd, log=print, parallel: int | None = None) -> None:
+    """Evaluate the run on the tasks into the folder `out`: a task with a saved result for its spec is kept, the
+    others run in worker processes `worker_cmd(task)` (which call evaluate_task), `parallel` at a time (default:
+    default_parallel) sharing the usable cores (workers.run_jobs). `log(line)` gets what is run or kept and each
+    task's summary line."""
+    from s2e.utils.processes import usable_cores
+
+    jobs = []
+    for task in tasks:
+        spec, path = task_spec(run, task), out / f"{task}.json"
+        if load_cached_result(path, spec) is not None:
             log(f"{spec['task']}: already evaluated for this spec, kept ({path})")
-        log(summary_line(done))
+        else:
+            jobs.append(Job(worker_cmd(task), spec["task"], path, spec, partial_result_path(out, task)))
+    if jobs:
+        parallel = min(len(jobs), parallel or default_parallel(run, len(jobs)))
+        log(f"{len(jobs)} task(s) with {run.name}, {parallel} at a time")
+        run_jobs(jobs, parallel, log, threads=max(1, usable_cores() // parallel))
+    for task in tasks:
+        log(summary_line(load_cached_result(out / f"{task}.json", task_spec(run, task))))
 
 
 def evaluate_task(run: NavBenchRun, task: str, out: Path, log=print) -> None:
@@ -204,7 +219,7 @@ def evaluate_task(run: NavBenchRun, task: str, out: Path, log=print) -> None:
         log(f"{spec['task']}: resuming, {int(episodes.counted.sum())} of {episodes.target} episodes kept from "
             f"{partial}")
     bar = tqdm(total=episodes.target, initial=int(episodes.counted.sum()), desc=f"{spec['task']} ({run.name})",
-               unit="ep", dynamic_ncols=True, mininterval=2.0)
+               unit="ep", dynamic_ncols=True, mininterval=2.0, position=worker_slot())
     while not episodes.finished:
         try:
             with torch.inference_mode():

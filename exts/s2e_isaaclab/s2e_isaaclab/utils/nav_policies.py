@@ -3,7 +3,8 @@
 - `ScriptedExpertPolicy`: the privileged expert (route, obstacles, pedestrians known): an upper bound.
 - `StraightToGoalPolicy`: drives straight at the episode's goal at a fixed speed, blind to everything.
 - `AGDMPolicy`: an AGDM (pretrained checkpoint, or a fine-tuned run's model) on the camera frames and
-  route guidance (the point on the reference route the task's route look-ahead further on), acting with its top mode.
+  route guidance (the point on the reference route the task's route look-ahead further on), acting with its top mode;
+  it encodes only each step's new frame (s2e.models.frame_window).
 - `LabelRerankedAGDMPolicy`: an AGDM whose modes are re-ranked by the simulator's per-mode experience labels
   (privileged): it acts with the top mode of the target the ranking loss fits (s2e.rl.mode_ranking), so its
   closed-loop score is the ceiling of what fitting the labels can give that model.
@@ -20,6 +21,7 @@ import math
 import torch
 
 from s2e.control.waypoint_controller import normalize_waypoints
+from s2e.models.frame_window import FrameFeatureWindow
 from s2e.nav.expert import ExpertCfg, ScriptedExpert
 from s2e.nav.baselines import straight_to_goal
 from s2e.rl.mode_ranking import reranked_logits
@@ -89,6 +91,8 @@ class AGDMPolicy:
         self.nav, _ = _terms(env)
         self.model, self.lookahead = model.to(env.unwrapped.device).eval(), route_lookahead(env.unwrapped.cfg)
         self.decode, self.goal, self.generator = decode, goal, generator
+        self.base = env.unwrapped
+        self.window = FrameFeatureWindow(self.model.encode_frames)
         mismatch = model_task_mismatch(env.unwrapped.cfg, model.cfg)
         if mismatch:
             raise ValueError(mismatch)
@@ -98,9 +102,15 @@ class AGDMPolicy:
         goal = self.nav.route_goal(self.lookahead) if self.goal == "route" else self.nav.command[:, :2]
         return obs["camera"]["rgb"], goal
 
+    def outputs(self, obs):
+        """The model's mixture on its inputs, the frames' features taken from the window of cached ones (re-encoded
+        where an env was reset): the same as model(*inputs(obs)) up to float rounding."""
+        rgb, goal = self.inputs(obs)
+        return self.model.forward_features(self.window(rgb, self.base.episode_length_buf == 0), goal)
+
     @torch.inference_mode()
     def __call__(self, obs) -> torch.Tensor:
-        return self.model(*self.inputs(obs)).action(self.decode, generator=self.generator)
+        return self.outputs(obs).action(self.decode, generator=self.generator)
 
 
 class LabelRerankedAGDMPolicy(AGDMPolicy):
@@ -118,6 +128,6 @@ class LabelRerankedAGDMPolicy(AGDMPolicy):
 
     @torch.inference_mode()
     def __call__(self, obs) -> torch.Tensor:
-        out = self.model(*self.inputs(obs))
+        out = self.outputs(obs)
         logits = reranked_logits(out.logits, self.labeler(out.mu, out.speed), self.temperature, self.prior)
         return dataclasses.replace(out, logits=logits).action("best")

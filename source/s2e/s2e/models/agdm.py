@@ -8,9 +8,9 @@ Data flow, split so callers can cache the expensive, frozen parts:
                                                        blocks, then score / trajectory / speed heads
 
 Because `encode_frames` treats frames independently, a rollout encodes only each new frame and
-slides a window over cached features (bit-identical when taken from the same encoder call; across
-calls with a different number of frames, equal up to BLAS rounding, ~1e-6). RAM (the RL stage)
-wraps each block of `self.decoder`. Trajectories are in normalized units
+slides a window over cached features (s2e.models.frame_window; bit-identical when taken from the
+same encoder call; across calls with a different number of frames, equal up to BLAS rounding, ~1e-6)
+and acts through `forward_features`. RAM (the RL stage) wraps each block of `self.decoder`. Trajectories are in normalized units
 (metric = normalized * speed * waypoint_dt).
 
 `image_size` is recorded for the data pipeline; the CNN pools to a fixed 4x4 map, so it accepts
@@ -274,5 +274,9 @@ class AGDM(nn.Module):
             return torch.cdist(waypoints[:, -1, :].to(self.anchors.dtype), self.anchors).argmin(-1)
         return out.mixture().winner(waypoints)
 
+    def forward_features(self, frame_feats: torch.Tensor, goal: torch.Tensor) -> AGDMOutput:
+        """forward() from frame features [B, k, D] (encode_frames'; e.g. a FrameFeatureWindow's cache)."""
+        return self.decode(self.fuse(frame_feats, goal))
+
     def forward(self, images: torch.Tensor, goal: torch.Tensor) -> AGDMOutput:
-        return self.decode(self.fuse(self.encode_frames(images), goal))
+        return self.forward_features(self.encode_frames(images), goal)

@@ -96,5 +96,15 @@ class RAMPolicyModel(nn.Module):
         """The imported checkpoint's own mixture: the frozen blocks alone, RAM branches skipped."""
         return self.agdm.decode(context, blocks=[block.frozen for block in self.agdm.decoder])
 
+    def encode_frames(self, images: torch.Tensor) -> torch.Tensor:
+        """The frozen encoder's frame features [B, T, D] (AGDM.encode_frames)."""
+        return self.agdm.encode_frames(images)
+
+    def forward_features(self, frame_feats: torch.Tensor, goal: torch.Tensor) -> AGDMOutput:
+        """forward() from frame features [B, k, D] (e.g. a FrameFeatureWindow's cache)."""
+        with torch.no_grad():
+            context = self.agdm.fuse(frame_feats, goal)
+        return self.decode(context)
+
     def forward(self, images: torch.Tensor, goal: torch.Tensor) -> AGDMOutput:
         return self.decode(self.context(images, goal))

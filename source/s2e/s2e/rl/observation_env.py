@@ -3,8 +3,8 @@
 PPO stores every observation of a rollout and re-reads them at every update. With a frozen encoder
 and fusion (strategies ram, decoder) the images themselves are never needed again: each step this
 wrapper encodes only the newest frame of every env (the camera's history is a ring buffer, newest
-last), slides a per-env window of frame features, re-encodes the whole window of envs that were
-just reset (their history restarts), and fuses the window with the goal into context tokens
+last) into a per-env window of frame features (s2e.models.frame_window, which re-encodes the whole
+window of envs that were just reset), and fuses the window with the goal into context tokens
 [E, k+1, D]. The rollout storage then holds those tokens instead of [E, k, 3, H, W] images.
 The "full" strategy trains the encoder, so it gets the frames (uint8) and the goal instead.
 
@@ -26,6 +26,7 @@ import torch
 from tensordict import TensorDict
 
 from ..models.agdm import AGDM
+from ..models.frame_window import FrameFeatureWindow
 from .mode_ranking import LABELS_KEY, PRIOR_KEY
 from .vec_env_wrapper import VecEnvWrapper
 
@@ -45,7 +46,7 @@ class AGDMObservationEnv(VecEnvWrapper):
         self.strategy, self.labeler = strategy, labeler
         self.agdm = agdm.eval().requires_grad_(False)
         self.camera_group, self.rgb_term, self.goal_group, self.critic_group = camera_group, rgb_term, goal_group, critic_group
-        self._feats: torch.Tensor | None = None  # [E, k, D] features of the camera history
+        self.window = FrameFeatureWindow(self.agdm.encode_frames)  # [E, k, D] features of the camera history
 
     def _rgb(self, obs) -> torch.Tensor:
         try:
@@ -60,20 +61,6 @@ class AGDMObservationEnv(VecEnvWrapper):
         return rgb
 
     @torch.no_grad()
-    def _features(self, rgb: torch.Tensor, refresh: torch.Tensor | None) -> torch.Tensor:
-        """Slide the feature window by the newest frame; recompute rows whose history restarted."""
-        if self._feats is None or refresh is None:
-            self._feats = self.agdm.encode_frames(rgb)
-            return self._feats
-        newest = self.agdm.encode_frames(rgb[:, -1:])
-        feats = torch.cat([self._feats[:, 1:], newest], dim=1)
-        ids = refresh.nonzero().squeeze(-1)
-        if ids.numel():
-            feats[ids] = self.agdm.encode_frames(rgb[ids])
-        self._feats = feats
-        return feats
-
-    @torch.no_grad()
     def convert(self, obs, refresh: torch.Tensor | None = None) -> TensorDict:
         """Env observations -> policy observations; `refresh`: [E] bool, envs whose camera history restarted
         (None: recompute every env's window)."""
@@ -83,7 +70,7 @@ class AGDMObservationEnv(VecEnvWrapper):
         if self.strategy == "full":
             out["frames"] = (rgb * 255.0).round().to(torch.uint8)
         if self.strategy != "full" or self.labeler is not None:
-            context = self.agdm.fuse(self._features(rgb, refresh), goal)
+            context = self.agdm.fuse(self.window(rgb, refresh), goal)
             if self.strategy != "full":
                 out["context"] = context
             if self.labeler is not None:
