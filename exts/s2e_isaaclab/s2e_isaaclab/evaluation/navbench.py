@@ -120,7 +120,7 @@ def summary_line(result: dict) -> str:
             f"TTG {s['TTG']['mean']:.1f} s ({result['episodes']} episodes, {result['wall_time_s']:.0f} s)")
 
 
-def default_parallel(run: NavBenchRun, tasks: int) -> int:
+def default_parallel(run: NavBenchRun) -> int:
     """How many tasks run side by side by default: one per usable core on a CPU (each simulation is mostly serial
     Python, NumPy and Numba work), one on a GPU (the simulations would share its memory)."""
     import torch
@@ -128,16 +128,18 @@ def default_parallel(run: NavBenchRun, tasks: int) -> int:
     from s2e.utils.processes import usable_cores
 
     on_gpu = (run.device or ("cuda" if torch.cuda.is_available() else "cpu")).startswith("cuda")
-    return 1 if on_gpu else max(1, min(tasks, usable_cores()))
+    return 1 if on_gpu else usable_cores()
 
 
 def evaluate_tasks(run: NavBenchRun, tasks: list[str], out: Path, worker_cmd, log=print, parallel: int | None = None) -> None:
     """Evaluate the run on the tasks into the folder `out`: a task with a saved result for its spec is kept, the
-    others run in worker processes `worker_cmd(task)` (which call evaluate_task), `parallel` at a time (default:
-    default_parallel) sharing the usable cores (workers.run_jobs). `log(line)` gets what is run or kept and each
-    task's summary line."""
+    others run in worker processes `worker_cmd(task)` (which call evaluate_task), up to `parallel` at a time
+    (default: default_parallel) with the usable cores shared out as torch threads (workers.run_jobs). The thread
+    count depends on `parallel` only, not on how many tasks are left, so a resumed task runs as it began (threads
+    change float rounding). `log(line)` gets what is run or kept and each task's summary line."""
     from s2e.utils.processes import usable_cores
 
+    parallel = parallel or default_parallel(run)
     jobs = []
     for task in tasks:
         spec, path = task_spec(run, task), out / f"{task}.json"
@@ -146,9 +148,9 @@ def evaluate_tasks(run: NavBenchRun, tasks: list[str], out: Path, worker_cmd, lo
         else:
             jobs.append(Job(worker_cmd(task), spec["task"], path, spec, partial_result_path(out, task)))
     if jobs:
-        parallel = min(len(jobs), parallel or default_parallel(run, len(jobs)))
-        log(f"{len(jobs)} task(s) with {run.name}, {parallel} at a time")
-        run_jobs(jobs, parallel, log, threads=max(1, usable_cores() // parallel))
+        threads = max(1, usable_cores() // parallel)
+        log(f"{len(jobs)} task(s) with {run.name}, up to {parallel} at a time, {threads} torch thread(s) each")
+        run_jobs(jobs, parallel, log, threads=threads)
     for task in tasks:
         log(summary_line(load_cached_result(out / f"{task}.json", task_spec(run, task))))
 
