@@ -131,6 +131,9 @@ WHEELED = ["--task", "S2E-Urban-Wheeled", "--mode", "base"]
     ("train_ram.py", ["--max_iterations", "0"], "error: --max_iterations 0: train at least 1 iteration"),
     ("train_ram.py", ["env.scene.camera.history=3"],
      "error: the model expects 4 frames of (64, 64), the camera gives 3 of (64, 64): set env.scene.camera.history/height/width"),
+    ("train_ram.py", ["env.scene.camera.update_period=0.5"],
+     "error: the camera renders every 0.5 s, the policy acts every 0.1 s: the model's frames must be one step apart: "
+     "set env.scene.camera.update_period=0"),
     ("train_ram.py", ["env.actions.nav.controller.waypoint_dt=0.2"],
      "error: the model predicts 10 waypoints 0.25 s apart, the waypoint action reads 10 0.2 s apart: "
      "set env.actions.nav.controller.num_waypoints/waypoint_dt"),

@@ -69,11 +69,15 @@ class StraightToGoalPolicy:
 
 def model_task_mismatch(env_cfg, model_cfg) -> str | None:
     """Why the task cannot run an AGDM model, with the fix; None when it can. The camera must give the model's
-    frames (count and size) and the waypoint action must read its trajectories as they were trained (number of
+    frames (count and size, one per policy step) and the waypoint action must read its trajectories as they were trained (number of
     waypoints and their spacing in seconds: a different spacing would silently stretch every trajectory).
     The one check of task against model: train_ram.py runs it before the env is built, AGDMPolicy and
     collect_demos.py's --policy when they get the model."""
     cam, ctrl = env_cfg.scene.camera, env_cfg.actions.nav.controller
+    step_dt = env_cfg.sim.dt * env_cfg.decimation
+    if cam.update_period > step_dt + 1e-9:  # the frame history must advance one frame per step (frame_window)
+        return (f"the camera renders every {cam.update_period:g} s, the policy acts every {step_dt:g} s: the model's "
+                "frames must be one step apart: set env.scene.camera.update_period=0")
     if (cam.history, (cam.height, cam.width)) != (model_cfg.context, tuple(model_cfg.image_size)):
         return (f"the model expects {model_cfg.context} frames of {tuple(model_cfg.image_size)}, the camera gives "
                 f"{cam.history} of {(cam.height, cam.width)}: set env.scene.camera.history/height/width")
