@@ -140,9 +140,10 @@ def evaluate_tasks(run: NavBenchRun, tasks: list[str], out: Path, worker_cmd, lo
     from s2e.utils.processes import usable_cores
 
     parallel = parallel or default_parallel(run)
+    specs = {task: task_spec(run, task) for task in tasks}  # each digests the model and episode files: once
     jobs = []
-    for task in tasks:
-        spec, path = task_spec(run, task), out / f"{task}.json"
+    for task, spec in specs.items():
+        path = out / f"{task}.json"
         if load_cached_result(path, spec) is not None:
             log(f"{spec['task']}: already evaluated for this spec, kept ({path})")
         else:
@@ -152,7 +153,7 @@ def evaluate_tasks(run: NavBenchRun, tasks: list[str], out: Path, worker_cmd, lo
         log(f"{len(jobs)} task(s) with {run.name}, up to {parallel} at a time, {threads} torch thread(s) each")
         run_jobs(jobs, parallel, log, threads=threads)
     for task in tasks:
-        log(summary_line(load_cached_result(out / f"{task}.json", task_spec(run, task))))
+        log(summary_line(load_cached_result(out / f"{task}.json", specs[task])))
 
 
 def evaluate_task(run: NavBenchRun, task: str, out: Path, log=print) -> None:

@@ -54,10 +54,10 @@ class Job:
         return f"the finished episodes are kept in {self.partial}" if self.partial.is_file() else "no episode had finished"
 
 
-def _stop(running: dict, signum: int = signal.SIGTERM) -> None:
+def _stop(running: dict) -> None:
     for proc in running:
         if proc.poll() is None:
-            proc.send_signal(signum)
+            proc.terminate()
     for proc in running:
         proc.wait()
 
