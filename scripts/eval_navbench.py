@@ -111,7 +111,7 @@ def main() -> None:
     run = NavBenchRun(method=args.method, name=args.name, model=model, robot=args.robot, mode=args.mode, seed=args.seed,
                       num_envs=args.num_envs, episodes_per_env=args.episodes_per_env, split=args.split,
                       episodes_dir=args.episodes_dir, policy=args.policy, policy_kwargs=parse_kwargs(args.policy_kwargs),
-                      device=args.device, headless=args.headless, visualizer=args.visualizer, viz_port=args.viz_port)
+                      device=args.device, headless=args.headless, visualizer=args.visualizer, viz_port=args.viz_port, viz_host=args.viz_host)
     root = Path(args.out or "logs/navbench") / args.split if args.episodes_dir is None else \
         Path(args.out or Path(args.episodes_dir) / "results")
     out = root / args.robot / args.name

@@ -9,9 +9,11 @@ Blocks are generated from the split's held-out seeds in its appearance family (s
 s2e.navbench.generate); routes keep each robot's radius
 plus the tasks' margin from obstacles, as the S2E-Urban tasks plan them. Rerun after changing the
 block generator: the tasks refuse episode files whose block fingerprints no longer match.
-With --scene_bundle the files put every task on that captured street (its routes in turn, or
-episodes sampled on its walkable area; pedestrians in the Pedestrian and Mixed tasks, its own
-geometry as the obstacles); evaluate them with eval_navbench.py --episodes_dir <out>.
+With --scene_bundle the files put every task on that captured scene: --num_scenes copies of it, each
+with obstacles spawned on its walkable area in the Obstacle and Mixed tasks (as on the procedural
+blocks) and pedestrians in the Pedestrian and Mixed tasks; episodes follow the bundle's routes where
+nothing was spawned, else are sampled on the walkable area its route_distance apart. Evaluate them with
+eval_navbench.py --episodes_dir <out>.
 """
 
 from __future__ import annotations
@@ -56,14 +58,13 @@ def main() -> None:
         for task, content in TASK_CONTENT.items():
             common = dict(route=RouteCfg(clearance=spec.radius + ROUTE_MARGIN), max_lin_vel=spec.max_lin_vel, seed=args.seed,
                           pedestrians=PEDESTRIAN_COUNT if content in ("pedestrians", "mixed") else (0, 0))
+            common.update(num_scenes=num_scenes, episodes_per_scene=per_scene,
+                          obstacle_density=OBSTACLE_DENSITY if content in ("obstacles", "mixed") else 0.0)
             if bundle is None:
-                suite = make_suite(task_id(task, robot), robot, content, split, num_scenes=num_scenes,
-                                   episodes_per_scene=per_scene,
-                                   obstacle_density=OBSTACLE_DENSITY if content in ("obstacles", "mixed") else 0.0, **common)
+                suite = make_suite(task_id(task, robot), robot, content, split, **common)
             else:
                 ref = os.path.relpath(Path(args.scene_bundle).resolve(), out.resolve())
-                suite = make_bundle_suite(task_id(task, robot), robot, content, bundle, ref,
-                                          episodes=num_scenes * per_scene, **common)
+                suite = make_bundle_suite(task_id(task, robot), robot, content, bundle, ref, family=split.family, **common)
             assert suite.pedestrians[1] <= MAX_PEDESTRIANS
             path = save_suite(out / f"{suite.task}.json", suite)
             print(f"[navbench] {path}: {len(suite.scenes)} scenes, {len(suite.episodes)} episodes")

@@ -94,9 +94,51 @@ def test_outputs_routes_and_previews(made):
         assert (out / name).is_file(), name
     spec = yaml.safe_load((out / "bundle.yaml").read_text())
     assert len(spec["routes"]) == 4
+    lo, hi = spec["route_distance"]  # the walkable area's extent allows the task's default 10-40 m here
+    assert (lo, hi) == (10.0, 40.0)
     from PIL import Image
     img = np.asarray(Image.open(out / "preview.png"))
-    assert img.shape[0] == img.shape[1] and img.std() > 10
+    assert img.shape[1] >= 800 and img.shape[0] > img.shape[1] and img.std() > 10  # map, title, legend and scale bar
+
+
+def test_too_few_routes_is_one_line_and_no_bundle(made, tmp_path):
+    """Routes that do not fit (a clearance wider than the sidewalks) stop the tool before it writes anything."""
+    raw = made[1].parent / "raw.ply"
+    run = subprocess.run([sys.executable, str(REPO / "scripts/make_bundle_from_capture.py"), str(raw), "--out", str(tmp_path / "b"),
+                          "--scale", f"{1 / 0.3:.9f}", "--route_clearance", "2.5", "--no_render"],
+                         capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert run.returncode == 2 and run.stderr.count("\n") == 1, run.stderr
+    assert "--route_clearance" in run.stderr and "--walkable_ground all" in run.stderr, run.stderr
+    assert not (tmp_path / "b").exists()
+
+
+def _without_routes(out: Path, dest: Path, route_distance) -> Path:
+    """A copy of the tool's bundle without its routes and with another route_distance."""
+    import shutil
+    shutil.copytree(out, dest)
+    spec = yaml.safe_load((dest / "bundle.yaml").read_text())
+    spec["routes"], spec["route_distance"] = [], route_distance
+    (dest / "bundle.yaml").write_text(yaml.safe_dump(spec))
+    return dest
+
+
+def test_a_bundle_that_cannot_host_episodes_is_one_line_before_the_env(made, tmp_path):
+    from s2e.urban.routes import RouteCfg
+    from s2e.urban.scene_bundle import SceneBundleError, bundle_route_cfg, check_hosts_episodes
+
+    ok = load_scene_bundle(_without_routes(made[1], tmp_path / "ok", [5.0, 20.0]))
+    assert bundle_route_cfg(RouteCfg(clearance=0.75), ok).max_distance == 20.0
+    check_hosts_episodes(ok, RouteCfg(clearance=0.75))  # sampled 5-20 m apart on the sidewalks
+    far = _without_routes(made[1], tmp_path / "far", [60.0, 70.0])  # farther than the tile is wide
+    with pytest.raises(SceneBundleError, match="holds no start and goal 60-70 m apart"):
+        check_hosts_episodes(load_scene_bundle(far), RouteCfg(clearance=0.75))
+    for argv in (["scripts/run_expert.py", "--task", "S2E-Urban-Wheeled", "--num_envs", "2", "--mode", "base", "--no-camera",
+                  f"env.scene.terrain.scene_bundle={far}"],
+                 ["scripts/make_navbench_episodes.py", "--scene_bundle", str(far), "--out", str(tmp_path / "eps"), "--robots", "Wheeled"]):
+        run = subprocess.run([sys.executable, str(REPO / argv[0]), *argv[1:]], capture_output=True, text=True, cwd=tmp_path, timeout=600)
+        errors = [line for line in run.stderr.splitlines() if line.startswith("error:")]
+        assert run.returncode == 2 and len(errors) == 1 and "holds no start and goal" in errors[0], run.stderr[-2000:]
+        assert "Traceback" not in run.stderr and "Simulation" not in run.stdout  # refused before the simulation started
 
 
 def test_bad_input_is_one_line_and_exit_code_2(tmp_path):
@@ -157,10 +199,20 @@ def test_navbench_episode_files_are_made_for_the_tools_bundle(made, tmp_path):
     b = load_scene_bundle(out)
     suite = yaml.safe_load((episodes / "NavBench-GS-Obstacle-Wheeled.json").read_text())  # JSON is YAML
     assert len(suite["episodes"]) == 4
+    from dataclasses import replace
+
+    from s2e.navbench.episodes import layout_fingerprint
+    from s2e.urban.families import appearance_family
+    from s2e.urban.layout import with_spawned_obstacles
+    # the Obstacle task holds obstacles: the scene is the bundle with obstacles spawned on its walkable area
+    scene = suite["scenes"][0]
+    layout = with_spawned_obstacles(b.layout, replace(appearance_family("urban").layout.obstacles, density=scene["obstacle_density"]),
+                                    scene["layout_seed"], passage=0.75)
+    assert scene["obstacle_density"] > 0 and len(layout.obstacles) > 0 and layout_fingerprint(layout) == scene["fingerprint"]
     for ep in suite["episodes"]:
         for point in (ep["start"], ep["goal"]):
-            ij = b.layout.cell_of(np.asarray(point, float)[None, :2])[0]
-            assert b.layout.walkable[ij[0], ij[1]], (point, ep)
+            ij = layout.cell_of(np.asarray(point, float)[None, :2])[0]
+            assert layout.walkable[ij[0], ij[1]], (point, ep)  # on the walkable area, off every spawned obstacle
 
 
 @pytest.mark.sim

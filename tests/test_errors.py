@@ -150,6 +150,12 @@ WHEELED = ["--task", "S2E-Urban-Wheeled", "--mode", "base"]
      "error: env.scene.camera.appearance='shift' is held out for NavBench-GS: the S2E-Urban tasks use urban; "
      "score a policy on it with eval_navbench.py --split shift"),
     ("run_expert.py", ["env.scene.camera.appearance=noir"], "error: env.scene.camera.appearance='noir': choose one of urban"),
+    # out of range (s2e_isaaclab.utils.cfg_ranges): one bad value per group
+    ("train_ram.py", ["agent.algorithm.learning_rate=-1"], "error: agent.algorithm.learning_rate=-1: out of range, it takes a number > 0"),
+    ("train_ram.py", ["agent.algorithm.gamma=1.5"], "error: agent.algorithm.gamma=1.5: out of range, it takes a number > 0 and <= 1"),
+    ("train_ram.py", ["agent.num_steps_per_env=0"], "error: agent.num_steps_per_env=0: out of range, it takes an integer >= 1"),
+    ("run_expert.py", ["env.episode_length_s=-3"], "error: env.episode_length_s=-3: out of range, it takes a number > 0"),
+    ("run_expert.py", ["env.scene.camera.width=0"], "error: env.scene.camera.width=0: out of range, it takes an integer >= 8"),
 ])
 def test_bad_values_are_one_line_before_the_env_is_built(monkeypatch, capsys, tmp_path, script, args, line):
     flags = WHEELED if script != "eval_navbench.py" else []

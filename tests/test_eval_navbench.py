@@ -239,16 +239,23 @@ def test_a_scene_bundle_as_a_navbench_scene(tmp_path):
     bundle = tmp_path / "bundle"
     for script, *args in (("make_scene_bundle.py", "--seed", "3", "--content", "obstacles", "--routes", "3", "--out", str(bundle)),
                           ("make_navbench_episodes.py", "--scene_bundle", str(bundle), "--robots", "Wheeled",
-                           "--num_scenes", "1", "--episodes_per_scene", "4")):
+                           "--num_scenes", "2", "--episodes_per_scene", "2")):
         proc = subprocess.run([sys.executable, str(ROOT / "scripts" / script), *args], capture_output=True, text=True, cwd=tmp_path, env=env)
         assert proc.returncode == 0, proc.stderr[-3000:]
     suite = json.loads((bundle / "navbench/NavBench-GS-Pedestrian-Wheeled.json").read_text())
     assert suite["scenes"][0]["bundle"] == ".." and len(suite["episodes"]) == 4
-    proc = _run("--method", "expert", "--episodes_dir", str(bundle / "navbench"), "--tasks", "Pedestrian", "--name", "on-bundle", cwd=tmp_path)
+    # the Obstacle task's scenes are the bundle with obstacles spawned on it, one draw per scene
+    obstacle = json.loads((bundle / "navbench/NavBench-GS-Obstacle-Wheeled.json").read_text())
+    prints = {s["fingerprint"] for s in obstacle["scenes"]}
+    assert all(s["obstacle_density"] > 0 for s in obstacle["scenes"]) and len(prints) == 2
+    assert not prints & {s["fingerprint"] for s in suite["scenes"]}
+    proc = _run("--method", "expert", "--episodes_dir", str(bundle / "navbench"), "--tasks", "Pedestrian", "Obstacle", "--name", "on-bundle",
+                cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    r = json.loads((bundle / "navbench/results/wheeled/on-bundle/Pedestrian.json").read_text())
-    assert r["episodes"] == 4 and r["summary"]["RC"]["mean"] > 0.3
-    assert r["spec"]["episode_file_sha"] != _result_sha_of_shipped("Pedestrian")
+    for task in ("Pedestrian", "Obstacle"):
+        r = json.loads((bundle / f"navbench/results/wheeled/on-bundle/{task}.json").read_text())
+        assert r["episodes"] == 4 and r["summary"]["RC"]["mean"] > 0.3, (task, r["summary"])
+        assert r["spec"]["episode_file_sha"] != _result_sha_of_shipped(task)
 
 
 def _result_sha_of_shipped(task):

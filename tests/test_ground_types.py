@@ -65,3 +65,37 @@ def test_a_forced_choice_wins_and_a_bad_one_is_refused():
     assert "(forced)" in split.line("dark")
     with pytest.raises(ValueError, match="walkable ground must be one of auto, all, light, dark"):
         split_ground(_free(), p, c, SIZE, 0.1, GroundSplitCfg(choice="road"))
+
+
+def _uneven(points, rng, share=0.3):
+    """Lift a share of the ground Gaussians into the curb band: paving that is not flat (a sloped or bumpy plaza)."""
+    z = points[:, 2].copy()
+    lift = rng.random(len(z)) < share
+    z[lift] = rng.uniform(0.05, 0.11, lift.sum())
+    return np.c_[points[:, :2], z]
+
+
+@pytest.mark.parametrize("tones", ["patches", "halves"])
+def test_an_uneven_two_tone_plaza_is_not_a_street(tones):
+    """Low geometry everywhere and two pavings: curb cells between the tones, but no curb line standing out, so all
+    free ground stays walkable (the evidence the colour and curb-count tests alone took for a street)."""
+    rng = np.random.default_rng(3)
+    if tones == "patches":  # 2.5 m squares of two pavings
+        xy = rng.uniform(-SIZE / 2, SIZE / 2, (N * N * 4, 2))
+        lum = np.where((np.floor(xy[:, 0] / 2.5) + np.floor(xy[:, 1] / 2.5)) % 2 == 0, 0.3, 0.7)
+        p = np.c_[xy, rng.normal(0, 0.01, len(xy))]
+        c = np.repeat(np.clip(lum + rng.normal(0, 0.03, len(xy)), 0, 1)[:, None], 3, 1)
+    else:
+        p, c = _ground_points(rng, lambda x: np.where(x < 0, 0.3, 0.7))
+    split = split_ground(_free(), _uneven(p, rng), c, SIZE, 0.1, GroundSplitCfg())
+    assert split.separation >= 0.6 and split.curb_cells >= 20  # two tones and low geometry: the colour and count evidence
+    if tones == "patches":
+        assert split.curb_between >= 0.5  # curb cells between the tones too: all the evidence but the line said "street"
+    assert split.curb_line < GroundSplitCfg().min_curb_line and split.chosen == "all", split
+
+
+def test_a_street_on_uneven_paving_still_has_its_curb_lines():
+    rng = np.random.default_rng(4)
+    (p, c), (p1, c1), (p2, c2) = _ground_points(rng, lambda x: np.where(np.abs(x) < 4.0, 0.25, 0.65)), _curb(rng, -4.0), _curb(rng, 4.0)
+    split = split_ground(_free(), np.r_[_uneven(p, rng, share=0.01), p1, p2], np.r_[c, c1, c2], SIZE, 0.1, GroundSplitCfg())
+    assert split.chosen == "light" and split.curb_line > 15.0, split

@@ -69,6 +69,20 @@ def test_viz_flag_is_isaac_labs_and_headless_means_none():
         check_viz_args(_parse("--viz", "viser", "--viz_port", "0"))
 
 
+def test_the_live_view_listens_on_loopback_unless_told_and_warns_when_told(capsys):
+    from s2e_isaaclab.utils.cli import LOOPBACK, UserError, check_viz_args
+
+    args = _parse("--viz", "viser")
+    assert args.viz_host == LOOPBACK == "127.0.0.1"
+    check_viz_args(args)
+    assert capsys.readouterr().err == ""
+    check_viz_args(_parse("--viz", "viser", "--viz_host", "0.0.0.0"))
+    warning = capsys.readouterr().err
+    assert warning.startswith("warning: --viz_host 0.0.0.0") and "pause and reset the simulation" in warning
+    with pytest.raises(UserError, match="--viz_host no-such-host.invalid: not an address"):
+        check_viz_args(_parse("--viz", "viser", "--viz_host", "no-such-host.invalid"))
+
+
 def test_unavailable_visualizers_fail_with_what_to_install(monkeypatch):
     import importlib.util
 
@@ -187,6 +201,33 @@ def test_play_with_viz_viser_serves_the_splats_the_robot_the_route_and_a_moving_
     assert nodes.get("/s2e/camera", (None,))[0] == "CameraFrustumMessage"
     robot = seen["positions"].get("/s2e/robot", [])
     assert len(set(robot)) >= 2, f"the robot did not move between frames: {robot[:5]}"
+    assert proc.poll() is None
+
+
+def _outside_address() -> str | None:
+    """This machine's address on its outward interface (no packet is sent), or None when it has only loopback."""
+    import ipaddress
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("10.255.255.255", 1))
+            addr = s.getsockname()[0]
+        except OSError:
+            return None
+    return None if ipaddress.ip_address(addr).is_loopback else addr
+
+
+@pytest.mark.sim
+def test_the_live_views_port_is_closed_to_other_machines_by_default(served_play):
+    port, proc = served_play
+    addr = _outside_address()
+    if addr is None:
+        pytest.skip("this machine has no non-loopback address to try")
+    with socket.socket() as s:
+        s.settimeout(5)
+        assert s.connect_ex((addr, port)) != 0, f"port {port} answers on {addr}: the live view listens beyond this machine"
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", port)) == 0
     assert proc.poll() is None
 
 

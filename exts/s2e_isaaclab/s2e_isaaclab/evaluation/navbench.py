@@ -59,6 +59,7 @@ class NavBenchRun:
     headless: bool = False
     visualizer: list[str] | None = None
     viz_port: int = 8080
+    viz_host: str = "127.0.0.1"
 
 
 def navbench_task_id(run: NavBenchRun, task: str) -> str:
@@ -178,7 +179,7 @@ def evaluate_task(run: NavBenchRun, task: str, out: Path, log=print) -> None:
     spec = task_spec(run, task)
     cli = argparse.Namespace(task=spec["task"], num_envs=run.num_envs, seed=run.seed, device=run.device, mode=run.mode,
                              content=None, camera=run.method in CAMERA_METHODS, overrides=[], headless=run.headless,
-                             visualizer=run.visualizer, viz_port=run.viz_port)
+                             visualizer=run.visualizer, viz_port=run.viz_port, viz_host=run.viz_host)
     try:
         cfg, _ = build_cfgs(cli)
         path = task_episode_file(run, task)

@@ -36,7 +36,8 @@ from isaaclab.cloner import grid_transforms
 from isaaclab.terrains import TerrainImporter, TerrainImporterCfg
 from isaaclab.utils import configclass
 
-from s2e.urban.layout import CYLINDER, UrbanLayout, UrbanLayoutCfg, boxes_as_footprints, collision_footprints, generate_layout
+from s2e.urban.layout import (CYLINDER, UrbanLayout, UrbanLayoutCfg, boxes_as_footprints, collision_footprints, generate_layout,
+                              with_spawned_obstacles)
 from s2e.urban.scene_bundle import SceneBundle, load_scene_bundle
 from s2e.utils.processes import parallel_map
 
@@ -72,7 +73,7 @@ class UrbanTerrainImporter(TerrainImporter):
         origins, _ = grid_transforms(cfg.num_envs, cfg.env_spacing)
         self.env_origins = torch.as_tensor(np.asarray(origins), dtype=torch.float, device=self.device)
         if self.bundle is not None:
-            self.layouts: list[UrbanLayout] = [self.bundle.layout] * cfg.num_envs
+            self.layouts: list[UrbanLayout] = _bundle_layouts(self.bundle, cfg)
         else:
             self.layouts = _generate_layouts(cfg)
         self._spawn(self.env_origins.cpu().numpy())
@@ -94,7 +95,7 @@ class UrbanTerrainImporter(TerrainImporter):
             xf.AddTranslateOp().Set(Gf.Vec3d(float(origin[0]), float(origin[1]), 0.0))
             if self.bundle is not None:
                 _static_mesh(stage, f"{tile}/collision_mesh", self.bundle.vertices, self.bundle.faces)
-        self._per_world_statics = self.bundle is None
+        self._per_world_statics = self.bundle is None or any(len(layout.obstacles) for layout in self.layouts)
         if self._per_world_statics:
             self._register_per_world_statics(root, origins)
 
@@ -111,7 +112,10 @@ class UrbanTerrainImporter(TerrainImporter):
 
         per_env = []
         for layout in self.layouts:
-            static = np.concatenate([boxes_as_footprints(layout.buildings), boxes_as_footprints(layout.curbs), layout.obstacles])
+            if self.bundle is not None:  # the collision mesh holds the capture; these are the obstacles spawned on it
+                static = layout.obstacles
+            else:
+                static = np.concatenate([boxes_as_footprints(layout.buildings), boxes_as_footprints(layout.curbs), layout.obstacles])
             per_env.append((static[static[:, 6] != CYLINDER], static[static[:, 6] == CYLINDER]))
         n_box = max(len(b) for b, _ in per_env)
         n_cyl = max(len(c) for _, c in per_env)
@@ -201,6 +205,16 @@ class UrbanTerrainImporter(TerrainImporter):
         return out, valid
 
 
+def _bundle_layouts(bundle: SceneBundle, cfg: UrbanTerrainImporterCfg) -> list[UrbanLayout]:
+    """Every env on the scene bundle; with `layout_seeds` and an obstacle density (NavBench-GS's obstacle tasks on a
+    bundle), env i on the bundle with obstacles spawned from layout_seeds[i % len], none closing a passage the robot
+    needs (s2e.urban.layout.with_spawned_obstacles with the route clearance)."""
+    if not cfg.layout_seeds or cfg.layout.obstacles.density <= 0:
+        return [bundle.layout] * cfg.num_envs
+    blocks = [with_spawned_obstacles(bundle.layout, cfg.layout.obstacles, int(seed), cfg.route_clearance) for seed in cfg.layout_seeds]
+    return [blocks[i % len(blocks)] for i in range(cfg.num_envs)]
+
+
 def _generate_layouts(cfg: UrbanTerrainImporterCfg) -> list[UrbanLayout]:
     """One block per env: from `layout_seeds` round-robin (envs sharing a seed share the block), else seed * 100003 + b
     for env i's block b = i // envs_per_block (consecutive envs share one block object)."""
@@ -260,8 +274,8 @@ class UrbanTerrainImporterCfg(TerrainImporterCfg):
     """Explicit block seeds (NavBench-GS's held-out scenes): env i gets layout_seeds[i % len]; `seed` is then unused."""
     scene_bundle: str | None = None
     """Path of a scene bundle folder (s2e.urban.scene_bundle): every env uses that captured scene
-    (its collision mesh, walkable area and routes) instead of a procedural block; `layout` and `seed`
-    are then unused."""
+    (its collision mesh, walkable area and routes) instead of a procedural block; `seed` and `layout` are then
+    unused but for `layout.obstacles` with `layout_seeds`: obstacles spawned on the bundle per seed."""
     route_clearance: float | None = None
     """The task's route clearance (m; set from commands.nav.route.clearance when the env is made): a scene
     bundle's routes are planned with it at load, so a passage too narrow for the robot fails before the

@@ -28,7 +28,7 @@ from s2e.rendering.cameras import intrinsics_from_fov, mount_rotation, rotmat_fr
 from s2e.rendering.backdrop import fill_backdrop
 from s2e.rendering.culling import FrustumCuller
 from s2e.rendering.render import resolve_backend
-from s2e.urban.families import appearance_family, family_blocks_gaussians, finish_image
+from s2e.urban.families import appearance_family, family_blocks_gaussians, family_obstacles_gaussians, finish_image
 from s2e.urban.layout import distinct_layouts
 from s2e.urban.pedestrian_gaussians import PedestrianGaussians, advance_phase
 
@@ -143,8 +143,11 @@ class GaussianSplatCamera(SensorBase):
     def _build_scene(self, num_actors: int) -> None:
         """Static Gaussians per env (resident), followed by a slot for each env's people."""
         bundle = getattr(self._terrain, "bundle", None)
-        if bundle is not None:
-            statics = [bundle.gaussians] * self._num_envs
+        if bundle is not None:  # the capture, plus the obstacles spawned on it (NavBench-GS's obstacle tasks on a bundle)
+            blocks, block_of_env = distinct_layouts(self._terrain.layouts)
+            made = [GaussianScene.cat([bundle.gaussians, family_obstacles_gaussians(b, self._family, self.cfg.gaussian_seed)])
+                    if len(b.obstacles) else bundle.gaussians for b in blocks]
+            statics = [made[b] for b in block_of_env]
         else:
             blocks, block_of_env = distinct_layouts(self._terrain.layouts)  # envs sharing a block share its Gaussians
             made = family_blocks_gaussians(blocks, self._family, seed=self.cfg.gaussian_seed)

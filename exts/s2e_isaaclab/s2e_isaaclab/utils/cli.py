@@ -6,7 +6,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib.util
+import ipaddress
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -35,6 +37,10 @@ def add_env_args(parser: argparse.ArgumentParser, default_task: str = "S2E-Urban
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. env.episode_length_s=30")
 
 
+LOOPBACK = "127.0.0.1"
+"""Where the live view's web server listens unless --viz_host says otherwise: its sidebar pauses and resets the simulation."""
+
+
 def add_viz_args(parser: argparse.ArgumentParser) -> None:
     """Isaac Lab's visualizer flags (--viz as its launcher parses it, --max_visible_envs) and --headless (no visualizer);
     create_env hands them to the simulation through Isaac Lab's launch_simulation, as Isaac Lab's own scripts do."""
@@ -46,6 +52,10 @@ def add_viz_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max_visible_envs", type=int, default=argparse.SUPPRESS,
                         help="show at most this many envs in the Isaac Lab visualizers")
     parser.add_argument("--viz_port", type=int, default=8080, help="--viz viser: the web server's port")
+    parser.add_argument("--viz_host", default=LOOPBACK,
+                        help="--viz viser: the interface the web server listens on (default: this machine only; reach it from "
+                             "elsewhere through an ssh tunnel, docs/live_view.md). 0.0.0.0 opens it to the network, where anyone "
+                             "who reaches the port can pause and reset the simulation")
 
 
 VISUALIZER_NEEDS = {
@@ -70,6 +80,10 @@ def check_viz_args(args: argparse.Namespace) -> None:
     port = getattr(args, "viz_port", 8080)
     if not 0 < port < 65536:
         raise UserError(f"--viz_port {port}: use a TCP port between 1 and 65535")
+    host = getattr(args, "viz_host", LOOPBACK)
+    if "viser" in (chosen or ()) and not ipaddress.ip_address(_resolve_host(host)).is_loopback:
+        print(f"warning: --viz_host {host}: the live view listens beyond this machine; anyone who reaches port {port} can "
+              f"pause and reset the simulation (leave --viz_host out and use an ssh tunnel: docs/live_view.md)", file=sys.stderr)
     for name in chosen or ():
         module, fix = VISUALIZER_NEEDS[name]
         if importlib.util.find_spec(module) is None:
@@ -93,6 +107,10 @@ def create_env(task: str, cfg, args: argparse.Namespace):
     terrain, nav = getattr(cfg.scene, "terrain", None), getattr(cfg.commands, "nav", None)
     if getattr(terrain, "scene_bundle", None) and nav is not None:  # after every override: the robot the task runs
         terrain.route_clearance = nav.route.clearance
+        if not getattr(nav, "episode_file", None):  # episodes drawn on the bundle, not read from a file: can it host them?
+            from s2e.urban.scene_bundle import check_hosts_episodes, load_scene_bundle
+
+            check_hosts_episodes(load_scene_bundle(terrain.scene_bundle, nav.route.clearance), nav.route)
     launcher_args = {"visualizer": getattr(args, "visualizer", None)}
     if hasattr(args, "max_visible_envs"):
         launcher_args["max_visible_envs"] = args.max_visible_envs
@@ -102,12 +120,15 @@ def create_env(task: str, cfg, args: argparse.Namespace):
 
         others = cfg.sim.visualizer_cfgs if isinstance(cfg.sim.visualizer_cfgs, list) else [cfg.sim.visualizer_cfgs] * bool(cfg.sim.visualizer_cfgs)
         cfg.sim.visualizer_cfgs = [*others, ViserVisualizerCfg(port=getattr(args, "viz_port", 8080))]
+    for viz in cfg.sim.visualizer_cfgs if isinstance(cfg.sim.visualizer_cfgs, list) else [cfg.sim.visualizer_cfgs] * bool(cfg.sim.visualizer_cfgs):
+        if getattr(viz, "visualizer_type", None) == "viser":  # ours or the task's: on --viz_host only
+            viz.bind_address = getattr(args, "viz_host", LOOPBACK)
     _LAUNCHED.enter_context(launch_simulation(cfg, launcher_args))
     env = gym.make(task, cfg=cfg)
     if "viser" in (getattr(args, "visualizer", None) or ()):
         from .live_view import LiveView
 
-        env = LiveView(env)
+        env = LiveView(env, host=getattr(args, "viz_host", LOOPBACK))
     return env
 
 
@@ -171,6 +192,11 @@ def build_cfgs(args: argparse.Namespace, agent_entry_point: str | None = None):
         cfg.scene.terrain.seed = args.seed
         cfg.commands.nav.seed = args.seed
     apply_env_args(cfg, args)
+    from .cfg_ranges import range_problem
+
+    problem = range_problem(cfg, agent_cfg)
+    if problem:
+        raise UserError(problem)
     nav = getattr(getattr(cfg, "commands", None), "nav", None)
     if nav is not None and getattr(nav, "episode_pool_size", 1) < 1:
         raise UserError(f"env.commands.nav.episode_pool_size={nav.episode_pool_size}: plan at least 1 episode per env")
@@ -288,6 +314,14 @@ def ensure_writable(folder: str | Path, what: str = "output") -> Path:
         raise UserError(f"the {what} folder {folder} has {free / 2**20:.0f} MiB free (at least {MIN_FREE_BYTES // 2**20} MiB "
                         "needed): free some space or point the output elsewhere")
     return folder
+
+
+def _resolve_host(host: str) -> str:
+    """An interface name or address as an IP address (UserError when it is neither)."""
+    try:
+        return socket.gethostbyname(host)
+    except OSError:
+        raise UserError(f"--viz_host {host}: not an address or a host name of this machine (e.g. 127.0.0.1, or 0.0.0.0 for all)") from None
 
 
 def make_env(args: argparse.Namespace):

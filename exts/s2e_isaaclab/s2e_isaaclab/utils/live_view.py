@@ -64,13 +64,13 @@ def _polyline(points: np.ndarray) -> np.ndarray:
 class LiveView(gym.Wrapper):
     """The env, with its world shown in viser and updated after every step (see module docstring)."""
 
-    def __init__(self, env: gym.Env, server=None, port: int = 8080, min_interval_s: float = 0.1, env_id: int = 0):
+    def __init__(self, env: gym.Env, server=None, port: int = 8080, min_interval_s: float = 0.1, env_id: int = 0, host: str = "127.0.0.1"):
         super().__init__(env)
         import viser
 
         base = env.unwrapped
         self.base, self.nav = base, base.command_manager.get_term("nav")
-        self.server = server or isaaclab_viser_server() or viser.ViserServer(port=port, verbose=False)
+        self.server = server or isaaclab_viser_server() or viser.ViserServer(host=host, port=port, verbose=False)
         self.camera = base.scene.sensors.get("camera")
         self.origins = self.nav.origins
         self.min_interval_s, self.frames = min_interval_s, 0

@@ -4,7 +4,8 @@ One JSON file per task and split (e.g. assets/navbench/v1/NavBench-GS-Obstacle-W
 split; s2e.navbench.splits) names the appearance family its blocks are drawn from and rendered in
 (s2e.urban.families; "urban" when the file does not say) and lists its scenes
 (procedural blocks: layout seed, obstacle density and a fingerprint of the generated geometry; or
-one scene bundle, a captured street, by its folder relative to the file, fingerprinted the same way) and
+one scene bundle, a captured place, by its folder relative to the file, once per obstacle draw on it,
+fingerprinted the same way) and
 its episodes (scene, start pose, goal, reference route, time limit, pedestrian seed). The fingerprint
 is checked when the task builds its blocks: a file made by another version of the block generator
 fails with a message instead of silently scoring other scenes.
@@ -143,8 +144,8 @@ def load_suite(path: str | Path) -> EpisodeSuite:
         fail(f"malformed scene or episode entry ({type(err).__name__}: {err})")
     if not scenes or not episodes:
         fail("no scenes or no episodes")
-    if any(s.bundle for s in scenes) and len(scenes) != 1:
-        fail("a scene bundle must be the file's only scene")
+    if any(s.bundle for s in scenes) and len({s.bundle for s in scenes}) != 1:
+        fail("its scenes must all be on one scene bundle (each with its own obstacles) or all procedural")
     family = raw.get("family", "urban")
     if family not in FAMILIES:
         fail(f"appearance family {family!r} is not one of {', '.join(FAMILIES)}")

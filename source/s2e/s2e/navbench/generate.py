@@ -15,9 +15,9 @@ import numpy as np
 from .episodes import BenchEpisode, BenchScene, EpisodeSuite, layout_fingerprint
 from .splits import Split
 from ..urban.families import appearance_family
-from ..urban.layout import generate_layout
+from ..urban.layout import generate_layout, with_spawned_obstacles
 from ..urban.routes import RouteCfg, RoutePlanner
-from ..urban.scene_bundle import BundleEpisodes
+from ..urban.scene_bundle import BundleEpisodes, SceneBundleError, bundle_route_cfg, check_hosts_episodes
 
 
 def make_suite(task: str, robot: str, content: str, split: Split, *, num_scenes: int, episodes_per_scene: int,
@@ -37,20 +37,34 @@ def make_suite(task: str, robot: str, content: str, split: Split, *, num_scenes:
     return EpisodeSuite(task, robot, content, tuple(pedestrians), tuple(scenes), tuple(episodes), family=split.family)
 
 
-def make_bundle_suite(task: str, robot: str, content: str, bundle, bundle_ref: str, *, episodes: int, route: RouteCfg,
-                      max_lin_vel: float, pedestrians: tuple[int, int], seed: int = 0, time_factor: float = 2.5,
-                      time_margin_s: float = 10.0) -> EpisodeSuite:
-    """Episodes on a scene bundle (s2e.urban.scene_bundle.SceneBundle): its routes in turn when it has
-    some, else sampled on its walkable area. `bundle_ref`: the bundle folder relative to the episode file."""
-    planner = RoutePlanner(bundle.layout, route)
-    drawn = BundleEpisodes(planner, bundle.routes) if bundle.routes else None
-    rng = np.random.default_rng([seed, 0])
-    out = []
-    for _ in range(episodes):
-        ep = drawn.sample(rng)[1] if drawn is not None else planner.sample_episode(rng)
-        out.append(_bench_episode(0, ep, rng, max_lin_vel, time_factor, time_margin_s))
-    scene = BenchScene(0, 0.0, layout_fingerprint(bundle.layout), bundle_ref)
-    return EpisodeSuite(task, robot, content, tuple(pedestrians), (scene,), tuple(out))
+def make_bundle_suite(task: str, robot: str, content: str, bundle, bundle_ref: str, *, num_scenes: int, episodes_per_scene: int,
+                      route: RouteCfg, max_lin_vel: float, obstacle_density: float, pedestrians: tuple[int, int], seed: int = 0,
+                      time_factor: float = 2.5, time_margin_s: float = 10.0, family: str = "urban") -> EpisodeSuite:
+    """Episodes on a scene bundle (s2e.urban.scene_bundle.SceneBundle), `num_scenes` scenes of `episodes_per_scene`:
+    scene j is the bundle with obstacles spawned from seed j at `obstacle_density` (the spawner of the procedural
+    blocks, with the family's obstacle settings; s2e.urban.layout.with_spawned_obstacles), the bundle itself at
+    density 0. Episodes follow the bundle's routes in turn when it has some and no obstacles were spawned, else are
+    sampled on the scene's walkable area its route_distance apart. `bundle_ref`: the bundle folder relative to the
+    episode file. SceneBundleError (one line) when the bundle cannot host the task's episodes."""
+    route = bundle_route_cfg(route, bundle)
+    check_hosts_episodes(bundle, route)
+    obstacles = replace(appearance_family(family).layout.obstacles, density=obstacle_density)
+    scenes, out = [], []
+    for j in range(num_scenes):
+        layout = with_spawned_obstacles(bundle.layout, obstacles, j, route.clearance)
+        planner = RoutePlanner(layout, route)
+        drawn = BundleEpisodes(planner, bundle.routes) if bundle.routes and layout is bundle.layout else None
+        rng = np.random.default_rng([seed, j])
+        for _ in range(episodes_per_scene):
+            try:
+                ep = drawn.sample(rng)[1] if drawn is not None else planner.sample_episode(rng)
+            except RuntimeError:
+                raise SceneBundleError(f"{bundle.path}: with obstacles spawned at {obstacle_density:g} per 100 m^2 (scene {j}), no start "
+                                       f"and goal {route.min_distance:g}-{route.max_distance:g} m apart are connected with {route.clearance:g} m "
+                                       f"clearance: the walkable area is too narrow for the obstacle tasks") from None
+            out.append(_bench_episode(j, ep, rng, max_lin_vel, time_factor, time_margin_s))
+        scenes.append(BenchScene(j, obstacle_density, layout_fingerprint(layout), bundle_ref))
+    return EpisodeSuite(task, robot, content, tuple(pedestrians), tuple(scenes), tuple(out), family=family)
 
 
 def _bench_episode(scene: int, ep, rng: np.random.Generator, max_lin_vel: float, time_factor: float, time_margin_s: float) -> BenchEpisode:

@@ -20,8 +20,11 @@ opaque flat Gaussians lie near z = 0 there, an obstacle when at least `min_count
 lie in the height band (single Gaussians in the air, "floaters", do not count), or when the capture
 saw no ground in it (under buildings, outside the capture: the robot only drives where ground was
 seen). `build_capture_bundle` writes the obstacle cells as boxes (the collision mesh) over a ground
-quad, the tile as the walkable polygon, samples routes with the task's route clearance, and checks
-the result by loading it.
+quad, the tile as the walkable polygon, sets the start-goal distance from the walkable area's extent
+(`route_distance`, which the tasks read), samples `num_routes` routes that far apart with the task's
+route clearance (fewer: a CaptureError naming the settings to change, and no bundle), cuts the
+Gaussians to `max_gaussians` (s2e.urban.capture_budget), and checks the result by loading it.
+`capture_cfg` turns the tool's settings (its flags, or a real-scene manifest's entry) into a CaptureCfg.
 """
 
 from __future__ import annotations
@@ -36,10 +39,11 @@ from scipy import ndimage
 
 from ..rendering.gaussians import SH_C0, GaussianScene
 from .bundle_layout import DEFAULT_HEIGHT_BAND, layout_from_mesh, rect_partition
+from .capture_budget import RenderDifference, prune_to_budget, render_difference
 from .ground_types import GroundSplit, GroundSplitCfg, split_ground
-from .layout import BUILDING, UrbanLayout
+from .layout import UrbanLayout
 from .routes import RouteCfg, RoutePlanner
-from .scene_bundle import Alignment, BundleRoute, SceneBundle, load_scene_bundle, save_scene_bundle
+from .scene_bundle import Alignment, BundleRoute, SceneBundle, free_extent, load_scene_bundle, save_scene_bundle
 
 AXES = {"+x": (1, 0, 0), "-x": (-1, 0, 0), "+y": (0, 1, 0), "-y": (0, -1, 0), "+z": (0, 0, 1), "-z": (0, 0, -1)}
 
@@ -71,7 +75,11 @@ class CaptureCfg:
     route_clearance: float = 0.75
     """Routes keep this far from obstacles (m): the wheeled robot's radius 0.45 + the task's 0.3 margin."""
     num_routes: int = 4
+    """Routes the bundle gets; fewer fitting the walkable area stops the tool with the settings to change."""
     min_route_distance: float = 10.0
+    """Start-goal distance (m) of the routes and of the episodes the task samples on the bundle: min_route_distance to
+    max_route_distance, shrunk to a third of the walkable area's extent up to all of it where that is smaller."""
+    max_route_distance: float = 40.0
     seed: int = 0
     up_override: np.ndarray | None = None
     """Capture-frame up vector; skips the RANSAC direction (the ground height is still fitted)."""
@@ -83,6 +91,9 @@ class CaptureCfg:
     size_override: float | None = None
     ground_split: GroundSplitCfg = field(default_factory=GroundSplitCfg)
     """Which free ground is walkable (sidewalks apart from roads; s2e.urban.ground_types)."""
+    max_gaussians: int | None = None
+    """CPU budget: the bundle keeps this many Gaussians (s2e.urban.capture_budget; None: all). The estimates and
+    grids use them all."""
 
 
 @dataclass
@@ -114,6 +125,64 @@ class CaptureEstimate:
             f"yaw: {self.yaw_deg:.2f} deg  [--yaw_deg]",
             f"tile centre: ({self.centre[0]:.2f}, {self.centre[1]:.2f}) m, size {self.size:.2f} m  [--centre, --size]",
         ]
+
+
+SETTINGS = ("scale", "reference_length", "reference_points", "up", "yaw_deg", "centre", "size", "obstacle_heights", "min_count",
+            "walkable_ground", "route_clearance", "routes", "max_gaussians")
+"""The tool's settings, named as make_bundle_from_capture.py's flags and a real-scene manifest's `bundle` keys."""
+
+
+def capture_cfg(settings: dict) -> CaptureCfg:
+    """A CaptureCfg from the tool's settings (absent or None: estimated, or the default); ValueError naming the bad one."""
+    unknown = sorted(set(settings) - set(SETTINGS))
+    if unknown:
+        raise ValueError(f"unknown capture setting '{unknown[0]}'; the settings are {', '.join(SETTINGS)}")
+    get = lambda key: settings.get(key)  # noqa: E731
+    cfg = CaptureCfg()
+    if get("routes") is not None:
+        if int(get("routes")) < 0:
+            raise ValueError("--routes must be >= 0")
+        cfg.num_routes = int(get("routes"))
+    if get("scale") is not None and get("reference_length") is not None:
+        raise ValueError("give either --scale or --reference_length, not both")
+    if (get("reference_length") is None) != (get("reference_points") is None):
+        raise ValueError("--reference_length needs --reference_points X0 Y0 Z0 X1 Y1 Z1 (two picked capture points)")
+    if get("scale") is not None:
+        if not float(get("scale")) > 0:
+            raise ValueError(f"--scale must be positive (metres per unit), got {get('scale')}")
+        cfg.scale = float(get("scale"))
+    if get("reference_length") is not None:
+        p = np.asarray(get("reference_points"), float)
+        cfg.scale = scale_from_reference(p[:3], p[3:], float(get("reference_length")))
+    if get("up") is not None:
+        cfg.up_override = parse_axis(str(get("up")))
+    if get("size") is not None and not float(get("size")) > 0:
+        raise ValueError(f"--size must be positive (m), got {get('size')}")
+    if get("obstacle_heights") is not None:
+        lo, hi = (float(v) for v in get("obstacle_heights"))
+        if not 0 <= lo < hi:
+            raise ValueError(f"--obstacle_heights must be LOW HIGH with 0 <= LOW < HIGH, got {lo} {hi}")
+        cfg.height_band = (lo, hi)
+    if get("min_count") is not None:
+        if int(get("min_count")) < 1:
+            raise ValueError("--min_count must be >= 1")
+        cfg.min_count = int(get("min_count"))
+    if get("route_clearance") is not None:
+        if not float(get("route_clearance")) > 0:
+            raise ValueError("--route_clearance must be positive (m)")
+        cfg.route_clearance = float(get("route_clearance"))
+    if get("walkable_ground") is not None:
+        if get("walkable_ground") not in ("auto", "all", "light", "dark"):
+            raise ValueError(f"--walkable_ground must be auto, all, light or dark, got {get('walkable_ground')!r}")
+        cfg.ground_split.choice = get("walkable_ground")
+    if get("max_gaussians") is not None:
+        if int(get("max_gaussians")) < 1000:
+            raise ValueError(f"--max_gaussians must be at least 1000, got {get('max_gaussians')}")
+        cfg.max_gaussians = int(get("max_gaussians"))
+    cfg.yaw_deg_override = None if get("yaw_deg") is None else float(get("yaw_deg"))
+    cfg.size_override = None if get("size") is None else float(get("size"))
+    cfg.centre_override = None if get("centre") is None else np.asarray(get("centre"), float)
+    return cfg
 
 
 def nearest_axis(v: np.ndarray) -> str:
@@ -346,10 +415,24 @@ def obstacle_mesh(grids: CaptureGrids, cfg: CaptureCfg) -> tuple[np.ndarray, np.
     return np.concatenate(verts), np.concatenate(faces)
 
 
-def sample_routes(layout: UrbanLayout, cfg: CaptureCfg) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Up to `num_routes` start/goal pairs with the route clearance (fewer if the walkable area is small)."""
-    planner = RoutePlanner(layout, RouteCfg(clearance=cfg.route_clearance, min_distance=min(cfg.min_route_distance, layout.size / 3),
-                                            max_distance=layout.size))
+def route_distance(layout: UrbanLayout, cfg: CaptureCfg) -> tuple[float, float]:
+    """(min, max) start-goal distance (m) that fits the walkable area: cfg's range, shrunk to a third of the largest
+    connected part's extent (with the route clearance) up to all of it; CaptureError when that part is too small."""
+    free = RoutePlanner(layout, RouteCfg(clearance=cfg.route_clearance)).free
+    extent = free_extent(free, layout.resolution)
+    if extent < 3.0:
+        raise CaptureError(f"the walkable area clear of obstacles by {cfg.route_clearance} m is {extent:.1f} m across at most, too "
+                           f"small for a route: check --scale, or lower --route_clearance, --min_count or --obstacle_heights, or "
+                           f"try --walkable_ground all")
+    hi = min(cfg.max_route_distance, math.floor(extent * 10) / 10)
+    lo = min(cfg.min_route_distance, math.floor(hi / 3 * 10) / 10)
+    return lo, hi
+
+
+def sample_routes(layout: UrbanLayout, cfg: CaptureCfg, distance: tuple[float, float]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """`num_routes` start/goal pairs `distance` apart with the route clearance; CaptureError naming the settings to
+    change when fewer fit the walkable area."""
+    planner = RoutePlanner(layout, RouteCfg(clearance=cfg.route_clearance, min_distance=distance[0], max_distance=distance[1]))
     rng = np.random.default_rng(cfg.seed)
     routes = []
     for _ in range(cfg.num_routes):
@@ -358,6 +441,11 @@ def sample_routes(layout: UrbanLayout, cfg: CaptureCfg) -> list[tuple[np.ndarray
         except RuntimeError:
             break
         routes.append((ep.start.astype(np.float64), ep.goal.astype(np.float64)))
+    if len(routes) < cfg.num_routes:
+        raise CaptureError(f"only {len(routes)} of {cfg.num_routes} routes {distance[0]:g}-{distance[1]:g} m long with {cfg.route_clearance} m "
+                           f"clearance fit the walkable area ({int(planner.free.sum() * layout.resolution ** 2)} m^2 clear): check the "
+                           f"preview's settings: --walkable_ground all, a lower --route_clearance, --min_count or --obstacle_heights "
+                           f"(fewer obstacle cells), or fewer --routes")
     return routes
 
 
@@ -367,6 +455,9 @@ class CaptureBundle:
     grids: CaptureGrids
     bundle: SceneBundle
     num_gaussians: int
+    """In the capture."""
+    budget: RenderDifference | None = None
+    """What cutting the capture to cfg.max_gaussians costs in the robot's views (None: nothing was cut)."""
 
 
 def walkable_polygons(grids: CaptureGrids) -> list[np.ndarray]:
@@ -393,62 +484,19 @@ def build_capture_bundle(g: GaussianScene, out: str | Path, cfg: CaptureCfg, nam
     verts, faces = obstacle_mesh(grids, cfg)
     polygons = walkable_polygons(grids)
     layout = layout_from_mesh(verts, faces, est.size, polygons, [], grids.resolution, cfg.height_band)
-    routes = sample_routes(layout, cfg)
+    distance = route_distance(layout, cfg)
+    routes = sample_routes(layout, cfg, distance)
+    budget = None
+    if cfg.max_gaussians is not None and g.num_gaussians > cfg.max_gaussians:
+        keep = prune_to_budget(tile_g, cfg.max_gaussians, indices=True)
+        points = np.concatenate([np.stack(r) for r in routes]) if routes else np.zeros((1, 2))
+        budget = render_difference(tile_g, tile_g.select(keep), points)
+        g = g.select(keep)
     inv = al.inverse()
     cap = lambda xy: inv.apply(np.c_[np.asarray(xy, float).reshape(-1, 2), np.zeros(len(np.asarray(xy).reshape(-1, 2)))])
     save_scene_bundle(out, name=name, gaussians=g, vertices=inv.apply(verts), faces=faces, size=est.size,
                       walkable=[cap(poly) for poly in polygons], routes=[BundleRoute(cap(s)[0], cap(e)[0]) for s, e in routes], alignment=al,
-                      extra={"grid_resolution": float(grids.resolution), "obstacle_heights": [float(v) for v in cfg.height_band]})
+                      extra={"grid_resolution": float(grids.resolution), "obstacle_heights": [float(v) for v in cfg.height_band],
+                             "route_distance": [float(v) for v in distance]})
     bundle = load_scene_bundle(out, route_clearance=cfg.route_clearance)
-    return CaptureBundle(est, grids, bundle, g.num_gaussians)
-
-
-def preview_image(result: CaptureBundle, px_per_cell: int = 3) -> np.ndarray:
-    """[H, W, 3] uint8 top-down check image of the tile (x right, y up): the Gaussians' colours (highest
-    on top), walkable cells tinted green, obstacle cells (the collision mesh's) red, free ground that is not
-    walkable (roads) untinted, routes as blue lines from a white start dot to a yellow goal dot."""
-    b, grids = result.bundle, result.grids
-    n = grids.walkable.shape[0]
-    res = b.size / n
-    g = b.gaussians
-    p = g.means.numpy()
-    keep = (g.opacities.numpy() >= 0.2) & (np.abs(p[:, :2]) < b.size / 2).all(axis=1)
-    p = p[keep]
-    rgb = np.clip(0.5 + SH_C0 * g.sh[keep, 0].numpy(), 0, 1)
-    size_px = n * px_per_cell
-    img = np.full((size_px, size_px, 3), 0.1)
-    ij = np.clip(((p[:, :2] + b.size / 2) / b.size * size_px).astype(int), 0, size_px - 1)
-    order = np.argsort(p[:, 2])  # the highest Gaussian of a pixel is drawn last
-    img[ij[order, 1], ij[order, 0]] = rgb[order]
-    walk = np.kron(b.layout.walkable, np.ones((px_per_cell, px_per_cell), bool))
-    img[walk] = 0.6 * img[walk] + 0.4 * np.array([0.1, 0.9, 0.2])
-    blocked = np.kron(b.layout.semantic == BUILDING, np.ones((px_per_cell, px_per_cell), bool))
-    img[blocked] = 0.6 * img[blocked] + 0.4 * np.array([0.9, 0.1, 0.1])
-    to_px = lambda xy: ((np.asarray(xy) + b.size / 2) / b.size * size_px).astype(int)
-    for r in b.routes:
-        for a, c in zip(r.points[:-1], r.points[1:]):
-            k = max(2, int(np.linalg.norm(c - a) / res * px_per_cell))
-            line = to_px(a[None] + np.linspace(0, 1, k)[:, None] * (c - a)[None])
-            line = np.clip(line, 0, size_px - 1)
-            img[line[:, 1], line[:, 0]] = (0.2, 0.4, 1.0)
-        for point, colour in ((r.start, (1, 1, 1)), (r.goal, (1, 0.9, 0))):
-            x, y = to_px(point)
-            img[max(0, y - 3): y + 4, max(0, x - 3): x + 4] = colour
-    return (img[::-1] * 255).astype(np.uint8)  # rows: y up
-
-
-def first_person_image(result: CaptureBundle, width: int = 320, height: int = 240, eye_height: float = 0.5,
-                       hfov_deg: float = 90.0) -> np.ndarray:
-    """[H, W, 3] uint8 render from the first route's start, looking along its straight line to the goal
-    (eye_height m up, as a robot camera), to check that the scene stands upright and at metric scale."""
-    from ..rendering.cameras import intrinsics_from_fov, look_at
-    from ..rendering.render import render
-
-    b = result.bundle
-    r = b.routes[0] if b.routes else BundleRoute(np.zeros(2), np.array([1.0, 0.0]))
-    d = (r.points[1] - r.start) / max(1e-6, float(np.linalg.norm(r.points[1] - r.start)))
-    eye = [float(r.start[0]), float(r.start[1]), eye_height]
-    target = [eye[0] + float(d[0]), eye[1] + float(d[1]), eye_height]
-    out = render(b.gaussians, look_at(eye, target)[None], intrinsics_from_fov(width, height, hfov_deg)[None], width, height,
-                 background=torch.tensor([0.6, 0.75, 0.9]), near_plane=0.2)
-    return (out.rgb[0].clamp(0, 1).numpy() * 255).astype(np.uint8)
+    return CaptureBundle(est, grids, bundle, tile_g.num_gaussians, budget)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 
 from ..rendering.gaussians import GaussianScene
@@ -24,6 +25,7 @@ from ..rendering.lighting import add_haze, grade, shade_by_sun, sun_direction
 from .appearance import urban_blocks_gaussians
 from .appearance_cfg import RGB, FacadePalette, PropPalette, UrbanGaussianCfg
 from .layout import UrbanLayout, UrbanLayoutCfg
+from .props import prop_splats
 
 
 @dataclass(frozen=True)
@@ -108,12 +110,19 @@ def appearance_family(name: str) -> AppearanceFamily:
 
 def family_blocks_gaussians(layouts: list[UrbanLayout], family: AppearanceFamily, seed: int = 0) -> list[GaussianScene]:
     """Each block's Gaussians in the family's patterns and palettes, shaded by its sun."""
-    blocks = urban_blocks_gaussians(layouts, family.gaussians, seed=seed)
+    return [_lit(block, family) for block in urban_blocks_gaussians(layouts, family.gaussians, seed=seed)]
+
+
+def family_obstacles_gaussians(layout: UrbanLayout, family: AppearanceFamily, seed: int = 0) -> GaussianScene:
+    """The Gaussians of a layout's obstacles alone (those spawned on a scene bundle) in the family's look and sun."""
+    return _lit(prop_splats(layout, family.gaussians, np.random.default_rng([seed, layout.seed]), detail=1.0).to_scene(), family)
+
+
+def _lit(scene: GaussianScene, family: AppearanceFamily) -> GaussianScene:
     light = family.lighting
     if not light.shades:
-        return blocks
-    sun = sun_direction(light.sun_azimuth_deg, light.sun_elevation_deg)
-    return [shade_by_sun(block, sun, light.ambient, light.sun_gain) for block in blocks]
+        return scene
+    return shade_by_sun(scene, sun_direction(light.sun_azimuth_deg, light.sun_elevation_deg), light.ambient, light.sun_gain)
 
 
 def finish_image(rgb: torch.Tensor, depth: torch.Tensor, family: AppearanceFamily) -> torch.Tensor:

@@ -8,7 +8,14 @@ luminance (Otsu), and calls the scene a street when
 * the two classes are well separated (Otsu's between-class share of the variance >= `min_separation`),
 * each holds at least `min_share` of the free ground, and
 * low geometry (curb band, below the occupancy band) lies between them: at least `min_curb_cells`
-  such cells, most of them within two cells of both classes.
+  such cells, most of them within two cells of both classes, and
+* some of it runs along a line with one ground type on each side: a curb line. The tile is turned to
+  the scene's dominant edge direction, so a street's curbs run along grid rows or columns; a curb
+  line is a band of three rows (or columns) whose curb cells cover at least `min_curb_line` metres
+  of it (gaps up to `curb_gap` m bridged), at least `min_line_contrast` times denser there than in
+  the bands beside it, with the lighter type on one side and the darker on the other. A plaza whose
+  paving is uneven has low geometry everywhere and two tones in patches: curb cells between the
+  tones, but no line of them that stands out from its surroundings.
 
 In a street the lighter ground is the sidewalk; zebra crossings (light bars on dark asphalt) and
 thin light or dark marks are bridged by a closing and an opening of one cell. Anywhere else (a
@@ -39,7 +46,13 @@ class GroundSplitCfg:
     min_curb_cells: int = 20
     """... at least this many curb cells ..."""
     min_curb_between: float = 0.5
-    """... and this share of them within two cells of both types."""
+    """... this share of them within two cells of both types ..."""
+    min_curb_line: float = 4.0
+    """... and a curb line at least this long (m) separating the two types."""
+    curb_gap: float = 1.0
+    """Gaps in a curb line up to this long (m: driveways, noise) are bridged."""
+    min_line_contrast: float = 3.0
+    """A curb line's curb cells are this many times denser than in the bands 2-6 cells beside it."""
 
 
 @dataclass
@@ -56,10 +69,13 @@ class GroundSplit:
     curb_cells: int
     curb_between: float
     """Share of the curb cells within two cells of both ground types."""
+    curb_line: float = 0.0
+    """Length (m) of the longest curb line with a different ground type on each side (0: none)."""
 
     def line(self, choice: str) -> str:
         types = (f"ground: luminance threshold {self.threshold:.2f} (separation {self.separation:.2f}), {100 * self.light_share:.0f}% "
-                 f"of the free ground lighter; {self.curb_cells} curb cells, {100 * self.curb_between:.0f}% between the two")
+                 f"of the free ground lighter; {self.curb_cells} curb cells, {100 * self.curb_between:.0f}% between the two, "
+                 f"longest curb line between them {self.curb_line:.1f} m")
         what = {"all": "all free ground", "light": "the lighter ground (sidewalks; the darker, roads, excluded)",
                 "dark": "the darker ground (the lighter excluded)"}[self.chosen]
         how = "forced" if choice != "auto" else ("a street" if self.chosen == "light" else "not a street")
@@ -111,8 +127,9 @@ def split_ground(free: np.ndarray, points: np.ndarray, rgb: np.ndarray, size: fl
     between = curb & ndimage.binary_dilation(light, near) & ndimage.binary_dilation(dark, near)
     curb_between = float(between.sum() / max(curb.sum(), 1))
     light_share = float(light.sum() / seen.sum())
+    line = curb_line_length(curb, light, dark, size / n, cfg)
     street = (separation >= cfg.min_separation and min(light_share, 1 - light_share) >= cfg.min_share
-              and curb.sum() >= cfg.min_curb_cells and curb_between >= cfg.min_curb_between)
+              and curb.sum() >= cfg.min_curb_cells and curb_between >= cfg.min_curb_between and line >= cfg.min_curb_line)
     chosen = ("light" if street else "all") if cfg.choice == "auto" else cfg.choice
     if chosen == "all":
         walkable = free.copy()
@@ -122,4 +139,43 @@ def split_ground(free: np.ndarray, points: np.ndarray, rgb: np.ndarray, size: fl
         padded = np.pad(part, 2, mode="edge")  # the tile's border is not an edge of the ground type
         closed = ndimage.binary_closing(padded, one)[2:-2, 2:-2] & free
         walkable = ndimage.binary_opening(np.pad(closed, 2, mode="edge"), one)[2:-2, 2:-2]
-    return GroundSplit(walkable, chosen, threshold, separation, light_share, int(curb.sum()), curb_between)
+    return GroundSplit(walkable, chosen, threshold, separation, light_share, int(curb.sum()), curb_between, line)
+
+
+def curb_line_length(curb: np.ndarray, light: np.ndarray, dark: np.ndarray, res: float, cfg: GroundSplitCfg) -> float:
+    """Length (m) of the longest curb line (see the module docstring) along the grid's rows or columns."""
+    return max(_row_curb_line(curb, light, dark, res, cfg), _row_curb_line(curb.T, light.T, dark.T, res, cfg))
+
+
+def _row_curb_line(curb: np.ndarray, light: np.ndarray, dark: np.ndarray, res: float, cfg: GroundSplitCfg) -> float:
+    n = curb.shape[0]
+    gap = max(1, int(round(cfg.curb_gap / res)))
+    c = curb.astype(np.float64)
+    band = ndimage.maximum_filter1d(curb, 3, axis=0)  # [n, n] curb within one row of row i
+    density = ndimage.uniform_filter1d(c, 3, axis=0, mode="constant")  # curb cells per cell of the 3-row band
+    # density of the bands 2-6 rows above and below (5 rows each), per column
+    kernel = np.zeros(13)
+    kernel[:5] = kernel[-5:] = 0.1
+    beside = ndimage.convolve1d(c, kernel, axis=0, mode="constant")
+    lit = light.astype(np.float64)
+    seen = (light | dark).astype(np.float64)
+    one_side, other_side = np.zeros(13), np.zeros(13)
+    one_side[:5] = other_side[-5:] = 1.0  # rows 2-6 away on one side of row i, and on the other
+    frac = lambda k: ndimage.convolve1d(lit, k, axis=0, mode="constant") / np.maximum(ndimage.convolve1d(seen, k, axis=0, mode="constant"), 1)
+    light_one, light_other = frac(one_side), frac(other_side)
+    best = 0.0
+    for i in range(n):
+        # runs of curb along row i, gaps up to `gap` cells closed
+        row = ndimage.binary_closing(np.pad(band[i], gap), np.ones(2 * gap + 1, bool))[gap:-gap] | band[i]
+        labels, k = ndimage.label(row)
+        for j, sl in enumerate(ndimage.find_objects(labels), 1):
+            cols = sl[0]
+            length = (cols.stop - cols.start) * res
+            if length < best or length < cfg.min_curb_line:
+                continue
+            on = density[i, cols].mean()
+            off = beside[i, cols].mean()
+            sides_differ = abs(light_one[i, cols].mean() - light_other[i, cols].mean()) >= 0.5
+            if on >= cfg.min_line_contrast * off and sides_differ:
+                best = length
+    return float(best)

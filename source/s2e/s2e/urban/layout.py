@@ -9,9 +9,10 @@ Coordinates are metres in the tile frame, origin at the tile centre, z up.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
+from scipy import ndimage
 
 # Semantic classes of the ground map (also the renderer's material ids).
 ROAD, SIDEWALK, CROSSWALK, BUILDING = 0, 1, 2, 3
@@ -367,6 +368,53 @@ def _spawn_obstacles(cfg, rng, walk_rects, walk_kind, furniture):
         kinds.append(OBSTACLE_KINDS.index(kind))
         existing.append((cx, cy, rad))
     return np.asarray(placed, dtype=np.float32).reshape(-1, 7), np.asarray(kinds, dtype=np.int64)
+
+
+def with_spawned_obstacles(layout: UrbanLayout, obstacles: ObstacleSpawnCfg, seed: int, passage: float | None = None) -> UrbanLayout:
+    """The layout with static obstacles spawned on its walkable area by generate_layout's spawner and blocking its cells
+    as generate_layout does, drawn from `seed` (a scene bundle's layout for the obstacle tasks; density 0: the layout
+    itself). The density counts the walkable cells' area (a bundle's walk rectangles overlap). The layout's seed becomes
+    `seed`, so each draw is a scene of its own.
+
+    `passage` (m, the robot's route clearance): an obstacle that would cut the room the route planner leaves the robot
+    (cells with at least that clearance, s2e.urban.routes.clearance_map) into more parts is left out, so that a
+    captured path one obstacle wide is not closed; the procedural blocks' sidewalks are wide enough not to need this."""
+    if obstacles.density <= 0:
+        return layout
+    rects = layout.walk_rects
+    rect_area = float(((rects[:, 2] - rects[:, 0]) * (rects[:, 3] - rects[:, 1])).sum())
+    walkable_area = float(layout.walkable.sum()) * layout.resolution ** 2
+    density = obstacles.density * min(1.0, walkable_area / max(rect_area, 1e-9))
+    cfg = UrbanLayoutCfg(size=layout.size, grid_resolution=layout.resolution, obstacles=replace(obstacles, density=density))
+    placed, kinds = _spawn_obstacles(cfg, np.random.default_rng(seed), rects, layout.walk_kind, layout.obstacles)
+    pts = layout.cell_centers()
+    inflate = layout.resolution * 0.71
+    blocked = np.zeros_like(layout.walkable)
+    if passage is None:
+        blocked = footprint_mask(pts, placed, inflate=inflate)
+    else:
+        parts = _room_parts(layout, layout.walkable, passage)
+        keep = np.zeros(len(placed), bool)
+        for k, o in enumerate(placed):
+            trial = blocked | footprint_mask(pts, o[None], inflate=inflate)
+            if _room_parts(layout, layout.walkable & ~trial, passage) <= parts:
+                keep[k], blocked = True, trial
+        placed, kinds = placed[keep], kinds[keep]
+    return replace(layout, seed=int(seed), obstacles=np.concatenate([layout.obstacles, placed]).astype(np.float32),
+                   obstacle_kind=np.concatenate([layout.obstacle_kind, kinds]).astype(np.int64), walkable=layout.walkable & ~blocked)
+
+
+def _room_parts(layout: UrbanLayout, walkable: np.ndarray, passage: float, min_area: float = 1.0) -> int:
+    """Connected parts (8-neighbours, at least `min_area` m^2) of the cells the route planner keeps for a robot needing
+    `passage` m of clearance, with `walkable` as the layout's walkable grid."""
+    from .routes import clearance_map  # routes builds on this module
+
+    room = clearance_map(replace(layout, walkable=walkable)) >= passage
+    labels, k = ndimage.label(room, np.ones((3, 3), bool))
+    if not k:
+        return 0
+    sizes = ndimage.sum(room, labels, range(1, k + 1)) * layout.resolution ** 2
+    return int((sizes >= min_area).sum())
 
 
 def boxes_as_footprints(boxes: np.ndarray) -> np.ndarray:

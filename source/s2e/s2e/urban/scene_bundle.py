@@ -20,6 +20,7 @@ bundle.yaml (format_version 1)::
     grid_resolution: 0.25                  # optional, walkable grid cell (m)
     obstacle_heights: [0.05, 1.8]          # optional, geometry in this band above z = 0 blocks a cell
     crop_margin: 10.0                      # optional, Gaussians farther than this (m) outside the tile are dropped
+    route_distance: [4.0, 18.0]            # optional, start-goal distance (m) of sampled episodes (default: the task's)
     walkable:
       polygons: [[[x, y], ...], ...]       # capture-frame points, [x, y, z] ([x, y] means z = 0 in the capture frame)
       holes: [[[x, y], ...]]               # optional
@@ -38,7 +39,9 @@ Checks beyond the file format, each a `SceneBundleError`: an alignment that puts
 down (most Gaussians below the ground and no collision geometry above it); a walkable area that
 covers no free cell (naming the 2-D point convention when it applies); and, given the robot's route
 clearance (`route_clearance`, the task's robot radius + margin), each route that has no path that
-wide, reported in the tile frame (m) and the capture frame (units).
+wide, reported in the tile frame (m) and the capture frame (units). `check_hosts_episodes` tells
+whether a task can draw its episodes on a bundle (its routes, or starts and goals `route_distance`
+apart on its walkable area), so that a bundle that cannot host them is one line before the env.
 Every problem is one `SceneBundleError` line naming the file and what is wrong.
 """
 
@@ -48,12 +51,13 @@ import math
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 import yaml
+from scipy import ndimage
 
 from ..rendering.gaussians import GaussianScene
 from ..rendering.ply import PlyError, load_ply, save_ply
@@ -66,7 +70,7 @@ from .routes import Episode, RouteCfg, RoutePlanner, polyline_length, resample_p
 FORMAT_VERSION = 1
 BUNDLE_FILE = "bundle.yaml"
 KEYS = {"format_version", "name", "gaussians", "collision_mesh", "alignment", "size", "grid_resolution",
-        "obstacle_heights", "crop_margin", "walkable", "routes"}
+        "obstacle_heights", "crop_margin", "route_distance", "walkable", "routes"}
 REQUIRED = ("format_version", "name", "gaussians", "collision_mesh", "size", "walkable")
 DEFAULT_CROP_MARGIN = 10.0
 """Gaussians up to this far (m) outside the tile are kept: what a camera at the tile edge sees across it."""
@@ -136,6 +140,8 @@ class SceneBundle:
     layout: UrbanLayout
     num_cropped: int = 0
     """Gaussians dropped for lying more than crop_margin outside the tile."""
+    route_distance: tuple[float, float] | None = None
+    """(min, max) start-goal distance (m) of episodes sampled on the walkable area (None: the task's own)."""
 
 
 def load_scene_bundle(path: str | Path, route_clearance: float | None = None) -> SceneBundle:
@@ -212,7 +218,7 @@ def load_scene_bundle(path: str | Path, route_clearance: float | None = None) ->
     remap = np.zeros(len(vertices), np.int64)
     remap[used] = np.arange(len(used))
     return SceneBundle(spec["name"], folder, size, al, gaussians, vertices[used].astype(np.float32),
-                       remap[faces].astype(np.int32), routes, layout, num_cropped)
+                       remap[faces].astype(np.int32), routes, layout, num_cropped, spec["route_distance"])
 
 
 def _check_upright(gaussians: GaussianScene, vertices: np.ndarray, low: float, al: Alignment, spec_path: Path) -> None:
@@ -273,6 +279,12 @@ def parse_spec(raw, spec_path: Path | str = BUNDLE_FILE) -> dict:
     if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not math.isfinite(margin) or margin < 0:
         fail(f"crop_margin must be a number >= 0 (m), got {margin!r}")
     out["crop_margin"] = float(margin)
+    out["route_distance"] = None
+    if raw.get("route_distance") is not None:
+        lo, hi = _array(raw["route_distance"], "route_distance", fail, shape=(2,))
+        if not 0 < lo < hi:
+            fail(f"route_distance must be [min, max] metres with 0 < min < max, got {[float(lo), float(hi)]}")
+        out["route_distance"] = (float(lo), float(hi))
     out["alignment"] = _alignment(raw.get("alignment") or {}, fail)
     walk = raw["walkable"]
     if not isinstance(walk, dict) or set(walk) - {"polygons", "holes"} or "polygons" not in walk:
@@ -415,6 +427,29 @@ def save_scene_bundle(
     return folder
 
 
+def bundle_with_gaussians(folder: str | Path, gaussians: GaussianScene, out: str | Path) -> Path:
+    """Write the bundle `folder` (its bundle.yaml and collision mesh: everything derived from a capture) with these
+    Gaussians (the capture itself, in the capture frame) to `out`, atomically. This is how a capture whose bytes may
+    not be redistributed becomes the same bundle on every machine: the derived files travel, the capture is fetched."""
+    folder = Path(folder)
+    spec_path = folder / BUNDLE_FILE
+    if not spec_path.is_file():
+        raise SceneBundleError(f"{spec_path}: missing; a scene bundle folder needs a {BUNDLE_FILE}")
+    raw = yaml.safe_load(spec_path.read_text())
+    parse_spec(raw, spec_path)
+    try:
+        vertices, faces = read_mesh(folder / raw["collision_mesh"])
+    except MeshError as err:
+        raise SceneBundleError(str(err)) from None
+    walk = raw["walkable"]
+    extra = {k: raw[k] for k in ("grid_resolution", "obstacle_heights", "crop_margin", "route_distance") if k in raw}
+    al = _alignment(raw.get("alignment") or {}, lambda msg: None)
+    return save_scene_bundle(out, name=raw["name"], gaussians=gaussians, vertices=vertices, faces=faces, size=raw["size"],
+                             walkable=walk["polygons"], holes=walk.get("holes") or [],
+                             routes=[(r["start"], r["goal"], r.get("waypoints") or []) for r in raw.get("routes") or []],
+                             alignment=al, mesh_file=raw["collision_mesh"], extra=extra)
+
+
 def plan_bundle_route(planner: RoutePlanner, route: BundleRoute, index: int, max_snap: float = 1.5) -> tuple[np.ndarray, float]:
     """Reference route (resampled [num_points, 2]) and its length for one bundle route.
 
@@ -453,6 +488,48 @@ def _clearance_text(planner: RoutePlanner, route: BundleRoute) -> str:
     if route.to_capture is not None:
         text += f" = {planner.cfg.clearance * route.to_capture.scale:.3g} capture units"
     return text
+
+
+def bundle_route_cfg(route: RouteCfg, bundle: SceneBundle) -> RouteCfg:
+    """The task's route settings on this bundle: its start-goal distances when the bundle gives them."""
+    if bundle.route_distance is None:
+        return route
+    return replace(route, min_distance=bundle.route_distance[0], max_distance=bundle.route_distance[1])
+
+
+def check_hosts_episodes(bundle: SceneBundle, route: RouteCfg) -> None:
+    """SceneBundleError (one line) when a task with these route settings cannot draw an episode on the bundle:
+    each of its routes must have a path with the route clearance (planned here), or, without routes, a start
+    and goal the bundle's (else the task's) route distance apart must be connected on its walkable area."""
+    route = bundle_route_cfg(route, bundle)
+    planner = RoutePlanner(bundle.layout, route)
+    spec_path = bundle.path / BUNDLE_FILE
+    if bundle.routes:
+        for i, r in enumerate(bundle.routes):
+            try:
+                plan_bundle_route(planner, r, i)
+            except SceneBundleError as err:
+                raise SceneBundleError(f"{spec_path}: {err}") from None
+        return
+    try:
+        planner.sample_episode(np.random.default_rng(0))
+    except RuntimeError:
+        free = planner.free
+        raise SceneBundleError(
+            f"{spec_path}: its walkable area holds no start and goal {route.min_distance:g}-{route.max_distance:g} m apart "
+            f"connected with {route.clearance:g} m clearance ({free.sum() * bundle.layout.resolution ** 2:.0f} m^2 clear of "
+            f"obstacles, {free_extent(free, bundle.layout.resolution):.1f} m across its largest part): give the bundle routes "
+            f"or a route_distance that fits (make_bundle_from_capture.py writes both), or a wider walkable area") from None
+
+
+def free_extent(free: np.ndarray, resolution: float) -> float:
+    """Diagonal (m) of the bounding box of the largest 8-connected part of a grid mask (0 when empty)."""
+    labels, k = ndimage.label(free, np.ones((3, 3), bool))
+    if not k:
+        return 0.0
+    part = np.argmax(ndimage.sum(free, labels, range(1, k + 1))) + 1
+    rows, cols = np.nonzero(labels == part)
+    return float(math.hypot(rows.max() - rows.min() + 1, cols.max() - cols.min() + 1) * resolution)
 
 
 class BundleEpisodes:

@@ -53,14 +53,11 @@ def make_navbench(cfg, suite: EpisodeSuite, task: str, path: str) -> None:
     if cfg.content in ("pedestrians", "mixed"):
         cfg.commands.nav.pedestrians.count = suite.pedestrians
     bundle = bundle_path(suite, path)
-    if bundle is not None:
-        cfg.scene.terrain.scene_bundle, cfg.scene.terrain.layout_seeds = str(bundle), None
-    else:
-        terrain = cfg.scene.terrain
-        terrain.scene_bundle = None
-        obstacles = replace(terrain.layout.obstacles, density=suite.scenes[0].obstacle_density)
-        terrain.layout = replace(appearance_family(suite.family).layout, obstacles=obstacles)
-        terrain.layout_seeds = [s.layout_seed for s in suite.scenes]
+    terrain = cfg.scene.terrain
+    terrain.scene_bundle = None if bundle is None else str(bundle)
+    obstacles = replace(terrain.layout.obstacles, density=suite.scenes[0].obstacle_density)
+    terrain.layout = replace(appearance_family(suite.family).layout, obstacles=obstacles)
+    terrain.layout_seeds = [s.layout_seed for s in suite.scenes]  # a bundle's: the seeds of the obstacles spawned on it
     if getattr(cfg.scene, "camera", None) is not None:
         cfg.scene.camera.appearance = suite.family
     cfg.scene.num_envs = suite.default_num_envs()

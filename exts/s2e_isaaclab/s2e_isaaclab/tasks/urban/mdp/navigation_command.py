@@ -1,8 +1,8 @@
 """The navigation command: each env's episode (start, goal, reference route) and its moving actors.
 
-An episode is a start and goal 10-40 m apart on the env's walkable area (on a scene bundle with routes:
-one of the bundle's routes) and its planned reference route; each env's first `episode_pool_size`
-episodes are planned at start-up and resets draw from them with tensor ops (s2e.urban.episode_pool). At
+An episode is a start and goal 10-40 m apart on the env's walkable area (on a scene bundle: its route_distance
+apart when it gives one; with routes: one of the bundle's routes) and its planned reference route; each env's
+first `episode_pool_size` episodes are planned at start-up and resets draw from them with tensor ops (s2e.urban.episode_pool). At
 reset the robot is placed at the start and the env's pedestrians are re-spawned (with `group_size` G > 1,
 envs g*G .. g*G+G-1 form a same-start group: their k-th episodes share start, goal and crowd placement,
 drawn from the seeds (seed, g, k); the terrain gives them one block). Every step it advances the
@@ -30,7 +30,7 @@ from s2e.urban.geometry import quat_xyzw_from_yaw, world_to_body, yaw_from_quat_
 from s2e.urban.layout import collision_footprints, distinct_layouts
 from s2e.urban.pedestrians import PedestrianCfg, PedestrianCrowd
 from s2e.urban.routes import RouteCfg, RoutePlanner, clearance_map, point_along_route
-from s2e.urban.scene_bundle import BundleEpisodes
+from s2e.urban.scene_bundle import BundleEpisodes, bundle_route_cfg
 from s2e.utils.processes import parallel_map
 
 from ....robots.spec import RobotSpec
@@ -65,9 +65,13 @@ class NavigationCommand(CommandTerm):
         self._block_clearance = [clearance_map(b) for b in self._blocks]
         self.clearance = torch.stack([torch.as_tensor(self._block_clearance[b]) for b in self._block_of_env]).to(self.device)
         bundle = getattr(terrain, "bundle", None)
-        self.bundle_episodes = BundleEpisodes(RoutePlanner(self._blocks[0], cfg.route, self._block_clearance[0]), bundle.routes) \
-            if bundle is not None and bundle.routes else None
-        """Episodes come from the scene bundle's routes when it has some (None: sampled on the walkable area)."""
+        self.route_cfg = cfg.route if bundle is None else bundle_route_cfg(cfg.route, bundle)
+        """cfg.route, with a scene bundle's start-goal distances when it gives them (its walkable area's extent)."""
+        on_bundle = bundle is not None and bundle.routes and all(b is bundle.layout for b in self._blocks)
+        self.bundle_episodes = BundleEpisodes(RoutePlanner(self._blocks[0], self.route_cfg, self._block_clearance[0]), bundle.routes) \
+            if on_bundle else None
+        """Episodes come from the scene bundle's routes when it has some and no obstacles were spawned on it (None:
+        sampled on the walkable area)."""
         self.bundle_route = torch.full((self.num_envs,), -1, dtype=torch.long, device=self.device)
         """Index of each env's current bundle route (-1 when episodes are sampled)."""
         self.footprints, self.footprint_valid = terrain.footprints()
@@ -97,7 +101,7 @@ class NavigationCommand(CommandTerm):
                              f"env.scene.terrain.envs_per_block={g}")
 
     def __str__(self) -> str:
-        return f"NavigationCommand: route {self.cfg.route.min_distance}-{self.cfg.route.max_distance} m, pedestrians {self.cfg.pedestrians.count}"
+        return f"NavigationCommand: route {self.route_cfg.min_distance}-{self.route_cfg.max_distance} m, pedestrians {self.cfg.pedestrians.count}"
 
     # -- state shared with the MDP terms ------------------------------------------------------------
 
@@ -188,7 +192,7 @@ class NavigationCommand(CommandTerm):
             units_on = [[] for _ in self._blocks]
             for u in range(units[-1] + 1):
                 units_on[self._block_of_env[u * g]].append(u)  # a group's envs share one block
-            jobs = [(block, self.cfg.route, seed, us, g, size, self._block_clearance[b])
+            jobs = [(block, self.route_cfg, seed, us, g, size, self._block_clearance[b])
                     for b, (block, us) in enumerate(zip(self._blocks, units_on)) if us]
             planned = {u: episodes for job, per_unit in zip(jobs, parallel_map(plan_block_episodes, jobs))
                        for u, episodes in zip(job[3], per_unit)}
