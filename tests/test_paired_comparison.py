@@ -30,7 +30,12 @@ def test_compare_counts_wins_and_losses_on_paired_episodes():
     assert c.sr_diff_points == pytest.approx(37.5)
     assert c.mcnemar_p == pytest.approx(binomtest(4, 5, 0.5).pvalue)
     assert c.sr_diff_ci[0] < 0.375 < c.sr_diff_ci[1] and c.ct_diff_ci[0] < -0.375 < c.ct_diff_ci[1]
-    assert c.line().startswith("SR 0.38 -> 0.75 (+38 pts; 4 wins / 1 losses, McNemar p = 0.375), CT 0.62 -> 0.25")
+    assert c.line().startswith("SR 0.38 -> 0.75 (+38 pts; 4 wins / 1 losses, McNemar p = 0.375: not significant; 8 paired "
+                               "episodes tell apart only differences of 75 pts or more), CT 0.62 -> 0.25")
+    many = compare(_records([0] * 8 + [1] * 8, [1] * 16), _records([1] * 16, [0] * 16), "ckpt", "tuned", bootstrap_samples=200)
+    assert (many.wins, many.losses) == (8, 0) and "McNemar p = 0.00781: tuned better)" in many.line()
+    worse = compare(_records([1] * 16, [0] * 16), _records([0] * 8 + [1] * 8, [1] * 16), "ckpt", "tuned", bootstrap_samples=200)
+    assert "McNemar p = 0.00781: tuned worse)" in worse.line()
     assert "| 8 | all | 0.375 | 0.750 | +37.5 pts" in markdown_report(c)
 
 

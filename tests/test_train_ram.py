@@ -46,7 +46,8 @@ def trained(tmp_path_factory):
 
 def test_train_ram_logs_episode_metrics_and_saves_a_playable_run(trained):
     cwd, proc = trained
-    assert "Mean episode SR" in proc.stdout and "Mean episode SR_last100" in proc.stdout and "Mean reward" in proc.stdout
+    assert "Mean episode SR" in proc.stdout and "Mean reward" in proc.stdout
+    assert "Mean episode SR_last100" not in proc.stdout  # two tiny iterations end fewer than 100 episodes: no windowed curve yet
     assert "strategy=ram" in proc.stdout
     (run,) = _runs(cwd)
     assert run.name.endswith("_short")

@@ -132,7 +132,9 @@ class EpisodeMetricsVecEnv(VecEnvWrapper):
     """rsl-rl VecEnv wrapper: SR / RC / CT of the episodes that ended this step, in extras["episode"]
     (rsl-rl's logger averages them over an iteration's episodes: `Mean episode SR`), and the same
     over the last `window` episodes (`SR_last100`: a steadier learning curve, since an iteration of a
-    few env steps ends only a handful of episodes).
+    few env steps ends only a handful of episodes) once that many have ended: before, the window holds
+    mostly the short episodes, the ones that end early by colliding or arriving, and its mean would climb
+    with the window's filling, not with the policy.
 
     Isaac Lab keeps extras["log"] from the last reset until the next one, so reading it every step
     would repeat old episodes' metrics; the nav command's episode_log has exactly one record per
@@ -159,7 +161,7 @@ class EpisodeMetricsVecEnv(VecEnvWrapper):
             if len(values):  # only when episodes ended, so an iteration without any prints no SR (not nan)
                 episode[key] = torch.as_tensor(values, device=device)
                 self.recent[key].extend(values.tolist())
-            if self.recent[key]:
+            if len(self.recent[key]) == self.window:
                 episode[f"{key}_last{self.window}"] = torch.tensor(float(np.mean(self.recent[key])), device=device)
         extras["episode"] = episode
         return obs, rewards, dones, extras

@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 KEY_FIELDS = ("seed", "env", "env_episode")
+MIN_ONE_WAY = 6
+"""Discordant pairs, all one way, that the two-sided exact McNemar test needs for p < 0.05 (2 / 2^6 = 0.031; 5 give 0.0625)."""
 
 
 def mcnemar_exact_p(wins: int, losses: int) -> float:
@@ -77,9 +79,21 @@ class PairedComparison:
         return self.mcnemar_p < 0.05
 
     def line(self) -> str:
-        """One line: 'SR 0.62 -> 0.75 (+13 pts; 14 wins / 2 losses, McNemar p = 0.004), CT 0.36 -> 0.22'."""
+        """One line whose words match its statistics: 'SR 0.62 -> 0.75 (+13 pts; 14 wins / 2 losses, McNemar p = 0.004:
+        fine-tuned better), CT 0.36 -> 0.22 (96 paired episodes)', or, when the test cannot tell, '...: not significant;
+        16 paired episodes tell apart only differences of 38 pts or more)...'."""
+        if self.significant:
+            verdict = f"{self.name_b} {'better' if self.wins > self.losses else 'worse'}"
+        else:
+            verdict = f"not significant; {self.episodes} paired episodes tell apart only differences of {self.detectable_points:.0f} pts or more"
         return (f"SR {self.sr_a:.2f} -> {self.sr_b:.2f} ({self.sr_diff_points:+.0f} pts; {self.wins} wins / {self.losses} losses, "
-                f"McNemar p = {self.mcnemar_p:.3g}), CT {self.ct_a:.2f} -> {self.ct_b:.2f} ({self.episodes} paired episodes)")
+                f"McNemar p = {self.mcnemar_p:.3g}: {verdict}), CT {self.ct_a:.2f} -> {self.ct_b:.2f} ({self.episodes} paired episodes)")
+
+    @property
+    def detectable_points(self) -> float:
+        """The smallest SR difference (points) these episodes can call significant: the exact McNemar test needs at least
+        MIN_ONE_WAY discordant pairs, all one way, for p < 0.05."""
+        return 100.0 * min(1.0, MIN_ONE_WAY / max(self.episodes, 1))
 
     def to_dict(self) -> dict:
         return {**asdict(self), "sr_diff_points": self.sr_diff_points}

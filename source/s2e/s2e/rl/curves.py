@@ -1,9 +1,9 @@
 """Learning curves of PPO runs as a PNG, read back from the runs' TensorBoard event files.
 
 rsl-rl logs every iteration to TensorBoard; a picture of the few curves that tell whether
-fine-tuning works (episode reward, SR and CT over the last 100 episodes, the critic's loss) is
-what people look at first, so train_ram.py writes one per run and scripts/plot_rl_curves.py
-overlays several runs.
+fine-tuning works (episode reward, SR of the episodes that ended in each iteration, SR and CT over
+the last 100 episodes once 100 have ended, the critic's loss) is what people look at first, so
+train_ram.py writes one per run and scripts/plot_rl_curves.py overlays several runs.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from ..utils.plots import save_curves
 
 PANELS = {
     "mean episode reward": "Train/mean_reward",
+    "SR, episodes ended in the iteration": "Episode/SR",
     "SR, last 100 episodes": "Episode/SR_last100",
     "CT, last 100 episodes": "Episode/CT_last100",
     "value loss": "Loss/value",
