@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
@@ -41,6 +42,7 @@ def pretrain(*overrides: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, cwd=ROOT, timeout=600)
 
 
+@pytest.mark.timeout(600)  # five real runs (three pretrainings, two evaluations), each its own process
 def test_pretrain_writes_checkpoints_and_resumes(tmp_path):
     from s2e.models.checkpoint import load_checkpoint
 
