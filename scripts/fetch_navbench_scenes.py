@@ -15,7 +15,6 @@ with preview.png and first_person.png in the bundle to review before committing 
 from __future__ import annotations
 
 import argparse
-import shutil
 import time
 from pathlib import Path
 
@@ -36,7 +35,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from s2e.navbench.real_scenes import (DEFAULT_BASE_URL, SceneFetchError, assemble_scene, derived_dir, download_scene,
-                                          load_manifest)
+                                          load_manifest, remake_scene)
     from s2e.rendering.ply import PlyError
     from s2e.urban.capture import CaptureError, capture_cfg
     from s2e.urban.mesh_io import MeshError
@@ -59,7 +58,9 @@ def main() -> None:
         try:
             capture = download_scene(scene, args.cache, args.base_url or DEFAULT_BASE_URL)
             if args.remake:
-                line = _remake(scene, capture, cfgs[scene.name], out, derived_dir(args.manifest, scene))
+                result = remake_scene(scene, capture, cfgs[scene.name], out, derived_dir(args.manifest, scene))
+                budget = "" if result.budget is None else f"; {result.budget.line(result.num_kept, result.num_gaussians)}"
+                line = f"; remade {derived_dir(args.manifest, scene)} (review {out / 'preview.png'} and {out / 'first_person.png'}, then commit){budget}"
             else:
                 assemble_scene(scene, capture, derived_dir(args.manifest, scene), out)
                 line = ""
@@ -69,23 +70,6 @@ def main() -> None:
         print(f"[real] {scene.name}: {b.gaussians.num_gaussians:,} Gaussians in its {b.size:g} m tile, {len(b.routes)} routes, "
               f"{int(b.layout.walkable.sum() * b.layout.resolution ** 2)} m^2 walkable -> {out} ({time.time() - t0:.0f} s){line}; "
               f"{scene.attribution}")
-
-
-def _remake(scene, capture: Path, cfg, out: Path, derived: Path) -> str:
-    """Run the capture tool on the capture; its bundle.yaml and collision mesh become the scene's reviewed files."""
-    from s2e.rendering.capture_files import load_capture
-    from s2e.urban.capture import build_capture_bundle
-    from s2e.urban.capture_preview import write_previews
-    from s2e.urban.scene_bundle import BUNDLE_FILE
-
-    result = build_capture_bundle(load_capture(capture, scene.lod_level), out, cfg, name=scene.name)
-    write_previews(result.bundle, cfg.route_clearance)
-    derived.mkdir(parents=True, exist_ok=True)
-    for name in (BUNDLE_FILE, "collision.ply"):
-        shutil.copyfile(out / name, derived / name)
-    b = result.bundle
-    budget = "" if result.budget is None else f"; {result.budget.line(b.gaussians.num_gaussians + b.num_cropped, result.num_gaussians)}"
-    return f"; remade {derived} (review {out / 'preview.png'} and {out / 'first_person.png'}, then commit){budget}"
 
 
 if __name__ == "__main__":

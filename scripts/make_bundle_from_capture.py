@@ -80,7 +80,7 @@ def main() -> None:
           f"{grids.walkable.size} ({grids.resolution} m)  [--obstacle_heights, --min_count]")
     print(grids.split.line(cfg.ground_split.choice))
     if result.budget is not None:
-        print(result.budget.line(b.gaussians.num_gaussians + b.num_cropped, result.num_gaussians) + "  [--max_gaussians]")
+        print(result.budget.line(result.num_kept, result.num_gaussians) + "  [--max_gaussians]")
     print(f"cropped {b.num_cropped} of {b.gaussians.num_gaussians + b.num_cropped} Gaussians outside the tile + margin")
     print(f"routes: {len(b.routes)} with {cfg.route_clearance} m clearance, {b.route_distance[0]:g}-{b.route_distance[1]:g} m start to goal "
           f"(the task samples its episodes that far apart)  [--routes, --route_clearance]")

@@ -152,3 +152,22 @@ def assemble_scene(scene: RealScene, capture: Path, derived: Path, out: str | Pa
     if scene.bundle.get("max_gaussians"):
         g = prune_to_budget(g, int(scene.bundle["max_gaussians"]))
     return bundle_with_gaussians(derived, g, out)
+
+
+def remake_scene(scene: RealScene, capture: Path, cfg, out: str | Path, derived: Path):
+    """Maintainers: run the capture tool on the capture (CaptureCfg `cfg`), write its bundle and previews to `out`, and make
+    its bundle.yaml and collision mesh the scene's reviewed files in `derived` (to review and commit). Returns the
+    tool's CaptureBundle."""
+    import shutil
+
+    from ..rendering.capture_files import load_capture
+    from ..urban.capture import build_capture_bundle
+    from ..urban.capture_preview import write_previews
+    from ..urban.scene_bundle import BUNDLE_FILE
+
+    result = build_capture_bundle(load_capture(capture, scene.lod_level), out, cfg, name=scene.name)
+    write_previews(result.bundle, cfg.route_clearance)
+    derived.mkdir(parents=True, exist_ok=True)
+    for name in (BUNDLE_FILE, "collision.ply"):
+        shutil.copyfile(Path(out) / name, derived / name)
+    return result

@@ -459,6 +459,11 @@ class CaptureBundle:
     budget: RenderDifference | None = None
     """What cutting the capture to cfg.max_gaussians costs in the robot's views (None: nothing was cut)."""
 
+    @property
+    def num_kept(self) -> int:
+        """Gaussians the bundle keeps of the capture (its tile and margin plus the cropped ones)."""
+        return self.bundle.gaussians.num_gaussians + self.bundle.num_cropped
+
 
 def walkable_polygons(grids: CaptureGrids) -> list[np.ndarray]:
     """Tile-frame walkable polygons: the tile's square when all free ground is walkable (the collision mesh
