@@ -26,7 +26,8 @@ from pathlib import Path
 import torch
 
 from s2e_isaaclab.paths import default_device
-from s2e_isaaclab.utils.cli import RUN_CHECKPOINT_PATTERN, UserError, add_env_args, build_cfgs, create_env, ensure_writable, run_main
+from s2e_isaaclab.utils.cli import (RUN_CHECKPOINT_PATTERN, UserError, add_env_args, build_cfgs, create_env, ensure_writable,
+                                    finalize_cfgs, run_main)
 
 AGENT_ENTRY_POINT = "s2e_rl_cfg_entry_point"
 
@@ -84,7 +85,6 @@ def main() -> None:
     from s2e.models.checkpoint import CheckpointError, load_checkpoint
     from s2e.rl.curves import save_run_curves
     from s2e.rl.observation_env import AGDMObservationEnv
-    from s2e.rl.policy import STRATEGIES
     from s2e.rl.run_folders import RunNotFoundError, check_run_name, find_run_checkpoint
     from s2e.rl.runner import RunnerCheckpointError, S2ERunner
     from s2e_isaaclab.utils.episodes import EpisodeMetricsVecEnv
@@ -93,7 +93,7 @@ def main() -> None:
     from s2e_isaaclab.utils.mode_labels import EnvModeLabeler
     from s2e_isaaclab.utils.nav_policies import model_task_mismatch
     from s2e_isaaclab.utils.rollout_video import FilmingVecEnv
-    from s2e_isaaclab.tasks.urban.agents import apply_same_start_groups, uses_mode_labels
+    from s2e_isaaclab.tasks.urban.agents import uses_mode_labels
 
     rank, local_rank = int(os.getenv("RANK", "0")), int(os.getenv("LOCAL_RANK", "0"))
     if args.distributed:
@@ -104,23 +104,10 @@ def main() -> None:
     if args.mode is None and not (args.device or default_device()).startswith("cuda"):
         args.mode = "base"  # on CPU, train in the fast base-velocity model of the locomotion controller
     env_cfg, agent_cfg = build_cfgs(args, AGENT_ENTRY_POINT)
-    if agent_cfg.actor.strategy == "sft":
-        raise UserError("strategy sft is supervised, not PPO: collect expert demonstrations in the task (scripts/collect_demos.py) "
-                        "and fine-tune with scripts/pretrain_agdm.py init_checkpoint=<agdm.pt> (docs/rl.md)")
-    if agent_cfg.actor.strategy not in STRATEGIES:
-        raise UserError(f"invalid override agent.actor.strategy={agent_cfg.actor.strategy}: choose one of {', '.join(STRATEGIES)}")
     if args.max_iterations is not None:
         agent_cfg.max_iterations = args.max_iterations
     if args.eval_every is not None:
         agent_cfg.held_out.every = args.eval_every
-    held_out = agent_cfg.held_out
-    if held_out.enabled and (held_out.every < 0 or held_out.num_envs < 1 or held_out.episodes_per_env < 1 or not held_out.seeds):
-        raise UserError(f"invalid held-out check settings (every={held_out.every}, num_envs={held_out.num_envs}, episodes_per_env="
-                        f"{held_out.episodes_per_env}, seeds={held_out.seeds}): every >= 0, the others >= 1, or agent.held_out.enabled=false")
-    try:
-        apply_same_start_groups(env_cfg, agent_cfg.algorithm)
-    except ValueError as err:
-        raise UserError(str(err)) from None
     if args.logger:
         agent_cfg.logger = args.logger
     if args.run_name:
@@ -130,9 +117,9 @@ def main() -> None:
     except ValueError as err:
         raise UserError(f"--run_name: {err}") from None
     agent_cfg.seed = args.seed
-    agent_cfg.device = env_cfg.sim.device
     agent_cfg.actor.checkpoint = resolve_agdm_checkpoint(args.checkpoint, agent_cfg)
-    agent_cfg.set_strategy(agent_cfg.actor.strategy)
+    finalize_cfgs(env_cfg, agent_cfg)  # again, with the flags above
+    held_out = agent_cfg.held_out
     try:
         agdm, _ = load_checkpoint(agent_cfg.actor.checkpoint)
     except CheckpointError as err:

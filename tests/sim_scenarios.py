@@ -165,7 +165,7 @@ def same_start_groups():
     """Groups of two envs: a group's members get the same block, start, goal and crowd for their k-th episode, also when
     they start it at different steps; the other group differs."""
     env, cfg, base = _env("S2E-Urban-Wheeled", 4, "--mode", "base", "--content", "mixed",
-                          "env.scene.terrain.envs_per_block=2", "env.commands.nav.group_size=2")
+                          "env.commands.nav.group_size=2")  # the terrain's envs_per_block follows (finalize)
     nav, layouts = base.command_manager.get_term("nav"), base.scene.terrain.layouts
 
     def episode(i):

@@ -13,6 +13,7 @@ import torch
 
 from fake_vec_env import FakeUrbanEnv
 from s2e.models import AGDM, AGDMConfig, load_checkpoint, save_checkpoint
+from s2e.rl.loss_terms import SETTINGS as LOSS_TERM_SETTINGS
 from s2e.rl.observation_env import AGDMObservationEnv
 from s2e.rl.runner import RunnerCheckpointError, S2ERunner
 
@@ -34,13 +35,16 @@ def agdm_checkpoint(tmp_path_factory):
 
 PLAIN_MIXTURE = {"waypoint_std": 0.0, "waypoint_noise": True, "mode_hold_steps": 1, "mode_temperature": 1.0, "rank_only": False}
 """AGDMActor settings of the plain mixture (predicted spreads, independent draws); the task default is AGDMActorCfg."""
-NO_AUXILIARY_LOSSES = {"ref_kl_coef": 0.0, "mode_label_coef": 0.0, "mode_label_temperature": 0.5, "mode_label_prior": True,
-                       "mode_label_epochs": 0, "mode_label_learning_rate": 1e-3, "group_size": 1, "group_advantage_coef": 0.0}
-"""S2EPPO without the reference KL and mode-label terms (the task default is S2EPpoAlgorithmCfg)."""
+NO_LOSS_TERMS = {"ref_kl_coef": 0.0, "mode_label_coef": 0.0, "mode_label_temperature": 0.5, "mode_label_prior": True,
+                 "mode_label_epochs": 0, "mode_label_learning_rate": 1e-3, "group_size": 1, "group_advantage_coef": 0.0}
+"""S2EPPO's loss terms all off (the task default is S2EPpoAlgorithmCfg.loss_terms)."""
 
 
 def train_cfg(checkpoint: str, strategy: str = "ram", algorithm: dict | None = None, **actor) -> dict:
+    """A runner cfg; `algorithm` may set S2EPPO's settings and, flat, its loss terms' (they go to loss_terms)."""
     actor_groups = ["frames", "goal"] if strategy == "full" else ["context"]
+    algorithm = dict(algorithm or {})
+    terms = {**NO_LOSS_TERMS, **{k: algorithm.pop(k) for k in list(algorithm) if k in LOSS_TERM_SETTINGS}}
     return {
         "num_steps_per_env": STEPS, "save_interval": 100, "obs_groups": {"actor": actor_groups, "critic": ["critic"]},
         "actor": {"class_name": "s2e.rl.policy:AGDMActor", "checkpoint": checkpoint, "strategy": strategy, "speed_std": 0.1,
@@ -50,7 +54,7 @@ def train_cfg(checkpoint: str, strategy: str = "ram", algorithm: dict | None = N
                       "num_mini_batches": 2, "clip_param": 0.2, "gamma": 0.99, "lam": 0.95, "value_loss_coef": 1.0,
                       "entropy_coef": 0.001, "max_grad_norm": 1.0, "use_clipped_value_loss": True, "schedule": "adaptive",
                       "desired_kl": 0.01, "critic_learning_rate": 3e-3, "reward_scale": 0.5, "critic_warmup_iterations": 1,
-                      **NO_AUXILIARY_LOSSES, **(algorithm or {})},
+                      "loss_terms": terms, **algorithm},
         "logger": "tensorboard",
     }
 
@@ -295,13 +299,12 @@ def test_held_mode_noise_keeps_rollout_modes_and_leaves_updates_alone(agdm_check
 def test_reference_kl_penalty_starts_at_zero_and_pulls_the_actor_back(agdm_checkpoint):
     """ref_kl_coef > 0: the loss holds coef * KL(actor || checkpoint), the checkpoint being RAM's frozen path."""
     from s2e.rl.action_distribution import MixtureActionDistribution
-    from s2e.rl.auxiliary_losses import AuxiliaryActorLosses
     from s2e.rl.reference_kl import ReferenceKLPenalty
 
     runner = make_runner(agdm_checkpoint, algorithm={"ref_kl_coef": 0.5}, waypoint_std=0.25, waypoint_noise=False)
     alg, actor = runner.alg, runner.alg.actor
-    assert isinstance(alg.symmetry, AuxiliaryActorLosses)
-    (penalty,) = alg.symmetry.terms
+    assert alg.symmetry is None  # rsl-rl's symmetry slot stays free
+    (penalty,) = alg.terms.actor_terms
     assert isinstance(penalty, ReferenceKLPenalty) and penalty.coef == 0.5
     obs = runner.env.get_observations()
 
@@ -317,8 +320,19 @@ def test_reference_kl_penalty_starts_at_zero_and_pulls_the_actor_back(agdm_check
     expected = MixtureActionDistribution.kl(actor.output_distribution_params, actor.reference_params(obs), actor.speed_std).mean()
     torch.testing.assert_close(kl, expected)
     assert kl > 1e-3
-    batch = type("Batch", (), {"observations": obs})()
-    torch.testing.assert_close(alg.symmetry.compute_loss(actor, batch, 4), 0.5 * kl)  # the slot weighs it by coef
+    # where PPO zeroes a mini-batch's gradients, the terms add coef * their gradient for that forward pass
+    params = [p for p in actor.parameters() if p.requires_grad]
+    actor(obs, stochastic_output=True)
+    expected_grads = torch.autograd.grad(0.5 * penalty(actor, obs, actor.output_distribution_params), params, allow_unused=True)
+    actor(obs, stochastic_output=True)
+    alg.optimizer.zero_grad()
+    for p, g in zip(params, expected_grads):
+        if g is None:
+            assert p.grad is None or not p.grad.any()
+        else:
+            torch.testing.assert_close(p.grad, g)
+    assert any(g is not None and g.abs().sum() > 0 for g in expected_grads)
+    alg.optimizer.zero_grad(set_to_none=True)
     opt = torch.optim.Adam(actor.trainable_parameters(), lr=1e-2)
     for _ in range(20):  # descending the penalty alone brings the actor back towards the checkpoint
         opt.zero_grad()
@@ -422,7 +436,7 @@ def test_reranked_logits_pick_the_labels_best_mode_and_keep_the_ranking_when_lab
 def test_with_the_prior_and_equal_labels_the_checkpoint_is_already_the_optimum(agdm_checkpoint):
     """Equal labels tilt nothing: at the zero-gated RAM (the checkpoint) the ranking loss has no gradient."""
     runner = make_labelled_runner(agdm_checkpoint, labeler=lambda mu, speed: torch.full(speed.shape, 1.5))
-    actor, (term,) = runner.alg.actor, runner.alg.symmetry.terms
+    actor, (term,) = runner.alg.actor, runner.alg.terms.actor_terms
     obs = runner.env.get_observations()
     actor(obs, stochastic_output=True)
     logits = actor.output_distribution_params[0]
@@ -488,7 +502,7 @@ def test_the_ranking_phase_optimizer_is_saved_and_restored(agdm_checkpoint):
     assert moments and all(v["exp_avg"].abs().sum() > 0 for v in moments.values())
     resumed = make_labelled_runner(agdm_checkpoint, coef=0.0, **settings)
     resumed.alg.load(state, None, True)
-    for a, b in zip(first.alg.ranking_fit.optimizer.state.values(), resumed.alg.ranking_fit.optimizer.state.values()):
+    for a, b in zip(first.alg.terms.ranking_fit.optimizer.state.values(), resumed.alg.terms.ranking_fit.optimizer.state.values()):
         assert all(torch.equal(a[k], b[k]) for k in ("exp_avg", "exp_avg_sq", "step"))
 
 

@@ -266,10 +266,11 @@ class UrbanTerrainImporterCfg(TerrainImporterCfg):
     terrain_type: str = "plane"  # not used: the importer authors its own geometry
     layout: UrbanLayoutCfg = UrbanLayoutCfg()
     seed: int = 0
-    """Block seed: env i gets layout seed (seed * 100003 + i // envs_per_block)."""
+    """Block seed: env i gets layout seed (seed * 100003 + i // envs_per_block). The S2E tasks derive it from the env's
+    seed (tasks/urban/finalize)."""
     envs_per_block: int = 1
-    """Consecutive envs sharing one procedural block (same-start groups; set by train_ram.py from
-    agent.algorithm.group_size)."""
+    """Consecutive envs sharing one procedural block: the same-start groups' size (the S2E tasks derive it from
+    env.commands.nav.group_size in tasks/urban/finalize)."""
     layout_seeds: list[int] | None = None
     """Explicit block seeds (NavBench-GS's held-out scenes): env i gets layout_seeds[i % len]; `seed` is then unused."""
     scene_bundle: str | None = None
@@ -277,7 +278,7 @@ class UrbanTerrainImporterCfg(TerrainImporterCfg):
     (its collision mesh, walkable area and routes) instead of a procedural block; `seed` and `layout` are then
     unused but for `layout.obstacles` with `layout_seeds`: obstacles spawned on the bundle per seed."""
     route_clearance: float | None = None
-    """The task's route clearance (m; set from commands.nav.route.clearance when the env is made): a scene
+    """The task's route clearance (m; the S2E tasks derive it from commands.nav.route.clearance in tasks/urban/finalize): a scene
     bundle's routes are planned with it at load, so a passage too narrow for the robot fails before the
     simulation is built. None: not checked at load."""
     env_spacing: float | None = None

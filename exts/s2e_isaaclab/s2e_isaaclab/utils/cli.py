@@ -104,13 +104,7 @@ def create_env(task: str, cfg, args: argparse.Namespace):
     from isaaclab.app import launch_simulation
 
     check_viz_args(args)
-    terrain, nav = getattr(cfg.scene, "terrain", None), getattr(cfg.commands, "nav", None)
-    if getattr(terrain, "scene_bundle", None) and nav is not None:  # after every override: the robot the task runs
-        terrain.route_clearance = nav.route.clearance
-        if not getattr(nav, "episode_file", None):  # episodes drawn on the bundle, not read from a file: can it host them?
-            from s2e.urban.scene_bundle import check_hosts_episodes, load_scene_bundle
-
-            check_hosts_episodes(load_scene_bundle(terrain.scene_bundle, nav.route.clearance), nav.route)
+    finalize_cfgs(cfg)  # again, after what the script changed since build_cfgs: before the simulation starts
     launcher_args = {"visualizer": getattr(args, "visualizer", None)}
     if hasattr(args, "max_visible_envs"):
         launcher_args["max_visible_envs"] = args.max_visible_envs
@@ -188,25 +182,19 @@ def build_cfgs(args: argparse.Namespace, agent_entry_point: str | None = None):
     if args.num_envs is not None:
         cfg.scene.num_envs = args.num_envs
     cfg.seed = args.seed
-    if hasattr(cfg.scene, "terrain") and hasattr(cfg.scene.terrain, "seed"):
-        cfg.scene.terrain.seed = args.seed
-        cfg.commands.nav.seed = args.seed
     apply_env_args(cfg, args)
-    from .cfg_ranges import range_problem
-
-    problem = range_problem(cfg, agent_cfg)
-    if problem:
-        raise UserError(problem)
-    nav = getattr(getattr(cfg, "commands", None), "nav", None)
-    if nav is not None and getattr(nav, "episode_pool_size", 1) < 1:
-        raise UserError(f"env.commands.nav.episode_pool_size={nav.episode_pool_size}: plan at least 1 episode per env")
-    if nav is not None:
-        from s2e_isaaclab.tasks.urban.urban_env_cfg import held_out_appearance
-
-        problem = held_out_appearance(cfg)
-        if problem:
-            raise UserError(problem)
+    finalize_cfgs(cfg, agent_cfg)
     return cfg, agent_cfg
+
+
+def finalize_cfgs(env_cfg, agent_cfg=None) -> None:
+    """The task package's `finalize` (every derived setting, derived and checked), its problems as a UserError."""
+    from s2e_isaaclab.tasks.urban.finalize import SettingsError, finalize
+
+    try:
+        finalize(env_cfg, agent_cfg)
+    except SettingsError as err:
+        raise UserError(str(err)) from None
 
 
 def check_env_args(args: argparse.Namespace) -> None:

@@ -104,6 +104,8 @@ class AGDMActor(nn.Module):
         self.held_modes = HeldGumbelModes(mode_hold_steps)
         self.rollout_step = False
         """True while PPO samples a rollout action (S2EPPO.act): draws then use the held noise."""
+        self.last_observations = None
+        """The observations of the last forward pass (the loss terms read PPO's mini-batch from it: s2e.rl.loss_terms)."""
 
     @property
     def agdm(self) -> AGDM:
@@ -137,10 +139,11 @@ class AGDMActor(nn.Module):
         """Distribution parameters of the imported checkpoint itself (RAM's frozen path) for a batch."""
         if self.strategy != "ram":
             raise ValueError(f"a reference policy needs strategy='ram' (its frozen path is the checkpoint), got {self.strategy!r}: "
-                             "set agent.algorithm.ref_kl_coef=0 for the other strategies")
+                             "set agent.algorithm.loss_terms.ref_kl_coef=0 for the other strategies")
         return self.action_distribution(self.model.reference_decode(obs["context"])).params
 
     def forward(self, obs, masks=None, hidden_state=None, stochastic_output: bool = False) -> torch.Tensor:
+        self.last_observations = obs
         self._dist = self.action_distribution(self.mixture(obs))
         if stochastic_output:
             held = self.rollout_step and self.held_modes.hold_steps > 1

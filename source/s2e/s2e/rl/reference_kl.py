@@ -6,7 +6,7 @@ scores can random-walk away from the checkpoint. Adding coef * KL(pi_theta || pi
 pi_ref the checkpoint (RAM's frozen path, which costs one more decoder pass and no copy), pulls back
 what the advantages do not keep pushing. The KL is the mode-matched bound of
 s2e.rl.action_distribution: the anchor scores' categorical KL plus each mode's shift of its mean
-waypoints, in units of the kernel width. It is one term of s2e.rl.auxiliary_losses.
+waypoints, in units of the kernel width. It is one term of s2e.rl.loss_terms.
 """
 
 from __future__ import annotations

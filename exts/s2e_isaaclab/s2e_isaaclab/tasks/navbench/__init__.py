@@ -8,7 +8,7 @@ for _robot in ROBOTS:
     for _task in TASK_CONTENT:
         gym.register(
             id=task_id(_task, _robot),
-            entry_point="isaaclab.envs:ManagerBasedRLEnv",
+            entry_point="s2e_isaaclab.tasks.urban.env:UrbanNavEnv",
             disable_env_checker=True,
             kwargs={
                 "env_cfg_entry_point": f"{__name__}.navbench_env_cfg:{_task}{_robot}EnvCfg",

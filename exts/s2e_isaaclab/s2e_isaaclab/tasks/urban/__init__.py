@@ -8,7 +8,7 @@ for robot, module in (("Wheeled", "wheeled"), ("Quadruped", "quadruped")):
     for suffix, cls in (("", "EnvCfg"), ("-Play", "EnvCfg_PLAY")):
         gym.register(
             id=f"S2E-Urban-{robot}{suffix}",
-            entry_point="isaaclab.envs:ManagerBasedRLEnv",
+            entry_point="s2e_isaaclab.tasks.urban.env:UrbanNavEnv",
             disable_env_checker=True,
             kwargs={
                 "env_cfg_entry_point": f"{_CFG}.{module}.env_cfg:{cls}",

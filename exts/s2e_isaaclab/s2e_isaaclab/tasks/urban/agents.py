@@ -66,23 +66,16 @@ class AGDMActorCfg:
 
 
 @configclass
-class S2EPpoAlgorithmCfg(RslRlPpoAlgorithmCfg):
-    """s2e.rl.ppo.S2EPPO: rsl-rl's PPO with a separate critic rate, reward scale and critic warm-up. The one home
-    of the S2E settings' defaults (S2EPPO takes them from here, as keywords)."""
+class LossTermsCfg:
+    """s2e.rl.loss_terms.LossTerms: the experimental recipes S2EPPO can compose with PPO (each off at 0; docs/rl.md
+    says what they did). The one home of their defaults."""
 
-    class_name: str = "s2e.rl.ppo:S2EPPO"
-    critic_learning_rate: float = 1.0e-3
-    """Fixed Adam rate of the critic (learning_rate and the adaptive schedule set the actor's only)."""
-    reward_scale: float = 0.01
-    """Multiplies the rewards PPO learns from: episode returns of hundreds become O(1) value targets."""
-    critic_warmup_iterations: int = 3
-    """The first updates of a run (counted across resumes) step only the critic."""
     ref_kl_coef: float = 0.0
-    """> 0: adds ref_kl_coef * KL(policy || imported checkpoint) to the loss (strategy ram; s2e.rl.reference_kl)."""
+    """> 0: adds ref_kl_coef * KL(policy || imported checkpoint) to the actor's loss (strategy ram; s2e.rl.reference_kl)."""
     mode_label_coef: float = 0.0
     """> 0: every sample carries per-mode experience labels from the simulator's privileged state
     (s2e.nav.mode_labels) and mode_label_coef * cross-entropy(anchor scores, softmax(labels / T)) joins
-    the loss (s2e.rl.mode_ranking). 0: the paper's objective (plain RAM + PPO)."""
+    the actor's loss (s2e.rl.mode_ranking). 0: the paper's objective (plain RAM + PPO)."""
     mode_label_temperature: float = 0.5
     """T of the label targets, in metres of route progress (smaller: sharper targets)."""
     mode_label_prior: bool = True
@@ -94,29 +87,32 @@ class S2EPpoAlgorithmCfg(RslRlPpoAlgorithmCfg):
     mode_label_learning_rate: float = 1.0e-3
     """Fixed Adam rate of the ranking phase (mode_label_epochs > 0)."""
     group_size: int = 1
-    """Envs per same-start group: G consecutive envs share a block and run the same episodes (train_ram.py sets
-    env.scene.terrain.envs_per_block and env.commands.nav.group_size from it). 1: every env its own block."""
+    """Envs per same-start group: G consecutive envs share a block and run the same episodes (the task's finalize sets
+    env.commands.nav.group_size and env.scene.terrain.envs_per_block from it). 1: every env its own block."""
     group_advantage_coef: float = 0.0
     """> 0 (with group_size >= 2): coef * (episode return - mean return of the group's other members on the same
     episode), in PPO's reward units, joins the normalized advantages (s2e.rl.group_advantages). 0: off."""
 
 
+@configclass
+class S2EPpoAlgorithmCfg(RslRlPpoAlgorithmCfg):
+    """s2e.rl.ppo.S2EPPO: rsl-rl's PPO with a separate critic rate, reward scale and critic warm-up, and the loss
+    terms of the experimental recipes. The one home of the S2E settings' defaults (S2EPPO takes them from here)."""
+
+    class_name: str = "s2e.rl.ppo:S2EPPO"
+    critic_learning_rate: float = 1.0e-3
+    """Fixed Adam rate of the critic (learning_rate and the adaptive schedule set the actor's only)."""
+    reward_scale: float = 0.01
+    """Multiplies the rewards PPO learns from: episode returns of hundreds become O(1) value targets."""
+    critic_warmup_iterations: int = 3
+    """The first updates of a run (counted across resumes) step only the critic."""
+    loss_terms: LossTermsCfg = LossTermsCfg()
+    """The experimental recipes (agent.algorithm.loss_terms.<setting>=...)."""
+
+
 def uses_mode_labels(algorithm: S2EPpoAlgorithmCfg) -> bool:
     """Whether a run's samples need the per-mode experience labels (the ranking loss in PPO's update or its own phase)."""
-    return algorithm.mode_label_coef > 0 or algorithm.mode_label_epochs > 0
-
-
-def apply_same_start_groups(env_cfg, algorithm: S2EPpoAlgorithmCfg) -> None:
-    """Give the env algorithm.group_size's same-start groups (one block and the same episodes per group of
-    consecutive envs). ValueError naming the setting to change when the groups do not fit the run."""
-    g, envs = algorithm.group_size, env_cfg.scene.num_envs
-    if g < 1 or envs % g:
-        raise ValueError(f"agent.algorithm.group_size={g} must be >= 1 and divide the {envs} envs: choose a divisor of --num_envs")
-    if algorithm.group_advantage_coef < 0 or (algorithm.group_advantage_coef > 0 and g < 2):
-        raise ValueError(f"agent.algorithm.group_advantage_coef={algorithm.group_advantage_coef} needs >= 0 and, when > 0, "
-                         "agent.algorithm.group_size >= 2")
-    env_cfg.scene.terrain.envs_per_block = g
-    env_cfg.commands.nav.group_size = g
+    return algorithm.loss_terms.mode_label_coef > 0 or algorithm.loss_terms.mode_label_epochs > 0
 
 
 @configclass

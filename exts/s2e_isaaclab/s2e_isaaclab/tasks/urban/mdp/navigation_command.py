@@ -82,8 +82,6 @@ class NavigationCommand(CommandTerm):
         self.routes = torch.zeros(n, k, 2, device=self.device)
         self.goal = torch.zeros(n, 2, device=self.device)
         self.state = EpisodeState.zeros(n, self.device)
-        if cfg.group_size > 1:
-            self._check_groups()
         self.pool = self._plan_episodes()
         self._goal_b = torch.zeros(n, 3, device=self.device)
         self._last_step = -1
@@ -91,14 +89,6 @@ class NavigationCommand(CommandTerm):
             self.metrics[key] = torch.zeros(n, device=self.device)
         self.episode_log: deque[dict[str, np.ndarray]] = deque(maxlen=cfg.episode_log_size)
         """Finished episodes (one dict of arrays per reset batch), newest last, for scripts and evaluation."""
-
-    def _check_groups(self) -> None:
-        g = self.cfg.group_size
-        if self.num_envs % g:
-            raise ValueError(f"commands.nav.group_size={g} does not divide the {self.num_envs} envs: choose a divisor")
-        if any(self.layouts[i] is not self.layouts[i - i % g] for i in range(self.num_envs)):
-            raise ValueError(f"same-start groups of {g} envs need one block per group: set "
-                             f"env.scene.terrain.envs_per_block={g}")
 
     def __str__(self) -> str:
         return f"NavigationCommand: route {self.route_cfg.min_distance}-{self.route_cfg.max_distance} m, pedestrians {self.cfg.pedestrians.count}"
@@ -283,8 +273,8 @@ class NavigationCommandCfg(CommandTermCfg):
     order; later ones reuse them, picked by a seeded hash, so resets cost tensor ops only. Larger pools give
     more distinct episodes per env and take longer to start (~1 ms of planning per episode on a CPU core)."""
     group_size: int = 1
-    """Envs per same-start group (see the module docstring; the terrain's envs_per_block must match; train_ram.py
-    sets both from agent.algorithm.group_size). 1: each env draws its own episodes."""
+    """Envs per same-start group (see the module docstring; the task's finalize gives the terrain the same
+    envs_per_block, and sets this from agent.algorithm.loss_terms.group_size for the S2E runner). 1: each env draws its own episodes."""
     episode_log_size: int = 4096
     """Reset batches kept in `episode_log` (bounded so that long training runs do not grow memory)."""
     resampling_time_range: tuple[float, float] = (1.0e9, 1.0e9)
