@@ -54,6 +54,31 @@ def test_a_restarted_history_is_re_encoded_not_slid():
     assert calls[-1] == (1, 3)
 
 
+def test_a_call_without_refresh_re_encodes_only_the_histories_that_changed():
+    """learn()'s get_observations() re-reads the state the last step left: the cached features come back bit for bit
+    (re-encoding them in one batch of E * k frames can change their last bits), and only an env whose history changed
+    behind the window's back is re-encoded."""
+    calls = []
+
+    def encode(rgb):
+        calls.append(tuple(rgb.shape[:2]))
+        return rgb.mean(dim=(2, 3, 4))[..., None] + 0.5  # + 0.5: distinguishable from an unencoded zero
+
+    window = FrameFeatureWindow(encode)
+    rgb = torch.rand(3, 4, 3, 2, 2, generator=torch.Generator().manual_seed(0))
+    window(rgb)
+    rgb = torch.cat([rgb[:, 1:], torch.rand(3, 1, 3, 2, 2)], dim=1)
+    stepped = window(rgb, torch.zeros(3, dtype=torch.bool))
+    calls.clear()
+    again = window(rgb.clone())  # the same state re-read: nothing is encoded
+    assert calls == [] and torch.equal(again, stepped)
+    changed = rgb.clone()
+    changed[2] = torch.rand(4, 3, 2, 2)  # env 2 reset without the window being told
+    feats = window(changed)
+    assert calls == [(1, 4)] and torch.equal(feats[:2], stepped[:2]) and torch.equal(feats[2], encode(changed[2:])[0])
+    assert torch.equal(again, stepped)  # a tensor handed out before is not changed afterwards
+
+
 def test_the_agdm_behind_the_contract_slides_the_same_window(tiny_agdm):
     from s2e.navbench.agdm_contract import AGDMContractPolicy
 

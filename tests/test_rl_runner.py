@@ -168,7 +168,7 @@ def test_save_then_resume_continues_identically(agdm_checkpoint, tmp_path, actor
     assert any(not torch.equal(v, saved[k]) for k, v in results[0].items())
 
 
-def test_an_interrupted_and_resumed_run_writes_the_checkpoints_of_an_uninterrupted_one(agdm_checkpoint, tmp_path):
+def check_resume_matches_an_uninterrupted_run(agdm_checkpoint, tmp_path):
     """model_N.pt means N + 1 updates in both runs, numbering continues after the resumed checkpoint, and with the
     world in the same state (a real env restarts its episodes instead) the resumed run's files are bit-identical."""
     def run(log_dir, iterations):
@@ -195,6 +195,31 @@ def test_an_interrupted_and_resumed_run_writes_the_checkpoints_of_an_uninterrupt
         for k, v in whole[part].items():
             assert torch.equal(v, again[part][k]), (part, k)
     torch.testing.assert_close(whole["optimizer_state_dict"], again["optimizer_state_dict"], rtol=0, atol=0)
+    assert torch.equal(whole["rng_state"]["torch"], again["rng_state"]["torch"])
+
+
+def test_an_interrupted_and_resumed_run_writes_the_checkpoints_of_an_uninterrupted_one(agdm_checkpoint, tmp_path):
+    check_resume_matches_an_uninterrupted_run(agdm_checkpoint, tmp_path)
+
+
+@pytest.mark.skipif(not torch.backends.mkl.is_available(), reason="torch is not built with MKL")
+def test_the_resume_is_exact_also_where_the_gemm_kernel_depends_on_the_batch(agdm_checkpoint, tmp_path):
+    """Under MKL_CBWR=COMPATIBLE (read when MKL starts, so in a process of its own) a row of a GEMM changes in the
+    last bits with the number of rows (4 vs 16 here), as it does by default on AVX-512 Xeons: the resumed run must
+    not compute anything in another batch shape than the uninterrupted one (learn()'s first get_observations()
+    once re-encoded the whole frame window in one batch of E * k frames)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys, torch; torch.set_num_threads(1); sys.path.insert(0, sys.argv[1]); "
+            "from pathlib import Path; from test_rl_runner import check_resume_matches_an_uninterrupted_run as check; "
+            "check(sys.argv[2], Path(sys.argv[3]))")
+    env = {**os.environ, "MKL_CBWR": "COMPATIBLE", "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-c", code, str(Path(__file__).parent), agdm_checkpoint, str(tmp_path)],
+                          capture_output=True, text=True, timeout=110, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
 
 
 def test_a_save_killed_mid_write_leaves_the_last_complete_checkpoint_the_latest(agdm_checkpoint, tmp_path, monkeypatch):

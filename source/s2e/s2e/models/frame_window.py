@@ -6,10 +6,18 @@ the newest frame and re-encodes the whole history of the envs whose history rest
 camera history it is fed must advance by exactly one frame per call (the camera renders every policy
 step), newest last.
 
-Cached features equal the uncached ones up to BLAS rounding (~1e-6: the encoder runs on batches of
-another size), so every user of the model's frames in a closed loop (PPO's observations, the NavBench-GS
-policies, the bundled AGDM behind the policy contract) goes through this one window and sees the same
-numbers.
+A call without `refresh` does not know what changed (rsl-rl's `learn()` reads `get_observations()`
+once at its start, the env may have been reset): it compares the history with the one the cached
+features are of (the window keeps a copy) and re-encodes only the envs whose history differs; the
+others keep their cached features bit for bit. So re-reading the same state costs no encoding and
+gives the numbers the steps gave, which is what lets a resumed training run continue exactly: a
+frame's features can change in the last bits with the batch it is encoded in (MKL picks its GEMM
+kernel by the number of rows: on some CPUs, or under MKL_CBWR=COMPATIBLE, a frame encoded beside 3
+others and beside 15 others differ by ~1e-7), and PPO's updates amplify any difference.
+
+Cached features equal the uncached ones up to that rounding (~1e-6), so every user of the model's
+frames in a closed loop (PPO's observations, the NavBench-GS policies, the bundled AGDM behind the
+policy contract) goes through this one window and sees the same numbers.
 """
 
 from __future__ import annotations
@@ -21,25 +29,37 @@ import torch
 
 class FrameFeatureWindow:
     """`window(rgb [E, k, 3, H, W], refresh [E] bool | None) -> features [E, k, D]` of `encode` ([B, T, 3, H, W] ->
-    [B, T, D], frames independent). refresh None (or the first call, or another env count) encodes every frame."""
+    [B, T, D], frames independent). The first call, or another env count or history shape, encodes every frame;
+    refresh None re-encodes the envs whose history is not the cached one (see the module docstring)."""
 
     def __init__(self, encode: Callable[[torch.Tensor], torch.Tensor]):
         self.encode = encode
         self.features: torch.Tensor | None = None
+        self.frames: torch.Tensor | None = None
+        """The camera history the cached features are of (a copy), for calls without `refresh`."""
 
     def reset(self) -> None:
         """Forget the cache: the next call encodes every frame."""
-        self.features = None
+        self.features = self.frames = None
 
     @torch.no_grad()
     def __call__(self, rgb: torch.Tensor, refresh: torch.Tensor | None = None) -> torch.Tensor:
-        cached = self.features
-        if cached is None or refresh is None or cached.shape[:2] != rgb.shape[:2]:
-            self.features = self.encode(rgb)
-            return self.features
-        feats = torch.cat([cached[:, 1:], self.encode(rgb[:, -1:])], dim=1)
-        ids = refresh.to(device=rgb.device, dtype=torch.bool).nonzero().squeeze(-1)
-        if ids.numel():
-            feats[ids] = self.encode(rgb[ids])
+        cached, seen = self.features, self.frames
+        if cached is None or seen is None or seen.shape != rgb.shape or seen.device != rgb.device:
+            feats = self.encode(rgb)
+        else:
+            if refresh is None:  # the same state re-read, or changed behind the window's back: compare
+                feats = cached
+                refresh = (seen != rgb).flatten(1).any(dim=1)
+            else:
+                feats = torch.cat([cached[:, 1:], self.encode(rgb[:, -1:])], dim=1)
+            ids = refresh.to(device=rgb.device, dtype=torch.bool).nonzero().squeeze(-1)
+            if ids.numel():
+                feats = feats.clone() if feats is cached else feats  # a tensor handed out before is never changed
+                feats[ids] = self.encode(rgb[ids])
+        if seen is not None and seen.shape == rgb.shape and seen.device == rgb.device and seen.dtype == rgb.dtype:
+            seen.copy_(rgb)
+        else:
+            self.frames = rgb.clone()
         self.features = feats
         return feats

@@ -63,7 +63,9 @@ class AGDMObservationEnv(VecEnvWrapper):
     @torch.no_grad()
     def convert(self, obs, refresh: torch.Tensor | None = None) -> TensorDict:
         """Env observations -> policy observations; `refresh`: [E] bool, envs whose camera history restarted
-        (None: recompute every env's window)."""
+        (None, a re-read or a reset: the window re-encodes the envs whose history is not the cached one, and the others
+        keep their cached features bit for bit, so `learn()`'s `get_observations()` after a resume gives what the steps
+        gave)."""
         rgb = self._rgb(obs)
         goal = obs[self.goal_group][:, :2]
         out = {"goal": goal, "critic": obs[self.critic_group]}
