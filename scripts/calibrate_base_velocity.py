@@ -12,7 +12,7 @@ which the robot's RobotSpec loads.
 from __future__ import annotations
 
 import argparse
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -76,7 +76,7 @@ def main() -> None:
         "gain": [fits["vx"]["gain"], fits["vx"]["gain"], fits["wz"]["gain"]],
         "fit": fits,
         "command": f"./isaaclab.sh -p scripts/calibrate_base_velocity.py --robot {args.robot}",
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
         "note": "vy uses the vx fit (the navigation action never commands lateral motion)",
     }
     write_json_atomic(out, record)

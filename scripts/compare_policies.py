@@ -19,8 +19,8 @@ import argparse
 import time
 from pathlib import Path
 
-from s2e_isaaclab.utils.cli import UserError, add_env_args, run_main
 from s2e_isaaclab.evaluation.compare import DEFAULT_CACHE, EpisodeSet, compare_policies, save_comparison
+from s2e_isaaclab.utils.cli import UserError, add_env_args, run_main
 
 
 def parse_args(argv=None) -> argparse.Namespace:

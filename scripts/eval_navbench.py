@@ -34,11 +34,27 @@ import time
 from pathlib import Path
 
 from s2e.navbench.splits import DEFAULT_SPLIT, SPLITS
+from s2e.navbench.tasks import TASKS
 from s2e_isaaclab.evaluation.models import resolve_model
-from s2e_isaaclab.evaluation.navbench import (DEFAULT_NAMES, METHODS, TASKS, NavBenchRun, evaluate_task, evaluate_tasks,
-                                              open_policy)
+from s2e_isaaclab.evaluation.navbench import (
+    DEFAULT_NAMES,
+    METHODS,
+    NavBenchRun,
+    evaluate_task,
+    evaluate_tasks,
+    open_policy,
+)
 from s2e_isaaclab.evaluation.report import write_report, write_split_drop
-from s2e_isaaclab.utils.cli import RUN_CHECKPOINT_PATTERN, UserError, add_mode_arg, add_viz_args, check_env_args, check_viz_args, ensure_writable, run_main
+from s2e_isaaclab.utils.cli import (
+    RUN_CHECKPOINT_PATTERN,
+    UserError,
+    add_mode_arg,
+    add_viz_args,
+    check_env_args,
+    check_viz_args,
+    ensure_writable,
+    run_main,
+)
 
 
 def parse_args(argv=None) -> argparse.Namespace:

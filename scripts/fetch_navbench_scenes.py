@@ -34,8 +34,15 @@ def main() -> None:
                         help="maintainers: re-derive these scenes' reviewed files with the capture tool (then review and commit)")
     args = parser.parse_args()
 
-    from s2e.navbench.real_scenes import (DEFAULT_BASE_URL, SceneFetchError, assemble_scene, derived_dir, download_scene,
-                                          load_manifest, remake_scene)
+    from s2e.navbench.real_scenes import (
+        DEFAULT_BASE_URL,
+        SceneFetchError,
+        assemble_scene,
+        derived_dir,
+        download_scene,
+        load_manifest,
+        remake_scene,
+    )
     from s2e.rendering.ply import PlyError
     from s2e.urban.capture import CaptureError, capture_cfg
     from s2e.urban.mesh_io import MeshError

@@ -16,8 +16,6 @@ import argparse
 import time
 from pathlib import Path
 
-import numpy as np
-
 from s2e.utils.errors import exit_bad_input
 
 

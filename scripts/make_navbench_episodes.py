@@ -45,8 +45,8 @@ def main() -> None:
 
     from s2e.navbench.episodes import save_suite
     from s2e.navbench.generate import make_bundle_suite, make_suite
-    from s2e.urban.scene_bundle import load_scene_bundle
     from s2e.urban.routes import RouteCfg
+    from s2e.urban.scene_bundle import load_scene_bundle
     from s2e_isaaclab.robots import DELIVERY_BOT, GO2
     from s2e_isaaclab.tasks.navbench.navbench_env_cfg import TASK_CONTENT, task_id
     from s2e_isaaclab.tasks.urban.urban_env_cfg import MAX_PEDESTRIANS, OBSTACLE_DENSITY, PEDESTRIAN_COUNT, ROUTE_MARGIN

@@ -22,7 +22,15 @@ from pathlib import Path
 
 import torch
 
-from s2e_isaaclab.utils.cli import RUN_CHECKPOINT_PATTERN, UserError, add_env_args, build_cfgs, create_env, ensure_writable, run_main
+from s2e_isaaclab.utils.cli import (
+    RUN_CHECKPOINT_PATTERN,
+    UserError,
+    add_env_args,
+    build_cfgs,
+    create_env,
+    ensure_writable,
+    run_main,
+)
 
 AGENT_ENTRY_POINT = "s2e_rl_cfg_entry_point"
 

@@ -26,7 +26,15 @@ from pathlib import Path
 import torch
 
 from s2e_isaaclab.paths import default_device
-from s2e_isaaclab.utils.cli import RUN_CHECKPOINT_PATTERN, UserError, add_env_args, build_cfgs, create_env, ensure_writable, run_main
+from s2e_isaaclab.utils.cli import (
+    RUN_CHECKPOINT_PATTERN,
+    UserError,
+    add_env_args,
+    build_cfgs,
+    create_env,
+    ensure_writable,
+    run_main,
+)
 
 AGENT_ENTRY_POINT = "s2e_rl_cfg_entry_point"
 
@@ -87,13 +95,13 @@ def main() -> None:
     from s2e.rl.policy import STRATEGIES
     from s2e.rl.run_folders import RunNotFoundError, check_run_name, find_run_checkpoint
     from s2e.rl.runner import RunnerCheckpointError, S2ERunner
-    from s2e_isaaclab.utils.episodes import EpisodeMetricsVecEnv
     from s2e_isaaclab.evaluation.compare import DEFAULT_CACHE, EpisodeSet
+    from s2e_isaaclab.tasks.urban.agents import apply_same_start_groups, uses_mode_labels
+    from s2e_isaaclab.utils.episodes import EpisodeMetricsVecEnv
     from s2e_isaaclab.utils.held_out_check import HeldOutCheck
     from s2e_isaaclab.utils.mode_labels import EnvModeLabeler
     from s2e_isaaclab.utils.nav_policies import model_task_mismatch
     from s2e_isaaclab.utils.rollout_video import FilmingVecEnv
-    from s2e_isaaclab.tasks.urban.agents import apply_same_start_groups, uses_mode_labels
 
     rank, local_rank = int(os.getenv("RANK", "0")), int(os.getenv("LOCAL_RANK", "0"))
     if args.distributed:

@@ -6,7 +6,6 @@ import torch
 
 from s2e.urban.layout import UrbanLayoutCfg, generate_layout
 
-
 SIM_TIMEOUT_S = 600
 """A test that starts a simulation (a few env builds and short runs) gets this limit unless it sets its own."""
 

@@ -198,6 +198,7 @@ def bundle_episode():
     from pxr import UsdPhysics
 
     import isaaclab.sim as sim_utils
+
     from s2e.urban.layout import UrbanLayoutCfg, generate_layout
     from s2e.urban.procedural_bundle import export_procedural_bundle
 

@@ -7,7 +7,16 @@ import torch
 from torch import distributions as D
 
 from s2e.control.waypoint_controller import WaypointControllerCfg, metric_waypoints
-from s2e.models import AGDM, AGDMConfig, AGDMOutput, CheckpointError, TrajectoryMixture, agdm_loss, load_checkpoint, save_checkpoint
+from s2e.models import (
+    AGDM,
+    AGDMConfig,
+    AGDMOutput,
+    CheckpointError,
+    TrajectoryMixture,
+    agdm_loss,
+    load_checkpoint,
+    save_checkpoint,
+)
 from s2e.pretrain.anchors import anchor_points, kmeans_anchors
 from s2e.pretrain.metrics import open_loop_metrics
 

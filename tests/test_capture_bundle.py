@@ -15,7 +15,16 @@ from s2e.rendering.ply import PlyError, save_ply
 from s2e.rendering.splat_file import load_splat, save_splat
 from s2e.urban.appearance import urban_scene_gaussians
 from s2e.urban.appearance_cfg import UrbanGaussianCfg
-from s2e.urban.layout import BUILDING, CROSSWALK, ROAD, SIDEWALK, UrbanLayoutCfg, collision_footprints, footprint_mask, generate_layout
+from s2e.urban.layout import (
+    BUILDING,
+    CROSSWALK,
+    ROAD,
+    SIDEWALK,
+    UrbanLayoutCfg,
+    collision_footprints,
+    footprint_mask,
+    generate_layout,
+)
 from s2e.urban.scene_bundle import Alignment, load_scene_bundle
 
 REPO = Path(__file__).resolve().parents[1]

@@ -6,7 +6,12 @@ import torch
 
 from s2e.control.diff_drive import DiffDriveCfg, body_to_wheel_speeds, wheel_to_body_speeds
 from s2e.control.first_order import FirstOrderCfg, FirstOrderVelocity, fit_first_order, simulate_first_order
-from s2e.control.waypoint_controller import WaypointControllerCfg, metric_waypoints, normalize_waypoints, waypoints_to_velocity
+from s2e.control.waypoint_controller import (
+    WaypointControllerCfg,
+    metric_waypoints,
+    normalize_waypoints,
+    waypoints_to_velocity,
+)
 
 CTRL = WaypointControllerCfg()
 LIMITS = dict(max_lin_vel=1.0, max_ang_vel=1.5)  # a robot's top speed (m/s) and yaw rate (rad/s)

@@ -10,7 +10,14 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader
 
-from s2e.pretrain.dataset import DatasetError, GNMDataset, GNMDatasetCfg, MixedDataset, make_mixed_loader, waypoint_targets
+from s2e.pretrain.dataset import (
+    DatasetError,
+    GNMDataset,
+    GNMDatasetCfg,
+    MixedDataset,
+    make_mixed_loader,
+    waypoint_targets,
+)
 from s2e.urban.geometry import world_to_body
 
 SIZE = 16

@@ -7,9 +7,8 @@ import torch
 from s2e.control.waypoint_controller import WaypointControllerCfg, metric_waypoints, waypoints_to_velocity
 from s2e.nav.episode_state import EpisodeState
 from s2e.nav.expert import ExpertCfg, ScriptedExpert
-from s2e.urban.routes import point_along_route
 from s2e.urban.layout import UrbanLayoutCfg, collision_footprints, generate_layout
-from s2e.urban.routes import RouteCfg, RoutePlanner, clearance_map
+from s2e.urban.routes import RouteCfg, RoutePlanner, clearance_map, point_along_route
 
 LOOKAHEAD = 3.0
 """The carrot distance (m); in the tasks it is the env cfg's route look-ahead (urban_env_cfg.route_lookahead)."""

@@ -7,8 +7,8 @@ import pytest
 import torch
 from plyfile import PlyData, PlyElement
 
-from s2e.rendering.cameras import look_at
 from s2e.rendering import GaussianScene, PlyError, load_ply, render, save_ply
+from s2e.rendering.cameras import look_at
 from s2e.rendering.transforms import quat_from_axis_angle, quat_to_rotmat
 
 SH_C0 = 0.28209479177387814

@@ -13,9 +13,8 @@ from gsplat.cuda._torch_impl import (
     _world_to_cam,
 )
 
+from s2e.rendering import GaussianScene, cpu_kernels, render
 from s2e.rendering.cameras import look_at
-from s2e.rendering import GaussianScene, render
-from s2e.rendering import cpu_kernels
 from s2e.rendering.projection import camera_centers, covariances, project
 from s2e.rendering.render import resolve_backend
 from s2e.rendering.sh import sh_to_rgb

@@ -10,8 +10,8 @@ import shutil
 import numpy as np
 import pytest
 import torch
-
 from fake_vec_env import FakeUrbanEnv
+
 from s2e.models import AGDM, AGDMConfig, load_checkpoint, save_checkpoint
 from s2e.rl.observation_env import AGDMObservationEnv
 from s2e.rl.runner import RunnerCheckpointError, S2ERunner

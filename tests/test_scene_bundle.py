@@ -12,14 +12,21 @@ from scipy import ndimage
 from s2e.rendering.gaussians import GaussianScene
 from s2e.rendering.ply import save_ply
 from s2e.urban.bundle_layout import layout_from_mesh, rect_cover
+from s2e.urban.geometry import footprint_distance
 from s2e.urban.layout import BUILDING, SIDEWALK, UrbanLayoutCfg, collision_footprints, generate_layout
 from s2e.urban.mesh_io import MeshError, read_mesh, write_mesh
-from s2e.urban.geometry import footprint_distance
 from s2e.urban.pedestrians import PedestrianCfg, PedestrianCrowd, _rect_graph
 from s2e.urban.procedural_bundle import EXAMPLE_CAPTURE, _box, export_procedural_bundle
 from s2e.urban.routes import RouteCfg, RoutePlanner
-from s2e.urban.scene_bundle import (Alignment, BundleEpisodes, BundleRoute, SceneBundleError, load_scene_bundle,
-                                    plan_bundle_route, save_scene_bundle)
+from s2e.urban.scene_bundle import (
+    Alignment,
+    BundleEpisodes,
+    BundleRoute,
+    SceneBundleError,
+    load_scene_bundle,
+    plan_bundle_route,
+    save_scene_bundle,
+)
 
 SIZE = 20.0
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from s2e.navbench.split_drop import split_drop, split_drop_table, split_drops

@@ -19,7 +19,6 @@ import numpy as np
 
 from s2e.navbench.contract import ContractError, PolicyClient, PolicySpec, load_factory
 from s2e.navbench.splits import DEFAULT_SPLIT
-from s2e.navbench.tasks import TASKS
 from s2e_isaaclab.tasks.navbench.navbench_env_cfg import episode_file, task_id
 
 from ..utils.cli import UserError

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..utils.cli import UserError
 from s2e.navbench.splits import DEFAULT_SPLIT
 from s2e.navbench.tasks import TASKS
 from s2e.navbench.verdicts import DEFAULT_REFERENCE
 
+from ..utils.cli import UserError
 from .results import read_task_result
 
 TABLE_ORDER = ("Expert", "Straight-to-goal", "S2E-BC-Single", "S2E-BC", "SFT", "RL-Full", "RL-Decoder", "S2E-RAM",

@@ -36,8 +36,15 @@ from isaaclab.cloner import grid_transforms
 from isaaclab.terrains import TerrainImporter, TerrainImporterCfg
 from isaaclab.utils import configclass
 
-from s2e.urban.layout import (CYLINDER, UrbanLayout, UrbanLayoutCfg, boxes_as_footprints, collision_footprints, generate_layout,
-                              with_spawned_obstacles)
+from s2e.urban.layout import (
+    CYLINDER,
+    UrbanLayout,
+    UrbanLayoutCfg,
+    boxes_as_footprints,
+    collision_footprints,
+    generate_layout,
+    with_spawned_obstacles,
+)
 from s2e.urban.scene_bundle import SceneBundle, load_scene_bundle
 from s2e.utils.processes import parallel_map
 

@@ -24,8 +24,8 @@ import isaaclab.sim as sim_utils
 from isaaclab.sensors import SensorBase
 
 from s2e.rendering import GaussianScene, render
-from s2e.rendering.cameras import intrinsics_from_fov, mount_rotation, rotmat_from_quat_xyzw, viewmats_from_body
 from s2e.rendering.backdrop import fill_backdrop
+from s2e.rendering.cameras import intrinsics_from_fov, mount_rotation, rotmat_from_quat_xyzw, viewmats_from_body
 from s2e.rendering.culling import FrustumCuller
 from s2e.rendering.render import resolve_backend
 from s2e.urban.families import appearance_family, family_blocks_gaussians, family_obstacles_gaussians, finish_image

@@ -33,6 +33,7 @@ ROUTE_COLOR, GOAL_COLOR, ROBOT_COLOR, PLAN_COLOR = (40, 110, 255), (20, 200, 60)
 def isaaclab_viser_server():
     """The viser server of Isaac Lab's viser visualizer in this process's simulation, or None."""
     import viser
+
     from isaaclab.sim import SimulationContext
 
     sim = SimulationContext.instance()

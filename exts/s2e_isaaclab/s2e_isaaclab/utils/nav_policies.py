@@ -22,8 +22,8 @@ import torch
 
 from s2e.control.waypoint_controller import normalize_waypoints
 from s2e.models.frame_window import FrameFeatureWindow
-from s2e.nav.expert import ExpertCfg, ScriptedExpert
 from s2e.nav.baselines import straight_to_goal
+from s2e.nav.expert import ExpertCfg, ScriptedExpert
 from s2e.rl.mode_ranking import reranked_logits
 
 from ..tasks.urban.urban_env_cfg import route_lookahead

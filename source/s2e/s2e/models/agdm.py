@@ -82,7 +82,7 @@ class AGDMConfig:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "AGDMConfig":
+    def from_dict(cls, data: dict) -> AGDMConfig:
         unknown = sorted(set(data) - {f.name for f in fields(cls)})
         if unknown:
             raise KeyError(f"unknown AGDMConfig keys {unknown}")

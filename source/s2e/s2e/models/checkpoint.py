@@ -60,7 +60,7 @@ def save_checkpoint(path: str | Path, model: AGDM, normalization: dict | None = 
     """
     path = Path(path)
     prov = {"command": " ".join(sys.argv), "git_commit": _git_commit(),
-            "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), **(provenance or {})}
+            "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"), **(provenance or {})}
     normalization = dict(normalization or {})
     _check_plain(normalization, "normalization")
     _check_plain(prov, "provenance")

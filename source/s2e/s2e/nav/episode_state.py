@@ -11,9 +11,9 @@ from dataclasses import dataclass, fields
 
 import torch
 
-from .metrics import contact_onsets
 from ..urban.geometry import circle_distance, footprint_distance
 from ..urban.routes import route_lengths, update_route_progress
+from .metrics import contact_onsets
 
 
 def robot_clearances(xy, footprints, footprint_valid, ped_xy, ped_valid, robot_radius, ped_radius):

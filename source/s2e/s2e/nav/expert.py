@@ -17,7 +17,6 @@ import torch
 from ..control.waypoint_controller import WaypointControllerCfg, normalize_waypoints
 from ..urban.geometry import body_to_tile, world_to_body
 from ..urban.routes import point_along_route
-
 from .trajectory_checks import TrajectoryCheckCfg, blocked_waypoints
 
 

@@ -23,7 +23,6 @@ import torch
 
 from ..urban.geometry import body_to_tile
 from ..urban.routes import update_route_progress
-
 from .trajectory_checks import TrajectoryCheckCfg, blocked_waypoints
 
 

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 import torch
 
 from ..urban.geometry import footprint_distance, nearest_footprints
-
 from .rewards import sample_grid
 
 

@@ -12,12 +12,12 @@ from dataclasses import replace
 
 import numpy as np
 
-from .episodes import BenchEpisode, BenchScene, EpisodeSuite, layout_fingerprint
-from .splits import Split
 from ..urban.families import appearance_family
 from ..urban.layout import generate_layout, with_spawned_obstacles
 from ..urban.routes import RouteCfg, RoutePlanner
 from ..urban.scene_bundle import BundleEpisodes, SceneBundleError, bundle_route_cfg, check_hosts_episodes
+from .episodes import BenchEpisode, BenchScene, EpisodeSuite, layout_fingerprint
+from .splits import Split
 
 
 def make_suite(task: str, robot: str, content: str, split: Split, *, num_scenes: int, episodes_per_scene: int,

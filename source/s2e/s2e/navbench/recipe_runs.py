@@ -11,7 +11,6 @@ import json
 from pathlib import Path
 
 from ..utils.files import write_json_atomic
-
 from .paired import PairedComparison
 
 FIELDS = ("robot", "recipe", "train_seed", "episodes", "sr_checkpoint", "sr_finetuned", "ct_checkpoint", "ct_finetuned",

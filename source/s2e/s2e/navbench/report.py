@@ -11,10 +11,10 @@ import csv
 import io
 from pathlib import Path
 
-from .summary import METRICS
-from .tasks import TASKS
 from ..utils.files import write_json_atomic, write_text_atomic
 from ..utils.plots import save_figure_atomic
+from .summary import METRICS
+from .tasks import TASKS
 
 TABLE_METRICS = (("SR", "↑"), ("SRNC", "↑"), ("RC", "↑"), ("CT", "↓"))
 

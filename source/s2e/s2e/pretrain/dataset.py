@@ -41,9 +41,9 @@ import math
 import os
 import pickle
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch

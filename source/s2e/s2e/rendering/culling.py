@@ -66,7 +66,7 @@ class FrustumCuller:
     def num_scenes(self) -> int:
         return self.cell_of.shape[0]
 
-    def select(self, scene_ids: torch.Tensor | np.ndarray) -> "FrustumCuller":
+    def select(self, scene_ids: torch.Tensor | np.ndarray) -> FrustumCuller:
         """The culler of a subset of the scenes (the batch a caller renders now)."""
         ids = np.asarray(torch.as_tensor(scene_ids).cpu())
         sub = object.__new__(FrustumCuller)

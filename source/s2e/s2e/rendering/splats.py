@@ -37,14 +37,14 @@ class Splats:
         return len(self.means)
 
     @staticmethod
-    def cat(items: list["Splats"]) -> "Splats":
+    def cat(items: list[Splats]) -> Splats:
         items = [s for s in items if len(s)] or [empty()]
         return Splats(**{f.name: np.concatenate([getattr(s, f.name) for s in items]) for f in fields(Splats)})
 
-    def subset(self, index: np.ndarray) -> "Splats":
+    def subset(self, index: np.ndarray) -> Splats:
         return Splats(**{f.name: getattr(self, f.name)[index] for f in fields(Splats)})
 
-    def placed(self, cx: float, cy: float, yaw: float, z: float = 0.0) -> "Splats":
+    def placed(self, cx: float, cy: float, yaw: float, z: float = 0.0) -> Splats:
         """The set rotated by `yaw` about +z and moved to (cx, cy, z)."""
         c, s = np.cos(yaw), np.sin(yaw)
         rot = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])

@@ -56,7 +56,7 @@ class MixtureActionDistribution:
 
     @classmethod
     def from_output(cls, out: AGDMOutput, speed_std: float, waypoint_std: float = 0.0,
-                    waypoint_noise: bool = True) -> "MixtureActionDistribution":
+                    waypoint_noise: bool = True) -> MixtureActionDistribution:
         """waypoint_std > 0: every mode's waypoints get that fixed, isotropic spread (normalized units)
         instead of the predicted sigma and rho (see s2e.rl.policy). waypoint_noise=False samples the
         modes' means and needs waypoint_std > 0 as the kernel width."""
