@@ -37,7 +37,8 @@ def main() -> None:
     n = 2 * args.num_envs_per_axis
     device = ["--device", args.device] if args.device else []
     env_args = env_parser.parse_args(["--task", TASKS[args.robot], "--num_envs", str(n), "--mode", "joint", *device,
-                                      "env.terminations.collision=null", "env.terminations.arrived=null", "env.terminations.left_block=null"])
+                                      "env.terminations.collision=null", "env.terminations.arrived=null",
+                                      "env.terminations.left_block=null"])
     env, cfg = make_env(env_args)
     base = env.unwrapped
     term = base.action_manager.get_term("nav")

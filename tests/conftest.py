@@ -47,6 +47,6 @@ def tiny_agdm():
     from s2e.models.agdm import AGDM, AGDMConfig
 
     torch.manual_seed(0)
-    cfg = AGDMConfig(d_model=32, n_heads=2, fusion_layers=1, decoder_layers=2, num_modes=8, cnn_channels=(8, 16, 16, 16),
-                     image_size=(32, 32))
+    cfg = AGDMConfig(d_model=32, n_heads=2, fusion_layers=1, decoder_layers=2, num_modes=8,
+                     cnn_channels=(8, 16, 16, 16), image_size=(32, 32))
     return AGDM(cfg, torch.stack([torch.full((8,), 8.0), torch.linspace(-6, 6, 8)], -1)).eval()

@@ -21,8 +21,8 @@ MAX_LIN_VEL = 1.2  # the delivery robot's speed limit (m/s)
 @pytest.mark.sim
 def test_collect_demos_writes_a_readable_gnm_dataset(tmp_path):
     out = tmp_path / "demos"
-    cmd = [sys.executable, str(ROOT / "scripts/collect_demos.py"), "--task", "S2E-Urban-Wheeled", "--num_envs", "2", "--mode", "base",
-           "--frames", str(FRAMES), "--out", str(out), "--min_episode_frames", "5",
+    cmd = [sys.executable, str(ROOT / "scripts/collect_demos.py"), "--task", "S2E-Urban-Wheeled", "--num_envs", "2",
+           "--mode", "base", "--frames", str(FRAMES), "--out", str(out), "--min_episode_frames", "5",
            "--perturb_prob", "0.05", "--perturb_steps", "3",
            "env.commands.nav.route.min_distance=5", "env.commands.nav.route.max_distance=8"]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=600)
@@ -30,7 +30,8 @@ def test_collect_demos_writes_a_readable_gnm_dataset(tmp_path):
     assert "[collect] wrote" in proc.stdout
 
     meta = yaml.safe_load((out / "dataset.yaml").read_text())
-    assert meta["frame_dt"] == pytest.approx(0.1) and meta["task"] == "S2E-Urban-Wheeled" and meta["control_mode"] == "base"
+    assert (meta["frame_dt"] == pytest.approx(0.1) and meta["task"] == "S2E-Urban-Wheeled" and meta["control_mode"]
+            == "base")
     assert meta["expert"]["avoid_pedestrians"] is False
     assert meta["perturbation"] == {"prob": 0.05, "steps": 3, "angle": 0.6}
     run = meta["runs"][0]

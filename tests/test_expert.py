@@ -95,7 +95,8 @@ def test_perturbation_bursts_rotate_waypoints_and_mark_non_expert_steps():
     from s2e.nav.perturbation import ActionPerturbation, PerturbationCfg
 
     e, w = 64, 10
-    action = torch.cat([torch.stack([torch.arange(1, w + 1.0), torch.zeros(w)], -1).flatten().expand(e, -1), torch.ones(e, 1)], -1)
+    action = torch.cat([torch.stack([torch.arange(1, w + 1.0), torch.zeros(w)], -1).flatten().expand(e, -1),
+                        torch.ones(e, 1)], -1)
     pert = ActionPerturbation(PerturbationCfg(prob=0.3, steps=3, angle=0.8), e, seed=1)
     masks = []
     for _ in range(30):
@@ -104,7 +105,8 @@ def test_perturbation_bursts_rotate_waypoints_and_mark_non_expert_steps():
         assert torch.equal(out[expert], action[expert])  # the expert's own action where the mask says so
         wp = out[~expert, :-1].reshape(-1, w, 2)
         angle = torch.atan2(wp[..., 1], wp[..., 0])
-        assert torch.allclose(wp.norm(dim=-1), action[~expert, :-1].reshape(-1, w, 2).norm(dim=-1), atol=1e-5)  # a rotation
+        # a rotation
+        assert torch.allclose(wp.norm(dim=-1), action[~expert, :-1].reshape(-1, w, 2).norm(dim=-1), atol=1e-5)
         assert ((angle.abs() >= 0.4 - 1e-5) & (angle.abs() <= 0.8 + 1e-5)).all()
         assert torch.equal(out[:, -1], action[:, -1])  # the speed is untouched
     runs = torch.stack(masks, 1)  # [E, T]: perturbed steps come in bursts of exactly 3 (unless cut by the end)

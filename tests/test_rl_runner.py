@@ -32,10 +32,13 @@ def agdm_checkpoint(tmp_path_factory):
     return str(path)
 
 
-PLAIN_MIXTURE = {"waypoint_std": 0.0, "waypoint_noise": True, "mode_hold_steps": 1, "mode_temperature": 1.0, "rank_only": False}
+PLAIN_MIXTURE = {"waypoint_std": 0.0, "waypoint_noise": True, "mode_hold_steps": 1, "mode_temperature": 1.0,
+                 "rank_only": False}
 """AGDMActor settings of the plain mixture (predicted spreads, independent draws); the task default is AGDMActorCfg."""
-NO_AUXILIARY_LOSSES = {"ref_kl_coef": 0.0, "mode_label_coef": 0.0, "mode_label_temperature": 0.5, "mode_label_prior": True,
-                       "mode_label_epochs": 0, "mode_label_learning_rate": 1e-3, "group_size": 1, "group_advantage_coef": 0.0}
+NO_AUXILIARY_LOSSES = {"ref_kl_coef": 0.0, "mode_label_coef": 0.0, "mode_label_temperature": 0.5,
+                       "mode_label_prior": True,
+                       "mode_label_epochs": 0, "mode_label_learning_rate": 1e-3, "group_size": 1,
+                       "group_advantage_coef": 0.0}
 """S2EPPO without the reference KL and mode-label terms (the task default is S2EPpoAlgorithmCfg)."""
 
 
@@ -43,14 +46,15 @@ def train_cfg(checkpoint: str, strategy: str = "ram", algorithm: dict | None = N
     actor_groups = ["frames", "goal"] if strategy == "full" else ["context"]
     return {
         "num_steps_per_env": STEPS, "save_interval": 100, "obs_groups": {"actor": actor_groups, "critic": ["critic"]},
-        "actor": {"class_name": "s2e.rl.policy:AGDMActor", "checkpoint": checkpoint, "strategy": strategy, "speed_std": 0.1,
-                  **PLAIN_MIXTURE, **actor},
+        "actor": {"class_name": "s2e.rl.policy:AGDMActor", "checkpoint": checkpoint, "strategy": strategy,
+                  "speed_std": 0.1, **PLAIN_MIXTURE, **actor},
         "critic": {"class_name": "rsl_rl.models:MLPModel", "hidden_dims": [32, 32], "activation": "elu"},
         "algorithm": {"class_name": "s2e.rl.ppo:S2EPPO", "learning_rate": 1e-3, "num_learning_epochs": 2,
                       "num_mini_batches": 2, "clip_param": 0.2, "gamma": 0.99, "lam": 0.95, "value_loss_coef": 1.0,
-                      "entropy_coef": 0.001, "max_grad_norm": 1.0, "use_clipped_value_loss": True, "schedule": "adaptive",
-                      "desired_kl": 0.01, "critic_learning_rate": 3e-3, "reward_scale": 0.5, "critic_warmup_iterations": 1,
-                      **NO_AUXILIARY_LOSSES, **(algorithm or {})},
+                      "entropy_coef": 0.001, "max_grad_norm": 1.0, "use_clipped_value_loss": True,
+                      "schedule": "adaptive",
+                      "desired_kl": 0.01, "critic_learning_rate": 3e-3, "reward_scale": 0.5,
+                      "critic_warmup_iterations": 1, **NO_AUXILIARY_LOSSES, **(algorithm or {})},
         "logger": "tensorboard",
     }
 
@@ -314,7 +318,8 @@ def test_reference_kl_penalty_starts_at_zero_and_pulls_the_actor_back(agdm_check
         for gate in (actor.model.agdm.decoder[-1].z_in, actor.model.agdm.decoder[-1].z_out):
             gate.weight.normal_(0.0, 2.0)
     kl = loss()
-    expected = MixtureActionDistribution.kl(actor.output_distribution_params, actor.reference_params(obs), actor.speed_std).mean()
+    expected = MixtureActionDistribution.kl(actor.output_distribution_params, actor.reference_params(obs),
+                                            actor.speed_std).mean()
     torch.testing.assert_close(kl, expected)
     assert kl > 1e-3
     batch = type("Batch", (), {"observations": obs})()
@@ -396,7 +401,8 @@ def test_ranking_loss_is_cross_entropy_to_the_label_softmax():
     # with a prior (log-probabilities) the target is the prior tilted by the labels
     prior = torch.log_softmax(torch.tensor([[0.0, 2.0, 0.0], [1.0, 0.0, -1.0]]), -1)
     tilted = torch.softmax(prior + labels / 0.5, -1)
-    torch.testing.assert_close(ranking_loss(logits, labels, 0.5, prior), -(tilted * torch.log_softmax(logits, -1)).sum(-1).mean())
+    torch.testing.assert_close(ranking_loss(logits, labels, 0.5, prior),
+                               -(tilted * torch.log_softmax(logits, -1)).sum(-1).mean())
 
 
 def test_reranked_logits_pick_the_labels_best_mode_and_keep_the_ranking_when_labels_are_equal():
@@ -466,7 +472,8 @@ def test_the_ranking_phase_fits_the_labels_with_its_own_step_and_moves_only_ram(
     before = _snapshot(fitted.alg.actor)
     _one_update(plain)
     logs = _one_update(fitted)
-    assert set(logs) >= {"rank_fit", "rank_fit_agreement"} and "rank" not in logs and 0 <= logs["rank_fit_agreement"] <= 1
+    assert (set(logs) >= {"rank_fit", "rank_fit_agreement"} and "rank" not in logs and 0 <= logs["rank_fit_agreement"]
+            <= 1)
     changed = {k for k, v in _snapshot(fitted.alg.actor).items() if not torch.equal(v, before[k])}
     is_ram = lambda name: ".branch." in name or ".z_in." in name or ".z_out." in name  # noqa: E731
     assert changed and all(is_ram(k) for k in changed), sorted(k for k in changed if not is_ram(k))[:5]
@@ -607,7 +614,8 @@ def test_either_kind_of_policy_file_loads_for_evaluation(agdm_checkpoint, tmp_pa
     (run_model, run_info), (agdm_model, agdm_info) = load_policy_model(tmp_path / "model_0.pt"), load_policy_model(agdm_checkpoint)
     assert run_info["strategy"] == "ram" and agdm_info["strategy"] is None and not agdm_model.training
     with torch.no_grad():
-        torch.testing.assert_close(run_model(images, goal).action("best"), agdm_model(images, goal).action("best"), rtol=0, atol=1e-6)
+        torch.testing.assert_close(run_model(images, goal).action("best"), agdm_model(images, goal).action("best"),
+                                   rtol=0, atol=1e-6)
     (tmp_path / "noise.pt").write_bytes(b"\x00garbage")
     with pytest.raises(CheckpointError):
         load_policy_model(tmp_path / "noise.pt")
@@ -628,13 +636,15 @@ def test_a_shipped_policy_loads_beside_its_agdm_checkpoint(agdm_checkpoint, tmp_
     meta = ship_policy(tmp_path / "model_1.pt", assets / "tuned.pt", assets / "base.pt", {"recipe": "test"})
     assert meta["agdm_checkpoint"] == "base.pt" and meta["recipe"] == "test" and (assets / "tuned.json").is_file()
     shipped = torch.load(assets / "tuned.pt", weights_only=False)
-    assert set(shipped) == {"actor_state_dict", "iter", "infos"} and (assets / "tuned.pt").stat().st_size < (tmp_path / "model_1.pt").stat().st_size
+    assert (set(shipped) == {"actor_state_dict", "iter", "infos"} and (assets / "tuned.pt").stat().st_size
+            < (tmp_path / "model_1.pt").stat().st_size)
     g = torch.Generator().manual_seed(3)
     images, goal = torch.rand(2, 4, 3, 32, 32, generator=g), torch.randn(2, 2, generator=g) * 5
     model, info = load_policy_model(assets / "tuned.pt")
     with torch.no_grad():
-        torch.testing.assert_close(model(images, goal).action("best"), runner.alg.actor.eval().deploy_model()(images, goal).action("best"),
-                                   rtol=0, atol=1e-6)
+        torch.testing.assert_close(model(images, goal).action("best"),
+                                   runner.alg.actor.eval().deploy_model()(images, goal).action("best"), rtol=0,
+                                   atol=1e-6)
     assert info["strategy"] == "ram"
     other, _ = load_checkpoint(agdm_checkpoint)  # another AGDM file under the same name: refused
     with torch.no_grad():
@@ -649,11 +659,13 @@ def test_a_shipped_policy_loads_beside_its_agdm_checkpoint(agdm_checkpoint, tmp_
 def test_group_advantages_add_the_leave_one_out_term_after_normalization(agdm_checkpoint):
     """Same seed, same rollout: with group_advantage_coef the stored advantages are plain PPO's normalized ones plus
     coef * (episode return - the peer's return of the same episode number), on the steps of each episode that ended
-    in the rollout and whose peer (groups of 2) ended that episode too; computed here by hand from the stored rewards."""
+    in the rollout and whose peer (groups of 2) ended that episode too; computed here by hand from the stored
+    rewards."""
     coef = 0.5
     plain = make_runner(agdm_checkpoint, algorithm={"critic_warmup_iterations": 0}, seed=2)
     plain_logs = _one_update(plain)
-    grouped = make_runner(agdm_checkpoint, algorithm={"critic_warmup_iterations": 0, "group_size": 2, "group_advantage_coef": coef}, seed=2)
+    grouped = make_runner(agdm_checkpoint, algorithm={"critic_warmup_iterations": 0, "group_size": 2,
+                                                      "group_advantage_coef": coef}, seed=2)
     grouped_logs = _one_update(grouped)
     rewards, dones = grouped.alg.storage.rewards[..., 0], grouped.alg.storage.dones[..., 0].bool()
     torch.testing.assert_close(rewards, plain.alg.storage.rewards[..., 0])

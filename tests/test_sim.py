@@ -12,16 +12,19 @@ pytestmark = pytest.mark.sim
 
 
 def scenario(name: str, *args: str) -> dict:
-    proc = subprocess.run([sys.executable, str(ROOT / "tests/sim_scenarios.py"), name, *args], capture_output=True, text=True, cwd=ROOT, timeout=900)
+    proc = subprocess.run([sys.executable, str(ROOT / "tests/sim_scenarios.py"), name, *args], capture_output=True,
+                          text=True, cwd=ROOT, timeout=900)
     line = next((l for l in proc.stdout.splitlines() if l.startswith("RESULT ")), None)
     assert line is not None, (proc.stdout[-3000:], proc.stderr[-3000:])
     return json.loads(line[7:])
 
 
 def test_tasks_are_registered_through_the_isaaclab_entry_point():
-    out = subprocess.run([str(Path(sys.executable).parent / "isaaclab"), "list_envs"], capture_output=True, text=True, cwd=ROOT, timeout=300).stdout
+    out = subprocess.run([str(Path(sys.executable).parent / "isaaclab"), "list_envs"], capture_output=True, text=True,
+                         cwd=ROOT, timeout=300).stdout
     for task in ("S2E-Urban-Wheeled", "S2E-Urban-Quadruped", "S2E-Urban-Wheeled-Play", "S2E-Urban-Quadruped-Play",
-                 *(f"NavBench-GS-{t}-{r}" for t in ("Empty", "Obstacle", "Pedestrian", "Mixed") for r in ("Wheeled", "Quadruped"))):
+                 *(f"NavBench-GS-{t}-{r}" for t in ("Empty", "Obstacle", "Pedestrian", "Mixed")
+                   for r in ("Wheeled", "Quadruped"))):
         assert task in out
 
 
@@ -102,9 +105,10 @@ def test_camera_renders_a_street_with_people_into_a_frame_history(task):
 
 
 def test_record_rollout_writes_an_mp4(tmp_path):
-    proc = subprocess.run([sys.executable, str(ROOT / "scripts/record_rollout.py"), "--task", "S2E-Urban-Wheeled", "--num_envs", "1",
-                           "--mode", "base", "--content", "pedestrians", "--seconds", "1.5", "--view_size", "128",
-                           "--log_dir", str(tmp_path)], capture_output=True, text=True, cwd=ROOT, timeout=900)
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts/record_rollout.py"), "--task", "S2E-Urban-Wheeled",
+                           "--num_envs", "1", "--mode", "base", "--content", "pedestrians", "--seconds", "1.5",
+                           "--view_size", "128", "--log_dir", str(tmp_path)], capture_output=True, text=True, cwd=ROOT,
+                          timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     videos = list(tmp_path.rglob("rollout.mp4"))
     assert len(videos) == 1 and not list(tmp_path.rglob("*.partial.mp4")), list(tmp_path.rglob("*"))
@@ -119,8 +123,10 @@ def test_record_rollout_writes_an_mp4(tmp_path):
 def test_bundled_agdm_checkpoint_drives_in_closed_loop(tmp_path):
     """eval_agdm.py with its default (the bundled checkpoint) on short routes: it runs the camera, the
     policy and the waypoint action together and makes progress along the route."""
-    cmd = [sys.executable, str(ROOT / "scripts/eval_agdm.py"), "--num_envs", "2", "--mode", "base", "--content", "empty",
-           "--seed", "5", "--log_dir", str(tmp_path), "env.commands.nav.route.min_distance=6", "env.commands.nav.route.max_distance=10"]
+    cmd = [sys.executable, str(ROOT / "scripts/eval_agdm.py"), "--num_envs", "2", "--mode", "base", "--content",
+           "empty",
+           "--seed", "5", "--log_dir", str(tmp_path), "env.commands.nav.route.min_distance=6",
+           "env.commands.nav.route.max_distance=10"]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     (result,) = tmp_path.glob("*/*/results.json")

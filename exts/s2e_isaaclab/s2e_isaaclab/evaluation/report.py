@@ -52,7 +52,8 @@ def write_report(robot_dir: Path, warn=print, reference: str = DEFAULT_REFERENCE
     saved = read_results(robot_dir, warn)
     if not saved:
         raise UserError(f"no results under {robot_dir}")
-    results = {m: {t: summarize(r["per_episode"], r["step_dt"]) for t, r in per_task.items()} for m, per_task in saved.items()}
+    results = {m: {t: summarize(r["per_episode"], r["step_dt"]) for t, r in per_task.items()}
+               for m, per_task in saved.items()}
     verdicts = task_verdicts(_records(saved), reference) if reference in results else None
     paths = write_tables(robot_dir, results, verdicts=verdicts, reference=reference)
     save_bar_charts(robot_dir / "bars.png", results)

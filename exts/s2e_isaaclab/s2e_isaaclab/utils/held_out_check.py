@@ -48,6 +48,6 @@ class HeldOutCheck:
             with atomic_path(self.run_dir / "best.pt") as tmp:
                 shutil.copyfile(path, tmp)
             write_json_atomic(self.run_dir / "best.json", entry)
-        return {"HeldOut/SR_checkpoint": overall.sr_a, "HeldOut/SR": overall.sr_b, "HeldOut/CT_checkpoint": overall.ct_a,
-                "HeldOut/CT": overall.ct_b, "HeldOut/wins": overall.wins, "HeldOut/losses": overall.losses,
-                "HeldOut/mcnemar_p": overall.mcnemar_p}
+        return {"HeldOut/SR_checkpoint": overall.sr_a, "HeldOut/SR": overall.sr_b,
+                "HeldOut/CT_checkpoint": overall.ct_a, "HeldOut/CT": overall.ct_b, "HeldOut/wins": overall.wins,
+                "HeldOut/losses": overall.losses, "HeldOut/mcnemar_p": overall.mcnemar_p}

@@ -23,7 +23,8 @@ ALPHA = 0.05
 def _pooled(per_task: dict[str, dict], tasks: list[str]) -> dict[str, np.ndarray]:
     """The records of `tasks` as one set, each episode keyed by (task, episode)."""
     columns = ("episode", "success", "collisions", "route_completion")
-    out = {k: np.concatenate([np.asarray(per_task[t][k]) for t in tasks]) for k in columns if all(k in per_task[t] for t in tasks)}
+    out = {k: np.concatenate([np.asarray(per_task[t][k]) for t in tasks]) for k in columns
+           if all(k in per_task[t] for t in tasks)}
     out["task"] = np.concatenate([np.full(len(per_task[t]["success"]), k) for k, t in enumerate(tasks)])
     return out
 

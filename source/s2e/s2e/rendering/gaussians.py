@@ -111,7 +111,8 @@ class GaussianScene:
             if extra:
                 s = GaussianScene.cat([s, GaussianScene.empty(extra, degree, s.device)])
             padded.append(s)
-        return GaussianScene(**{f.name: torch.stack([getattr(s, f.name) for s in padded]) for f in fields(GaussianScene)})
+        return GaussianScene(**{f.name: torch.stack([getattr(s, f.name) for s in padded])
+                                for f in fields(GaussianScene)})
 
     @staticmethod
     def empty(n: int, sh_degree: int = 0, device=None) -> GaussianScene:

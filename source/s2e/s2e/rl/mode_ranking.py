@@ -46,7 +46,8 @@ def reranked_logits(logits: torch.Tensor, labels: torch.Tensor, temperature: flo
     return torch.log(ranking_targets(labels, temperature, torch.log_softmax(logits, -1) if prior else None))
 
 
-def ranking_loss(logits: torch.Tensor, labels: torch.Tensor, temperature: float, prior: torch.Tensor | None = None) -> torch.Tensor:
+def ranking_loss(logits: torch.Tensor, labels: torch.Tensor, temperature: float,
+                 prior: torch.Tensor | None = None) -> torch.Tensor:
     """Mean cross-entropy of softmax(logits) to ranking_targets over a batch [B, M]: scalar."""
     targets = ranking_targets(labels, temperature, prior)
     return -(targets * F.log_softmax(logits, dim=-1)).sum(-1).mean()
@@ -66,7 +67,8 @@ class ModeRankingLoss:
 
     def __call__(self, actor, observations, current) -> torch.Tensor:
         if LABELS_KEY not in observations.keys():
-            raise KeyError(f"the rollout has no {LABELS_KEY!r} observation: wrap the env with AGDMObservationEnv(labeler=...)")
+            raise KeyError(f"the rollout has no {LABELS_KEY!r} observation: wrap the env with "
+                           "AGDMObservationEnv(labeler=...)")
         labels = observations[LABELS_KEY]
         prior = observations[PRIOR_KEY] if self.prior else None
         logits = current[0]

@@ -52,8 +52,8 @@ class AGDMObservationEnv(VecEnvWrapper):
         try:
             rgb = obs[self.camera_group][self.rgb_term]
         except KeyError:
-            raise KeyError(f"the env gives no {self.camera_group}/{self.rgb_term} observation: the AGDM policy needs the camera "
-                           f"(groups: {list(obs.keys())})") from None
+            raise KeyError(f"the env gives no {self.camera_group}/{self.rgb_term} observation: the AGDM policy needs "
+                           f"the camera (groups: {list(obs.keys())})") from None
         k = self.agdm.cfg.context
         if rgb.dim() != 5 or rgb.shape[1] != k:
             raise ValueError(f"camera history is {tuple(rgb.shape)}, the AGDM checkpoint needs [E, {k}, 3, H, W]: "

@@ -62,7 +62,8 @@ def build_policy_model(agdm: AGDM, strategy: str, rank_only: bool = False) -> nn
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown fine-tuning strategy {strategy!r}: choose one of {', '.join(STRATEGIES)}")
     if rank_only and strategy != "ram":
-        raise ValueError(f"rank_only needs strategy 'ram' (the checkpoint's trajectories come from RAM's frozen path), got {strategy!r}")
+        raise ValueError("rank_only needs strategy 'ram' (the checkpoint's trajectories come from RAM's frozen path), "
+                         f"got {strategy!r}")
     if strategy == "ram":
         return RAMPolicyModel(agdm, rank_only)
     agdm.requires_grad_(strategy == "full")
@@ -78,19 +79,21 @@ class AGDMActor(nn.Module):
     is_recurrent = False
 
     def __init__(self, obs, obs_groups, obs_set: str, output_dim: int, *, checkpoint: str, strategy: str,
-                 speed_std: float, waypoint_std: float, waypoint_noise: bool, mode_hold_steps: int, mode_temperature: float,
-                 rank_only: bool):
+                 speed_std: float, waypoint_std: float, waypoint_noise: bool, mode_hold_steps: int,
+                 mode_temperature: float, rank_only: bool):
         super().__init__()
         agdm, self.meta = load_checkpoint(checkpoint)
         self.checkpoint = str(checkpoint)
         expected = 2 * agdm.cfg.num_waypoints + 1
         if output_dim != expected:
             raise ValueError(f"the env takes {output_dim} action values, the AGDM checkpoint {checkpoint} makes "
-                             f"{expected} ({agdm.cfg.num_waypoints} waypoints + speed): use a matching task or checkpoint")
+                             f"{expected} ({agdm.cfg.num_waypoints} waypoints + speed): use a matching task or "
+                             "checkpoint")
         self.strategy, self.speed_std, self.waypoint_std = strategy, float(speed_std), float(waypoint_std)
         self.waypoint_noise = bool(waypoint_noise)
         if mode_temperature <= 0:
-            raise ValueError(f"mode_temperature must be > 0 (1: the checkpoint's own anchor scores), got {mode_temperature}")
+            raise ValueError("mode_temperature must be > 0 (1: the checkpoint's own anchor scores), got "
+                             f"{mode_temperature}")
         self.mode_temperature = float(mode_temperature)
         MixtureActionDistribution.check_spreads(self.waypoint_std, self.waypoint_noise)
         self.rank_only = bool(rank_only)
@@ -136,8 +139,8 @@ class AGDMActor(nn.Module):
     def reference_params(self, obs):
         """Distribution parameters of the imported checkpoint itself (RAM's frozen path) for a batch."""
         if self.strategy != "ram":
-            raise ValueError(f"a reference policy needs strategy='ram' (its frozen path is the checkpoint), got {self.strategy!r}: "
-                             "set agent.algorithm.ref_kl_coef=0 for the other strategies")
+            raise ValueError("a reference policy needs strategy='ram' (its frozen path is the checkpoint), got "
+                             f"{self.strategy!r}: set agent.algorithm.ref_kl_coef=0 for the other strategies")
         return self.action_distribution(self.model.reference_decode(obs["context"])).params
 
     def forward(self, obs, masks=None, hidden_state=None, stochastic_output: bool = False) -> torch.Tensor:
@@ -181,7 +184,8 @@ class AGDMActor(nn.Module):
             self.held_modes.reset(dones)
 
     def update_normalization(self, obs) -> None:
-        """Nothing to update: the inputs are the frozen fusion's context tokens (already layer-normed), not raw features."""
+        """Nothing to update: the inputs are the frozen fusion's context tokens (already layer-normed), not raw
+        features."""
 
     def deploy_model(self) -> nn.Module:
         """The module mapping (images, goal) to the mixture, RAM branches included (for export)."""

@@ -82,7 +82,8 @@ class S2EPPO(PPO):
                  **kwargs):
         if optimizer != "adam":
             raise ValueError(f"S2EPPO uses Adam for actor and critic, got optimizer={optimizer!r}")
-        if reward_scale <= 0 or critic_learning_rate <= 0 or min(critic_warmup_iterations, ref_kl_coef, mode_label_coef) < 0:
+        if reward_scale <= 0 or critic_learning_rate <= 0 or min(critic_warmup_iterations, ref_kl_coef,
+                                                                 mode_label_coef) < 0:
             raise ValueError("reward_scale and critic_learning_rate must be > 0, critic_warmup_iterations, ref_kl_coef "
                              "and mode_label_coef >= 0")
         if mode_label_epochs < 0:
@@ -94,25 +95,28 @@ class S2EPPO(PPO):
             raise ValueError("group_advantage_coef > 0 adds its term after the advantages are normalized: "
                              "set normalize_advantage_per_mini_batch=False")
         if (ref_kl_coef > 0 or mode_label_coef > 0) and kwargs.get("symmetry_cfg"):
-            raise ValueError("ref_kl_coef and mode_label_coef use rsl-rl's symmetry slot: they cannot be combined with symmetry_cfg")
+            raise ValueError("ref_kl_coef and mode_label_coef use rsl-rl's symmetry slot: they cannot be combined with "
+                             "symmetry_cfg")
         if ref_kl_coef > 0 and getattr(actor, "strategy", None) != "ram":
             raise ValueError(f"ref_kl_coef > 0 needs agent.actor.strategy=ram (the reference is RAM's frozen path), "
                              f"got {getattr(actor, 'strategy', None)!r}: set agent.algorithm.ref_kl_coef=0")
         super().__init__(actor, critic, storage, optimizer=optimizer, **kwargs)
         terms = ([ReferenceKLPenalty(ref_kl_coef)] if ref_kl_coef > 0 else []) + \
-            ([ModeRankingLoss(mode_label_coef, mode_label_temperature, mode_label_prior)] if mode_label_coef > 0 else [])
+            ([ModeRankingLoss(mode_label_coef, mode_label_temperature, mode_label_prior)] if mode_label_coef > 0
+             else [])
         if terms:
             self.symmetry = AuxiliaryActorLosses(terms)
         self.reward_scale = float(reward_scale)
         self.critic_warmup_iterations = int(critic_warmup_iterations)
         self.num_updates = 0
         trainable = [p for p in self.actor.parameters() if p.requires_grad]
-        self.optimizer = ActorCriticOptimizer(trainable, self.critic.parameters(), self.learning_rate, critic_learning_rate)
+        self.optimizer = ActorCriticOptimizer(trainable, self.critic.parameters(), self.learning_rate,
+                                              critic_learning_rate)
         self.ranking_fit = None
         if mode_label_epochs > 0:
-            self.ranking_fit = RankingFitPhase(ModeRankingLoss(1.0, mode_label_temperature, mode_label_prior), trainable,
-                                               mode_label_learning_rate, mode_label_epochs, self.num_mini_batches,
-                                               self.max_grad_norm)
+            self.ranking_fit = RankingFitPhase(ModeRankingLoss(1.0, mode_label_temperature, mode_label_prior),
+                                               trainable, mode_label_learning_rate, mode_label_epochs,
+                                               self.num_mini_batches, self.max_grad_norm)
         self.groups = None
         if group_advantage_coef > 0:
             self.groups = GroupAdvantages(storage.num_envs, group_size, group_advantage_coef, self.device)
@@ -149,7 +153,8 @@ class S2EPPO(PPO):
         if self.groups is not None:
             losses.update(self.groups.logs)
         if self.ranking_fit is not None and not warmup:
-            losses.update(self.ranking_fit.run(self.actor, self.storage, self.reduce_parameters if self.is_multi_gpu else None))
+            losses.update(self.ranking_fit.run(self.actor, self.storage,
+                                               self.reduce_parameters if self.is_multi_gpu else None))
         if warmup:  # the frozen actor's KL is ~1e-9, which the adaptive schedule would read as "raise the rate"
             self.learning_rate = rate
             for group in self.optimizer.param_groups:

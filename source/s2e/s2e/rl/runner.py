@@ -40,7 +40,8 @@ class S2ERunner(OnPolicyRunner):
             return super()._configure_multi_gpu()
         self.gpu_world_size, self.is_distributed = world, True
         self.gpu_local_rank, self.gpu_global_rank = int(os.getenv("LOCAL_RANK", "0")), int(os.getenv("RANK", "0"))
-        self.cfg["multi_gpu"] = {"global_rank": self.gpu_global_rank, "local_rank": self.gpu_local_rank, "world_size": world}
+        self.cfg["multi_gpu"] = {"global_rank": self.gpu_global_rank, "local_rank": self.gpu_local_rank,
+                                 "world_size": world}
         if not dist.is_initialized():
             dist.init_process_group(backend="gloo", rank=self.gpu_global_rank, world_size=world)
 
@@ -59,7 +60,8 @@ class S2ERunner(OnPolicyRunner):
         saved = self.alg.save()
         saved["iter"] = self.alg.num_updates - 1  # the last iteration done (also when saved between learn() calls)
         actor = self.actor
-        saved["infos"] = {**(infos or {}), "strategy": actor.strategy, "rank_only": actor.rank_only, "agdm": actor.meta, "agdm_checkpoint": actor.checkpoint}
+        saved["infos"] = {**(infos or {}), "strategy": actor.strategy, "rank_only": actor.rank_only, "agdm": actor.meta,
+                          "agdm_checkpoint": actor.checkpoint}
         saved["rng_state"] = {"torch": torch.get_rng_state(),
                               "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None}
         with atomic_path(path) as tmp:  # a kill -9 mid-write leaves only a hidden file no checkpoint pattern matches
@@ -72,10 +74,12 @@ class S2ERunner(OnPolicyRunner):
                 if writer is not None:
                     writer.add_scalar(name, value, saved["iter"])
 
-    def load(self, path: str, load_cfg: dict | None = None, strict: bool = True, map_location: str | None = None) -> dict:
+    def load(self, path: str, load_cfg: dict | None = None, strict: bool = True,
+             map_location: str | None = None) -> dict:
         path = str(path)
         if not Path(path).is_file():
-            raise RunnerCheckpointError(f"no training checkpoint at {path}: check --load_run/--checkpoint (runs are under logs/rsl_rl/<experiment>/)")
+            raise RunnerCheckpointError(f"no training checkpoint at {path}: check --load_run/--checkpoint (runs are "
+                                        "under logs/rsl_rl/<experiment>/)")
         try:
             loaded = torch.load(path, weights_only=False, map_location=map_location or self.device)
         except Exception as exc:

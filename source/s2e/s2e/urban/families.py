@@ -122,7 +122,8 @@ def _lit(scene: GaussianScene, family: AppearanceFamily) -> GaussianScene:
     light = family.lighting
     if not light.shades:
         return scene
-    return shade_by_sun(scene, sun_direction(light.sun_azimuth_deg, light.sun_elevation_deg), light.ambient, light.sun_gain)
+    return shade_by_sun(scene, sun_direction(light.sun_azimuth_deg, light.sun_elevation_deg), light.ambient,
+                        light.sun_gain)
 
 
 def finish_image(rgb: torch.Tensor, depth: torch.Tensor, family: AppearanceFamily) -> torch.Tensor:

@@ -102,7 +102,8 @@ class S2EPpoAlgorithmCfg(RslRlPpoAlgorithmCfg):
 
 
 def uses_mode_labels(algorithm: S2EPpoAlgorithmCfg) -> bool:
-    """Whether a run's samples need the per-mode experience labels (the ranking loss in PPO's update or its own phase)."""
+    """Whether a run's samples need the per-mode experience labels (the ranking loss in PPO's update or its own
+    phase)."""
     return algorithm.mode_label_coef > 0 or algorithm.mode_label_epochs > 0
 
 
@@ -111,10 +112,11 @@ def apply_same_start_groups(env_cfg, algorithm: S2EPpoAlgorithmCfg) -> None:
     consecutive envs). ValueError naming the setting to change when the groups do not fit the run."""
     g, envs = algorithm.group_size, env_cfg.scene.num_envs
     if g < 1 or envs % g:
-        raise ValueError(f"agent.algorithm.group_size={g} must be >= 1 and divide the {envs} envs: choose a divisor of --num_envs")
+        raise ValueError(f"agent.algorithm.group_size={g} must be >= 1 and divide the {envs} envs: choose a divisor of "
+                         "--num_envs")
     if algorithm.group_advantage_coef < 0 or (algorithm.group_advantage_coef > 0 and g < 2):
-        raise ValueError(f"agent.algorithm.group_advantage_coef={algorithm.group_advantage_coef} needs >= 0 and, when > 0, "
-                         "agent.algorithm.group_size >= 2")
+        raise ValueError(f"agent.algorithm.group_advantage_coef={algorithm.group_advantage_coef} needs >= 0 and, when "
+                         "> 0, agent.algorithm.group_size >= 2")
     env_cfg.scene.terrain.envs_per_block = g
     env_cfg.commands.nav.group_size = g
 
@@ -136,7 +138,8 @@ class HeldOutCfg:
 @configclass
 class S2ERunnerCfg(RslRlOnPolicyRunnerCfg):
     class_name = "s2e.rl.runner:S2ERunner"
-    num_steps_per_env = 64  # 1,024 samples per update at 16 envs: smaller batches let Adam drift the policy (docs/rl.md)
+    # 1,024 samples per update at 16 envs: smaller batches let Adam drift the policy (docs/rl.md)
+    num_steps_per_env = 64
     max_iterations = 10  # a first look on a CPU in ~5 minutes; real runs pass --max_iterations
     save_interval = 2
     init_at_random_ep_len = False  # random starting clocks would cut first episodes short and fake a rising SR
