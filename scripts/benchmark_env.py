@@ -95,8 +95,8 @@ def main() -> None:
     t0 = time.time()
     for k, (robot, mode, n) in enumerate(configs):
         cmd = [sys.executable, __file__, "--single", "--robots", robot, "--modes", mode, "--num_envs", str(n),
-               "--steps", str(args.steps), "--warmup", str(args.warmup), "--device", args.device] + (["--camera"] if args.camera else []) \
-            + args.overrides
+               "--steps", str(args.steps), "--warmup", str(args.warmup), "--device", args.device]
+        cmd += (["--camera"] if args.camera else []) + args.overrides
         proc = subprocess.run(cmd, capture_output=True, text=True)
         line = next((l for l in proc.stdout.splitlines() if l.startswith("BENCH ")), None)
         if line is None:

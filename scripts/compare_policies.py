@@ -38,8 +38,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--cache", default=DEFAULT_CACHE, help="folder of the cached per-(policy, seed) evaluations")
     parser.add_argument("--out", default="logs/compare", help="folder for comparison.md and comparison.json")
     parser.add_argument("--rerank_b", type=float, default=None, metavar="TAU",
-                        help="policy B acts with its modes re-ranked by the simulator's per-mode labels at temperature "
-                             "TAU (metres; privileged, as the ranking loss's target): the ceiling of fitting the labels")
+                        help="policy B acts with its modes re-ranked by the simulator's per-mode labels at "
+                             "temperature TAU (metres; privileged, as the ranking loss's target): the ceiling of "
+                             "fitting the labels")
     parser.add_argument("--record", default=None, metavar="JSON",
                         help="also record the comparison as a recipe run in this file (e.g. "
                              "docs/results/rl_recipe.json); needs --recipe, --train_seed, --robot")

@@ -1,15 +1,18 @@
 """NavBench-GS: evaluate a model or baseline on the four benchmark tasks and write the results table.
 
-    ./isaaclab.sh -p scripts/eval_navbench.py                                  # the bundled AGDM, wheeled robot, urban split
-    ./isaaclab.sh -p scripts/eval_navbench.py --split shift                    # held-out looks and block types
-    ./isaaclab.sh -p scripts/eval_navbench.py --method agdm --checkpoint logs/pretrain/<run>/agdm.pt --name S2E-BC-Single
+    ./isaaclab.sh -p scripts/eval_navbench.py                 # the bundled AGDM, wheeled robot, urban split
+    ./isaaclab.sh -p scripts/eval_navbench.py --split shift   # held-out looks and block types
+    ./isaaclab.sh -p scripts/eval_navbench.py --method agdm --checkpoint logs/pretrain/<run>/agdm.pt \
+        --name S2E-BC-Single
     ./isaaclab.sh -p scripts/eval_navbench.py --method run --load_run logs/rsl_rl/s2e_ram_wheeled/<run> --name S2E-RAM
     ./isaaclab.sh -p scripts/eval_navbench.py --method run --load_run '.*_go2_ram' --robot quadruped --name S2E-RAM
     ./isaaclab.sh -p scripts/eval_navbench.py --method expert          # also: straight (straight-to-goal)
     ./isaaclab.sh -p scripts/eval_navbench.py --robot quadruped --tasks Obstacle Mixed
-    ./isaaclab.sh -p scripts/eval_navbench.py --episodes_dir logs/bundles/block_3/navbench --tasks Empty Pedestrian --name BC-on-bundle
-    ./isaaclab.sh -p scripts/eval_navbench.py --method policy --policy examples.navbench_policy.route_follower:make_policy \
-        --policy_kwargs speed=0.8 --name RouteFollower                       # any policy keeping the contract
+    ./isaaclab.sh -p scripts/eval_navbench.py --episodes_dir logs/bundles/block_3/navbench --tasks Empty Pedestrian \
+        --name BC-on-bundle
+    # any policy keeping the contract:
+    ./isaaclab.sh -p scripts/eval_navbench.py --method policy \
+        --policy examples.navbench_policy.route_follower:make_policy --policy_kwargs speed=0.8 --name RouteFollower
     ./isaaclab.sh -p scripts/eval_navbench.py --method policy --policy ws://127.0.0.1:8765 --name MyServedPolicy
 
 Each task runs in its own process (on a CPU one per core side by side: --parallel) over the task's
@@ -156,7 +159,8 @@ def main() -> None:
     table = write_report(out.parent, warn=lambda line: print(f"[navbench] warning: {line}", file=sys.stderr,
                                                              flush=True))
     episodes = args.split if args.episodes_dir is None else args.episodes_dir
-    print(f"[navbench] {time.time() - t0:.0f} s; table of all methods for the {args.robot} robot on {episodes}: {table}")
+    print(f"[navbench] {time.time() - t0:.0f} s; table of all methods for the {args.robot} robot on {episodes}: "
+          f"{table}")
     print(table.read_text())
     drop = write_split_drop(root.parent, args.split, args.robot) if args.episodes_dir is None else None
     if drop is not None:

@@ -2,7 +2,7 @@
 
     ./isaaclab.sh -p scripts/fetch_navbench_scenes.py                     # every scene of the manifest
     ./isaaclab.sh -p scripts/fetch_navbench_scenes.py --scenes hq_garden
-    ./isaaclab.sh -p scripts/fetch_navbench_scenes.py --remake hq_garden  # maintainers: re-derive a scene's reviewed files
+    ./isaaclab.sh -p scripts/fetch_navbench_scenes.py --remake hq_garden  # maintainers: re-derive its reviewed files
 
 Downloads each capture from its source at the manifest's pinned commit into --cache (once; files whose
 sha256 matches are reused), checks every file's hash, and writes <out>/<name>/: the capture's Gaussians
@@ -73,7 +73,8 @@ def main() -> None:
                 result = remake_scene(scene, capture, cfgs[scene.name], out, derived_dir(args.manifest, scene))
                 budget = ("" if result.budget is None
                           else f"; {result.budget.line(result.num_kept, result.num_gaussians)}")
-                line = f"; remade {derived_dir(args.manifest, scene)} (review {out / 'preview.png'} and {out / 'first_person.png'}, then commit){budget}"
+                line = (f"; remade {derived_dir(args.manifest, scene)} (review {out / 'preview.png'} and "
+                        f"{out / 'first_person.png'}, then commit){budget}")
             else:
                 assemble_scene(scene, capture, derived_dir(args.manifest, scene), out)
                 line = ""

@@ -107,7 +107,8 @@ def run_step(step: Step) -> None:
         proc = subprocess.run(step.cmd, capture_output=True, text=True, timeout=step.timeout_s)  # logs/ under the cwd
         output, rc = proc.stdout + proc.stderr, proc.returncode
     except subprocess.TimeoutExpired as exc:
-        output, rc = (exc.stdout or b"").decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or ""), None
+        output = exc.stdout or ""
+        output, rc = output.decode(errors="replace") if isinstance(output, bytes) else output, None
     step.wall_s = time.time() - t0
     lines = output.splitlines()
     step.tail = lines[-15:]

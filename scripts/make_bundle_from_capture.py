@@ -2,7 +2,8 @@
 check.
 
     ./isaaclab.sh -p scripts/make_bundle_from_capture.py capture.ply --out logs/bundles/my_street --scale 0.8
-    ./isaaclab.sh -p scripts/run_expert.py --task S2E-Urban-Wheeled env.scene.terrain.scene_bundle=logs/bundles/my_street
+    ./isaaclab.sh -p scripts/run_expert.py --task S2E-Urban-Wheeled \
+        env.scene.terrain.scene_bundle=logs/bundles/my_street
 
 Estimates the ground plane and up direction, the yaw and the tile, derives occupancy from the
 Gaussians above the ground, writes bundle.yaml, scene.ply, collision.ply, preview.png (top down, >= 800 px,
@@ -65,7 +66,8 @@ def main() -> None:
         if not capture.exists():
             raise ValueError(f"{capture}: capture file not found")
         if not (capture.suffix.lower() in (".ply", ".splat", ".sog") or capture.name.endswith("meta.json")):
-            raise ValueError(f"{capture}: expected a 3DGS capture: .ply, .splat, .sog, a SOG meta.json or lod-meta.json")
+            raise ValueError(f"{capture}: expected a 3DGS capture: .ply, .splat, .sog, a SOG meta.json or "
+                             "lod-meta.json")
         cfg = capture_cfg({key: getattr(args, key) for key in SETTINGS})
     except ValueError as err:
         exit_bad_input(str(err))

@@ -1,9 +1,10 @@
 """Write NavBench-GS's episode files (assets/<split folder>/<task>.json) for both robots and all four tasks.
 
-    ./isaaclab.sh -p scripts/make_navbench_episodes.py                  # the shipped urban split (assets/navbench/v1)
-    ./isaaclab.sh -p scripts/make_navbench_episodes.py --split shift    # the shipped shift split (assets/navbench/shift)
+    ./isaaclab.sh -p scripts/make_navbench_episodes.py                # the shipped urban split (assets/navbench/v1)
+    ./isaaclab.sh -p scripts/make_navbench_episodes.py --split shift  # the shipped shift split (assets/navbench/shift)
     ./isaaclab.sh -p scripts/make_navbench_episodes.py --num_scenes 4 --episodes_per_scene 2 --out logs/my_suite
-    ./isaaclab.sh -p scripts/make_navbench_episodes.py --scene_bundle logs/bundles/block_3   # -> logs/bundles/block_3/navbench/
+    # into logs/bundles/block_3/navbench/:
+    ./isaaclab.sh -p scripts/make_navbench_episodes.py --scene_bundle logs/bundles/block_3
 
 Blocks are generated from the split's held-out seeds in its appearance family (s2e.navbench.splits,
 s2e.navbench.generate); routes keep each robot's radius

@@ -29,7 +29,8 @@ def main() -> None:
                         help="block seed (the same block as env 0 of --seed N in the tasks' generator)")
     parser.add_argument("--out", default=None, help="bundle folder to write (default logs/bundles/block_<seed>)")
     parser.add_argument("--content", choices=tuple(OBSTACLE_DENSITY), default="obstacles",
-                        help="static content of the block (pedestrians are spawned by the task, not stored in a bundle)")
+                        help="static content of the block (pedestrians are spawned by the task, not stored in a "
+                             "bundle)")
     parser.add_argument("--routes", type=int, default=6, help="number of start/goal routes to sample")
     parser.add_argument("--mesh", choices=("ply", "obj"), default="ply", help="collision mesh file format")
     args = parser.parse_args()

@@ -50,7 +50,8 @@ def resolve_policy_file(args: argparse.Namespace, experiment_name: str) -> tuple
     try:
         path = find_run_checkpoint(log_root.resolve(), args.load_run, args.load_checkpoint)
     except RunNotFoundError as err:
-        raise UserError(f"no trained run to play: {err}; train one with scripts/train_ram.py --task {args.task}") from None
+        raise UserError(f"no trained run to play: {err}; train one with scripts/train_ram.py "
+                        f"--task {args.task}") from None
     return path, path.parent / "play", path.parent / "exported"
 
 

@@ -2,7 +2,8 @@
 
     ./isaaclab.sh -p scripts/pretrain_agdm.py                                  # configs/pretrain/agdm.yaml
     ./isaaclab.sh -p scripts/pretrain_agdm.py model.num_modes=1 run_name=agdm_single
-    ./isaaclab.sh -p scripts/pretrain_agdm.py 'data.datasets=[{path: /data/recon, weight: 2, frame_dt: 0.2}, {path: logs/demos/S2E-Urban-Wheeled, weight: 1}]'
+    ./isaaclab.sh -p scripts/pretrain_agdm.py \
+        'data.datasets=[{path: /data/recon, weight: 2, frame_dt: 0.2}, {path: logs/demos/S2E-Urban-Wheeled, weight: 1}]'
     ./isaaclab.sh -p scripts/pretrain_agdm.py init_checkpoint=assets/agdm/agdm_wheeled.pt run_name=sft_obstacles \
         'data.datasets=[{path: logs/demos/wheeled_obstacles_sft}]' train.iterations=500   # SFT, the RL ablation's
         baseline
@@ -93,8 +94,10 @@ def main(cfg: DictConfig) -> None:
     if model is not None:
         print(f"[pretrain] fine-tuning {cfg.init_checkpoint} ({model_cfg.num_modes} modes, its anchors)", flush=True)
     else:
-        anchors = torch.load(state, map_location="cpu", weights_only=False)["model"]["anchors"] if state.is_file() else \
-            compute_anchors(train_set, model_cfg.num_modes, int(cfg.anchor_samples), int(cfg.seed))
+        if state.is_file():
+            anchors = torch.load(state, map_location="cpu", weights_only=False)["model"]["anchors"]
+        else:
+            anchors = compute_anchors(train_set, model_cfg.num_modes, int(cfg.anchor_samples), int(cfg.seed))
         model = AGDM(model_cfg, anchors)
     gen = torch.Generator().manual_seed(int(cfg.seed))
     sampler = WeightedRandomSampler(train_set.sample_weights(), num_samples=10**8, replacement=True, generator=gen)

@@ -316,7 +316,8 @@ def test_checkpoint_errors(saved, tmp_path):
 
     path.write_bytes(good[: len(good) // 2])
     assert "corrupt, truncated" in _error(path)
-    path.write_bytes(torch.randint(0, 256, (4096,), generator=torch.Generator().manual_seed(0), dtype=torch.uint8).numpy().tobytes())
+    noise = torch.randint(0, 256, (4096,), generator=torch.Generator().manual_seed(0), dtype=torch.uint8)
+    path.write_bytes(noise.numpy().tobytes())
     msg = _error(path)
     assert "not a torch checkpoint file" in msg and "weights_only" not in msg and "code execution" not in msg
     # a zip archive whose pickle is damaged: torch's message would advise unsafe loading; ours does not

@@ -18,7 +18,8 @@ def test_settings_in_range_pass_and_missing_ones_are_skipped():
 
 
 def test_each_kind_of_bad_value_names_the_setting_and_its_range():
-    assert range_problem(NS(), _agent(learning_rate=0.0)) == "agent.algorithm.learning_rate=0.0: out of range, it takes a number > 0"
+    assert (range_problem(NS(), _agent(learning_rate=0.0))
+            == "agent.algorithm.learning_rate=0.0: out of range, it takes a number > 0")
     assert (range_problem(NS(), _agent(lam=1.01))
             == "agent.algorithm.lam=1.01: out of range, it takes a number >= 0 and <= 1")
     assert "an integer >= 1" in range_problem(NS(), _agent(num_mini_batches=1.5))

@@ -32,7 +32,8 @@ def test_straight_line_gives_forward_speed_no_turn():
 
 
 def test_left_arc_turns_left_and_right_arc_right():
-    left, right = waypoints_to_velocity(_arc(0.8, 0.8), CTRL, **LIMITS), waypoints_to_velocity(_arc(0.8, -0.8), CTRL, **LIMITS)
+    left = waypoints_to_velocity(_arc(0.8, 0.8), CTRL, **LIMITS)
+    right = waypoints_to_velocity(_arc(0.8, -0.8), CTRL, **LIMITS)
     assert left[0, 1] > 0.2 and right[0, 1] < -0.2
     assert left[0, 0] == pytest.approx(right[0, 0].item())
 

@@ -381,8 +381,8 @@ def test_writer_round_trip_through_the_reader(tmp_path):
     # env 0: steps 0-4 (success), 5-7 (3 frames), 8-11 (truncated); env 1: 0-6 collided (dropped), 7-9, 10-11 (short)
     expected = {"traj_3_0_0": (0, 0, 5, True, False), "traj_3_0_1": (0, 5, 8, False, False),
                 "traj_3_0_2": (0, 8, 12, False, True), "traj_3_1_1": (1, 7, 10, False, False)}
-    assert writer.counts == {"frames": 15, "trajectories": 4, "truncated": 1, "dropped_collision": 1, "dropped_short": 1,
-                             "episodes": 4, "successes": 1}
+    assert writer.counts == {"frames": 15, "trajectories": 4, "truncated": 1, "dropped_collision": 1,
+                             "dropped_short": 1, "episodes": 4, "successes": 1}
     assert sorted(p.name for p in root.iterdir()) == sorted([*expected, "dataset.yaml"])
     assert read_meta(root) == {"frame_dt": 0.25, "task": "tiny"}
 

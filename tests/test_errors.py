@@ -114,7 +114,8 @@ WHEELED = ["--task", "S2E-Urban-Wheeled", "--mode", "base"]
 
 @pytest.mark.parametrize("script, args, line", [
     ("run_expert.py", ["env.episode_length_s=abc"],
-     "error: invalid override 'env.episode_length_s=abc': env.episode_length_s takes a number (default 90.0), got 'abc'"),
+     "error: invalid override 'env.episode_length_s=abc': env.episode_length_s takes a number (default 90.0), "
+     "got 'abc'"),
     ("run_expert.py", ["env.scene.num_envs=2.5"],
      "error: invalid override 'env.scene.num_envs=2.5': env.scene.num_envs takes an integer (default 16), got '2.5'"),
     ("run_expert.py", ["env.foo.bar=1"], "error: invalid override 'env.foo.bar=1': env has no field 'foo'"),
@@ -187,8 +188,8 @@ def test_a_cuda_device_without_a_gpu(monkeypatch, capsys, tmp_path):
 def test_an_unwritable_log_folder(monkeypatch, capsys, tmp_path):
     (tmp_path / "logs").write_text("a file where the log folder should be")
     line = _error_before_env(monkeypatch, capsys, tmp_path, "train_ram.py", *WHEELED)
-    assert line == "error: cannot write the log folder logs/rsl_rl/s2e_ram_wheeled: Not a directory; run from a writable " \
-                   "folder or point the output elsewhere"
+    assert line == ("error: cannot write the log folder logs/rsl_rl/s2e_ram_wheeled: Not a directory; run from a "
+                    "writable folder or point the output elsewhere")
 
 
 def test_a_full_log_folder(monkeypatch, capsys, tmp_path):
@@ -198,8 +199,8 @@ def test_a_full_log_folder(monkeypatch, capsys, tmp_path):
     usage = namedtuple("usage", "total used free")
     monkeypatch.setattr(shutil, "disk_usage", lambda _: usage(10 * 2**30, 10 * 2**30 - 2**20, 2**20))
     line = _error_before_env(monkeypatch, capsys, tmp_path, "train_ram.py", *WHEELED)
-    assert line == "error: the log folder logs/rsl_rl/s2e_ram_wheeled has 1 MiB free (at least 64 MiB needed): free some " \
-                   "space or point the output elsewhere"
+    assert line == ("error: the log folder logs/rsl_rl/s2e_ram_wheeled has 1 MiB free (at least 64 MiB needed): "
+                    "free some space or point the output elsewhere")
 
 
 def test_nothing_to_resume_or_play_says_where_it_looked(monkeypatch, capsys, tmp_path):
@@ -208,8 +209,8 @@ def test_nothing_to_resume_or_play_says_where_it_looked(monkeypatch, capsys, tmp
     (dead / "events.out.tfevents.1").write_bytes(b"")
     root = (tmp_path / "logs/rsl_rl/s2e_ram_wheeled").resolve()
     line = _error_before_env(monkeypatch, capsys, tmp_path, "train_ram.py", *WHEELED, "--resume")
-    assert line == f"error: nothing to resume under logs/rsl_rl/s2e_ram_wheeled: none of the 1 run folder(s) matching '.*' " \
-                   f"under {root} holds a checkpoint matching 'model_\\\\d+\\\\.pt$'"
+    assert line == ("error: nothing to resume under logs/rsl_rl/s2e_ram_wheeled: none of the 1 run folder(s) "
+                    f"matching '.*' under {root} holds a checkpoint matching 'model_\\\\d+\\\\.pt$'")
     line = _error_before_env(monkeypatch, capsys, tmp_path, "play.py", *WHEELED)
     assert line.startswith("error: no trained run to play: none of the 1 run folder(s)") and line.endswith(
         "train one with scripts/train_ram.py --task S2E-Urban-Wheeled")
@@ -219,5 +220,5 @@ def test_random_bytes_as_a_checkpoint_never_suggest_unsafe_loading(monkeypatch, 
     bad = tmp_path / "random.pt"
     bad.write_bytes(bytes(range(256)) * 40)
     line = _error_before_env(monkeypatch, capsys, tmp_path, "train_ram.py", *WHEELED, "--checkpoint", str(bad))
-    assert line == f"error: checkpoint {bad}: not a torch checkpoint file (no complete zip archive: corrupt, truncated or " \
-                   "another format): copy it again or re-run pretraining"
+    assert line == (f"error: checkpoint {bad}: not a torch checkpoint file (no complete zip archive: corrupt, "
+                    "truncated or another format): copy it again or re-run pretraining")

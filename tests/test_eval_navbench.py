@@ -68,8 +68,8 @@ def test_same_numbers_from_one_run_and_from_a_run_interrupted_mid_task(tmp_path)
     proc.send_signal(signal.SIGTERM)  # the parent only: it passes the signal on to its worker
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 128 + signal.SIGTERM
-    assert err.strip().splitlines()[-1] == ("error: interrupted by SIGTERM while evaluating NavBench-GS-Obstacle-Wheeled; the "
-                                            "finished episodes are kept in "
+    assert err.strip().splitlines()[-1] == ("error: interrupted by SIGTERM while evaluating "
+                                            "NavBench-GS-Obstacle-Wheeled; the finished episodes are kept in "
                                             "logs/navbench/urban/wheeled/b/.Obstacle.partial.json: run the same "
                                             "command again to resume")
     assert _wait_until(lambda: not _processes_in(tmp_path), 30)
@@ -147,8 +147,8 @@ def test_a_killed_worker_ends_the_evaluation_with_one_line(tmp_path):
     os.kill(worker()[0], signal.SIGKILL)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 1
-    assert err.strip().splitlines()[-1] == ("error: the worker evaluating NavBench-GS-Empty-Wheeled was killed by SIGKILL; no "
-                                            "episode had finished: run the same command again to resume")
+    assert err.strip().splitlines()[-1] == ("error: the worker evaluating NavBench-GS-Empty-Wheeled was killed by "
+                                            "SIGKILL; no episode had finished: run the same command again to resume")
 
 
 @pytest.mark.timeout(1200)

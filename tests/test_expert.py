@@ -74,8 +74,9 @@ def test_expert_gives_way_to_a_pedestrian_only_when_told_to():
     foot, valid = torch.zeros(1, 1, 7), torch.zeros(1, 1, dtype=torch.bool)
     clear = torch.full((1, 200, 200), 5.0)
     ped, ped_v, ped_ok = torch.tensor([[[1.8, 0.0]]]), torch.zeros(1, 1, 2), torch.ones(1, 1, dtype=torch.bool)
-    careful = ScriptedExpert(ExpertCfg(avoid_pedestrians=True, lookahead=LOOKAHEAD), ctrl, 0.4, 0.3).act(xy, yaw, route, torch.zeros(1), foot, valid, clear, 50.0, ped, ped_v, ped_ok)
-    blind = ScriptedExpert(ExpertCfg(avoid_pedestrians=False, lookahead=LOOKAHEAD), ctrl, 0.4, 0.3).act(xy, yaw, route, torch.zeros(1), foot, valid, clear, 50.0, ped, ped_v, ped_ok)
+    scene = (xy, yaw, route, torch.zeros(1), foot, valid, clear, 50.0, ped, ped_v, ped_ok)
+    careful = ScriptedExpert(ExpertCfg(avoid_pedestrians=True, lookahead=LOOKAHEAD), ctrl, 0.4, 0.3).act(*scene)
+    blind = ScriptedExpert(ExpertCfg(avoid_pedestrians=False, lookahead=LOOKAHEAD), ctrl, 0.4, 0.3).act(*scene)
     assert abs(waypoints_to_velocity(metric_waypoints(careful, ctrl), ctrl, **LIMITS)[0, 1]) > 0.1
     assert abs(waypoints_to_velocity(metric_waypoints(blind, ctrl), ctrl, **LIMITS)[0, 1]) < 1e-3
 

@@ -59,7 +59,8 @@ def test_remake_then_fetch_gives_the_reviewed_bundle_with_the_fetched_gaussians(
                                          "--base_url", url, "--cache", str(tmp_path / "cache"), *extra],
                                         capture_output=True, text=True, cwd=tmp_path, timeout=600)
     proc = run("--out", str(tmp_path / "remade"), "--scenes", "street")
-    assert proc.returncode == 2 and "no reviewed bundle" in proc.stderr and "--remake street" in proc.stderr, proc.stderr[-2000:]
+    assert proc.returncode == 2 and "no reviewed bundle" in proc.stderr and "--remake street" in proc.stderr, \
+        proc.stderr[-2000:]
     proc = run("--out", str(tmp_path / "remade"), "--remake", "street")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "[real] street:" in proc.stdout and "2 routes" in proc.stdout and "remade" in proc.stdout, proc.stdout
@@ -70,7 +71,8 @@ def test_remake_then_fetch_gives_the_reviewed_bundle_with_the_fetched_gaussians(
     from s2e.navbench.episodes import layout_fingerprint
     from s2e.urban.scene_bundle import load_scene_bundle
 
-    remade, fetched = load_scene_bundle(tmp_path / "remade" / "street"), load_scene_bundle(tmp_path / "fetched" / "street")
+    remade = load_scene_bundle(tmp_path / "remade" / "street")
+    fetched = load_scene_bundle(tmp_path / "fetched" / "street")
     assert layout_fingerprint(remade.layout) == layout_fingerprint(fetched.layout) and len(fetched.routes) == 2
     assert torch.equal(remade.gaussians.means, fetched.gaussians.means)
     assert (tmp_path / "cache" / "street" / "street" / "scene.splat").read_bytes() == served.read_bytes()
@@ -101,7 +103,8 @@ def test_offline_is_one_line_and_exit_code_2(tmp_path):
                            str(tmp_path / "b")],
                           capture_output=True, text=True, cwd=tmp_path, timeout=300)
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
-    assert proc.returncode == 2 and len(errors) == 1 and "cannot reach" in errors[0] and "offline?" in errors[0], proc.stderr
+    assert proc.returncode == 2 and len(errors) == 1, proc.stderr
+    assert "cannot reach" in errors[0] and "offline?" in errors[0], proc.stderr
 
 
 def test_the_shipped_manifest_pins_every_file(tmp_path):

@@ -99,7 +99,8 @@ def test_an_uneven_two_tone_plaza_is_not_a_street(tones):
 
 def test_a_street_on_uneven_paving_still_has_its_curb_lines():
     rng = np.random.default_rng(4)
-    (p, c), (p1, c1), (p2, c2) = _ground_points(rng, lambda x: np.where(np.abs(x) < 4.0, 0.25, 0.65)), _curb(rng, -4.0), _curb(rng, 4.0)
+    p, c = _ground_points(rng, lambda x: np.where(np.abs(x) < 4.0, 0.25, 0.65))
+    (p1, c1), (p2, c2) = _curb(rng, -4.0), _curb(rng, 4.0)
     split = split_ground(_free(), np.r_[_uneven(p, rng, share=0.01), p1, p2], np.r_[c, c1, c2], SIZE, 0.1,
                          GroundSplitCfg())
     assert split.chosen == "light" and split.curb_line > 15.0, split

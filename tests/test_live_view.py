@@ -132,7 +132,8 @@ def _serve_play(port: int) -> subprocess.Popen:
 def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float) -> None:
     end = time.time() + timeout
     while time.time() < end:
-        assert proc.poll() is None, f"play.py ended early: {(ROOT / 'logs' / f'test_live_view_{port}.log').read_text()[-2000:]}"
+        assert proc.poll() is None, \
+            f"play.py ended early: {(ROOT / 'logs' / f'test_live_view_{port}.log').read_text()[-2000:]}"
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:
                 return
@@ -233,7 +234,8 @@ def test_the_live_views_port_is_closed_to_other_machines_by_default(served_play)
         pytest.skip("this machine has no non-loopback address to try")
     with socket.socket() as s:
         s.settimeout(5)
-        assert s.connect_ex((addr, port)) != 0, f"port {port} answers on {addr}: the live view listens beyond this machine"
+        assert s.connect_ex((addr, port)) != 0, \
+            f"port {port} answers on {addr}: the live view listens beyond this machine"
     with socket.socket() as s:
         assert s.connect_ex(("127.0.0.1", port)) == 0
     assert proc.poll() is None
@@ -261,6 +263,7 @@ def test_headless_chromium_screenshot_of_the_live_view_is_not_blank(served_play,
         colours = np.unique((pixels[::8, ::8] // 32).reshape(-1, 3), axis=0)
         if pixels.std() > 20 and len(colours) > 40:
             break
-    assert pixels.std() > 20 and len(colours) > 40, f"blank-looking page: std {pixels.std():.1f}, {len(colours)} colours"
+    assert pixels.std() > 20 and len(colours) > 40, \
+        f"blank-looking page: std {pixels.std():.1f}, {len(colours)} colours"
     if os.environ.get("S2E_LIVE_VIEW_SCREENSHOT"):  # docs/images/live_view.png is made this way
         shutil.copy(shot, os.environ["S2E_LIVE_VIEW_SCREENSHOT"])

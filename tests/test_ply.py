@@ -65,7 +65,8 @@ def random_inria_arrays(seed: int, n: int, degree: int):
         means=rng.normal(size=(n, 3)).astype(np.float32),
         dc=rng.normal(size=(n, 3)).astype(np.float32),
         # distinct, structured values so a wrong layout cannot match by chance
-        rest=(np.arange(n * 3 * k_rest).reshape(n, 3, k_rest) * 1e-3 + rng.normal(size=(n, 3, k_rest)) * 0.1).astype(np.float32),
+        rest=(np.arange(n * 3 * k_rest).reshape(n, 3, k_rest) * 1e-3
+              + rng.normal(size=(n, 3, k_rest)) * 0.1).astype(np.float32),
         opacity_logit=rng.normal(scale=2.0, size=n).astype(np.float32),
         log_scales=rng.normal(loc=-3.0, scale=0.7, size=(n, 3)).astype(np.float32),
         rots=(rng.normal(size=(n, 4)) * 3.0).astype(np.float32),

@@ -159,4 +159,5 @@ def test_the_example_imports_nothing_of_this_project():
         tree = ast.parse(path.read_text())
         modules = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         modules |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
-        assert not any(m.split(".")[0] in ("s2e", "s2e_isaaclab", "isaaclab", "torch") for m in modules), (path.name, modules)
+        assert not any(m.split(".")[0] in ("s2e", "s2e_isaaclab", "isaaclab", "torch") for m in modules), \
+            (path.name, modules)

@@ -31,7 +31,8 @@ def test_progress_and_velocity_towards_goal():
 
 
 def test_arrival_within_one_metre():
-    far, near = _state_after(torch.tensor([[0.0, 0.0], [8.5, 0.0]])), _state_after(torch.tensor([[0.0, 0.0], [9.2, 0.3]]))
+    far = _state_after(torch.tensor([[0.0, 0.0], [8.5, 0.0]]))
+    near = _state_after(torch.tensor([[0.0, 0.0], [9.2, 0.3]]))
     assert R.arrival(far).item() == 0.0 and R.arrival(near).item() == 1.0
     assert near.arrived_ever.item()
 

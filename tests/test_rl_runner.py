@@ -385,7 +385,8 @@ def test_rollouts_store_the_labels_of_the_frozen_modes(agdm_checkpoint):
         for _ in range(STEPS):
             obs, rewards, dones, extras = runner.env.step(alg.act(obs))
             alg.process_env_step(obs, rewards, dones, extras)
-    assert alg.storage.observations["mode_labels"].shape == alg.storage.observations["mode_prior"].shape == (STEPS, 4, 4)
+    stored = alg.storage.observations
+    assert stored["mode_labels"].shape == stored["mode_prior"].shape == (STEPS, 4, 4)
 
 
 def test_ranking_loss_is_cross_entropy_to_the_label_softmax():
@@ -611,7 +612,8 @@ def test_either_kind_of_policy_file_loads_for_evaluation(agdm_checkpoint, tmp_pa
     assert is_training_checkpoint(tmp_path / "model_0.pt") and not is_training_checkpoint(agdm_checkpoint)
     g = torch.Generator().manual_seed(2)
     images, goal = torch.rand(3, 4, 3, 32, 32, generator=g), torch.randn(3, 2, generator=g) * 5
-    (run_model, run_info), (agdm_model, agdm_info) = load_policy_model(tmp_path / "model_0.pt"), load_policy_model(agdm_checkpoint)
+    run_model, run_info = load_policy_model(tmp_path / "model_0.pt")
+    agdm_model, agdm_info = load_policy_model(agdm_checkpoint)
     assert run_info["strategy"] == "ram" and agdm_info["strategy"] is None and not agdm_model.training
     with torch.no_grad():
         torch.testing.assert_close(run_model(images, goal).action("best"), agdm_model(images, goal).action("best"),

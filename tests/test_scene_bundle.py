@@ -167,8 +167,9 @@ def test_mesh_round_trip(tmp_path, suffix):
 
 
 def test_ascii_and_big_endian_ply_with_polygons(tmp_path):
-    header = "ply\nformat {}\ncomment x\nelement vertex 4\nproperty float x\nproperty float y\nproperty float z\nproperty uchar red\n" \
-             "element face 2\nproperty list uchar int vertex_indices\nproperty uchar flags\nend_header\n"
+    header = ("ply\nformat {}\ncomment x\nelement vertex 4\nproperty float x\nproperty float y\nproperty float z\n"
+              "property uchar red\nelement face 2\nproperty list uchar int vertex_indices\nproperty uchar flags\n"
+              "end_header\n")
     (tmp_path / "a.ply").write_text(header.format("ascii 1.0")
                                     + "0 0 0 1\n1 0 0 1\n1 1 0 1\n0 1 0 1\n4 0 1 2 3 7\n3 0 1 3 7\n")
     v, f = read_mesh(tmp_path / "a.ply")

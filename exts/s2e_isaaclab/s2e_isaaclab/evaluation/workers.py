@@ -51,7 +51,9 @@ class Job:
         """What an interruption keeps of this evaluation, for the error line."""
         if self.partial is None:
             return f"finished evaluations are kept in {self.out.parent}"
-        return f"the finished episodes are kept in {self.partial}" if self.partial.is_file() else "no episode had finished"
+        if self.partial.is_file():
+            return f"the finished episodes are kept in {self.partial}"
+        return "no episode had finished"
 
 
 def _stop(running: dict) -> None:

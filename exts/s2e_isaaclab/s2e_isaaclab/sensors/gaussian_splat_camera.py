@@ -253,7 +253,8 @@ class GaussianSplatCamera(SensorBase):
         """The current first-person view of some envs at another resolution ([B, H, W, 3] uint8), for videos."""
         _ = self.data  # bring poses up to date
         ids = torch.as_tensor(env_ids, device=self._device).reshape(-1)
-        k = intrinsics_from_fov(width, height, hfov_deg or self.cfg.hfov_deg, device=self._device).expand(len(ids), 3, 3)
+        k = intrinsics_from_fov(width, height, hfov_deg or self.cfg.hfov_deg, device=self._device)
+        k = k.expand(len(ids), 3, 3)
         culler = self._culler.select(ids) if self._culler is not None else None
         rgb, _ = self._render(self._scene_subset(ids), self._tile_view[ids], k, width, height, culler)
         return (rgb.clamp(0, 1) * 255 + 0.5).to(torch.uint8)

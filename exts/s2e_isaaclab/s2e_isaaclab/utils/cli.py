@@ -39,7 +39,8 @@ def add_env_args(parser: argparse.ArgumentParser, default_task: str = "S2E-Urban
 
 
 LOOPBACK = "127.0.0.1"
-"""Where the live view's web server listens unless --viz_host says otherwise: its sidebar pauses and resets the simulation."""
+"""Where the live view's web server listens unless --viz_host says otherwise: its sidebar pauses and resets the
+simulation."""
 
 
 def add_viz_args(parser: argparse.ArgumentParser) -> None:
@@ -128,7 +129,8 @@ def create_env(task: str, cfg, args: argparse.Namespace):
         others = (cfg.sim.visualizer_cfgs if isinstance(cfg.sim.visualizer_cfgs, list) else [cfg.sim.visualizer_cfgs]
                   * bool(cfg.sim.visualizer_cfgs))
         cfg.sim.visualizer_cfgs = [*others, ViserVisualizerCfg(port=getattr(args, "viz_port", 8080))]
-    for viz in cfg.sim.visualizer_cfgs if isinstance(cfg.sim.visualizer_cfgs, list) else [cfg.sim.visualizer_cfgs] * bool(cfg.sim.visualizer_cfgs):
+    vizs = cfg.sim.visualizer_cfgs
+    for viz in vizs if isinstance(vizs, list) else [vizs] * bool(vizs):
         if getattr(viz, "visualizer_type", None) == "viser":  # ours or the task's: on --viz_host only
             viz.bind_address = getattr(args, "viz_host", LOOPBACK)
     _LAUNCHED.enter_context(launch_simulation(cfg, launcher_args))
@@ -191,7 +193,8 @@ def build_cfgs(args: argparse.Namespace, agent_entry_point: str | None = None):
     try:
         cfg, agent_cfg = resolve_task_config(args.task, agent_entry_point, overrides=args.overrides)
     except Exception as err:  # Hydra/configclass errors: surface them as one line
-        raise UserError(f"invalid override in {' '.join(args.overrides) or '(none)'}: {str(err).splitlines()[0]}") from err
+        raise UserError(f"invalid override in {' '.join(args.overrides) or '(none)'}: "
+                        f"{str(err).splitlines()[0]}") from err
     cfg.sim.device = args.device or default_device()
     if args.num_envs is not None:
         cfg.scene.num_envs = args.num_envs

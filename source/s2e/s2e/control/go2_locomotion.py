@@ -115,7 +115,8 @@ class Go2Locomotion:
         if self.cfg.track_velocity:
             dt = CONTROL_DT
             self._measured += dt / (self.cfg.tracker_tau + dt) * (heading_vel - self._measured)
-            self._trim = torch.maximum(torch.minimum(self._trim + self._ki * (self.command - self._measured) * dt, self._trim_limit), -self._trim_limit)
+            trim = self._trim + self._ki * (self.command - self._measured) * dt
+            self._trim = torch.maximum(torch.minimum(trim, self._trim_limit), -self._trim_limit)
             walk = self.command + self._trim
         obs = torch.cat(
             [

@@ -24,7 +24,8 @@ class WaypointControllerCfg:
     min_lin_vel: float = 0.0
     """Lowest forward speed command (m/s; 0: no reversing). The top speed and yaw rate are the robot's."""
     max_speed_scale: float = 1.5
-    """Largest speed scale (m/s) an action's last value may give: metric waypoints = normalized * scale * waypoint_dt."""
+    """Largest speed scale (m/s) an action's last value may give: metric waypoints = normalized * scale *
+    waypoint_dt."""
 
 
 def metric_waypoints(action: torch.Tensor, cfg: WaypointControllerCfg) -> torch.Tensor:

@@ -175,7 +175,8 @@ class AGDM(nn.Module):
         """
         super().__init__()
         if anchors.shape != (cfg.num_modes, 2):
-            raise ValueError(f"anchors have shape {tuple(anchors.shape)}, expected [{cfg.num_modes}, 2] (num_modes x 2)")
+            raise ValueError(f"anchors have shape {tuple(anchors.shape)}, expected [{cfg.num_modes}, 2] "
+                             "(num_modes x 2)")
         self.cfg = cfg
         d, w = cfg.d_model, cfg.num_waypoints
         self.register_buffer("anchors", anchors.detach().float().clone())

@@ -156,7 +156,8 @@ def load_checkpoint(path: str | Path, map_location="cpu") -> tuple[AGDM, dict]:
                               "it was written by a different s2e version: use that version or re-export it") from None
     problem = _state_dict_problem(model, data["state_dict"])
     if problem:
-        raise CheckpointError(f"checkpoint {path}: {problem}; the weights and config disagree: re-export the checkpoint")
+        raise CheckpointError(f"checkpoint {path}: {problem}; the weights and config disagree: re-export the "
+                              "checkpoint")
     model.load_state_dict(data["state_dict"])
     if isinstance(map_location, (str, torch.device)):
         model.to(map_location)

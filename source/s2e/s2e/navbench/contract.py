@@ -175,7 +175,8 @@ class PolicyClient:
             self._ws = connect(url, open_timeout=timeout_s, max_size=None)
             self.spec = unpack(self._ws.recv(timeout=timeout_s))
         except (OSError, TimeoutError) as err:
-            raise ContractError(f"no policy server answers at {url} ({type(err).__name__}: {err}): start it first") from None
+            raise ContractError(f"no policy server answers at {url} ({type(err).__name__}: {err}): "
+                                "start it first") from None
 
     def __call__(self, observation: dict) -> dict:
         from websockets.exceptions import ConnectionClosed

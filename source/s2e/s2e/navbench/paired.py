@@ -17,7 +17,8 @@ import numpy as np
 
 KEY_FIELDS = ("seed", "env", "env_episode")
 MIN_ONE_WAY = 6
-"""Discordant pairs, all one way, that the two-sided exact McNemar test needs for p < 0.05 (2 / 2^6 = 0.031; 5 give 0.0625)."""
+"""Discordant pairs, all one way, that the two-sided exact McNemar test needs for p < 0.05 (2 / 2^6 = 0.031; 5 give
+0.0625)."""
 
 
 def mcnemar_exact_p(wins: int, losses: int) -> float:
@@ -86,7 +87,8 @@ class PairedComparison:
         if self.significant:
             verdict = f"{self.name_b} {'better' if self.wins > self.losses else 'worse'}"
         else:
-            verdict = f"not significant; {self.episodes} paired episodes tell apart only differences of {self.detectable_points:.0f} pts or more"
+            verdict = (f"not significant; {self.episodes} paired episodes tell apart only differences of "
+                       f"{self.detectable_points:.0f} pts or more")
         return (f"SR {self.sr_a:.2f} -> {self.sr_b:.2f} ({self.sr_diff_points:+.0f} pts; {self.wins} wins / "
                 f"{self.losses} losses, McNemar p = {self.mcnemar_p:.3g}: {verdict}), CT {self.ct_a:.2f} -> "
                 f"{self.ct_b:.2f} ({self.episodes} paired episodes)")

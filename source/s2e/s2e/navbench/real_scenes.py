@@ -70,7 +70,8 @@ def load_manifest(path: str | Path) -> list[RealScene]:
         raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError as err:
         raise SceneFetchError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
-    if not isinstance(raw, dict) or raw.get("format_version") != FORMAT_VERSION or not isinstance(raw.get("scenes"), list):
+    if (not isinstance(raw, dict) or raw.get("format_version") != FORMAT_VERSION
+            or not isinstance(raw.get("scenes"), list)):
         raise SceneFetchError(f"{path}: expected format_version {FORMAT_VERSION} and a list of scenes")
     scenes = []
     for i, s in enumerate(raw["scenes"]):

@@ -61,7 +61,8 @@ def _interval(lo: float, hi: float, digits: int = 2) -> str:
 
 def verdict_cells(c: PairedComparison) -> tuple[str, str, str, str]:
     """(SR, SR-NC, RC, CT) columns of one method and task in the verdict table."""
-    sr = f"{c.sr_diff_points:+.0f} ({c.wins}/{c.losses}, p={c.mcnemar_p:.2g}) {verdict_word(c.wins, c.losses, c.mcnemar_p)}"
+    sr = (f"{c.sr_diff_points:+.0f} ({c.wins}/{c.losses}, p={c.mcnemar_p:.2g}) "
+          f"{verdict_word(c.wins, c.losses, c.mcnemar_p)}")
     clean_points = 100.0 * (c.clean_b - c.clean_a)
     clean = (f"{clean_points:+.0f} ({c.clean_wins}/{c.clean_losses}, p={c.clean_p:.2g}) "
              f"{verdict_word(c.clean_wins, c.clean_losses, c.clean_p)}")

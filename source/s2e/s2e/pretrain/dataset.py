@@ -178,7 +178,8 @@ def load_image(path: Path | str, size: tuple[int, int]) -> np.ndarray:
     except FileNotFoundError as err:
         raise DatasetError(f"{path}: missing image") from err
     except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as err:
-        raise DatasetError(f"{path}: unreadable image ({str(err).splitlines()[0] if str(err) else type(err).__name__})") from err
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise DatasetError(f"{path}: unreadable image ({reason})") from err
 
 
 def split_trajectories(names: Sequence[str], split: str, test_fraction: float, seed: int) -> list[str]:

@@ -136,7 +136,8 @@ class DatasetWriter:
         if min_frames < 1 or not 1 <= jpeg_quality <= 100:
             raise ValueError(f"min_frames must be >= 1 and jpeg_quality 1-100, got {min_frames} and {jpeg_quality}")
         self.root, self.prefix = Path(root), prefix
-        self.min_frames, self.keep_collisions, self.jpeg_quality = int(min_frames), bool(keep_collisions), int(jpeg_quality)
+        self.min_frames, self.keep_collisions = int(min_frames), bool(keep_collisions)
+        self.jpeg_quality = int(jpeg_quality)
         self.extra = dict(extra or {})
         self.running = RunningEpisodes(num_envs)
         self.episode_no = np.zeros(num_envs, dtype=int)

@@ -93,7 +93,8 @@ class RankingFitPhase:
                              f"{learning_rate}, {epochs}, {num_mini_batches}")
         self.loss, self.params = loss, [p for p in params]
         self.optimizer = torch.optim.Adam(self.params, lr=learning_rate)
-        self.epochs, self.num_mini_batches, self.max_grad_norm = int(epochs), int(num_mini_batches), float(max_grad_norm)
+        self.epochs, self.num_mini_batches = int(epochs), int(num_mini_batches)
+        self.max_grad_norm = float(max_grad_norm)
 
     def run(self, actor, storage, reduce_gradients=None) -> dict[str, float]:
         """Fit the ranking on `storage`'s rollout (rsl-rl RolloutStorage, read after PPO's update: its data stays

@@ -45,7 +45,8 @@ class AGDMObservationEnv(VecEnvWrapper):
         super().__init__(env)
         self.strategy, self.labeler = strategy, labeler
         self.agdm = agdm.eval().requires_grad_(False)
-        self.camera_group, self.rgb_term, self.goal_group, self.critic_group = camera_group, rgb_term, goal_group, critic_group
+        self.camera_group, self.rgb_term = camera_group, rgb_term
+        self.goal_group, self.critic_group = goal_group, critic_group
         self.window = FrameFeatureWindow(self.agdm.encode_frames)  # [E, k, D] features of the camera history
 
     def _rgb(self, obs) -> torch.Tensor:

@@ -98,13 +98,15 @@ class S2ERunner(OnPolicyRunner):
         try:
             load_iteration = self.alg.load(loaded, load_cfg, strict)
         except (RuntimeError, KeyError, ValueError) as exc:
-            raise RunnerCheckpointError(f"{path} does not match this model ({str(exc).splitlines()[0][:200]}): "
-                                        "resume with the same AGDM --checkpoint and agent settings as the run") from None
+            reason = str(exc).splitlines()[0][:200]
+            raise RunnerCheckpointError(f"{path} does not match this model ({reason}): resume with the same AGDM "
+                                        "--checkpoint and agent settings as the run") from None
         if load_iteration:  # model_N.pt holds iterations 0..N: the resumed run continues at N + 1
             self.current_learning_iteration = loaded["iter"] + 1
             rng = loaded.get("rng_state")
             if rng is not None and not self.is_distributed:  # ranks draw differently: each keeps its own seed's stream
                 torch.set_rng_state(rng["torch"].cpu())
-                if rng.get("cuda") is not None and torch.cuda.is_available() and len(rng["cuda"]) == torch.cuda.device_count():
+                if (rng.get("cuda") is not None and torch.cuda.is_available()
+                        and len(rng["cuda"]) == torch.cuda.device_count()):
                     torch.cuda.set_rng_state_all([state.cpu() for state in rng["cuda"]])
         return loaded.get("infos") or {}

@@ -48,7 +48,8 @@ class RenderDifference:
 
 
 def render_difference(full: GaussianScene, reduced: GaussianScene, points: np.ndarray, eye_height: float = 0.5,
-                      width: int = 96, height: int = 72, hfov_deg: float = 90.0, directions: int = 4) -> RenderDifference:
+                      width: int = 96, height: int = 72, hfov_deg: float = 90.0,
+                      directions: int = 4) -> RenderDifference:
     """Views from `points` [P, 2] (tile frame, m) at `eye_height`, `directions` headings each: full vs reduced."""
     mats = []
     for x, y in np.asarray(points, float):

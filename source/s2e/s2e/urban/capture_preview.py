@@ -20,7 +20,8 @@ from .layout import BUILDING
 from .routes import RouteCfg, RoutePlanner
 from .scene_bundle import BundleRoute, SceneBundle, plan_bundle_route
 
-WALKABLE, BLOCKED, ROUTE, START, GOAL = (0.1, 0.9, 0.2), (0.9, 0.1, 0.1), (0.2, 0.4, 1.0), (1.0, 1.0, 1.0), (1.0, 0.9, 0.0)
+WALKABLE, BLOCKED, ROUTE = (0.1, 0.9, 0.2), (0.9, 0.1, 0.1), (0.2, 0.4, 1.0)
+START, GOAL = (1.0, 1.0, 1.0), (1.0, 0.9, 0.0)
 
 
 def preview_image(bundle: SceneBundle, route_clearance: float, min_px: int = 800) -> np.ndarray:

@@ -115,7 +115,8 @@ def family_blocks_gaussians(layouts: list[UrbanLayout], family: AppearanceFamily
 
 def family_obstacles_gaussians(layout: UrbanLayout, family: AppearanceFamily, seed: int = 0) -> GaussianScene:
     """The Gaussians of a layout's obstacles alone (those spawned on a scene bundle) in the family's look and sun."""
-    return _lit(prop_splats(layout, family.gaussians, np.random.default_rng([seed, layout.seed]), detail=1.0).to_scene(), family)
+    splats = prop_splats(layout, family.gaussians, np.random.default_rng([seed, layout.seed]), detail=1.0)
+    return _lit(splats.to_scene(), family)
 
 
 def _lit(scene: GaussianScene, family: AppearanceFamily) -> GaussianScene:

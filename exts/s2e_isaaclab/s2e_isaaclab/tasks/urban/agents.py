@@ -42,7 +42,8 @@ class AGDMActorCfg:
     checkpoint: str = ""
     """AGDM checkpoint to import ("": the bundled assets/agdm/agdm_wheeled.pt; train_ram.py --checkpoint sets it)."""
     strategy: str = "ram"
-    """ram (default) | decoder (decoder-only RL) | full (full-parameter PPO); SFT is pretrain_agdm.py init_checkpoint=..."""
+    """ram (default) | decoder (decoder-only RL) | full (full-parameter PPO); SFT is pretrain_agdm.py
+    init_checkpoint=..."""
     speed_std: float = 0.0
     """Per-mode spread of the executed speed scale (m/s) in the action density (0: the drawn mode's own
     speed, not explored or trained: with a spread PPO mostly learned to drive faster and collide more)."""
@@ -128,7 +129,8 @@ class HeldOutCfg:
 
     enabled: bool = True
     seeds: list[int] = [4]
-    """Block seeds of the validation episodes (training uses its seed and the ones after it per process; 7-9 are the test blocks)."""
+    """Block seeds of the validation episodes (training uses its seed and the ones after it per process; 7-9 are the
+    test blocks)."""
     num_envs: int = 16
     episodes_per_env: int = 1
     every: int = 0

@@ -104,7 +104,8 @@ class NavigationCommand(CommandTerm):
                              f"env.scene.terrain.envs_per_block={g}")
 
     def __str__(self) -> str:
-        return f"NavigationCommand: route {self.route_cfg.min_distance}-{self.route_cfg.max_distance} m, pedestrians {self.cfg.pedestrians.count}"
+        return (f"NavigationCommand: route {self.route_cfg.min_distance}-{self.route_cfg.max_distance} m, "
+                f"pedestrians {self.cfg.pedestrians.count}")
 
     # -- state shared with the MDP terms ------------------------------------------------------------
 
@@ -144,7 +145,8 @@ class NavigationCommand(CommandTerm):
         ids = self._as_ids(env_ids)
         s = self.state
         success, rc, ct = self._episode_metrics(ids)
-        self.metrics["success"][ids], self.metrics["route_completion"][ids], self.metrics["collisions"][ids] = success, rc, ct
+        self.metrics["success"][ids], self.metrics["route_completion"][ids] = success, rc
+        self.metrics["collisions"][ids] = ct
         ran = s.steps[ids] > 0
         if ran.any():
             done = ids[ran]
@@ -252,7 +254,8 @@ class NavigationCommand(CommandTerm):
     def _update_metrics(self):
         """Keep the metrics current, so that they can be read mid-episode too."""
         ids = slice(None)
-        self.metrics["success"][:], self.metrics["route_completion"][:], self.metrics["collisions"][:] = self._episode_metrics(ids)
+        success, rc, ct = self._episode_metrics(ids)
+        self.metrics["success"][:], self.metrics["route_completion"][:], self.metrics["collisions"][:] = success, rc, ct
 
     def _write_pedestrians(self) -> None:
         """Move the pedestrians' kinematic bodies to the crowd state (inactive ones parked underground)."""
