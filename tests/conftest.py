@@ -21,7 +21,7 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="module")
 def one_torch_thread():
-    """Small ops: one thread is ~30x faster than two on a shared two-core machine (no oversubscription).
+    """Small ops: one thread avoids intra-op hand-offs and oversubscription on a shared machine.
     Use in a module with `pytestmark = pytest.mark.usefixtures("one_torch_thread")`."""
     before = torch.get_num_threads()
     torch.set_num_threads(1)

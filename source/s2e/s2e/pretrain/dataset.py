@@ -332,7 +332,7 @@ class GNMDataset(Dataset):
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         # Per-sample work is in numpy: tiny torch ops in a busy process lose most of their time to
-        # intra-op thread hand-offs (~50x slower with 2 threads on a loaded 2-core machine).
+        # intra-op thread hand-offs, which numpy does not make.
         cfg = self.cfg
         if not -len(self) <= index < len(self):
             raise IndexError(f"sample {index} out of range ({len(self)} samples)")

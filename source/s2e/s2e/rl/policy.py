@@ -13,8 +13,8 @@ Frozen parts run in eval mode whatever PPO's train()/eval() calls, so their outp
 `waypoint_std`: the predicted waypoint spreads are ~1 cm (sigma ~0.05 normalized units), so a
 sample's log-probability gradient on the means is (a - mu) / sigma^2 noise and successive policies
 differ by a large KL for any step. waypoint_std > 0 replaces them with a fixed exploration spread
-(like speed_std for the speed). Sampled from, fixed spreads executed noisier waypoints and collided
-more on the obstacle task (docs/rl.md); as a kernel (below) they are what trains.
+(like speed_std for the speed). Sampling from that spread would execute waypoints the checkpoint
+never predicted, so by default it is only a kernel (below) that scores the drawn mode (docs/rl.md).
 
 `waypoint_noise=False` (with waypoint_std = tau > 0) explores over anchors only: a sample is the
 drawn mode's mean trajectory, executed without noise, and the fixed spread tau only scores it. The

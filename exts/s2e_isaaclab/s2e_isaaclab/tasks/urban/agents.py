@@ -46,7 +46,7 @@ class AGDMActorCfg:
     init_checkpoint=..."""
     speed_std: float = 0.0
     """Per-mode spread of the executed speed scale (m/s) in the action density (0: the drawn mode's own
-    speed, not explored or trained: with a spread PPO mostly learned to drive faster and collide more)."""
+    speed, not explored or trained, so PPO changes which intent is followed rather than how fast; docs/rl.md)."""
     waypoint_std: float = 0.25
     """Fixed spread of every waypoint coordinate (normalized units) in the action density: with
     waypoint_noise=False the kernel that scores a drawn mode's mean (0: the checkpoint's predicted
@@ -140,7 +140,8 @@ class HeldOutCfg:
 @configclass
 class S2ERunnerCfg(RslRlOnPolicyRunnerCfg):
     class_name = "s2e.rl.runner:S2ERunner"
-    # 1,024 samples per update at 16 envs: smaller batches let Adam drift the policy (docs/rl.md)
+    # 1,024 samples per update at 16 envs: in much smaller batches the gradient is mostly noise, which Adam still
+    # turns into full-size steps away from the pretrained policy (docs/rl.md)
     num_steps_per_env = 64
     max_iterations = 10  # a first look on a CPU in ~5 minutes; real runs pass --max_iterations
     save_interval = 2
