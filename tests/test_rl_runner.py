@@ -331,7 +331,9 @@ def test_reference_kl_penalty_starts_at_zero_and_pulls_the_actor_back(agdm_check
         opt.step()
     assert loss() < 0.5 * kl
     losses = _one_update(runner)
-    assert "symmetry" not in losses and losses["kl_ref"] > 0 and 0 <= losses["ref_top_mode_agreement"] <= 1
+    assert "symmetry" not in losses and losses["kl_ref"] > 0
+    # the perturbed gates, pulled back but not all the way, moved the top anchor in some states but kept most
+    assert 0.5 < losses["ref_top_mode_agreement"] < 1.0, losses["ref_top_mode_agreement"]
     with pytest.raises(ValueError, match="needs agent.actor.strategy=ram"):
         make_runner(agdm_checkpoint, "decoder", algorithm={"ref_kl_coef": 0.5})
 
@@ -447,7 +449,10 @@ def test_ranking_loss_moves_only_ram_and_raises_the_labelled_mode(agdm_checkpoin
         q_before = actor._dist.traj.log_weights.exp()[:, -1].mean()
     before = _snapshot(actor)
     losses = [_one_update(runner) for _ in range(3)]
-    assert all("rank" in l and "symmetry" not in l and 0 <= l["label_top_mode_agreement"] <= 1 for l in losses)
+    assert all("rank" in l and "symmetry" not in l for l in losses)
+    # the checkpoint seldom ranks the labelled (last) mode first; the loss makes it the top anchor everywhere
+    agreement = [l["label_top_mode_agreement"] for l in losses]
+    assert agreement[0] < 0.5 and agreement[0] < agreement[1] <= agreement[2] == 1.0, agreement
     after = _snapshot(actor)
     changed = {k for k in after if not torch.equal(after[k], before[k])}
     is_ram = lambda name: ".branch." in name or ".z_in." in name or ".z_out." in name  # noqa: E731
@@ -473,8 +478,9 @@ def test_the_ranking_phase_fits_the_labels_with_its_own_step_and_moves_only_ram(
     before = _snapshot(fitted.alg.actor)
     _one_update(plain)
     logs = _one_update(fitted)
-    assert (set(logs) >= {"rank_fit", "rank_fit_agreement"} and "rank" not in logs and 0 <= logs["rank_fit_agreement"]
-            <= 1)
+    assert set(logs) >= {"rank_fit", "rank_fit_agreement"} and "rank" not in logs
+    # four epochs of its own step fit the labels: the labelled mode is the top anchor of every state in the last pass
+    assert logs["rank_fit_agreement"] == 1.0, logs
     changed = {k for k, v in _snapshot(fitted.alg.actor).items() if not torch.equal(v, before[k])}
     is_ram = lambda name: ".branch." in name or ".z_in." in name or ".z_out." in name  # noqa: E731
     assert changed and all(is_ram(k) for k in changed), sorted(k for k in changed if not is_ram(k))[:5]

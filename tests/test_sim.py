@@ -46,7 +46,8 @@ def test_expert_episodes_with_obstacles_and_pedestrians_log_metrics():
     eps = r["episodes"]
     assert len(eps["success"]) >= 4
     assert sum(eps["success"]) / len(eps["success"]) >= 0.5
-    assert all(0.0 <= rc <= 1.0 for rc in eps["route_completion"])
+    # an episode that reached its goal completed its route, whatever its progress along the polyline said
+    assert all(rc == 1.0 for rc, ok in zip(eps["route_completion"], eps["success"]) if ok), eps
     assert {"Metrics/nav/success", "Metrics/nav/route_completion", "Metrics/nav/collisions"} <= set(r["log_keys"])
     assert r["min_ped_separation"] >= 0.58
     assert r["ped_body_moved"] > 1.0  # the kinematic pedestrian bodies follow the crowd

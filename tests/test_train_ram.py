@@ -45,12 +45,17 @@ def trained(tmp_path_factory):
 
 
 def test_train_ram_logs_episode_metrics_and_saves_a_playable_run(trained):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
     cwd, proc = trained
-    assert "Mean episode SR" in proc.stdout and "Mean reward" in proc.stdout
-    # two tiny iterations end fewer than 100 episodes: no windowed curve yet
-    assert "Mean episode SR_last100" not in proc.stdout
-    assert "strategy=ram" in proc.stdout
+    printed = [float(v) for v in re.findall(r"Mean episode SR: +(\S+)", proc.stdout)]
+    assert printed and "Mean reward" in proc.stdout and "strategy=ram" in proc.stdout, proc.stdout[-3000:]
     (run,) = _runs(cwd)
+    # the SR printed per iteration is the one TensorBoard got; two tiny iterations end fewer than 100 episodes, so
+    # the windowed SR is neither printed nor logged yet
+    scalars = EventAccumulator(str(run)).Reload()
+    assert [e.value for e in scalars.Scalars("Episode/SR")] == pytest.approx(printed, abs=1e-4)
+    assert "Episode/SR_last100" not in scalars.Tags()["scalars"] and "SR_last100" not in proc.stdout
     assert run.name.endswith("_short")
     assert {"model_0.pt", "model_1.pt"} <= {p.name for p in run.iterdir()}
     assert {"agdm.pt", "agent.yaml", "env.yaml"} <= {p.name for p in (run / "params").iterdir()}
@@ -96,7 +101,11 @@ def test_play_films_scores_and_exports_matching_policies(trained):
     assert sorted(p.name for p in (run / "exported").iterdir()) == ["policy.onnx", "policy.pt"]  # self-contained ONNX
     (errors,) = re.findall(r"max \|diff\| vs PyTorch: (\{.*?\})\)", proc.stdout)
     errors = ast.literal_eval(errors)
-    assert set(errors) == {"torchscript", "onnx"} and max(errors.values()) < 1e-4 and "SR " in proc.stdout
+    assert set(errors) == {"torchscript", "onnx"} and max(errors.values()) < 1e-4
+    # the summary line reports the episodes saved in results.json
+    scored = json.loads((play / "results.json").read_text())
+    (summary,) = re.findall(r"\[play\] SR (\S+) \| RC (\S+) \| CT (\S+) \((\d+) episodes\)", proc.stdout)
+    assert summary == (f"{scored['SR']:.2f}", f"{scored['RC']:.2f}", f"{scored['CT']:.2f}", str(scored["episodes"]))
     # the same checkpoint given as a file plays the same episodes (no run folder needed, e.g. a shipped policy)
     by_file = _script("play.py", *SHORT, "env.episode_length_s=1", "--checkpoint", str(run / "model_1.pt"),
                       "--no-video", "--no-export", cwd=cwd)
