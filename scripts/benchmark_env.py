@@ -3,10 +3,10 @@
     ./isaaclab.sh -p scripts/benchmark_env.py                      # wheeled + quadruped, joint + base, 1/16/64 envs
     ./isaaclab.sh -p scripts/benchmark_env.py --num_envs 1 16 --robots wheeled --steps 20
 
-The default suite is configs/benchmark_env.yaml. Each configuration runs in its own process (Isaac Lab holds one simulation per process): build the
-env, warm up, then time `--steps` policy steps (10 Hz) of a straight-ahead waypoint action and a reset
-of every env at once. Prints a table with the base/joint speed-up measured in the same run, and writes
-benchmark_env.json (with each configuration's start-up, reset time and peak memory).
+The default suite is configs/benchmark_env.yaml. Each configuration runs in its own process (Isaac Lab holds one
+simulation per process): build the env, warm up, then time `--steps` policy steps (10 Hz) of a straight-ahead waypoint
+action and a reset of every env at once. Prints a table with the base/joint speed-up measured in the same run, and
+writes benchmark_env.json (with each configuration's start-up, reset time and peak memory).
 """
 
 from __future__ import annotations
@@ -34,9 +34,10 @@ def run_single(args: argparse.Namespace) -> None:
 
     parser = argparse.ArgumentParser()
     add_env_args(parser)
-    env_args = parser.parse_args(["--task", TASKS[args.robots[0]], "--num_envs", str(args.num_envs[0]), "--mode", args.modes[0],
-                                  "--device", args.device, "--camera" if args.camera else "--no-camera", "env.terminations.collision=null", "env.terminations.arrived=null",
-                                  *args.overrides])
+    env_args = parser.parse_args(["--task", TASKS[args.robots[0]], "--num_envs", str(args.num_envs[0]), "--mode",
+                                  args.modes[0],
+                                  "--device", args.device, "--camera" if args.camera else "--no-camera",
+                                  "env.terminations.collision=null", "env.terminations.arrived=null", *args.overrides])
 
     t_build = time.time()
     env, _ = make_env(env_args)
@@ -61,8 +62,9 @@ def run_single(args: argparse.Namespace) -> None:
 
     peak_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # Linux: KiB
     print("BENCH " + json.dumps({"robot": args.robots[0], "mode": args.modes[0], "num_envs": base.num_envs,
-                                 "env_steps_per_s": args.steps * base.num_envs / elapsed, "ms_per_step": 1000 * elapsed / args.steps,
-                                 "startup_s": build_s, "reset_all_ms": reset_ms, "peak_rss_gib": peak_gib}), flush=True)
+                                 "env_steps_per_s": args.steps * base.num_envs / elapsed,
+                                 "ms_per_step": 1000 * elapsed / args.steps, "startup_s": build_s,
+                                 "reset_all_ms": reset_ms, "peak_rss_gib": peak_gib}), flush=True)
     env.close()
 
 
@@ -74,9 +76,11 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=SUITE["steps"])
     parser.add_argument("--warmup", type=int, default=SUITE["warmup"])
     parser.add_argument("--device", default=None, help="cpu or cuda:0 (default: the GPU if there is one)")
-    parser.add_argument("--camera", action="store_true", help="also render the Gaussian-splat camera every step (default: physics only)")
+    parser.add_argument("--camera", action="store_true",
+                        help="also render the Gaussian-splat camera every step (default: physics only)")
     parser.add_argument("--out", default="logs/benchmark/benchmark_env.json")
-    parser.add_argument("overrides", nargs="*", help="Hydra overrides of the env (env.*), e.g. env.scene.terrain.scene_bundle=<folder>")
+    parser.add_argument("overrides", nargs="*",
+                        help="Hydra overrides of the env (env.*), e.g. env.scene.terrain.scene_bundle=<folder>")
     parser.add_argument("--single", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.device is None:
@@ -91,8 +95,8 @@ def main() -> None:
     t0 = time.time()
     for k, (robot, mode, n) in enumerate(configs):
         cmd = [sys.executable, __file__, "--single", "--robots", robot, "--modes", mode, "--num_envs", str(n),
-               "--steps", str(args.steps), "--warmup", str(args.warmup), "--device", args.device] + (["--camera"] if args.camera else []) \
-            + args.overrides
+               "--steps", str(args.steps), "--warmup", str(args.warmup), "--device", args.device]
+        cmd += (["--camera"] if args.camera else []) + args.overrides
         proc = subprocess.run(cmd, capture_output=True, text=True)
         line = next((l for l in proc.stdout.splitlines() if l.startswith("BENCH ")), None)
         if line is None:
@@ -103,8 +107,9 @@ def main() -> None:
         r = results[-1]
         done = k + 1
         eta = (time.time() - t0) / done * (len(configs) - done)
-        print(f"[bench] {done}/{len(configs)} {robot:9s} {mode:5s} {n:3d} envs: {r['env_steps_per_s']:8.1f} env-steps/s, start-up "
-              f"{r['startup_s']:.1f} s, reset of all envs {r['reset_all_ms']:.0f} ms, peak memory {r['peak_rss_gib']:.2f} GiB  (ETA {eta:.0f} s)", flush=True)
+        print(f"[bench] {done}/{len(configs)} {robot:9s} {mode:5s} {n:3d} envs: {r['env_steps_per_s']:8.1f} "
+              f"env-steps/s, start-up {r['startup_s']:.1f} s, reset of all envs {r['reset_all_ms']:.0f} ms, peak "
+              f"memory {r['peak_rss_gib']:.2f} GiB  (ETA {eta:.0f} s)", flush=True)
     info = {"machine": describe_machine(), "device": args.device, "command": " ".join(sys.argv), "results": results}
     out = write_json_atomic(args.out, info)
     print(f"\nS2E-Urban env-steps/s on {info['machine']} ({args.device}), policy at 10 Hz")

@@ -6,9 +6,9 @@
 The scene is a procedural block's Gaussians (s2e.urban.appearance), thinned or densified
 to the requested count; cameras stand on the sidewalks at robot height looking along the street,
 as the robots' cameras do, with the task camera's settings (anti-aliased, near plane 0.25 m);
-`cpu+cull` is the CPU rasterizer with the frustum culling the task's camera uses. Each configuration is rendered `--repeats` times after a warm-up (the
-first CPU call compiles the kernels; gsplat compiles its CUDA code on first use). Every available
-backend runs on the same scenes and cameras, so their ratio is measured in one run. Prints a table
+`cpu+cull` is the CPU rasterizer with the frustum culling the task's camera uses. Each configuration is rendered
+`--repeats` times after a warm-up (the first CPU call compiles the kernels; gsplat compiles its CUDA code on first use).
+Every available backend runs on the same scenes and cameras, so their ratio is measured in one run. Prints a table
 and writes logs/benchmark/benchmark_render.json.
 """
 
@@ -107,11 +107,13 @@ def main() -> None:
         row = {"num_gaussians": n, "resolution": size, "num_cameras": count}
         for backend in backends:
             dev = "cuda" if backend == "gsplat" else "cpu"
-            row[backend] = time_backend(backend, scene.to(dev), views.to(dev), ks.to(dev), size, args.repeats, args.warmup)
+            row[backend] = time_backend(backend, scene.to(dev), views.to(dev), ks.to(dev), size, args.repeats,
+                                        args.warmup)
         results.append(row)
         eta = (time.time() - t0) / (k + 1) * (len(configs) - k - 1)
         figures = "  ".join(f"{b} {row[b]:8.1f} img/s" for b in backends)
-        print(f"[render] {k + 1}/{len(configs)} {n:7d} Gaussians {size:3d}x{size:<3d} {count:2d} cameras: {figures}  (ETA {eta:.0f} s)",
+        print(f"[render] {k + 1}/{len(configs)} {n:7d} Gaussians {size:3d}x{size:<3d} {count:2d} cameras: {figures}  "
+              f"(ETA {eta:.0f} s)",
               flush=True)
     info = {"machine": describe_machine(), "torch_threads": torch.get_num_threads(), "command": " ".join(sys.argv),
             "results": results}

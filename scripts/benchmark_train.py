@@ -37,7 +37,8 @@ def run_variant(args, name: str, variant, repeat: int, out_dir: Path) -> dict:
     """One train_ram.py process; returns its per-iteration times (warm-up dropped). A variant is a list of overrides,
     or {overrides: [...], env: {NAME: value}} for settings that are environment variables."""
     overrides = list(variant.get("overrides", [])) if isinstance(variant, dict) else list(variant)
-    env = {**os.environ, **{k: str(v) for k, v in (variant.get("env", {}) if isinstance(variant, dict) else {}).items()}}
+    env = {**os.environ, **{k: str(v) for k, v in (variant.get("env", {}) if isinstance(variant, dict)
+                                                   else {}).items()}}
     run_name = f"{name}_{repeat}_{time.strftime('%H%M%S')}"
     cmd = [sys.executable]
     if args.profile:
@@ -83,7 +84,8 @@ def main() -> None:
     args.iterations = args.iterations or settings["iterations"]
     args.repeats = args.repeats or settings["repeats"]
     if args.iterations < 2 or args.repeats < 1 or args.num_envs < 1:
-        exit_bad_input("--iterations must be >= 2 (the first is a warm-up), --repeats and --num_envs >= 1", prefix="benchmark_train")
+        exit_bad_input("--iterations must be >= 2 (the first is a warm-up), --repeats and --num_envs >= 1",
+                       prefix="benchmark_train")
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     variants = SUITE["variants"]
@@ -96,12 +98,14 @@ def main() -> None:
     rows = [summarize(name, r, samples) for name, r in runs.items()]
     by_name = {row["variant"]: row for row in rows}
     ratio = by_name["default"]["samples_per_s"] / by_name["today"]["samples_per_s"]
-    lines = [f"RAM training throughput, {args.task}, {args.num_envs} envs x {samples // args.num_envs} steps per iteration "
-             f"({describe_machine()}; medians over iterations)", "",
-             "| variant | iterations | collection s | learning s | collection samples/s | learning samples/s | samples/s |",
+    lines = [f"RAM training throughput, {args.task}, {args.num_envs} envs x {samples // args.num_envs} steps per "
+             f"iteration ({describe_machine()}; medians over iterations)", "",
+             "| variant | iterations | collection s | learning s | collection samples/s | learning samples/s | "
+             "samples/s |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
     lines += [f"| {r['variant']} | {r['iterations']} | {r['collection_s']:.2f} | {r['learning_s']:.2f} | "
-              f"{r['collection_samples_per_s']:.0f} | {r['learning_samples_per_s']:.0f} | {r['samples_per_s']:.1f} |" for r in rows]
+              f"{r['collection_samples_per_s']:.0f} | {r['learning_samples_per_s']:.0f} | {r['samples_per_s']:.1f} |"
+              for r in rows]
     lines += ["", f"variants: {variants}"]
     if args.profile:
         lines += ["", "Top functions by own time (cProfile of the whole process):", ""] + \
@@ -109,8 +113,10 @@ def main() -> None:
     lines += ["", f"default / today: {ratio:.2f}x samples/s per iteration"]
     report = "\n".join(lines) + "\n"
     write_text_atomic(out_dir.with_suffix(".md"), report)
-    write_json_atomic(out_dir.with_suffix(".json"), {"machine": describe_machine(), "task": args.task, "num_envs": args.num_envs,
-                                                     "rows": rows, "runs": runs, "ratio": ratio, "wall_s": time.time() - t0})
+    write_json_atomic(out_dir.with_suffix(".json"),
+                      {"machine": describe_machine(), "task": args.task, "num_envs": args.num_envs,
+                                                     "rows": rows, "runs": runs, "ratio": ratio,
+                       "wall_s": time.time() - t0})
     print(report, end="", flush=True)
 
 

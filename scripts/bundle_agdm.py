@@ -55,9 +55,10 @@ def dataset_summary(path: str) -> dict:
     if not meta_file.is_file():
         return {"path": path, "note": "no dataset.yaml"}
     meta = yaml.safe_load(meta_file.read_text()) or {}
-    keep = ("task", "robot", "control_mode", "content", "frame_dt", "frames", "trajectories", "camera", "expert", "perturbation",
-            "start_yaw_noise")
-    runs = [{k: r.get(k) for k in ("command", "seed", "content", "frames", "trajectories", "wall_time_s", "created")} for r in meta.get("runs", [])]
+    keep = ("task", "robot", "control_mode", "content", "frame_dt", "frames", "trajectories", "camera", "expert",
+            "perturbation", "start_yaw_noise")
+    runs = [{k: r.get(k) for k in ("command", "seed", "content", "frames", "trajectories", "wall_time_s", "created")}
+            for r in meta.get("runs", [])]
     return {"path": path, **{k: meta[k] for k in keep if k in meta}, "runs": runs}
 
 
@@ -73,7 +74,8 @@ def read_json(path: str | None, what: str) -> dict | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", required=True)
-    parser.add_argument("--out", required=True, help="where the shipped checkpoint goes (e.g. assets/agdm/agdm_wheeled.pt)")
+    parser.add_argument("--out", required=True,
+                        help="where the shipped checkpoint goes (e.g. assets/agdm/agdm_wheeled.pt)")
     parser.add_argument("--open_loop", default=None, help="results.json of scripts/eval_open_loop.py")
     parser.add_argument("--closed_loop", default=None, help="results.json of scripts/eval_agdm.py")
     args = parser.parse_args()
@@ -99,7 +101,8 @@ def main() -> None:
         "bytes": out.stat().st_size,
         "parameters": sum(p.numel() for p in model.parameters()),
         "model_config": meta.get("config"),
-        "pretrain": {k: prov.get(k) for k in ("command", "git_commit", "date", "iterations", "train_samples", "heldout_samples", "metrics", "config")},
+        "pretrain": {k: prov.get(k) for k in ("command", "git_commit", "date", "iterations", "train_samples",
+                                              "heldout_samples", "metrics", "config")},
         "data": [dataset_summary(d["path"]) for d in prov.get("data", []) if isinstance(d, dict) and "path" in d],
         "open_loop": open_loop,
         "closed_loop": closed_loop,
@@ -107,7 +110,8 @@ def main() -> None:
         "bundled_from": str(args.checkpoint),
     }
     write_json_atomic(out.with_suffix(".json"), sidecar)
-    print(f"[bundle] {out} ({out.stat().st_size / 1e6:.1f} MB, sha256 {digest[:12]}), {rate:.0f} decisions/s on one thread; sidecar {out.with_suffix('.json')}")
+    print(f"[bundle] {out} ({out.stat().st_size / 1e6:.1f} MB, sha256 {digest[:12]}), {rate:.0f} decisions/s on one "
+          f"thread; sidecar {out.with_suffix('.json')}")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ which the robot's RobotSpec loads.
 from __future__ import annotations
 
 import argparse
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +37,8 @@ def main() -> None:
     n = 2 * args.num_envs_per_axis
     device = ["--device", args.device] if args.device else []
     env_args = env_parser.parse_args(["--task", TASKS[args.robot], "--num_envs", str(n), "--mode", "joint", *device,
-                                      "env.terminations.collision=null", "env.terminations.arrived=null", "env.terminations.left_block=null"])
+                                      "env.terminations.collision=null", "env.terminations.arrived=null",
+                                      "env.terminations.left_block=null"])
     env, cfg = make_env(env_args)
     base = env.unwrapped
     term = base.action_manager.get_term("nav")
@@ -76,7 +77,7 @@ def main() -> None:
         "gain": [fits["vx"]["gain"], fits["vx"]["gain"], fits["wz"]["gain"]],
         "fit": fits,
         "command": f"./isaaclab.sh -p scripts/calibrate_base_velocity.py --robot {args.robot}",
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
         "note": "vy uses the vx fit (the navigation action never commands lateral motion)",
     }
     write_json_atomic(out, record)

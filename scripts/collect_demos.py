@@ -48,11 +48,13 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=10000, help="total frames to keep (over all trajectories)")
     parser.add_argument("--out", default=None, help="dataset folder (default: logs/demos/<task>)")
     parser.add_argument("--min_episode_frames", type=int, default=20, help="drop trajectories shorter than this")
-    parser.add_argument("--keep_collisions", action="store_true", help="keep episodes with a collision (dropped by default)")
+    parser.add_argument("--keep_collisions", action="store_true",
+                        help="keep episodes with a collision (dropped by default)")
     parser.add_argument("--append", action="store_true", help="add trajectories to an existing dataset folder")
     parser.add_argument("--jpeg_quality", type=int, default=95, help="JPEG quality of the frames (1-95)")
     parser.add_argument("--perturb_prob", type=float, default=0.0,
-                        help="per-step probability that the expert's waypoints are rotated for a short burst (recovery data)")
+                        help="per-step probability that the expert's waypoints are rotated for a short burst (recovery "
+                             "data)")
     parser.add_argument("--perturb_steps", type=int, default=6, help="steps per perturbation burst")
     parser.add_argument("--perturb_angle", type=float, default=0.6, help="largest waypoint rotation of a burst (rad)")
     parser.add_argument("--policy", default=None, help="an AGDM checkpoint that drives the perturbation bursts instead")
@@ -123,8 +125,9 @@ def main() -> None:
 
     def save_meta(wall: float, steps: int, complete: bool) -> None:
         """dataset.yaml: written at the start, every 30 s and at the end, so any trajectory on disk is readable."""
-        run = {"task": args.task, "seed": args.seed, "content": cfg.content, "num_envs": num_envs, "steps": steps, "wall_time_s": round(wall, 1),
-               **counts, "complete": complete, "frame_pose_offset_m": round(max_offset, 5), "created": created,
+        run = {"task": args.task, "seed": args.seed, "content": cfg.content, "num_envs": num_envs, "steps": steps,
+               "wall_time_s": round(wall, 1), **counts, "complete": complete,
+               "frame_pose_offset_m": round(max_offset, 5), "created": created,
                "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])}
         runs = list(existing.get("runs", [])) + [run]
         write_meta(out, {
@@ -157,15 +160,17 @@ def main() -> None:
     nav.episode_log.clear()
     t0, steps, last_save, interrupted = time.time(), 0, time.time(), False
     try:
-        while (progress := counts["frames"] + writer.kept_in_progress(nav.state.collision_count.cpu().numpy())) < args.frames:
+        while (progress := counts["frames"]
+               + writer.kept_in_progress(nav.state.collision_count.cpu().numpy())) < args.frames:
             bar.update(progress - bar.n)
             xy, yaw = nav.robot_pose_2d()
             state = nav.refresh()
             rgb = camera.data.rgb[:, -1]  # rendered for this step's observation, at the current pose
-            expected = robot.data.root_pos_w.torch + (rotmat_from_quat_xyzw(robot.data.root_quat_w.torch) @ mount[:, None])[..., 0]
+            expected = (robot.data.root_pos_w.torch
+                        + (rotmat_from_quat_xyzw(robot.data.root_quat_w.torch) @ mount[:, None])[..., 0])
             max_offset = max(max_offset, float((camera.data.pos_w - expected).norm(dim=-1).max()))
-            action = expert.act(xy, yaw, nav.routes, state.progress, nav.footprints, nav.footprint_valid, nav.clearance, tile,
-                                nav.crowd.pos, nav.crowd.vel, nav.crowd.active)
+            action = expert.act(xy, yaw, nav.routes, state.progress, nav.footprints, nav.footprint_valid, nav.clearance,
+                                tile, nav.crowd.pos, nav.crowd.vel, nav.crowd.active)
             learner_action = None
             if learner is not None:
                 with torch.no_grad():
@@ -186,7 +191,8 @@ def main() -> None:
             for i in np.flatnonzero(done):
                 rec = records.get(int(i), {"success": False, "collisions": 0})
                 writer.end_episode(int(i), bool(rec["success"]), int(rec["collisions"]))
-            bar.set_postfix_str(f"{steps * num_envs / (time.time() - t0):.1f} env-frames/s, {counts['trajectories']} traj", refresh=False)
+            bar.set_postfix_str(f"{steps * num_envs / (time.time() - t0):.1f} env-frames/s, {counts['trajectories']} "
+                                "traj", refresh=False)
             if time.time() - last_save > 30.0:
                 last_save = time.time()
                 save_meta(last_save - t0, steps, complete=False)
@@ -200,14 +206,17 @@ def main() -> None:
     wall = time.time() - t0
     save_meta(wall, steps, complete=not interrupted)
     if max_offset > 0.01:
-        print(f"[collect] warning: a frame was rendered {max_offset:.3f} m away from where the robot pose puts the camera "
-              "(frames and poses may be misaligned)", file=sys.stderr)
+        print(f"[collect] warning: a frame was rendered {max_offset:.3f} m away from where the robot pose puts the "
+              "camera (frames and poses may be misaligned)", file=sys.stderr)
     rate = counts["frames"] / max(wall, 1e-9)
-    print(f"[collect] wrote {counts['frames']} frames in {counts['trajectories']} trajectories ({counts['truncated']} truncated) to {out}")
+    print(f"[collect] wrote {counts['frames']} frames in {counts['trajectories']} trajectories ({counts['truncated']} "
+          f"truncated) to {out}")
     print(f"[collect] {counts['episodes']} episodes ended ({counts['successes']} reached the goal); dropped "
-          f"{counts['dropped_collision']} with a collision, {counts['dropped_short']} shorter than {args.min_episode_frames} frames")
-    print(f"[collect] {steps} steps x {num_envs} envs in {wall:.0f} s: {steps * num_envs / max(wall, 1e-9):.1f} env-frames/s, "
-          f"{rate:.1f} kept frames/s; frame-pose alignment: camera within {max_offset * 100:.2f} cm of the pose")
+          f"{counts['dropped_collision']} with a collision, {counts['dropped_short']} shorter than "
+          f"{args.min_episode_frames} frames")
+    print(f"[collect] {steps} steps x {num_envs} envs in {wall:.0f} s: {steps * num_envs / max(wall, 1e-9):.1f} "
+          f"env-frames/s, {rate:.1f} kept frames/s; frame-pose alignment: camera within {max_offset * 100:.2f} cm of "
+          "the pose")
     env.close()
 
 

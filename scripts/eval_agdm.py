@@ -30,14 +30,16 @@ from s2e_isaaclab.utils.cli import UserError, add_env_args, build_env_cfg, run_m
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_env_args(parser, default_task="S2E-Urban-Wheeled")
-    parser.add_argument("--checkpoint", default=None, help="an AGDM checkpoint (default: the bundled assets/agdm/agdm_wheeled.pt)")
+    parser.add_argument("--checkpoint", default=None,
+                        help="an AGDM checkpoint (default: the bundled assets/agdm/agdm_wheeled.pt)")
     parser.add_argument("--episodes_per_env", type=int, default=1)
     parser.add_argument("--decode", choices=("best", "mean", "sample"), default="best",
                         help="action from the mixture: the top-scored mode, the score-weighted mean, or a sample")
     parser.add_argument("--goal", choices=("route", "final"), default="route",
                         help="goal input: a point ahead on the reference route, or the episode's goal")
     parser.add_argument("--route_lookahead", type=float, default=None,
-                        help="metres ahead along the route for --goal route (default: the task's, env.observations.route.goal.params.lookahead)")
+                        help="metres ahead along the route for --goal route (default: the task's, "
+                             "env.observations.route.goal.params.lookahead)")
     parser.add_argument("--log_dir", default="logs/eval_agdm")
     args = parser.parse_args()
     if not args.camera:
@@ -72,13 +74,14 @@ def main() -> None:
         policy = AGDMPolicy(env, model, args.decode, args.goal, gen)
     except ValueError as err:
         raise UserError(str(err)) from None
-    print(f"[eval_agdm] {args.checkpoint} on {args.task}: {base.num_envs} envs, content={cfg.content}, mode={cfg.control_mode}, "
-          f"goal={args.goal}", flush=True)
+    print(f"[eval_agdm] {args.checkpoint} on {args.task}: {base.num_envs} envs, content={cfg.content}, "
+          f"mode={cfg.control_mode}, goal={args.goal}", flush=True)
     episodes = run_episodes(env, policy, args.episodes_per_env, args.seed,
                             log=lambda line: print(f"[eval_agdm] {line}", flush=True))
     result = {"checkpoint": str(args.checkpoint), "task": args.task, "content": cfg.content, "mode": cfg.control_mode,
-              "seed": args.seed, "goal": args.goal, **({"route_lookahead": route_lookahead(cfg)} if args.goal == "route" else {}),
-              "decode": args.decode, **episodes.summary()}
+              "seed": args.seed, "goal": args.goal,
+              **({"route_lookahead": route_lookahead(cfg)} if args.goal == "route" else {}), "decode": args.decode,
+              **episodes.summary()}
     out_dir = Path(args.log_dir) / args.task / datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
     episodes.save(out_dir, result)
     print(f"[eval_agdm] results in {out_dir}")

@@ -22,7 +22,8 @@ import torch
 from s2e.utils.errors import exit_bad_input
 
 METRICS = ("minADE", "minFDE", "ADE", "FDE", "MAOE", "speed_err", "anchor_acc", "nll")
-UNITS = {"minADE": "m", "minFDE": "m", "ADE": "m", "FDE": "m", "MAOE": "deg", "speed_err": "m/s", "anchor_acc": "", "nll": "nats"}
+UNITS = {"minADE": "m", "minFDE": "m", "ADE": "m", "FDE": "m", "MAOE": "deg", "speed_err": "m/s", "anchor_acc": "",
+         "nll": "nats"}
 
 
 def parse_models(entries: list[str]) -> list[tuple[str, Path]]:
@@ -42,15 +43,16 @@ def held_out(data: Path, model_cfg, goal_range: tuple[float, float], goal_unit: 
     from s2e.pretrain.dataset import GNMDataset, GNMDatasetCfg
 
     cfg = GNMDatasetCfg(path=str(data), context=model_cfg.context, image_size=tuple(model_cfg.image_size),
-                        waypoint_dt=model_cfg.waypoint_dt, num_waypoints=model_cfg.num_waypoints, goal_range=goal_range, goal_unit=goal_unit,
-                        split="test", test_fraction=1.0, augment=False, preload=True)
+                        waypoint_dt=model_cfg.waypoint_dt, num_waypoints=model_cfg.num_waypoints, goal_range=goal_range,
+                        goal_unit=goal_unit, split="test", test_fraction=1.0, augment=False, preload=True)
     dataset = GNMDataset(cfg)
     return dataset, DataLoader(dataset, batch_size=batch_size, shuffle=False)
 
 
 def weighted_mean(rows: list[dict]) -> dict[str, float]:
     total = sum(r["count"] for r in rows)
-    return {k: sum(r[k] * r["count"] for r in rows) / max(total, 1) for k in rows[0] if k != "count"} | {"samples": total}
+    return ({k: sum(r[k] * r["count"] for r in rows) / max(total, 1) for k in rows[0] if k != "count"}
+            | {"samples": total})
 
 
 def to_markdown(results: dict[str, dict]) -> str:
@@ -67,9 +69,11 @@ def main() -> None:
     parser.add_argument("--data", required=True, help="a GNM/ViNT-format dataset folder of held-out scenes")
     parser.add_argument("--model", action="append", default=[], help="NAME=CHECKPOINT (repeatable)")
     parser.add_argument("--baseline_speed", type=float, default=None, help="straight-to-goal speed (m/s)")
-    parser.add_argument("--goal_range", type=float, nargs=2, default=(2.0, 8.0), help="how far ahead the goal frame is (see --goal_unit)")
+    parser.add_argument("--goal_range", type=float, nargs=2, default=(2.0, 8.0),
+                        help="how far ahead the goal frame is (see --goal_unit)")
     parser.add_argument("--goal_unit", choices=("m", "s", "frames"), default="m",
-                        help="unit of --goal_range: metres of path ahead (the default, as in training), seconds or frames")
+                        help="unit of --goal_range: metres of path ahead (the default, as in training), seconds or "
+                             "frames")
     parser.add_argument("--batch_size", type=int, default=128)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default=None)
@@ -105,14 +109,17 @@ def main() -> None:
             with torch.no_grad():
                 rows = [model_metrics(model, b) for b in loader]
             results[name] = weighted_mean(rows)
-            print(f"[open-loop] {name}: ADE {results[name]['ADE']:.3f} m, minADE {results[name]['minADE']:.3f} m", flush=True)
+            print(f"[open-loop] {name}: ADE {results[name]['ADE']:.3f} m, minADE {results[name]['minADE']:.3f} m",
+                  flush=True)
     except DatasetError as err:
         exit_bad_input(str(err))
     table = to_markdown(results)
-    out = Path(args.out) if args.out else Path("logs/eval_open_loop") / data.name / datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+    out = (Path(args.out) if args.out else Path("logs/eval_open_loop") / data.name
+           / datetime.now().strftime("%Y-%m-%d_%H-%M-%S"))
     write_json_atomic(out / "results.json", {"data": str(data), "samples": results[next(iter(results))]["samples"],
                                              "goal_range": list(args.goal_range), "goal_unit": args.goal_unit,
-                                             "models": {n: str(p) for n, p in parse_models(args.model)}, "results": results,
+                                             "models": {n: str(p) for n, p in parse_models(args.model)},
+                                             "results": results,
                                              "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])})
     write_text_atomic(out / "results.md", table + "\n")
     print(table)

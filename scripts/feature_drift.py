@@ -44,11 +44,13 @@ def main() -> None:
     reference, _ = load_policy(args.reference or asset_path(BUNDLED_CHECKPOINT))
     cfg = reference.cfg
     frames = split_views(load_suite(episode_file("Empty", "Wheeled", args.split)),
-                         ViewCfg(height=cfg.image_size[0], width=cfg.image_size[1]), views_per_episode=args.views_per_episode)
+                         ViewCfg(height=cfg.image_size[0], width=cfg.image_size[1]),
+                         views_per_episode=args.views_per_episode)
     scale = float(frame_features(reference, frames).mean(0).norm())
     rows = {name: feature_drift(reference, load_policy(path)[0], frames) for name, _, path in pairs}
     out = Path(args.out)
-    lines = [f"| policy | Δ_feat on {args.split} ({len(frames)} views) | relative to ‖mean F_pre‖ = {scale:.3f} |", "| --- | ---: | ---: |"]
+    lines = [f"| policy | Δ_feat on {args.split} ({len(frames)} views) | relative to ‖mean F_pre‖ = {scale:.3f} |",
+             "| --- | ---: | ---: |"]
     lines += [f"| {name} | {d:.4f} | {d / scale:.3f} |" for name, d in rows.items()]
     write_json_atomic(out / f"feature_drift_{args.split}.json", {"split": args.split, "views": len(frames),
                                                                  "reference_mean_norm": scale, "drift": rows})

@@ -51,10 +51,11 @@ class Step:
 def plan(tiny: bool, out: Path) -> list[Step]:
     """The steps: the full check on a GPU, or the same commands at toy sizes (`tiny`)."""
     script = lambda name: str(ROOT / "scripts" / name)  # noqa: E731
-    common_train = ["--headless", "agent.held_out.enabled=false", "agent.experiment_name=gpu_check", "agent.save_interval=1000"]
+    common_train = ["--headless", "agent.held_out.enabled=false", "agent.experiment_name=gpu_check",
+                    "agent.save_interval=1000"]
     if tiny:
-        render = [[PY, script("benchmark_render.py"), "--resolutions", "32", "--num_gaussians", "5000", "--num_cameras", "1", "2",
-                   "--repeats", "1", "--backends", "cpu", "cpu+cull", "--out", str(out / "render.json")]]
+        render = [[PY, script("benchmark_render.py"), "--resolutions", "32", "--num_gaussians", "5000", "--num_cameras",
+                   "1", "2", "--repeats", "1", "--backends", "cpu", "cpu+cull", "--out", str(out / "render.json")]]
         env = [[PY, script("benchmark_env.py"), "--camera", "--robots", "wheeled", "--modes", "base", "--num_envs", "2",
                 "--steps", "2", "--warmup", "1", "--out", str(out / "env.json")]]
         train = None  # the torchrun step runs train_ram.py too
@@ -62,28 +63,31 @@ def plan(tiny: bool, out: Path) -> list[Step]:
         common_train = common_train + ["agent.num_steps_per_env=4"]
         limits = {"parity": 300, "render": 300, "env": 300, "torchrun": 400}
     else:
-        render = [[PY, script("benchmark_render.py"), "--resolutions", "64", "128", "--num_gaussians", "50000", "200000",
-                   "--num_cameras", "1", "16", "256", "--backends", "gsplat", "--out", str(out / "render_gsplat.json")],
+        render = [[PY, script("benchmark_render.py"), "--resolutions", "64", "128", "--num_gaussians", "50000",
+                   "200000", "--num_cameras", "1", "16", "256", "--backends", "gsplat", "--out",
+                   str(out / "render_gsplat.json")],
                   [PY, script("benchmark_render.py"), "--resolutions", "64", "--num_gaussians", "50000", "200000",
-                   "--num_cameras", "16", "--backends", "cpu", "cpu+cull", "gsplat", "--out", str(out / "render_vs_cpu.json")]]
-        env = [[PY, script("benchmark_env.py"), "--camera", "--robots", "quadruped", "--modes", "base", "--num_envs", "256", "1024",
-                "4096", "--out", str(out / "env_base.json")],
-               [PY, script("benchmark_env.py"), "--camera", "--robots", "quadruped", "--modes", "joint", "--num_envs", "256",
-                "--out", str(out / "env_joint.json")]]
-        train = [PY, script("train_ram.py"), "--task", "S2E-Urban-Quadruped", "--num_envs", "1024", "--max_iterations", "3",
-                 "--run_name", "gpu_check_1024", *common_train]
+                   "--num_cameras", "16", "--backends", "cpu", "cpu+cull", "gsplat", "--out",
+                   str(out / "render_vs_cpu.json")]]
+        env = [[PY, script("benchmark_env.py"), "--camera", "--robots", "quadruped", "--modes", "base", "--num_envs",
+                "256", "1024", "4096", "--out", str(out / "env_base.json")],
+               [PY, script("benchmark_env.py"), "--camera", "--robots", "quadruped", "--modes", "joint", "--num_envs",
+                "256", "--out", str(out / "env_joint.json")]]
+        train = [PY, script("train_ram.py"), "--task", "S2E-Urban-Quadruped", "--num_envs", "1024", "--max_iterations",
+                 "3", "--run_name", "gpu_check_1024", *common_train]
         torchrun_args = ["--task", "S2E-Urban-Quadruped", "--num_envs", "256", "--max_iterations", "1"]
         limits = {"parity": 60, "render": 90, "env": 180, "train": 90, "torchrun": 60}  # 8 minutes at most
     steps = [Step("parity", "gsplat vs CPU rasterizer (tests marked gpu)",
-                  [PY, "-m", "pytest", "-q", "-m", "gpu", str(ROOT / "tests/test_rasterizer.py"), str(ROOT / "tests/test_culling.py")],
+                  [PY, "-m", "pytest", "-q", "-m", "gpu", str(ROOT / "tests/test_rasterizer.py"),
+                   str(ROOT / "tests/test_culling.py")],
                   limits["parity"])]
     steps.append(Step("render", "benchmark_render.py", _chain(render), limits["render"]))
     steps.append(Step("env", "benchmark_env.py with the camera", _chain(env), limits["env"],
                       table_from=("|", "[bench]")))  # the per-configuration lines carry start-up, reset time and memory
     if train:
         steps.append(Step("train", "train_ram.py, 3 iterations", train, limits["train"], table_from=TRAIN_LINES))
-    torchrun = [PY, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "1", script("train_ram.py"), "--distributed",
-                *torchrun_args, "--run_name", "gpu_check_torchrun", *common_train]
+    torchrun = [PY, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "1", script("train_ram.py"),
+                "--distributed", *torchrun_args, "--run_name", "gpu_check_torchrun", *common_train]
     steps.append(Step("torchrun", "train_ram.py --distributed, 1-process torchrun", torchrun, limits["torchrun"],
                       table_from=TRAIN_LINES))
     return steps
@@ -103,7 +107,8 @@ def run_step(step: Step) -> None:
         proc = subprocess.run(step.cmd, capture_output=True, text=True, timeout=step.timeout_s)  # logs/ under the cwd
         output, rc = proc.stdout + proc.stderr, proc.returncode
     except subprocess.TimeoutExpired as exc:
-        output, rc = (exc.stdout or b"").decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or ""), None
+        output = exc.stdout or ""
+        output, rc = output.decode(errors="replace") if isinstance(output, bytes) else output, None
     step.wall_s = time.time() - t0
     lines = output.splitlines()
     step.tail = lines[-15:]
@@ -145,21 +150,25 @@ def report(steps: list[Step], tiny: bool) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tiny", action="store_true", help="toy sizes: checks that every step still runs (CI, on the CPU)")
-    parser.add_argument("--only", nargs="+", default=None, help="run these steps only (parity render env train torchrun)")
+    parser.add_argument("--tiny", action="store_true",
+                        help="toy sizes: checks that every step still runs (CI, on the CPU)")
+    parser.add_argument("--only", nargs="+", default=None,
+                        help="run these steps only (parity render env train torchrun)")
     parser.add_argument("--out", default="logs/gpu_check", help="folder of the report and the benchmarks' JSON")
     args = parser.parse_args()
     import torch
 
     if not args.tiny and not torch.cuda.is_available():
-        exit_bad_input("no CUDA device here: run it on a GPU machine, or --tiny for the CPU smoke version", prefix="gpu_check")
+        exit_bad_input("no CUDA device here: run it on a GPU machine, or --tiny for the CPU smoke version",
+                       prefix="gpu_check")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     steps = plan(args.tiny, out.resolve())
     if args.only:
         unknown = set(args.only) - {s.name for s in steps}
         if unknown:
-            exit_bad_input(f"unknown step(s) {sorted(unknown)}: choose from {[s.name for s in steps]}", prefix="gpu_check")
+            exit_bad_input(f"unknown step(s) {sorted(unknown)}: choose from {[s.name for s in steps]}",
+                           prefix="gpu_check")
         steps = [s for s in steps if s.name in args.only]
     for step in steps:
         run_step(step)
@@ -167,7 +176,8 @@ def main() -> None:
 
     path = write_text_atomic(out / "report.md", report(steps, args.tiny))
     failed = [s.name for s in steps if not (s.status == "ok" or s.status.startswith("skipped"))]
-    print(f"[gpu_check] report: {path}" + (f"; failed: {', '.join(failed)}" if failed else "; every step ran"), flush=True)
+    print(f"[gpu_check] report: {path}" + (f"; failed: {', '.join(failed)}" if failed else "; every step ran"),
+          flush=True)
     sys.exit(1 if failed else 0)
 
 

@@ -1,9 +1,10 @@
 """Write NavBench-GS's episode files (assets/<split folder>/<task>.json) for both robots and all four tasks.
 
-    ./isaaclab.sh -p scripts/make_navbench_episodes.py                  # the shipped urban split (assets/navbench/v1)
-    ./isaaclab.sh -p scripts/make_navbench_episodes.py --split shift    # the shipped shift split (assets/navbench/shift)
+    ./isaaclab.sh -p scripts/make_navbench_episodes.py                # the shipped urban split (assets/navbench/v1)
+    ./isaaclab.sh -p scripts/make_navbench_episodes.py --split shift  # the shipped shift split (assets/navbench/shift)
     ./isaaclab.sh -p scripts/make_navbench_episodes.py --num_scenes 4 --episodes_per_scene 2 --out logs/my_suite
-    ./isaaclab.sh -p scripts/make_navbench_episodes.py --scene_bundle logs/bundles/block_3   # -> logs/bundles/block_3/navbench/
+    # into logs/bundles/block_3/navbench/:
+    ./isaaclab.sh -p scripts/make_navbench_episodes.py --scene_bundle logs/bundles/block_3
 
 Blocks are generated from the split's held-out seeds in its appearance family (s2e.navbench.splits,
 s2e.navbench.generate); routes keep each robot's radius
@@ -29,12 +30,15 @@ from s2e_isaaclab.utils.cli import UserError, run_main
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", choices=list(SPLITS), default=DEFAULT_SPLIT, help="which blocks: their family and seeds")
+    parser.add_argument("--split", choices=list(SPLITS), default=DEFAULT_SPLIT,
+                        help="which blocks: their family and seeds")
     parser.add_argument("--num_scenes", type=int, default=None, help="default: the split's")
     parser.add_argument("--episodes_per_scene", type=int, default=None, help="default: the split's")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default=None, help="default: the split's folder under assets/, or <bundle>/navbench with --scene_bundle")
-    parser.add_argument("--scene_bundle", default=None, help="a scene bundle folder (s2e.urban.scene_bundle) instead of the procedural blocks")
+    parser.add_argument("--out", default=None,
+                        help="default: the split's folder under assets/, or <bundle>/navbench with --scene_bundle")
+    parser.add_argument("--scene_bundle", default=None,
+                        help="a scene bundle folder (s2e.urban.scene_bundle) instead of the procedural blocks")
     parser.add_argument("--robots", nargs="+", choices=("Wheeled", "Quadruped"), default=["Wheeled", "Quadruped"])
     args = parser.parse_args()
     split = SPLITS[args.split]
@@ -45,8 +49,8 @@ def main() -> None:
 
     from s2e.navbench.episodes import save_suite
     from s2e.navbench.generate import make_bundle_suite, make_suite
-    from s2e.urban.scene_bundle import load_scene_bundle
     from s2e.urban.routes import RouteCfg
+    from s2e.urban.scene_bundle import load_scene_bundle
     from s2e_isaaclab.robots import DELIVERY_BOT, GO2
     from s2e_isaaclab.tasks.navbench.navbench_env_cfg import TASK_CONTENT, task_id
     from s2e_isaaclab.tasks.urban.urban_env_cfg import MAX_PEDESTRIANS, OBSTACLE_DENSITY, PEDESTRIAN_COUNT, ROUTE_MARGIN
@@ -56,15 +60,17 @@ def main() -> None:
         if robot not in args.robots:
             continue
         for task, content in TASK_CONTENT.items():
-            common = dict(route=RouteCfg(clearance=spec.radius + ROUTE_MARGIN), max_lin_vel=spec.max_lin_vel, seed=args.seed,
-                          pedestrians=PEDESTRIAN_COUNT if content in ("pedestrians", "mixed") else (0, 0))
+            common = dict(route=RouteCfg(clearance=spec.radius + ROUTE_MARGIN), max_lin_vel=spec.max_lin_vel,
+                          seed=args.seed, pedestrians=PEDESTRIAN_COUNT if content in ("pedestrians", "mixed")
+                          else (0, 0))
             common.update(num_scenes=num_scenes, episodes_per_scene=per_scene,
                           obstacle_density=OBSTACLE_DENSITY if content in ("obstacles", "mixed") else 0.0)
             if bundle is None:
                 suite = make_suite(task_id(task, robot), robot, content, split, **common)
             else:
                 ref = os.path.relpath(Path(args.scene_bundle).resolve(), out.resolve())
-                suite = make_bundle_suite(task_id(task, robot), robot, content, bundle, ref, family=split.family, **common)
+                suite = make_bundle_suite(task_id(task, robot), robot, content, bundle, ref, family=split.family,
+                                          **common)
             assert suite.pedestrians[1] <= MAX_PEDESTRIANS
             path = save_suite(out / f"{suite.task}.json", suite)
             print(f"[navbench] {path}: {len(suite.scenes)} scenes, {len(suite.episodes)} episodes")

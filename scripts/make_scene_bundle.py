@@ -25,10 +25,12 @@ OBSTACLE_DENSITY = {"empty": 0.0, "obstacles": 1.5}
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Write a procedural S2E-Urban block as a scene bundle folder.")
-    parser.add_argument("--seed", type=int, default=0, help="block seed (the same block as env 0 of --seed N in the tasks' generator)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="block seed (the same block as env 0 of --seed N in the tasks' generator)")
     parser.add_argument("--out", default=None, help="bundle folder to write (default logs/bundles/block_<seed>)")
     parser.add_argument("--content", choices=tuple(OBSTACLE_DENSITY), default="obstacles",
-                        help="static content of the block (pedestrians are spawned by the task, not stored in a bundle)")
+                        help="static content of the block (pedestrians are spawned by the task, not stored in a "
+                             "bundle)")
     parser.add_argument("--routes", type=int, default=6, help="number of start/goal routes to sample")
     parser.add_argument("--mesh", choices=("ply", "obj"), default="ply", help="collision mesh file format")
     args = parser.parse_args()

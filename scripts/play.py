@@ -22,7 +22,15 @@ from pathlib import Path
 
 import torch
 
-from s2e_isaaclab.utils.cli import RUN_CHECKPOINT_PATTERN, UserError, add_env_args, build_cfgs, create_env, ensure_writable, run_main
+from s2e_isaaclab.utils.cli import (
+    RUN_CHECKPOINT_PATTERN,
+    UserError,
+    add_env_args,
+    build_cfgs,
+    create_env,
+    ensure_writable,
+    run_main,
+)
 
 AGENT_ENTRY_POINT = "s2e_rl_cfg_entry_point"
 
@@ -35,14 +43,15 @@ def resolve_policy_file(args: argparse.Namespace, experiment_name: str) -> tuple
     if args.checkpoint is not None:
         path = Path(args.checkpoint)
         if not path.is_file():
-            raise UserError(f"policy file {path} not found: pass an AGDM checkpoint, a shipped policy or a model_<it>.pt, "
-                            "or leave --checkpoint out to play the newest run")
+            raise UserError(f"policy file {path} not found: pass an AGDM checkpoint, a shipped policy or a "
+                            "model_<it>.pt, or leave --checkpoint out to play the newest run")
         return path, Path("logs/play") / path.stem, Path("logs/play") / path.stem / "exported"
     log_root = Path("logs/rsl_rl") / experiment_name
     try:
         path = find_run_checkpoint(log_root.resolve(), args.load_run, args.load_checkpoint)
     except RunNotFoundError as err:
-        raise UserError(f"no trained run to play: {err}; train one with scripts/train_ram.py --task {args.task}") from None
+        raise UserError(f"no trained run to play: {err}; train one with scripts/train_ram.py "
+                        f"--task {args.task}") from None
     return path, path.parent / "play", path.parent / "exported"
 
 
@@ -51,12 +60,15 @@ def main() -> None:
     add_env_args(parser, default_task="S2E-Urban-Quadruped")
     parser.add_argument("--load_run", default=".*", help="the run folder, or a regex of run folder names under "
                         "logs/rsl_rl/<experiment> (default: the newest run with a checkpoint)")
-    parser.add_argument("--load_checkpoint", default=RUN_CHECKPOINT_PATTERN, help="checkpoint in the run (regex; default: the latest)")
+    parser.add_argument("--load_checkpoint", default=RUN_CHECKPOINT_PATTERN,
+                        help="checkpoint in the run (regex; default: the latest)")
     parser.add_argument("--checkpoint", default=None,
-                        help="play this policy file instead of a run: AGDM checkpoint, shipped fine-tuned policy or model_<it>.pt")
+                        help="play this policy file instead of a run: AGDM checkpoint, shipped fine-tuned policy or "
+                             "model_<it>.pt")
     parser.add_argument("--episodes_per_env", type=int, default=1)
     parser.add_argument("--video", action=argparse.BooleanOptionalAction, default=True, help="film env 0")
-    parser.add_argument("--export", action=argparse.BooleanOptionalAction, default=True, help="write TorchScript and ONNX")
+    parser.add_argument("--export", action=argparse.BooleanOptionalAction, default=True,
+                        help="write TorchScript and ONNX")
     args = parser.parse_args()
     if not args.camera:
         raise UserError("the AGDM policy needs the camera: drop --no-camera")
@@ -84,7 +96,8 @@ def main() -> None:
     base = env.unwrapped
     nav = base.command_manager.get_term("nav")
     strategy = info["strategy"] or "none (AGDM checkpoint)"
-    print(f"[play] {path} ({strategy}) on {args.task}: {base.num_envs} envs x {args.episodes_per_env} episodes", flush=True)
+    print(f"[play] {path} ({strategy}) on {args.task}: {base.num_envs} envs x {args.episodes_per_env} episodes",
+          flush=True)
 
     obs, _ = env.reset(seed=args.seed)
     film = RolloutFilm(base, 0, label=args.task) if args.video else None
@@ -110,7 +123,8 @@ def main() -> None:
     result = {"checkpoint": str(path), "task": args.task, "strategy": info["strategy"], "content": env_cfg.content,
               "mode": env_cfg.control_mode, "seed": args.seed, **episodes.summary()}
     episodes.save(out, result)
-    print(f"[play] SR {result['SR']:.2f} | RC {result['RC']:.2f} | CT {result['CT']:.2f} ({result['episodes']} episodes) -> {out}")
+    print(f"[play] SR {result['SR']:.2f} | RC {result['RC']:.2f} | CT {result['CT']:.2f} ({result['episodes']} "
+          f"episodes) -> {out}")
     if args.export:
         images, goal = (x[:1].float() for x in policy.inputs(obs))
         exported = export_policy(model, images, goal, export_dir)

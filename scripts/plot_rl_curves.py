@@ -18,7 +18,8 @@ from s2e_isaaclab.utils.cli import UserError, run_main
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", help="run folders (logs/rsl_rl/<experiment>/<date_time>[_<name>])")
-    parser.add_argument("--labels", nargs="+", default=None, help="one legend label per run (default: the folder names)")
+    parser.add_argument("--labels", nargs="+", default=None,
+                        help="one legend label per run (default: the folder names)")
     parser.add_argument("--out", default="rl_curves.png")
     parser.add_argument("--title", default=None)
     args = parser.parse_args()

@@ -2,9 +2,11 @@
 
     ./isaaclab.sh -p scripts/pretrain_agdm.py                                  # configs/pretrain/agdm.yaml
     ./isaaclab.sh -p scripts/pretrain_agdm.py model.num_modes=1 run_name=agdm_single
-    ./isaaclab.sh -p scripts/pretrain_agdm.py 'data.datasets=[{path: /data/recon, weight: 2, frame_dt: 0.2}, {path: logs/demos/S2E-Urban-Wheeled, weight: 1}]'
+    ./isaaclab.sh -p scripts/pretrain_agdm.py \
+        'data.datasets=[{path: /data/recon, weight: 2, frame_dt: 0.2}, {path: logs/demos/S2E-Urban-Wheeled, weight: 1}]'
     ./isaaclab.sh -p scripts/pretrain_agdm.py init_checkpoint=assets/agdm/agdm_wheeled.pt run_name=sft_obstacles \
-        'data.datasets=[{path: logs/demos/wheeled_obstacles_sft}]' train.iterations=500   # SFT, the RL ablation's baseline
+        'data.datasets=[{path: logs/demos/wheeled_obstacles_sft}]' train.iterations=500   # SFT, the RL ablation's
+        baseline
 
 Writes logs/pretrain/<run_name>/: agdm.pt (latest checkpoint), agdm_best.pt (best held-out minADE),
 state.pt (for resume: rerunning the same command continues), metrics.json and TensorBoard events.
@@ -67,11 +69,13 @@ def main(cfg: DictConfig) -> None:
     if cfg.threads:
         torch.set_num_threads(int(cfg.threads))
     device = ("cuda:0" if torch.cuda.is_available() else "cpu") if cfg.device == "auto" else cfg.device
-    run_dir = ROOT / cfg.log_root / cfg.run_name if not Path(cfg.log_root).is_absolute() else Path(cfg.log_root) / cfg.run_name
+    run_dir = (ROOT / cfg.log_root / cfg.run_name if not Path(cfg.log_root).is_absolute() else Path(cfg.log_root)
+               / cfg.run_name)
     model = None
     if cfg.init_checkpoint:
         try:
-            model, _ = load_checkpoint(ROOT / cfg.init_checkpoint if not Path(cfg.init_checkpoint).is_absolute() else cfg.init_checkpoint)
+            model, _ = load_checkpoint(ROOT / cfg.init_checkpoint if not Path(cfg.init_checkpoint).is_absolute()
+                                       else cfg.init_checkpoint)
         except CheckpointError as err:
             exit_bad_input(f"init_checkpoint: {err}")
         for key in SAMPLE_SHAPE_KEYS:  # the data follows the checkpoint's sample shape, not the model section's
@@ -90,15 +94,19 @@ def main(cfg: DictConfig) -> None:
     if model is not None:
         print(f"[pretrain] fine-tuning {cfg.init_checkpoint} ({model_cfg.num_modes} modes, its anchors)", flush=True)
     else:
-        anchors = torch.load(state, map_location="cpu", weights_only=False)["model"]["anchors"] if state.is_file() else \
-            compute_anchors(train_set, model_cfg.num_modes, int(cfg.anchor_samples), int(cfg.seed))
+        if state.is_file():
+            anchors = torch.load(state, map_location="cpu", weights_only=False)["model"]["anchors"]
+        else:
+            anchors = compute_anchors(train_set, model_cfg.num_modes, int(cfg.anchor_samples), int(cfg.seed))
         model = AGDM(model_cfg, anchors)
     gen = torch.Generator().manual_seed(int(cfg.seed))
     sampler = WeightedRandomSampler(train_set.sample_weights(), num_samples=10**8, replacement=True, generator=gen)
-    train_loader = DataLoader(train_set, batch_size=train_cfg.batch_size, sampler=sampler, num_workers=cfg.data.num_workers)
+    train_loader = DataLoader(train_set, batch_size=train_cfg.batch_size, sampler=sampler,
+                              num_workers=cfg.data.num_workers)
     test_loader = DataLoader(test_set, batch_size=train_cfg.batch_size, shuffle=False)
     provenance = {"data": [dict(d) for d in OmegaConf.to_container(cfg.data.datasets, resolve=True)],
-                  "train_samples": len(train_set), "heldout_samples": len(test_set), "config": OmegaConf.to_container(cfg, resolve=True)}
+                  "train_samples": len(train_set), "heldout_samples": len(test_set),
+                  "config": OmegaConf.to_container(cfg, resolve=True)}
     trainer = Pretrainer(model, train_loader, test_loader, train_cfg, run_dir, device, provenance,
                          normalization={"waypoint_dt": model_cfg.waypoint_dt, "goal": "metres, robot frame",
                                         "waypoints": "metric / (speed * waypoint_dt)"})

@@ -48,7 +48,8 @@ def main() -> None:
     steps = int(args.seconds / base.step_dt)
     env.reset(seed=args.seed)
     t0 = time.time()
-    print(f"[record] {args.task}: env {args.env} of {base.num_envs}, content={cfg.content}, mode={cfg.control_mode}, {steps} steps", flush=True)
+    print(f"[record] {args.task}: env {args.env} of {base.num_envs}, content={cfg.content}, mode={cfg.control_mode}, "
+          f"{steps} steps", flush=True)
     with Mp4Writer(out / "rollout.mp4", fps=1.0 / base.step_dt) as video:
         for step in range(steps):
             frame = film.frame()
@@ -58,13 +59,14 @@ def main() -> None:
 
                 imageio.imwrite(out / "frame.png", frame)
             xy, yaw = nav.robot_pose_2d()
-            action = expert.act(xy, yaw, nav.routes, nav.refresh().progress, nav.footprints, nav.footprint_valid, nav.clearance,
-                                nav.layouts[0].size, nav.crowd.pos, nav.crowd.vel, nav.crowd.active)
+            action = expert.act(xy, yaw, nav.routes, nav.refresh().progress, nav.footprints, nav.footprint_valid,
+                                nav.clearance, nav.layouts[0].size, nav.crowd.pos, nav.crowd.vel, nav.crowd.active)
             _, _, terminated, truncated, _ = env.step(action)
             film.after_step(terminated, truncated)
             if step % 50 == 0:
                 rate = (step + 1) / (time.time() - t0)
-                print(f"[record] {step + 1}/{steps} frames, {rate:.1f} frames/s, ETA {(steps - step - 1) / rate:.0f} s", flush=True)
+                print(f"[record] {step + 1}/{steps} frames, {rate:.1f} frames/s, ETA {(steps - step - 1) / rate:.0f} s",
+                      flush=True)
     film.close()
     print(f"[record] wrote {out / 'rollout.mp4'} ({steps} frames)")
     env.close()

@@ -24,7 +24,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Scripted expert on an S2E-Urban task: SR / RC / CT.")
     add_env_args(parser)
     parser.add_argument("--episodes_per_env", type=int, default=1)
-    parser.add_argument("--no_pedestrian_avoidance", action="store_true", help="blind to pedestrians, like passive video")
+    parser.add_argument("--no_pedestrian_avoidance", action="store_true",
+                        help="blind to pedestrians, like passive video")
     parser.add_argument("--log_dir", default="logs/expert")
     args = parser.parse_args()
     env, cfg = make_env(args)
@@ -37,15 +38,18 @@ def main() -> None:
     num_envs = base.num_envs
     env.reset(seed=args.seed)
     episodes = EpisodeCounter(nav, args.episodes_per_env)
-    print(f"[expert] {args.task}: {num_envs} envs, content={cfg.content}, mode={cfg.control_mode}, target {episodes.target} episodes", flush=True)
+    print(f"[expert] {args.task}: {num_envs} envs, content={cfg.content}, mode={cfg.control_mode}, target "
+          f"{episodes.target} episodes", flush=True)
     episodes.run(env, expert, None, log=lambda line: print(f"[expert] {line}", flush=True))
 
     summary = episodes.summary()
     out = Path(args.log_dir) / args.task / datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
-    result = {"task": args.task, "content": cfg.content, "mode": cfg.control_mode, "num_envs": num_envs, "seed": args.seed, **summary}
+    result = {"task": args.task, "content": cfg.content, "mode": cfg.control_mode, "num_envs": num_envs,
+              "seed": args.seed, **summary}
     episodes.save(out, result)
     print(f"[expert] results in {out}")
-    print(f"SR {result['SR']:.2f} | RC {result['RC']:.2f} | CT {result['CT']:.2f}  ({result['episodes']} episodes, {result['wall_time_s']:.0f} s)")
+    print(f"SR {result['SR']:.2f} | RC {result['RC']:.2f} | CT {result['CT']:.2f}  ({result['episodes']} episodes, "
+          f"{result['wall_time_s']:.0f} s)")
     env.close()
 
 

@@ -22,9 +22,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", help="the run's checkpoint to ship (model_<it>.pt or best.pt)")
     parser.add_argument("--name", required=True, help="file name without .pt, e.g. s2e_ram_wheeled")
-    parser.add_argument("--agdm", default=None, help="the AGDM checkpoint it was fine-tuned from, where the policy ships "
+    parser.add_argument("--agdm", default=None,
+                        help="the AGDM checkpoint it was fine-tuned from, where the policy ships "
                                                      "(default: the bundled assets/agdm/agdm_wheeled.pt)")
-    parser.add_argument("--comparison", default=None, help="compare_policies.py's comparison.json of this checkpoint (held-out figures)")
+    parser.add_argument("--comparison", default=None,
+                        help="compare_policies.py's comparison.json of this checkpoint (held-out figures)")
     parser.add_argument("--command", default="", help="the training command")
     parser.add_argument("--train_seed", type=int, default=None)
     parser.add_argument("--recipe", default="")
@@ -49,7 +51,8 @@ def main() -> None:
         meta = ship_policy(args.model, agdm.parent / f"{args.name}.pt", agdm, sidecar)
     except RunnerCheckpointError as err:
         raise UserError(str(err)) from None
-    print(f"[ship_policy] wrote {agdm.parent / meta['policy']} ({meta['bytes']} bytes, sha256 {meta['sha256'][:16]}...) and its sidecar")
+    print(f"[ship_policy] wrote {agdm.parent / meta['policy']} ({meta['bytes']} bytes, sha256 "
+          f"{meta['sha256'][:16]}...) and its sidecar")
 
 
 if __name__ == "__main__":

@@ -26,29 +26,43 @@ from pathlib import Path
 import torch
 
 from s2e_isaaclab.paths import default_device
-from s2e_isaaclab.utils.cli import (RUN_CHECKPOINT_PATTERN, UserError, add_env_args, build_cfgs, create_env, ensure_writable,
-                                    finalize_cfgs, run_main)
+from s2e_isaaclab.utils.cli import (
+    RUN_CHECKPOINT_PATTERN,
+    UserError,
+    add_env_args,
+    build_cfgs,
+    create_env,
+    ensure_writable,
+    finalize_cfgs,
+    run_main,
+)
 
 AGENT_ENTRY_POINT = "s2e_rl_cfg_entry_point"
 
 
 def add_train_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--checkpoint", default=None, help="AGDM checkpoint to fine-tune (default: the bundled assets/agdm/agdm_wheeled.pt)")
+    parser.add_argument("--checkpoint", default=None,
+                        help="AGDM checkpoint to fine-tune (default: the bundled assets/agdm/agdm_wheeled.pt)")
     parser.add_argument("--max_iterations", type=int, default=None, help="PPO iterations (default: the agent config's)")
     parser.add_argument("--run_name", default=None, help="suffix of the run folder")
     parser.add_argument("--resume", action="store_true",
-                        help="continue a run from --load_run/--load_checkpoint: iterations continue after the loaded one, --max_iterations more")
+                        help="continue a run from --load_run/--load_checkpoint: iterations continue after the loaded "
+                             "one, --max_iterations more")
     parser.add_argument("--load_run", default=None,
                         help="with --resume: the run folder, or a regex of run folder names under "
                              "logs/rsl_rl/<experiment> (default: the newest run with a checkpoint)")
-    parser.add_argument("--load_checkpoint", default=None, help="with --resume: checkpoint in that folder (regex; default: the latest)")
+    parser.add_argument("--load_checkpoint", default=None,
+                        help="with --resume: checkpoint in that folder (regex; default: the latest)")
     parser.add_argument("--logger", choices=("tensorboard", "wandb"), default=None)
-    parser.add_argument("--video", action="store_true", help="film env 0 (camera beside a top-down map) during training")
+    parser.add_argument("--video", action="store_true",
+                        help="film env 0 (camera beside a top-down map) during training")
     parser.add_argument("--video_length", type=int, default=200, help="steps per video")
     parser.add_argument("--video_interval", type=int, default=2000, help="env steps between the starts of two videos")
-    parser.add_argument("--distributed", action="store_true", help="one process per GPU (or CPU process, gloo), launched by torchrun")
+    parser.add_argument("--distributed", action="store_true",
+                        help="one process per GPU (or CPU process, gloo), launched by torchrun")
     parser.add_argument("--eval_every", type=int, default=None,
-                        help="also run the held-out check every N iterations (default: agent.held_out.every; 0: only at the end)")
+                        help="also run the held-out check every N iterations (default: agent.held_out.every; 0: only "
+                             "at the end)")
 
 
 def resolve_agdm_checkpoint(path: str | None, agent_cfg) -> str:
@@ -57,8 +71,8 @@ def resolve_agdm_checkpoint(path: str | None, agent_cfg) -> str:
     path = path or agent_cfg.actor.checkpoint
     if path:
         if not Path(path).is_file():
-            raise UserError(f"AGDM checkpoint {path} not found: pass --checkpoint <file.pt> (e.g. logs/pretrain/<run>/agdm.pt) "
-                            "or leave it out for the bundled one")
+            raise UserError(f"AGDM checkpoint {path} not found: pass --checkpoint <file.pt> (e.g. "
+                            "logs/pretrain/<run>/agdm.pt) or leave it out for the bundled one")
         return str(Path(path).resolve())
     try:
         return asset_path(BUNDLED_CHECKPOINT)
@@ -74,8 +88,8 @@ def main() -> None:
     if not args.camera:
         raise UserError("the AGDM policy needs the camera: drop --no-camera")
     if not args.resume and (args.load_run is not None or args.load_checkpoint is not None):
-        raise UserError("--load_run/--load_checkpoint choose the run to continue: add --resume (a new run always starts "
-                        "from the AGDM --checkpoint)")
+        raise UserError("--load_run/--load_checkpoint choose the run to continue: add --resume (a new run always "
+                        "starts from the AGDM --checkpoint)")
     if args.max_iterations is not None and args.max_iterations < 1:
         raise UserError(f"--max_iterations {args.max_iterations}: train at least 1 iteration")
 
@@ -87,18 +101,19 @@ def main() -> None:
     from s2e.rl.observation_env import AGDMObservationEnv
     from s2e.rl.run_folders import RunNotFoundError, check_run_name, find_run_checkpoint
     from s2e.rl.runner import RunnerCheckpointError, S2ERunner
-    from s2e_isaaclab.utils.episodes import EpisodeMetricsVecEnv
     from s2e_isaaclab.evaluation.compare import DEFAULT_CACHE, EpisodeSet
+    from s2e_isaaclab.tasks.urban.agents import uses_mode_labels
+    from s2e_isaaclab.utils.episodes import EpisodeMetricsVecEnv
     from s2e_isaaclab.utils.held_out_check import HeldOutCheck
     from s2e_isaaclab.utils.mode_labels import EnvModeLabeler
     from s2e_isaaclab.utils.nav_policies import model_task_mismatch
     from s2e_isaaclab.utils.rollout_video import FilmingVecEnv
-    from s2e_isaaclab.tasks.urban.agents import uses_mode_labels
 
     rank, local_rank = int(os.getenv("RANK", "0")), int(os.getenv("LOCAL_RANK", "0"))
     if args.distributed:
         if "WORLD_SIZE" not in os.environ:
-            raise UserError("--distributed needs torchrun: torchrun --nproc_per_node N scripts/train_ram.py --distributed ...")
+            raise UserError("--distributed needs torchrun: torchrun --nproc_per_node N scripts/train_ram.py "
+                            "--distributed ...")
         args.device = f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu"
         args.seed += rank  # every process drives other blocks
     if args.mode is None and not (args.device or default_device()).startswith("cuda"):
@@ -132,7 +147,8 @@ def main() -> None:
     resume_path = None
     if args.resume:
         try:
-            resume_path = find_run_checkpoint(log_root.resolve(), args.load_run or ".*", args.load_checkpoint or RUN_CHECKPOINT_PATTERN)
+            resume_path = find_run_checkpoint(log_root.resolve(), args.load_run or ".*",
+                                              args.load_checkpoint or RUN_CHECKPOINT_PATTERN)
         except RunNotFoundError as err:
             raise UserError(f"nothing to resume under {log_root}: {err}") from None
     run = datetime.now().strftime("%Y-%m-%d_%H-%M-%S") + (f"_{agent_cfg.run_name}" if agent_cfg.run_name else "")
@@ -158,18 +174,23 @@ def main() -> None:
             raise UserError(str(err)) from None
     if held_out.enabled and rank == 0:
         episodes = EpisodeSet(task=args.task, seeds=list(held_out.seeds), num_envs=held_out.num_envs,
-                              episodes_per_env=held_out.episodes_per_env, content=env_cfg.content, mode=env_cfg.control_mode,
-                              overrides=[o for o in args.overrides if o.lstrip("+~").startswith("env.")], device=args.device)
+                              episodes_per_env=held_out.episodes_per_env, content=env_cfg.content,
+                              mode=env_cfg.control_mode,
+                              overrides=[o for o in args.overrides if o.lstrip("+~").startswith("env.")],
+                              device=args.device)
         final = runner.current_learning_iteration + agent_cfg.max_iterations - 1
         runner.checkpoint_hook = HeldOutCheck(log_dir, log_dir / "params" / "agdm.pt", episodes, DEFAULT_CACHE, final,
                                               every=held_out.every, log=lambda line: print(f"{who} {line}", flush=True))
     if rank == 0:
         dump_yaml(str(log_dir / "params" / "env.yaml"), env_cfg)
         dump_yaml(str(log_dir / "params" / "agent.yaml"), agent_cfg)
-        shutil.copy2(agent_cfg.actor.checkpoint, log_dir / "params" / "agdm.pt")  # the run stays playable if the original moves
-    runner.learn(num_learning_iterations=agent_cfg.max_iterations, init_at_random_ep_len=agent_cfg.init_at_random_ep_len)
+        # the run stays playable if the original moves
+        shutil.copy2(agent_cfg.actor.checkpoint, log_dir / "params" / "agdm.pt")
+    runner.learn(num_learning_iterations=agent_cfg.max_iterations,
+                 init_at_random_ep_len=agent_cfg.init_at_random_ep_len)
     if rank == 0:
-        curves = save_run_curves({log_dir.name: log_dir}, log_dir / "curves.png", title=f"{args.task}, {agent_cfg.actor.strategy}")
+        curves = save_run_curves({log_dir.name: log_dir}, log_dir / "curves.png",
+                                 title=f"{args.task}, {agent_cfg.actor.strategy}")
         print(f"{who} learning curves: {curves}", flush=True)
     print(f"{who} done" + (f": {log_dir}" if rank == 0 else ""), flush=True)
     vec.close()

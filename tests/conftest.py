@@ -6,7 +6,6 @@ import torch
 
 from s2e.urban.layout import UrbanLayoutCfg, generate_layout
 
-
 SIM_TIMEOUT_S = 600
 """A test that starts a simulation (a few env builds and short runs) gets this limit unless it sets its own."""
 
@@ -22,7 +21,7 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="module")
 def one_torch_thread():
-    """Small ops: one thread is ~30x faster than two on a shared two-core machine (no oversubscription).
+    """Small ops: one thread avoids intra-op hand-offs and oversubscription on a shared machine.
     Use in a module with `pytestmark = pytest.mark.usefixtures("one_torch_thread")`."""
     before = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -48,6 +47,6 @@ def tiny_agdm():
     from s2e.models.agdm import AGDM, AGDMConfig
 
     torch.manual_seed(0)
-    cfg = AGDMConfig(d_model=32, n_heads=2, fusion_layers=1, decoder_layers=2, num_modes=8, cnn_channels=(8, 16, 16, 16),
-                     image_size=(32, 32))
+    cfg = AGDMConfig(d_model=32, n_heads=2, fusion_layers=1, decoder_layers=2, num_modes=8,
+                     cnn_channels=(8, 16, 16, 16), image_size=(32, 32))
     return AGDM(cfg, torch.stack([torch.full((8,), 8.0), torch.linspace(-6, 6, 8)], -1)).eval()

@@ -41,7 +41,8 @@ class FakeUrbanEnv(VecEnv):
         assert actions.shape == (self.num_envs, self.num_actions)
         rewards = -(actions[:, -1] - 1.0).abs()
         self.episode_length_buf += 1
-        dones = (torch.rand(self.num_envs, generator=self.gen) < self.done_prob) | (self.episode_length_buf >= self.max_episode_length)
+        dones = ((torch.rand(self.num_envs, generator=self.gen) < self.done_prob)
+                 | (self.episode_length_buf >= self.max_episode_length))
         self.rgb = torch.cat([self.rgb[:, 1:], self._frames(self.num_envs)[:, None]], dim=1)
         ids = dones.nonzero().squeeze(-1)
         if ids.numel():

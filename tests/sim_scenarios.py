@@ -44,18 +44,21 @@ def _drive(env, base, cmd, seconds):
 
 
 def go2_walk():
-    env, cfg, base = _env("S2E-Urban-Quadruped", 2, "env.terminations.collision=null", "env.terminations.left_block=null", "env.terminations.arrived=null")
+    env, cfg, base = _env("S2E-Urban-Quadruped", 2, "env.terminations.collision=null",
+                          "env.terminations.left_block=null", "env.terminations.arrived=null")
     robot = base.scene["robot"]
     start = robot.data.root_pos_w.torch[:, :2].clone()
     v, w, upright = _drive(env, base, [0.6, 0.0], 4.0)
     dist = float((robot.data.root_pos_w.torch[:, :2] - start).norm(dim=-1).min())
     height = float((robot.data.root_pos_w.torch[:, 2] - base.scene.env_origins[:, 2]).min())
     v0, w_turn, upright2 = _drive(env, base, [0.0, 0.8], 3.0)
-    return {"speed": v, "yaw_rate": w, "distance": dist, "upright": min(upright, upright2), "height": height, "turn_rate": w_turn}
+    return {"speed": v, "yaw_rate": w, "distance": dist, "upright": min(upright, upright2), "height": height,
+            "turn_rate": w_turn}
 
 
 def wheeled_drive():
-    env, cfg, base = _env("S2E-Urban-Wheeled", 2, "env.terminations.collision=null", "env.terminations.left_block=null", "env.terminations.arrived=null")
+    env, cfg, base = _env("S2E-Urban-Wheeled", 2, "env.terminations.collision=null", "env.terminations.left_block=null",
+                          "env.terminations.arrived=null")
     v, w, _ = _drive(env, base, [0.6, 0.0], 3.0)
     v_turn, w_turn, _ = _drive(env, base, [0.3, 0.6], 3.0)
     return {"speed": v, "yaw_rate": w, "turn_speed": v_turn, "turn_rate": w_turn}
@@ -69,7 +72,8 @@ def expert_episodes():
     env, cfg, base = _env("S2E-Urban-Wheeled", 4, "--mode", "base", "--content", "mixed", "--seed", "3")
     nav = base.command_manager.get_term("nav")
     term = base.action_manager.get_term("nav")
-    expert = ScriptedExpert(ExpertCfg(lookahead=route_lookahead(cfg)), term.ctrl, nav.spec.radius, nav.cfg.pedestrians.radius)
+    expert = ScriptedExpert(ExpertCfg(lookahead=route_lookahead(cfg)), term.ctrl, nav.spec.radius,
+                            nav.cfg.pedestrians.radius)
     nav.episode_log.clear()
     logged, min_ped_sep, ped_moved = {}, float("inf"), 0.0
     ped_asset = base.scene["pedestrians"]
@@ -78,8 +82,8 @@ def expert_episodes():
     for step in range(600):
         xy, yaw = nav.robot_pose_2d()
         s = nav.refresh()
-        a = expert.act(xy, yaw, nav.routes, s.progress, nav.footprints, nav.footprint_valid, nav.clearance, nav.layouts[0].size,
-                       nav.crowd.pos, nav.crowd.vel, nav.crowd.active)
+        a = expert.act(xy, yaw, nav.routes, s.progress, nav.footprints, nav.footprint_valid, nav.clearance,
+                       nav.layouts[0].size, nav.crowd.pos, nav.crowd.vel, nav.crowd.active)
         _, _, _, _, extras = env.step(a)
         if step == 0:  # route guidance: far ahead it is the goal itself; near the start, 3 m ahead is ~3 m away
             route_far_err = float((nav.route_goal(1e4) - nav.command[:, :2]).abs().max())
@@ -90,7 +94,8 @@ def expert_episodes():
             break
     moved = (ped_asset.data.body_pos_w.torch[..., :2] - ped_start).norm(dim=-1)
     ped_moved = float(moved[nav.crowd.active].mean())
-    rec = {k: [float(x) for r in nav.episode_log for x in r[k]] for k in ("success", "route_completion", "collisions", "steps")}
+    rec = {k: [float(x) for r in nav.episode_log for x in r[k]]
+           for k in ("success", "route_completion", "collisions", "steps")}
     return {"episodes": rec, "log_keys": sorted(logged), "min_ped_separation": min_ped_sep, "ped_body_moved": ped_moved,
             "route_far_err": route_far_err, "route_near": route_near}
 
@@ -127,8 +132,8 @@ def walls_in_every_world():
 
     from s2e.urban.layout import boxes_as_footprints
 
-    env, cfg, base = _env("S2E-Urban-Wheeled", 8, "--mode", "joint", "env.terminations.collision=null", "env.terminations.arrived=null",
-                          "env.terminations.left_block=null")
+    env, cfg, base = _env("S2E-Urban-Wheeled", 8, "--mode", "joint", "env.terminations.collision=null",
+                          "env.terminations.arrived=null", "env.terminations.left_block=null")
     nav, term = base.command_manager.get_term("nav"), base.action_manager.get_term("nav")
     worlds = NewtonManager.get_model().shape_world.numpy()
     e, origins, poses, faces = base.num_envs, nav.origins, [], []
@@ -137,7 +142,8 @@ def walls_in_every_world():
         cx, cy, yaw, hx, hy, _, _ = b[int((b[:, 3] * b[:, 4]).argmax())]
         faces.append((cx, cy, yaw, hx))
         px, py = cx - math.cos(yaw) * (hx + 1.5), cy - math.sin(yaw) * (hx + 1.5)
-        poses.append([px + float(origins[i, 0]), py + float(origins[i, 1]), nav.spec.base_height, 0.0, 0.0, math.sin(yaw / 2), math.cos(yaw / 2)])
+        poses.append([px + float(origins[i, 0]), py + float(origins[i, 1]), nav.spec.base_height, 0.0, 0.0,
+                      math.sin(yaw / 2), math.cos(yaw / 2)])
     robot, ids = term.robot, torch.arange(e, device=base.device)
     robot.write_root_pose_to_sim_index(root_pose=torch.tensor(poses, device=base.device), env_ids=ids)
     robot.write_root_velocity_to_sim_index(root_velocity=torch.zeros(e, 6, device=base.device), env_ids=ids)
@@ -146,7 +152,8 @@ def walls_in_every_world():
         env.step(torch.zeros(e, 21, device=base.device))
     pos = robot.data.root_pos_w.torch[:, :2].cpu() - origins[:, :2].cpu()
     # signed distance of the base centre past the building's face (> 0: inside the building)
-    past = [math.cos(yaw) * (float(pos[i, 0]) - cx) + math.sin(yaw) * (float(pos[i, 1]) - cy) + hx for i, (cx, cy, yaw, hx) in enumerate(faces)]
+    past = [math.cos(yaw) * (float(pos[i, 0]) - cx) + math.sin(yaw) * (float(pos[i, 1]) - cy) + hx
+            for i, (cx, cy, yaw, hx) in enumerate(faces)]
     per_world = [int((worlds == w).sum()) for w in range(e)]
     env.close()
     return {"global_shapes": int((worlds == -1).sum()), "per_world": per_world, "past_face": [float(d) for d in past],
@@ -198,13 +205,17 @@ def bundle_episode():
     from pxr import UsdPhysics
 
     import isaaclab.sim as sim_utils
+
     from s2e.urban.layout import UrbanLayoutCfg, generate_layout
     from s2e.urban.procedural_bundle import export_procedural_bundle
 
     seed = 3
-    folder = export_procedural_bundle(Path(tempfile.mkdtemp()) / "bundle", seed=seed, obstacle_density=1.5, num_routes=4)
-    env, cfg, base = _env("S2E-Urban-Wheeled", 2, "--mode", "base", "--no-camera", f"env.scene.terrain.scene_bundle={folder}",
-                          "env.terminations.collision=null", "env.terminations.left_block=null", "env.terminations.arrived=null")
+    folder = export_procedural_bundle(Path(tempfile.mkdtemp()) / "bundle", seed=seed, obstacle_density=1.5,
+                                      num_routes=4)
+    env, cfg, base = _env("S2E-Urban-Wheeled", 2, "--mode", "base", "--no-camera",
+                          f"env.scene.terrain.scene_bundle={folder}",
+                          "env.terminations.collision=null", "env.terminations.left_block=null",
+                          "env.terminations.arrived=null")
     terrain, nav = base.scene.terrain, base.command_manager.get_term("nav")
     term, robot = base.action_manager.get_term("nav"), base.scene["robot"]
     planned = torch.as_tensor(nav.bundle_episodes.routes)
@@ -236,7 +247,8 @@ def bundle_episode():
     for _ in range(int(8.0 / base.step_dt)):
         xy, yaw = nav.robot_pose_2d()
         err = float(torch.atan2(torch.sin(heading - yaw[0].cpu()), torch.cos(heading - yaw[0].cpu())))
-        term.velocity_override = torch.tensor([[0.8 if abs(err) < 0.3 else 0.0, 2.0 * err], [0.0, 0.0]], device=base.device)
+        term.velocity_override = torch.tensor([[0.8 if abs(err) < 0.3 else 0.0, 2.0 * err], [0.0, 0.0]],
+                                              device=base.device)
         env.step(torch.zeros(2, 21, device=base.device))
         min_gap = min(min_gap, float(gap(nav.robot_pose_2d()[0][0].cpu())[b]))
         z.append(float(robot.data.root_pos_w.torch[0, 2] - base.scene.env_origins[0, 2]))
@@ -269,7 +281,8 @@ def camera_observations():
     result = {
         "rgb_shape": list(rgb.shape), "depth_shape": list(depth.shape), "history": k,
         "rgb_std": float(rgb[:, -1].std()), "rgb_min": float(rgb.min()), "rgb_max": float(rgb.max()),
-        "bottom_depth_m": float(depth[:, -1, 0, -4:, :].mean() * 20.0), "top_depth": float(depth[:, -1, 0, :4, :].mean()),
+        "bottom_depth_m": float(depth[:, -1, 0, -4:, :].mean() * 20.0),
+        "top_depth": float(depth[:, -1, 0, :4, :].mean()),
         "shifted": bool(torch.equal(frames[-1][:, :-1], frames[-2][:, 1:])),
         "moved": float((frames[-1][:, -1] - frames[0][:, -1]).abs().mean()),
         "active_pedestrians": int(nav.crowd.active.sum()), "people_gaussians": int((people > 0).sum()),
@@ -278,7 +291,8 @@ def camera_observations():
     camera.reset([0])
     refilled = camera.data.rgb[0]
     result["refilled_equal"] = all(bool(torch.equal(refilled[j], refilled[-1])) for j in range(k))
-    result["other_env_kept"] = bool(torch.equal(camera.data.rgb[1], (frames[-1][1].permute(0, 2, 3, 1) * 255).round().to(torch.uint8)))
+    result["other_env_kept"] = bool(torch.equal(camera.data.rgb[1],
+                                                (frames[-1][1].permute(0, 2, 3, 1) * 255).round().to(torch.uint8)))
     env.close()
     return result
 

@@ -7,7 +7,16 @@ import torch
 from torch import distributions as D
 
 from s2e.control.waypoint_controller import WaypointControllerCfg, metric_waypoints
-from s2e.models import AGDM, AGDMConfig, AGDMOutput, CheckpointError, TrajectoryMixture, agdm_loss, load_checkpoint, save_checkpoint
+from s2e.models import (
+    AGDM,
+    AGDMConfig,
+    AGDMOutput,
+    CheckpointError,
+    TrajectoryMixture,
+    agdm_loss,
+    load_checkpoint,
+    save_checkpoint,
+)
 from s2e.pretrain.anchors import anchor_points, kmeans_anchors
 from s2e.pretrain.metrics import open_loop_metrics
 
@@ -73,7 +82,8 @@ def test_mixture_sampling_and_entropy():
     many = TrajectoryMixture(*(t.repeat(n, *[1] * (t.dim() - 1)) for t in (logits, mu, sigma, rho)))
     draws = many.sample(g)[1].view(n, 2, 3, 2)  # [N, B, W, 2]
     torch.testing.assert_close(draws.mean(0), mu[:, 0], atol=0.1, rtol=0)
-    emp_corr = ((draws[..., 0] - mu[None, :, 0, :, 0]) * (draws[..., 1] - mu[None, :, 0, :, 1])).mean(0) / sigma[:, 0].prod(-1)
+    emp_corr = (((draws[..., 0] - mu[None, :, 0, :, 0]) * (draws[..., 1] - mu[None, :, 0, :, 1])).mean(0)
+                / sigma[:, 0].prod(-1))
     torch.testing.assert_close(emp_corr, rho[:, 0], atol=0.07, rtol=0)
     _, comp = _torch_mixture(logits, mu, sigma, rho)
     exact = comp.entropy()[:, 0]  # one mode: the Gaussian's entropy
@@ -81,7 +91,8 @@ def test_mixture_sampling_and_entropy():
     # Several modes: agrees with a plain Monte-Carlo estimate from torch.distributions.
     logits, mu, sigma, rho = _random_mixture(b=2, m=4, w=3, seed=3)
     mix, (ref, _) = TrajectoryMixture(logits, mu, sigma, rho), _torch_mixture(logits, mu, sigma, rho)
-    torch.testing.assert_close(mix.entropy_estimate(1000, g), -ref.log_prob(ref.sample((20000,))).mean(0), atol=0.15, rtol=0)
+    torch.testing.assert_close(mix.entropy_estimate(1000, g), -ref.log_prob(ref.sample((20000,))).mean(0), atol=0.15,
+                               rtol=0)
     modes, w = mix.sample(g)
     assert modes.shape == (2,) and w.shape == (2, 3, 2)
 
@@ -180,7 +191,8 @@ def test_output_shapes_and_action(modes):
     assert out.action("sample", torch.Generator().manual_seed(0)).shape == (2, 2 * W + 1)
     # "mean": the controller gets the score-weighted mean of the modes' metric trajectories
     q = out.logits.softmax(-1)[..., None, None]
-    torch.testing.assert_close(metric_waypoints(out.action("mean"), WaypointControllerCfg()), (q * out.metric_mu()).sum(1))
+    torch.testing.assert_close(metric_waypoints(out.action("mean"), WaypointControllerCfg()),
+                               (q * out.metric_mu()).sum(1))
     with pytest.raises(ValueError):
         out.action("median")
 
@@ -200,7 +212,8 @@ def test_cached_frame_features_give_identical_outputs():
             for name in ("logits", "mu", "sigma", "rho", "speed"):
                 torch.testing.assert_close(getattr(a, name), getattr(again, name), rtol=0, atol=0)
                 torch.testing.assert_close(getattr(a, name), getattr(ref, name), rtol=0, atol=1e-5)
-            torch.testing.assert_close(model.encode_frames(b["images"][:, i + 3:i + 4])[:, 0], cached[:, i + 3], rtol=0, atol=1e-5)
+            torch.testing.assert_close(model.encode_frames(b["images"][:, i + 3:i + 4])[:, 0], cached[:, i + 3], rtol=0,
+                                       atol=1e-5)
 
 
 def test_loss_decreases_when_overfitting_a_tiny_batch():
@@ -303,7 +316,8 @@ def test_checkpoint_errors(saved, tmp_path):
 
     path.write_bytes(good[: len(good) // 2])
     assert "corrupt, truncated" in _error(path)
-    path.write_bytes(torch.randint(0, 256, (4096,), generator=torch.Generator().manual_seed(0), dtype=torch.uint8).numpy().tobytes())
+    noise = torch.randint(0, 256, (4096,), generator=torch.Generator().manual_seed(0), dtype=torch.uint8)
+    path.write_bytes(noise.numpy().tobytes())
     msg = _error(path)
     assert "not a torch checkpoint file" in msg and "weights_only" not in msg and "code execution" not in msg
     # a zip archive whose pickle is damaged: torch's message would advise unsafe loading; ours does not
@@ -357,5 +371,6 @@ def test_resnet18_without_local_weights_is_a_clear_error():
         AGDM(AGDMConfig(encoder="resnet18", num_modes=2), torch.zeros(2, 2))
     with pytest.raises(FileNotFoundError, match="not found"):
         AGDM(AGDMConfig(encoder="resnet18", num_modes=2, resnet_weights="/nowhere/resnet18.pth"), torch.zeros(2, 2))
-    assert math.isfinite(sum(p.sum().item() for p in AGDM(AGDMConfig(encoder="resnet18", num_modes=2), torch.zeros(2, 2),
+    assert math.isfinite(sum(p.sum().item() for p in AGDM(AGDMConfig(encoder="resnet18", num_modes=2),
+                                                          torch.zeros(2, 2),
                                                        pretrained_encoder=False).parameters()))

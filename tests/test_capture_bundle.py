@@ -15,7 +15,16 @@ from s2e.rendering.ply import PlyError, save_ply
 from s2e.rendering.splat_file import load_splat, save_splat
 from s2e.urban.appearance import urban_scene_gaussians
 from s2e.urban.appearance_cfg import UrbanGaussianCfg
-from s2e.urban.layout import BUILDING, CROSSWALK, ROAD, SIDEWALK, UrbanLayoutCfg, collision_footprints, footprint_mask, generate_layout
+from s2e.urban.layout import (
+    BUILDING,
+    CROSSWALK,
+    ROAD,
+    SIDEWALK,
+    UrbanLayoutCfg,
+    collision_footprints,
+    footprint_mask,
+    generate_layout,
+)
 from s2e.urban.scene_bundle import Alignment, load_scene_bundle
 
 REPO = Path(__file__).resolve().parents[1]
@@ -46,12 +55,14 @@ def made(tmp_path_factory):
     f = g.select(torch.as_tensor(rng.choice(g.num_gaussians, 300)))
     f.means[:] = torch.as_tensor(np.c_[rng.uniform(-25, 25, (300, 2)), rng.uniform(0.3, 6.0, 300)], dtype=torch.float32)
     g = type(g).cat([g, f])
-    raw = g.transformed(torch.as_tensor(CAPTURE.rotation, dtype=torch.float32), torch.as_tensor(CAPTURE.translation, dtype=torch.float32), CAPTURE.scale)
+    raw = g.transformed(torch.as_tensor(CAPTURE.rotation, dtype=torch.float32),
+                        torch.as_tensor(CAPTURE.translation, dtype=torch.float32), CAPTURE.scale)
     root = tmp_path_factory.mktemp("capture")
     save_ply(raw, root / "raw.ply")
     out = root / "bundle"
-    run = subprocess.run([sys.executable, str(REPO / "scripts/make_bundle_from_capture.py"), str(root / "raw.ply"), "--out", str(out),
-                          "--scale", f"{1 / 0.3:.9f}"], capture_output=True, text=True, cwd=REPO, timeout=600)
+    run = subprocess.run([sys.executable, str(REPO / "scripts/make_bundle_from_capture.py"), str(root / "raw.ply"),
+                          "--out", str(out), "--scale", f"{1 / 0.3:.9f}"], capture_output=True, text=True, cwd=REPO,
+                         timeout=600)
     assert run.returncode == 0, run.stderr
     return layout, out, run.stdout
 
@@ -76,7 +87,8 @@ def test_walkable_and_obstacle_grids_match_the_block(made):
     blocked = footprint_mask(pts, collision_footprints(layout), inflate=layout.resolution * 0.71)
     ref_free = np.isin(layout.semantic, (SIDEWALK, CROSSWALK, ROAD)).ravel() & ~blocked
     ref_walk = layout.walkable.ravel() & ~blocked  # sidewalks and crosswalks, roads not
-    tile = b.alignment.apply(CAPTURE.apply(np.c_[pts, np.zeros(len(pts))]))[:, :2]  # block cell centres in the tool's tile
+    # block cell centres in the tool's tile
+    tile = b.alignment.apply(CAPTURE.apply(np.c_[pts, np.zeros(len(pts))]))[:, :2]
     inside = (np.abs(tile) < b.size / 2).all(axis=1)
     ij = b.layout.cell_of(tile)
     walk = np.zeros(len(pts), bool)
@@ -104,8 +116,8 @@ def test_outputs_routes_and_previews(made):
 def test_too_few_routes_is_one_line_and_no_bundle(made, tmp_path):
     """Routes that do not fit (a clearance wider than the sidewalks) stop the tool before it writes anything."""
     raw = made[1].parent / "raw.ply"
-    run = subprocess.run([sys.executable, str(REPO / "scripts/make_bundle_from_capture.py"), str(raw), "--out", str(tmp_path / "b"),
-                          "--scale", f"{1 / 0.3:.9f}", "--route_clearance", "2.5", "--no_render"],
+    run = subprocess.run([sys.executable, str(REPO / "scripts/make_bundle_from_capture.py"), str(raw), "--out",
+                          str(tmp_path / "b"), "--scale", f"{1 / 0.3:.9f}", "--route_clearance", "2.5", "--no_render"],
                          capture_output=True, text=True, cwd=REPO, timeout=600)
     assert run.returncode == 2 and run.stderr.count("\n") == 1, run.stderr
     assert "--route_clearance" in run.stderr and "--walkable_ground all" in run.stderr, run.stderr
@@ -132,10 +144,12 @@ def test_a_bundle_that_cannot_host_episodes_is_one_line_before_the_env(made, tmp
     far = _without_routes(made[1], tmp_path / "far", [60.0, 70.0])  # farther than the tile is wide
     with pytest.raises(SceneBundleError, match="holds no start and goal 60-70 m apart"):
         check_hosts_episodes(load_scene_bundle(far), RouteCfg(clearance=0.75))
-    for argv in (["scripts/run_expert.py", "--task", "S2E-Urban-Wheeled", "--num_envs", "2", "--mode", "base", "--no-camera",
-                  f"env.scene.terrain.scene_bundle={far}"],
-                 ["scripts/make_navbench_episodes.py", "--scene_bundle", str(far), "--out", str(tmp_path / "eps"), "--robots", "Wheeled"]):
-        run = subprocess.run([sys.executable, str(REPO / argv[0]), *argv[1:]], capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    for argv in (["scripts/run_expert.py", "--task", "S2E-Urban-Wheeled", "--num_envs", "2", "--mode", "base",
+                  "--no-camera", f"env.scene.terrain.scene_bundle={far}"],
+                 ["scripts/make_navbench_episodes.py", "--scene_bundle", str(far), "--out", str(tmp_path / "eps"),
+                  "--robots", "Wheeled"]):
+        run = subprocess.run([sys.executable, str(REPO / argv[0]), *argv[1:]], capture_output=True, text=True,
+                             cwd=tmp_path, timeout=600)
         errors = [line for line in run.stderr.splitlines() if line.startswith("error:")]
         assert run.returncode == 2 and len(errors) == 1 and "holds no start and goal" in errors[0], run.stderr[-2000:]
         assert "Traceback" not in run.stderr and "Simulation" not in run.stdout  # refused before the simulation started
@@ -147,7 +161,8 @@ def test_bad_input_is_one_line_and_exit_code_2(tmp_path):
                           ([str(tmp_path / "c.splat"), "--scale", "-1"], "--scale must be positive"),
                           ([str(tmp_path / "c.splat")], "not a whole number of 32-byte"),
                           ([str(tmp_path / "c.splat"), "--reference_length", "2"], "needs --reference_points")):
-        run = subprocess.run([sys.executable, str(REPO / "scripts/make_bundle_from_capture.py"), *argv, "--out", str(tmp_path / "o")],
+        run = subprocess.run([sys.executable, str(REPO / "scripts/make_bundle_from_capture.py"), *argv, "--out",
+                              str(tmp_path / "o")],
                              capture_output=True, text=True, cwd=REPO, timeout=120)
         assert run.returncode == 2 and message in run.stderr and run.stderr.count("\n") == 1, run.stderr
 
@@ -175,14 +190,16 @@ def test_splat_round_trip(tmp_path):
     gen = torch.Generator().manual_seed(0)
     n = 100
     from s2e.rendering.gaussians import GaussianScene
-    g = GaussianScene(means=torch.randn(n, 3, generator=gen), quats=torch.nn.functional.normalize(torch.randn(n, 4, generator=gen), dim=-1),
+    g = GaussianScene(means=torch.randn(n, 3, generator=gen),
+                      quats=torch.nn.functional.normalize(torch.randn(n, 4, generator=gen), dim=-1),
                       scales=torch.rand(n, 3, generator=gen) * 0.5 + 0.01, opacities=torch.rand(n, generator=gen),
                       sh=(torch.rand(n, 1, 3, generator=gen) - 0.5) / 0.28209479177387814)
     back = load_splat(save_splat(g, tmp_path / "g.splat"))
     torch.testing.assert_close(back.means, g.means)
     torch.testing.assert_close(back.scales, g.scales)
     torch.testing.assert_close(back.opacities, g.opacities, atol=0.5 / 255 + 1e-6, rtol=0)
-    torch.testing.assert_close(0.5 + 0.28209479177387814 * back.sh, 0.5 + 0.28209479177387814 * g.sh, atol=0.5 / 255 + 1e-6, rtol=0)
+    torch.testing.assert_close(0.5 + 0.28209479177387814 * back.sh, 0.5 + 0.28209479177387814 * g.sh,
+                               atol=0.5 / 255 + 1e-6, rtol=0)
     q, q0 = back.quats, g.quats
     err = torch.minimum((q - q0).norm(dim=-1), (q + q0).norm(dim=-1))
     assert err.max() < 0.02
@@ -192,8 +209,9 @@ def test_navbench_episode_files_are_made_for_the_tools_bundle(made, tmp_path):
     """NavBench-GS episodes for the tool's bundle: every start and goal on its walkable area (the sidewalks)."""
     _, out, _ = made
     episodes = tmp_path / "navbench"
-    proc = subprocess.run([sys.executable, str(REPO / "scripts/make_navbench_episodes.py"), "--scene_bundle", str(out), "--out",
-                           str(episodes), "--robots", "Wheeled", "--num_scenes", "1", "--episodes_per_scene", "4"],
+    proc = subprocess.run([sys.executable, str(REPO / "scripts/make_navbench_episodes.py"), "--scene_bundle", str(out),
+                           "--out", str(episodes), "--robots", "Wheeled", "--num_scenes", "1", "--episodes_per_scene",
+                           "4"],
                           capture_output=True, text=True, cwd=tmp_path, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     b = load_scene_bundle(out)
@@ -206,9 +224,11 @@ def test_navbench_episode_files_are_made_for_the_tools_bundle(made, tmp_path):
     from s2e.urban.layout import with_spawned_obstacles
     # the Obstacle task holds obstacles: the scene is the bundle with obstacles spawned on its walkable area
     scene = suite["scenes"][0]
-    layout = with_spawned_obstacles(b.layout, replace(appearance_family("urban").layout.obstacles, density=scene["obstacle_density"]),
+    layout = with_spawned_obstacles(b.layout, replace(appearance_family("urban").layout.obstacles,
+                                                      density=scene["obstacle_density"]),
                                     scene["layout_seed"], passage=0.75)
-    assert scene["obstacle_density"] > 0 and len(layout.obstacles) > 0 and layout_fingerprint(layout) == scene["fingerprint"]
+    assert (scene["obstacle_density"] > 0 and len(layout.obstacles) > 0 and layout_fingerprint(layout)
+            == scene["fingerprint"])
     for ep in suite["episodes"]:
         for point in (ep["start"], ep["goal"]):
             ij = layout.cell_of(np.asarray(point, float)[None, :2])[0]
@@ -219,9 +239,10 @@ def test_navbench_episode_files_are_made_for_the_tools_bundle(made, tmp_path):
 def test_the_expert_drives_the_tools_routes_in_the_task(made, tmp_path):
     """The bundle the tool wrote runs as the task's scene: the scripted expert reaches the goals of its routes."""
     _, out, _ = made
-    proc = subprocess.run([sys.executable, str(REPO / "scripts/run_expert.py"), "--task", "S2E-Urban-Wheeled", "--num_envs", "4",
-                           "--mode", "base", "--no-camera", "--log_dir", str(tmp_path / "expert"),
-                           f"env.scene.terrain.scene_bundle={out}"], capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    proc = subprocess.run([sys.executable, str(REPO / "scripts/run_expert.py"), "--task", "S2E-Urban-Wheeled",
+                           "--num_envs", "4", "--mode", "base", "--no-camera", "--log_dir", str(tmp_path / "expert"),
+                           f"env.scene.terrain.scene_bundle={out}"], capture_output=True, text=True, cwd=tmp_path,
+                          timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = proc.stdout.strip().splitlines()[-1]
     sr, rc = float(summary.split("SR ")[1].split()[0]), float(summary.split("RC ")[1].split()[0])

@@ -20,7 +20,8 @@ def _webp(path, rgba):
 def _sog(folder, means_u16, scale_idx, quat_rgba, sh_idx, alpha, mins, maxs, scale_book, sh_book):
     """A SOG version 2 folder of 4 Gaussians (a 2 x 2 image), written as the format specifies."""
     folder.mkdir(parents=True)
-    img = lambda a: np.c_[a, np.full((4, 4 - a.shape[1]), 255, np.uint8)].reshape(2, 2, 4) if a.shape[1] < 4 else a.reshape(2, 2, 4)  # noqa: E731
+    img = (lambda a: np.c_[a, np.full((4, 4 - a.shape[1]), 255, np.uint8)].reshape(2, 2, 4) if a.shape[1] < 4
+           else a.reshape(2, 2, 4))  # noqa: E731
     _webp(folder / "means_l.webp", img((means_u16 & 0xFF).astype(np.uint8)))
     _webp(folder / "means_u.webp", img((means_u16 >> 8).astype(np.uint8)))
     _webp(folder / "scales.webp", img(scale_idx.astype(np.uint8)))
@@ -60,12 +61,14 @@ def test_a_sog_folder_decodes_as_the_format_specifies(tmp_path):
         np.testing.assert_allclose(g.scales.numpy(), scales, rtol=1e-5)
         np.testing.assert_allclose(g.sh[:, 0].numpy(), sh0, atol=1e-6)
         np.testing.assert_allclose(g.opacities.numpy(), opacity, atol=1e-5)
-    # quaternions w x y z: the tag names the largest component, the bytes the other three in order, each (b / 255 * 2 - 1) / sqrt 2
+    # quaternions w x y z: the tag names the largest component, the bytes the other three in order, each (b / 255 * 2 -
+    # 1) / sqrt 2
     q = g.quats.numpy()
     for k in range(4):
         assert int(np.abs(q[k]).argmax()) == quat[k, 3] - 252
     small = (quat[2, :3] / 255.0 * 2 - 1) / math.sqrt(2)
-    np.testing.assert_allclose(q[2, [0, 1, 3]], small / np.linalg.norm(np.r_[small, math.sqrt(1 - (small ** 2).sum())]), atol=1e-5)
+    np.testing.assert_allclose(q[2, [0, 1, 3]], small / np.linalg.norm(np.r_[small, math.sqrt(1 - (small ** 2).sum())]),
+                               atol=1e-5)
     torch.testing.assert_close(g.quats.norm(dim=-1), torch.ones(4))
 
 
@@ -73,7 +76,8 @@ def test_a_streamed_sog_reads_every_chunk_of_one_level(tmp_path):
     root = tmp_path / "streamed"
     fine = [_example(root / f"0_{i}", offset=i) for i in range(2)]
     coarse = _example(root / "1_0", offset=5.0)
-    (root / "lod-meta.json").write_text(json.dumps({"lodLevels": 2, "filenames": ["0_0/meta.json", "1_0/meta.json", "0_1/meta.json"],
+    (root / "lod-meta.json").write_text(json.dumps({"lodLevels": 2,
+                                                    "filenames": ["0_0/meta.json", "1_0/meta.json", "0_1/meta.json"],
                                                     "tree": {}}))
     g = load_capture(root / "lod-meta.json")  # the coarsest level by default
     np.testing.assert_allclose(g.means.numpy(), coarse[0], rtol=1e-5, atol=1e-5)

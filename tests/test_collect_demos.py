@@ -2,6 +2,7 @@
 pretraining dataset reader loads (one short CPU run, with the Gaussian-splat camera)."""
 
 import pickle
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -21,16 +22,18 @@ MAX_LIN_VEL = 1.2  # the delivery robot's speed limit (m/s)
 @pytest.mark.sim
 def test_collect_demos_writes_a_readable_gnm_dataset(tmp_path):
     out = tmp_path / "demos"
-    cmd = [sys.executable, str(ROOT / "scripts/collect_demos.py"), "--task", "S2E-Urban-Wheeled", "--num_envs", "2", "--mode", "base",
-           "--frames", str(FRAMES), "--out", str(out), "--min_episode_frames", "5",
+    cmd = [sys.executable, str(ROOT / "scripts/collect_demos.py"), "--task", "S2E-Urban-Wheeled", "--num_envs", "2",
+           "--mode", "base", "--frames", str(FRAMES), "--out", str(out), "--min_episode_frames", "5",
            "--perturb_prob", "0.05", "--perturb_steps", "3",
            "env.commands.nav.route.min_distance=5", "env.commands.nav.route.max_distance=8"]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert proc.returncode == 0, (proc.stdout[-3000:], proc.stderr[-3000:])
-    assert "[collect] wrote" in proc.stdout
+    wrote = re.search(r"\[collect\] wrote (\d+) frames in (\d+) trajectories \((\d+) truncated\)", proc.stdout)
+    assert wrote, proc.stdout[-3000:]
 
     meta = yaml.safe_load((out / "dataset.yaml").read_text())
-    assert meta["frame_dt"] == pytest.approx(0.1) and meta["task"] == "S2E-Urban-Wheeled" and meta["control_mode"] == "base"
+    assert (meta["frame_dt"] == pytest.approx(0.1) and meta["task"] == "S2E-Urban-Wheeled" and meta["control_mode"]
+            == "base")
     assert meta["expert"]["avoid_pedestrians"] is False
     assert meta["perturbation"] == {"prob": 0.05, "steps": 3, "angle": 0.6}
     run = meta["runs"][0]
@@ -58,6 +61,8 @@ def test_collect_demos_writes_a_readable_gnm_dataset(tmp_path):
     assert complete >= 1  # at least one episode ran to its end and was written then
     assert 0 < perturbed < sum(lengths) // 2  # ~13% of the steps are in a burst at prob 0.05 x 3 steps
     assert len(trajs) == meta["trajectories"]
+    # the summary line counts what is on disk
+    assert tuple(int(v) for v in wrote.groups()) == (sum(lengths), len(trajs), len(trajs) - complete), wrote[0]
 
     ds = GNMDataset(GNMDatasetCfg(path=str(out), split="all", augment=False))  # frame_dt from dataset.yaml
     assert ds.frame_dt == pytest.approx(0.1) and len(ds) > 0

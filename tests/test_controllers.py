@@ -6,7 +6,12 @@ import torch
 
 from s2e.control.diff_drive import DiffDriveCfg, body_to_wheel_speeds, wheel_to_body_speeds
 from s2e.control.first_order import FirstOrderCfg, FirstOrderVelocity, fit_first_order, simulate_first_order
-from s2e.control.waypoint_controller import WaypointControllerCfg, metric_waypoints, normalize_waypoints, waypoints_to_velocity
+from s2e.control.waypoint_controller import (
+    WaypointControllerCfg,
+    metric_waypoints,
+    normalize_waypoints,
+    waypoints_to_velocity,
+)
 
 CTRL = WaypointControllerCfg()
 LIMITS = dict(max_lin_vel=1.0, max_ang_vel=1.5)  # a robot's top speed (m/s) and yaw rate (rad/s)
@@ -27,7 +32,8 @@ def test_straight_line_gives_forward_speed_no_turn():
 
 
 def test_left_arc_turns_left_and_right_arc_right():
-    left, right = waypoints_to_velocity(_arc(0.8, 0.8), CTRL, **LIMITS), waypoints_to_velocity(_arc(0.8, -0.8), CTRL, **LIMITS)
+    left = waypoints_to_velocity(_arc(0.8, 0.8), CTRL, **LIMITS)
+    right = waypoints_to_velocity(_arc(0.8, -0.8), CTRL, **LIMITS)
     assert left[0, 1] > 0.2 and right[0, 1] < -0.2
     assert left[0, 0] == pytest.approx(right[0, 0].item())
 

@@ -47,10 +47,12 @@ def test_culled_render_equals_full_render(blocks, antialiased):
     culler = FrustumCuller(scene)
     full = render(scene, views, ks, 64, 48, backend="cpu", near_plane=NEAR, antialiased=antialiased)
     culled = render(scene, views, ks, 64, 48, backend="cpu", near_plane=NEAR, antialiased=antialiased, culler=culler)
-    assert torch.equal(full.rgb, culled.rgb) and torch.equal(full.alpha, culled.alpha) and torch.equal(full.depth, culled.depth)
+    assert (torch.equal(full.rgb, culled.rgb) and torch.equal(full.alpha, culled.alpha)
+            and torch.equal(full.depth, culled.depth))
     assert (full.alpha > 0.5).float().mean() > 0.3  # the cameras see the city, not the sky
     _, counts = culler.candidates(np.ascontiguousarray(views.reshape(-1, 4, 4).numpy()),
-                                  np.ascontiguousarray(ks.reshape(-1, 3, 3).numpy()), 64, 48, NEAR, np.repeat(np.arange(2), 12))
+                                  np.ascontiguousarray(ks.reshape(-1, 3, 3).numpy()), 64, 48, NEAR,
+                                  np.repeat(np.arange(2), 12))
     assert counts.mean() < 0.6 * scene.num_gaussians  # most of a block is outside a street camera's view
 
 
@@ -61,7 +63,8 @@ def test_wide_and_odd_cameras_lose_nothing(blocks):
     views = street_cameras(layouts[0], 6, seed=11)
     down = torch.tensor([[1.0, 0, 0, 0], [0, -1, 0, 0], [0, 0, -1, 3.0], [0, 0, 0, 1]])  # 3 m above the origin
     views = torch.cat([views, down[None]])
-    ks = torch.stack([intrinsics_from_fov(80, 40, 150.0) if i % 2 else torch.tensor([[30.0, 0, 10], [0, 30, 35], [0, 0, 1]])
+    ks = torch.stack([intrinsics_from_fov(80, 40, 150.0) if i % 2
+                      else torch.tensor([[30.0, 0, 10], [0, 30, 35], [0, 0, 1]])
                       for i in range(len(views))])
     culler = FrustumCuller(one)
     full = render(one, views, ks, 80, 40, backend="cpu", near_plane=NEAR)

@@ -10,7 +10,14 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader
 
-from s2e.pretrain.dataset import DatasetError, GNMDataset, GNMDatasetCfg, MixedDataset, make_mixed_loader, waypoint_targets
+from s2e.pretrain.dataset import (
+    DatasetError,
+    GNMDataset,
+    GNMDatasetCfg,
+    MixedDataset,
+    make_mixed_loader,
+    waypoint_targets,
+)
 from s2e.urban.geometry import world_to_body
 
 SIZE = 16
@@ -42,7 +49,8 @@ def straight(n, speed, dt, heading=0.0, start=(0.0, 0.0)):
 
 
 def cfg(path, **kw):
-    base = dict(path=str(path), frame_dt=0.25, image_size=(SIZE, SIZE), split="all", augment=False, goal_range=(4, 4), goal_unit="frames")
+    base = dict(path=str(path), frame_dt=0.25, image_size=(SIZE, SIZE), split="all", augment=False, goal_range=(4, 4),
+                goal_unit="frames")
     base.update(kw)
     return GNMDatasetCfg(**base)
 
@@ -75,7 +83,8 @@ def test_straight_line_at_one_metre_per_second(straight_ds):
         s = ds[i]
         assert float(s["speed"]) == pytest.approx(1.0, abs=1e-5)
         j = torch.arange(1, 11, dtype=torch.float32)
-        assert torch.allclose(s["waypoints"], torch.stack([j, torch.zeros(10)], -1), atol=1e-4)  # heading +y, still straight ahead
+        # heading +y, still straight ahead
+        assert torch.allclose(s["waypoints"], torch.stack([j, torch.zeros(10)], -1), atol=1e-4)
         assert torch.allclose(s["metric_waypoints"], torch.stack([0.25 * j, torch.zeros(10)], -1), atol=1e-5)
         assert torch.allclose(s["goal"], torch.tensor([1.0, 0.0]), atol=1e-5)  # 4 frames ahead = 1 m
 
@@ -114,7 +123,8 @@ def test_curved_motion_in_robot_frame(tmp_path):
     normalized, speed = waypoint_targets(s["metric_waypoints"][None], 0.25)
     assert torch.allclose(normalized[0], s["waypoints"], atol=1e-4) and torch.allclose(speed[0], s["speed"])
     world = torch.as_tensor(pos[10 + 5 * np.arange(1, 11)])
-    assert torch.allclose(world_to_body(world - torch.as_tensor(pos[10]), torch.tensor(th[10])).float(), s["metric_waypoints"], atol=1e-5)
+    assert torch.allclose(world_to_body(world - torch.as_tensor(pos[10]), torch.tensor(th[10])).float(),
+                          s["metric_waypoints"], atol=1e-5)
 
 
 def test_goal_is_a_later_frame_in_the_robot_frame(tmp_path):
@@ -129,7 +139,8 @@ def test_goal_is_a_later_frame_in_the_robot_frame(tmp_path):
     assert np.allclose(ds[t]["goal"].numpy(), [c * d[0] + s * d[1], -s * d[0] + c * d[1]], atol=1e-4)
     # a range: the goal is one of the frames within it (seconds here: 1-2 s = 4-8 frames), clamped at the end
     ds = GNMDataset(cfg(tmp_path, goal_range=(1.0, 2.0), goal_unit="s", split="all"))
-    assert (ds.goal_lo == torch.clamp(ds.sample_t + 4, max=39)).all() and (ds.goal_hi == torch.clamp(ds.sample_t + 8, max=39)).all()
+    assert ((ds.goal_lo == torch.clamp(ds.sample_t + 4, max=39)).all()
+            and (ds.goal_hi == torch.clamp(ds.sample_t + 8, max=39)).all())
     seen = set()
     for _ in range(40):
         g = ds[0]["goal"].numpy()
@@ -170,7 +181,8 @@ def test_flip_mirrors_images_goal_and_waypoints_together(tmp_path):
     pos = np.cumsum(np.stack([np.cos(th), np.sin(th)], -1) * 0.25, 0)
     write_traj(tmp_path, "a", pos, th)
     plain = GNMDataset(cfg(tmp_path, split="train", test_fraction=0.0, augment=False))
-    flipped = GNMDataset(cfg(tmp_path, split="train", test_fraction=0.0, augment=True, flip_prob=1.0, brightness=0.0, contrast=0.0))
+    flipped = GNMDataset(cfg(tmp_path, split="train", test_fraction=0.0, augment=True, flip_prob=1.0, brightness=0.0,
+                             contrast=0.0))
     a, b = plain[5], flipped[5]
     assert torch.allclose(b["images"], a["images"].flip(-1))
     assert float(a["images"][0, 0, 0, -1]) > 0.9 and float(b["images"][0, 0, 0, 0]) > 0.9  # white side moved left
@@ -186,7 +198,8 @@ def test_colour_jitter_is_one_factor_for_all_frames_of_a_sample(tmp_path):
     pos, yaw = straight(30, 1.0, 0.25)
     write_traj(tmp_path, "a", pos, yaw)
     plain = GNMDataset(cfg(tmp_path, split="train", test_fraction=0.0, augment=False))
-    jit = GNMDataset(cfg(tmp_path, split="train", test_fraction=0.0, augment=True, flip_prob=0.0, brightness=0.3, contrast=0.0))
+    jit = GNMDataset(cfg(tmp_path, split="train", test_fraction=0.0, augment=True, flip_prob=0.0, brightness=0.3,
+                         contrast=0.0))
     torch.manual_seed(0)
     ratios = set()
     for _ in range(5):
@@ -206,7 +219,8 @@ def test_mixing_weights_set_the_proportions(tmp_path):
     mixed = MixedDataset([big, small], [1.0, 3.0])
     idx = torch.multinomial(mixed.sample_weights(), 8000, replacement=True, generator=torch.Generator().manual_seed(0))
     assert float((idx >= len(big)).float().mean()) == pytest.approx(0.75, abs=0.02)
-    loader = make_mixed_loader([cfg(tmp_path / "big"), cfg(tmp_path / "small")], [1.0, 3.0], batch_size=8, num_samples=16, seed=0)
+    loader = make_mixed_loader([cfg(tmp_path / "big"), cfg(tmp_path / "small")], [1.0, 3.0], batch_size=8,
+                               num_samples=16, seed=0)
     batches = list(loader)
     assert len(batches) == 2 and batches[0]["images"].shape == (8, 4, 3, SIZE, SIZE)
     with pytest.raises(DatasetError, match="image_size"):
@@ -289,7 +303,8 @@ def test_perturbed_actions_are_never_labels(tmp_path):
     assert ds.sample_t.tolist() == [0, 1, 2] + list(range(15, 30))
 
 
-@pytest.mark.parametrize("case", ["missing", "corrupt", "not_dict", "missing_key", "bad_shape", "yaw_length", "nan", "expert_length"])
+@pytest.mark.parametrize("case", ["missing", "corrupt", "not_dict", "missing_key", "bad_shape", "yaw_length", "nan",
+                                  "expert_length"])
 def test_error_bad_traj_data(tmp_path, case):
     folder = write_traj(tmp_path, "a", *straight(20, 1.0, 0.25))
     pkl = folder / "traj_data.pkl"
@@ -359,14 +374,15 @@ def test_writer_round_trip_through_the_reader(tmp_path):
         if t in ends:
             env, success, collisions = ends[t]
             writer.end_episode(env, success, collisions)
-    assert writer.kept_in_progress(np.array([0, 1])) == 4 and writer.kept_in_progress(np.array([1, 0])) == 0  # env 1: 2 < 3 frames
+    # env 1: 2 < 3 frames
+    assert writer.kept_in_progress(np.array([0, 1])) == 4 and writer.kept_in_progress(np.array([1, 0])) == 0
     writer.close(np.zeros(2, dtype=int))
     write_meta(root, {"frame_dt": 0.25, "task": "tiny"})
     # env 0: steps 0-4 (success), 5-7 (3 frames), 8-11 (truncated); env 1: 0-6 collided (dropped), 7-9, 10-11 (short)
-    expected = {"traj_3_0_0": (0, 0, 5, True, False), "traj_3_0_1": (0, 5, 8, False, False), "traj_3_0_2": (0, 8, 12, False, True),
-                "traj_3_1_1": (1, 7, 10, False, False)}
-    assert writer.counts == {"frames": 15, "trajectories": 4, "truncated": 1, "dropped_collision": 1, "dropped_short": 1,
-                             "episodes": 4, "successes": 1}
+    expected = {"traj_3_0_0": (0, 0, 5, True, False), "traj_3_0_1": (0, 5, 8, False, False),
+                "traj_3_0_2": (0, 8, 12, False, True), "traj_3_1_1": (1, 7, 10, False, False)}
+    assert writer.counts == {"frames": 15, "trajectories": 4, "truncated": 1, "dropped_collision": 1,
+                             "dropped_short": 1, "episodes": 4, "successes": 1}
     assert sorted(p.name for p in root.iterdir()) == sorted([*expected, "dataset.yaml"])
     assert read_meta(root) == {"frame_dt": 0.25, "task": "tiny"}
 
@@ -380,7 +396,8 @@ def test_writer_round_trip_through_the_reader(tmp_path):
         assert torch.equal(ds.yaw[rows], torch.as_tensor(poses[a:b, env, 2]))
         assert np.array_equal(ds.expert_action[rows], expert[a:b, env])
         data = pickle.loads((root / name / "traj_data.pkl").read_bytes())
-        assert (data["success"], data["collisions"], data["truncated"], data["env"], data["seed"]) == (success, 0, truncated, env, 3)
+        assert ((data["success"], data["collisions"], data["truncated"], data["env"], data["seed"])
+                == (success, 0, truncated, env, 3))
         for f in range(b - a):  # JPEG: flat blocks come back within a few grey levels
             back = load_image(ds.frame_path(k, f), (SIZE, SIZE)).astype(int)
             assert np.abs(back - frames[a + f, env]).max() <= 4, (name, f)

@@ -66,5 +66,6 @@ def test_records_come_in_env_order_and_a_resumed_counter_owes_only_the_rest():
         resumed.after_step(no, no)
     assert resumed.finished
     out = resumed.records()
-    assert list(zip(out["env"].tolist(), out["env_episode"].tolist())) == [(0, 0), (0, 1), (1, 0), (1, 1), (2, 0), (2, 1)]
+    assert (list(zip(out["env"].tolist(), out["env_episode"].tolist()))
+            == [(0, 0), (0, 1), (1, 0), (1, 1), (2, 0), (2, 1)])
     assert out["success"].tolist() == r["success"].tolist()

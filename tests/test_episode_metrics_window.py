@@ -21,7 +21,8 @@ class _FakeEnv:
         self.t += 1
         ok = float(self.t > 3)
         n = self.per_step
-        self.log.append({"success": np.full(n, ok), "route_completion": np.full(n, ok), "collisions": np.full(n, 1.0 - ok)})
+        self.log.append({"success": np.full(n, ok), "route_completion": np.full(n, ok),
+                         "collisions": np.full(n, 1.0 - ok)})
         return None, torch.zeros(n), torch.ones(n, dtype=torch.bool), {}
 
 

@@ -62,15 +62,16 @@ def test_same_numbers_from_one_run_and_from_a_run_interrupted_mid_task(tmp_path)
     whole = _run(*args, "--name", "a", cwd=tmp_path)
     assert whole.returncode == 0, whole.stderr[-3000:]
     partial = tmp_path / "logs/navbench/urban/wheeled/b/.Obstacle.partial.json"
-    proc = subprocess.Popen(_cmd(*args, "--name", "b"), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=dict(os.environ, OMP_NUM_THREADS="1"))
+    proc = subprocess.Popen(_cmd(*args, "--name", "b"), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
     assert _wait_until(partial.is_file, 600)
     proc.send_signal(signal.SIGTERM)  # the parent only: it passes the signal on to its worker
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 128 + signal.SIGTERM
-    assert err.strip().splitlines()[-1] == ("error: interrupted by SIGTERM while evaluating NavBench-GS-Obstacle-Wheeled; the "
-                                            "finished episodes are kept in logs/navbench/urban/wheeled/b/.Obstacle.partial.json: "
-                                            "run the same command again to resume")
+    assert err.strip().splitlines()[-1] == ("error: interrupted by SIGTERM while evaluating "
+                                            "NavBench-GS-Obstacle-Wheeled; the finished episodes are kept in "
+                                            "logs/navbench/urban/wheeled/b/.Obstacle.partial.json: run the same "
+                                            "command again to resume")
     assert _wait_until(lambda: not _processes_in(tmp_path), 30)
     kept = len(json.loads(partial.read_text())["per_episode"]["env"])
     assert 1 <= kept < 16
@@ -85,7 +86,8 @@ def test_same_numbers_from_one_run_and_from_a_run_interrupted_mid_task(tmp_path)
     assert max(abs(x - y) for x, y in zip(path_a, path_b)) < 0.02
     assert all(a["summary"][m] == b["summary"][m] for m in ("SR", "RC", "CT", "TTG"))
     assert not partial.exists()
-    assert set(a["summary"]) == {"SR", "SRNC", "RC", "CT", "PLR", "TTG"} and a["summary"]["SR"]["lo"] <= a["summary"]["SR"]["mean"]
+    assert (set(a["summary"]) == {"SR", "SRNC", "RC", "CT", "PLR", "TTG"} and a["summary"]["SR"]["lo"]
+            <= a["summary"]["SR"]["mean"])
     clean = [s and c == 0 for s, c in zip(a["per_episode"]["success"], a["per_episode"]["collisions"])]
     assert a["summary"]["SRNC"]["mean"] == sum(clean) / len(clean)
     report = tmp_path / "logs/navbench/urban/wheeled"
@@ -127,8 +129,9 @@ def test_an_interrupted_evaluation_resumes_keeping_finished_tasks(tmp_path):
 
 
 def test_a_killed_worker_ends_the_evaluation_with_one_line(tmp_path):
-    proc = subprocess.Popen(_cmd("--method", "straight", "--tasks", "Empty", *QUICK), cwd=tmp_path, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    proc = subprocess.Popen(_cmd("--method", "straight", "--tasks", "Empty", *QUICK), cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, OMP_NUM_THREADS="1"))
 
     def worker():
         found = []
@@ -144,8 +147,8 @@ def test_a_killed_worker_ends_the_evaluation_with_one_line(tmp_path):
     os.kill(worker()[0], signal.SIGKILL)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 1
-    assert err.strip().splitlines()[-1] == ("error: the worker evaluating NavBench-GS-Empty-Wheeled was killed by SIGKILL; no "
-                                            "episode had finished: run the same command again to resume")
+    assert err.strip().splitlines()[-1] == ("error: the worker evaluating NavBench-GS-Empty-Wheeled was killed by "
+                                            "SIGKILL; no episode had finished: run the same command again to resume")
 
 
 @pytest.mark.timeout(1200)
@@ -164,7 +167,8 @@ def test_the_bundled_agdm_directly_and_through_the_policy_contract(tmp_path):
     assert c["per_episode"] == r["per_episode"]  # outcome by outcome, path lengths and all
     # the table compares every row with S2E-BC on the same episodes
     table = (tmp_path / "logs/navbench/urban/wheeled/results.md").read_text()
-    assert "Verdicts against S2E-BC" in table and "| BC-contract | Obstacle | +0 (0/0, p=1) n.s. | +0 (0/0, p=1) n.s. |" in table
+    assert ("Verdicts against S2E-BC" in table
+            and "| BC-contract | Obstacle | +0 (0/0, p=1) n.s. | +0 (0/0, p=1) n.s. |" in table)
 
 
 def _free_port() -> int:
@@ -178,9 +182,9 @@ def _free_port() -> int:
 @pytest.mark.timeout(1200)
 def test_the_example_policy_in_process_and_from_its_own_server(tmp_path):
     args = ["--method", "policy", "--tasks", "Empty", *QUICK]
-    local = subprocess.run(_cmd(*args, "--policy", "examples.navbench_policy.route_follower:make_policy", "--name", "local",
-                                "--out", str(tmp_path / "logs/navbench")), capture_output=True, text=True, cwd=ROOT,
-                           timeout=900, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    local = subprocess.run(_cmd(*args, "--policy", "examples.navbench_policy.route_follower:make_policy", "--name",
+                                "local", "--out", str(tmp_path / "logs/navbench")), capture_output=True, text=True,
+                           cwd=ROOT, timeout=900, env=dict(os.environ, OMP_NUM_THREADS="1"))
     assert local.returncode == 0, local.stderr[-3000:]
     port = _free_port()
     server = subprocess.Popen([sys.executable, str(ROOT / "examples/navbench_policy/serve.py"), "--port", str(port)],
@@ -197,9 +201,11 @@ def test_the_example_policy_in_process_and_from_its_own_server(tmp_path):
     assert a["summary"]["RC"]["mean"] > 0.5  # a blind route follower gets along its routes
     assert b["spec"]["policy"] == f"ws://127.0.0.1:{port}"
     # the same policy commanding the body's velocity instead of waypoints
-    velocity = subprocess.run(_cmd(*args, "--policy", "examples.navbench_policy.route_follower:make_policy", "--policy_kwargs",
-                                   "output=velocity", "--name", "velocity", "--out", str(tmp_path / "logs/navbench")),
-                              capture_output=True, text=True, cwd=ROOT, timeout=900, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    velocity = subprocess.run(_cmd(*args, "--policy", "examples.navbench_policy.route_follower:make_policy",
+                                   "--policy_kwargs", "output=velocity", "--name", "velocity", "--out",
+                                   str(tmp_path / "logs/navbench")),
+                              capture_output=True, text=True, cwd=ROOT, timeout=900,
+                              env=dict(os.environ, OMP_NUM_THREADS="1"))
     assert velocity.returncode == 0, velocity.stderr[-3000:]
     v = _result(tmp_path, "velocity", "Empty")
     assert v["summary"]["RC"]["mean"] > 0.5 and v["per_episode"]["path_length"] != a["per_episode"]["path_length"]
@@ -224,7 +230,8 @@ def test_the_shift_split_runs_its_own_episodes(tmp_path):
     (["--method", "policy"], "--method policy and --policy go together"),
     (["--method", "policy", "--policy", "nowhere_pkg.mod:make"], "--policy 'nowhere_pkg.mod:make' cannot be loaded"),
     (["--method", "policy", "--policy", "ws://127.0.0.1:9"], "no policy server answers at ws://127.0.0.1:9"),
-    (["--method", "policy", "--policy", "examples.navbench_policy.route_follower:make_policy", "--policy_kwargs", "speed"],
+    (["--method", "policy", "--policy", "examples.navbench_policy.route_follower:make_policy", "--policy_kwargs",
+      "speed"],
      "--policy_kwargs 'speed': write KEY=VALUE"),
 ])
 def test_errors_are_one_line(tmp_path, args, expected):
@@ -237,10 +244,12 @@ def test_a_scene_bundle_as_a_navbench_scene(tmp_path):
     """A captured street (here an exported procedural block) gets episode files and is evaluated like the suite."""
     env = dict(os.environ, OMP_NUM_THREADS="1")
     bundle = tmp_path / "bundle"
-    for script, *args in (("make_scene_bundle.py", "--seed", "3", "--content", "obstacles", "--routes", "3", "--out", str(bundle)),
+    for script, *args in (("make_scene_bundle.py", "--seed", "3", "--content", "obstacles", "--routes", "3", "--out",
+                           str(bundle)),
                           ("make_navbench_episodes.py", "--scene_bundle", str(bundle), "--robots", "Wheeled",
                            "--num_scenes", "2", "--episodes_per_scene", "2")):
-        proc = subprocess.run([sys.executable, str(ROOT / "scripts" / script), *args], capture_output=True, text=True, cwd=tmp_path, env=env)
+        proc = subprocess.run([sys.executable, str(ROOT / "scripts" / script), *args], capture_output=True, text=True,
+                              cwd=tmp_path, env=env)
         assert proc.returncode == 0, proc.stderr[-3000:]
     suite = json.loads((bundle / "navbench/NavBench-GS-Pedestrian-Wheeled.json").read_text())
     assert suite["scenes"][0]["bundle"] == ".." and len(suite["episodes"]) == 4
@@ -249,8 +258,8 @@ def test_a_scene_bundle_as_a_navbench_scene(tmp_path):
     prints = {s["fingerprint"] for s in obstacle["scenes"]}
     assert all(s["obstacle_density"] > 0 for s in obstacle["scenes"]) and len(prints) == 2
     assert not prints & {s["fingerprint"] for s in suite["scenes"]}
-    proc = _run("--method", "expert", "--episodes_dir", str(bundle / "navbench"), "--tasks", "Pedestrian", "Obstacle", "--name", "on-bundle",
-                cwd=tmp_path)
+    proc = _run("--method", "expert", "--episodes_dir", str(bundle / "navbench"), "--tasks", "Pedestrian", "Obstacle",
+                "--name", "on-bundle", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     for task in ("Pedestrian", "Obstacle"):
         r = json.loads((bundle / f"navbench/results/wheeled/on-bundle/{task}.json").read_text())

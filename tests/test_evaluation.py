@@ -22,7 +22,8 @@ def test_navbench_load_run_is_a_run_folder_or_a_regex_under_the_robots_experimen
     assert resolve_model("run", "wheeled", load_run=str(run)) == latest
     assert resolve_model("run", "wheeled", load_run="logs/rsl_rl/s2e_ram_wheeled/2026-12-01_10-00-00_short") == latest
     assert resolve_model("run", "wheeled", load_run=".*_short") == latest
-    assert Path(resolve_model("run", "wheeled", load_run=".*_short", load_checkpoint=r"model_0\.pt$")).name == "model_0.pt"
+    assert (Path(resolve_model("run", "wheeled", load_run=".*_short", load_checkpoint=r"model_0\.pt$")).name
+            == "model_0.pt")
     with pytest.raises(UserError, match=r"no run folder matching '\.\*_short' under .*s2e_ram_quadruped: train with"):
         resolve_model("run", "quadruped", load_run=".*_short")  # the Go2's runs live in their own experiment folder
     with pytest.raises(UserError, match="--method run needs --load_run"):

@@ -7,9 +7,8 @@ import torch
 from s2e.control.waypoint_controller import WaypointControllerCfg, metric_waypoints, waypoints_to_velocity
 from s2e.nav.episode_state import EpisodeState
 from s2e.nav.expert import ExpertCfg, ScriptedExpert
-from s2e.urban.routes import point_along_route
 from s2e.urban.layout import UrbanLayoutCfg, collision_footprints, generate_layout
-from s2e.urban.routes import RouteCfg, RoutePlanner, clearance_map
+from s2e.urban.routes import RouteCfg, RoutePlanner, clearance_map, point_along_route
 
 LOOKAHEAD = 3.0
 """The carrot distance (m); in the tasks it is the env cfg's route look-ahead (urban_env_cfg.route_lookahead)."""
@@ -75,8 +74,9 @@ def test_expert_gives_way_to_a_pedestrian_only_when_told_to():
     foot, valid = torch.zeros(1, 1, 7), torch.zeros(1, 1, dtype=torch.bool)
     clear = torch.full((1, 200, 200), 5.0)
     ped, ped_v, ped_ok = torch.tensor([[[1.8, 0.0]]]), torch.zeros(1, 1, 2), torch.ones(1, 1, dtype=torch.bool)
-    careful = ScriptedExpert(ExpertCfg(avoid_pedestrians=True, lookahead=LOOKAHEAD), ctrl, 0.4, 0.3).act(xy, yaw, route, torch.zeros(1), foot, valid, clear, 50.0, ped, ped_v, ped_ok)
-    blind = ScriptedExpert(ExpertCfg(avoid_pedestrians=False, lookahead=LOOKAHEAD), ctrl, 0.4, 0.3).act(xy, yaw, route, torch.zeros(1), foot, valid, clear, 50.0, ped, ped_v, ped_ok)
+    scene = (xy, yaw, route, torch.zeros(1), foot, valid, clear, 50.0, ped, ped_v, ped_ok)
+    careful = ScriptedExpert(ExpertCfg(avoid_pedestrians=True, lookahead=LOOKAHEAD), ctrl, 0.4, 0.3).act(*scene)
+    blind = ScriptedExpert(ExpertCfg(avoid_pedestrians=False, lookahead=LOOKAHEAD), ctrl, 0.4, 0.3).act(*scene)
     assert abs(waypoints_to_velocity(metric_waypoints(careful, ctrl), ctrl, **LIMITS)[0, 1]) > 0.1
     assert abs(waypoints_to_velocity(metric_waypoints(blind, ctrl), ctrl, **LIMITS)[0, 1]) < 1e-3
 
@@ -96,7 +96,8 @@ def test_perturbation_bursts_rotate_waypoints_and_mark_non_expert_steps():
     from s2e.nav.perturbation import ActionPerturbation, PerturbationCfg
 
     e, w = 64, 10
-    action = torch.cat([torch.stack([torch.arange(1, w + 1.0), torch.zeros(w)], -1).flatten().expand(e, -1), torch.ones(e, 1)], -1)
+    action = torch.cat([torch.stack([torch.arange(1, w + 1.0), torch.zeros(w)], -1).flatten().expand(e, -1),
+                        torch.ones(e, 1)], -1)
     pert = ActionPerturbation(PerturbationCfg(prob=0.3, steps=3, angle=0.8), e, seed=1)
     masks = []
     for _ in range(30):
@@ -105,7 +106,8 @@ def test_perturbation_bursts_rotate_waypoints_and_mark_non_expert_steps():
         assert torch.equal(out[expert], action[expert])  # the expert's own action where the mask says so
         wp = out[~expert, :-1].reshape(-1, w, 2)
         angle = torch.atan2(wp[..., 1], wp[..., 0])
-        assert torch.allclose(wp.norm(dim=-1), action[~expert, :-1].reshape(-1, w, 2).norm(dim=-1), atol=1e-5)  # a rotation
+        # a rotation
+        assert torch.allclose(wp.norm(dim=-1), action[~expert, :-1].reshape(-1, w, 2).norm(dim=-1), atol=1e-5)
         assert ((angle.abs() >= 0.4 - 1e-5) & (angle.abs() <= 0.8 + 1e-5)).all()
         assert torch.equal(out[:, -1], action[:, -1])  # the speed is untouched
     runs = torch.stack(masks, 1)  # [E, T]: perturbed steps come in bursts of exactly 3 (unless cut by the end)

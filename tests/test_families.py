@@ -55,7 +55,8 @@ def test_the_palettes_drive_the_block(layouts):
     from s2e.urban.appearance import urban_scene_gaussians
 
     plain = urban_scene_gaussians(layouts[0], UrbanGaussianCfg(budget=20_000))
-    red = UrbanGaussianCfg(budget=20_000, facades=FacadePalette(walls=((1.0, 0.0, 0.0),) * 9), props=PropPalette(leaves=(0.0, 0.0, 1.0)))
+    red = UrbanGaussianCfg(budget=20_000, facades=FacadePalette(walls=((1.0, 0.0, 0.0),) * 9),
+                           props=PropPalette(leaves=(0.0, 0.0, 1.0)))
     tinted = urban_scene_gaussians(layouts[0], red)
     assert torch.equal(plain.means, tinted.means)  # the same geometry, other colours
     rgb = 0.5 + 0.28209479177387814 * tinted.sh[:, 0]
@@ -77,7 +78,8 @@ def test_sun_shading_is_two_sided_lambert_on_flat_gaussians_and_half_on_round_on
     for axis, lambert in ((2, 0.5), (0, math.cos(math.radians(30))), (1, 0.0)):
         lit = shade_by_sun(_flat_scene(axis), sun, ambient=0.6, sun_gain=0.4)
         rgb = 0.5 + 0.28209479177387814 * lit.sh[:, 0]
-        assert torch.allclose(rgb, torch.full_like(rgb, rgb0 * (0.6 + 0.4 * (0.995 * lambert + 0.005 * 0.5))), atol=1e-6)
+        assert torch.allclose(rgb, torch.full_like(rgb, rgb0 * (0.6 + 0.4 * (0.995 * lambert + 0.005 * 0.5))),
+                              atol=1e-6)
     ball = _flat_scene(2)
     ball.scales[:] = 0.2
     rgb = 0.5 + 0.28209479177387814 * shade_by_sun(ball, sun, 0.6, 0.4).sh[:, 0]
@@ -90,5 +92,6 @@ def test_grading_and_haze():
     assert torch.allclose(out, torch.tensor([[0.54, 0.45, 0.225], [1.0, 0.9, 0.45]]))
     hazy = add_haze(rgb, torch.tensor([[0.0], [40.0]]), torch.tensor([0.8, 0.7, 0.6]), 40.0)
     t = math.exp(-1.0)
-    assert torch.allclose(hazy[0], rgb[0]) and torch.allclose(hazy[1], t * rgb[1] + (1 - t) * torch.tensor([0.8, 0.7, 0.6]))
+    assert (torch.allclose(hazy[0], rgb[0]) and torch.allclose(hazy[1],
+                                                               t * rgb[1] + (1 - t) * torch.tensor([0.8, 0.7, 0.6])))
     assert np.isclose(float(add_haze(rgb, torch.full((2, 1), 1e6), torch.zeros(3), 40.0).abs().max()), 0.0)

@@ -50,14 +50,17 @@ def _manifest(tmp_path, sha256, name="street"):
 
 
 def test_remake_then_fetch_gives_the_reviewed_bundle_with_the_fetched_gaussians(server, tmp_path):
-    """--remake derives the reviewed files with the capture tool; a plain fetch puts the downloaded Gaussians under them."""
+    """--remake derives the reviewed files with the capture tool; a plain fetch puts the downloaded Gaussians under
+    them."""
     url, served = server
     manifest = _manifest(tmp_path, sha256_of(served))
-    run = lambda *extra: subprocess.run([sys.executable, str(REPO / "scripts/fetch_navbench_scenes.py"), "--manifest", str(manifest),  # noqa: E731
+    run = lambda *extra: subprocess.run([sys.executable, str(REPO / "scripts/fetch_navbench_scenes.py"), "--manifest",
+                                         str(manifest),  # noqa: E731
                                          "--base_url", url, "--cache", str(tmp_path / "cache"), *extra],
                                         capture_output=True, text=True, cwd=tmp_path, timeout=600)
     proc = run("--out", str(tmp_path / "remade"), "--scenes", "street")
-    assert proc.returncode == 2 and "no reviewed bundle" in proc.stderr and "--remake street" in proc.stderr, proc.stderr[-2000:]
+    assert proc.returncode == 2 and "no reviewed bundle" in proc.stderr and "--remake street" in proc.stderr, \
+        proc.stderr[-2000:]
     proc = run("--out", str(tmp_path / "remade"), "--remake", "street")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "[real] street:" in proc.stdout and "2 routes" in proc.stdout and "remade" in proc.stdout, proc.stdout
@@ -68,7 +71,8 @@ def test_remake_then_fetch_gives_the_reviewed_bundle_with_the_fetched_gaussians(
     from s2e.navbench.episodes import layout_fingerprint
     from s2e.urban.scene_bundle import load_scene_bundle
 
-    remade, fetched = load_scene_bundle(tmp_path / "remade" / "street"), load_scene_bundle(tmp_path / "fetched" / "street")
+    remade = load_scene_bundle(tmp_path / "remade" / "street")
+    fetched = load_scene_bundle(tmp_path / "fetched" / "street")
     assert layout_fingerprint(remade.layout) == layout_fingerprint(fetched.layout) and len(fetched.routes) == 2
     assert torch.equal(remade.gaussians.means, fetched.gaussians.means)
     assert (tmp_path / "cache" / "street" / "street" / "scene.splat").read_bytes() == served.read_bytes()
@@ -77,12 +81,14 @@ def test_remake_then_fetch_gives_the_reviewed_bundle_with_the_fetched_gaussians(
 def test_a_changed_source_keeps_nothing_and_a_kept_file_is_reused(server, tmp_path):
     url, served = server
     scene = load_manifest(_manifest(tmp_path, "0" * 64))[0]
-    with pytest.raises(SceneFetchError, match="street/scene.splat from .* has sha256 .* the manifest says 0000000000000000"):
+    with pytest.raises(SceneFetchError, match="street/scene.splat from .* has sha256 .* the manifest says "
+                                              "0000000000000000"):
         download_scene(scene, tmp_path / "cache", url)
     assert not any((tmp_path / "cache").rglob("*.splat*"))
     scene = load_manifest(_manifest(tmp_path, sha256_of(served)))[0]
     first = download_scene(scene, tmp_path / "cache", url)
-    again = download_scene(scene, tmp_path / "cache", "http://127.0.0.1:9")  # nothing to fetch: the verified file is reused
+    # nothing to fetch: the verified file is reused
+    again = download_scene(scene, tmp_path / "cache", "http://127.0.0.1:9")
     assert first == again and sha256_of(again) == sha256_of(served)
 
 
@@ -91,11 +97,14 @@ def test_offline_is_one_line_and_exit_code_2(tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     manifest = _manifest(tmp_path, "a" * 64)
-    proc = subprocess.run([sys.executable, str(REPO / "scripts/fetch_navbench_scenes.py"), "--manifest", str(manifest), "--base_url",
-                           f"http://127.0.0.1:{port}", "--cache", str(tmp_path / "cache"), "--out", str(tmp_path / "b")],
+    proc = subprocess.run([sys.executable, str(REPO / "scripts/fetch_navbench_scenes.py"), "--manifest", str(manifest),
+                           "--base_url",
+                           f"http://127.0.0.1:{port}", "--cache", str(tmp_path / "cache"), "--out",
+                           str(tmp_path / "b")],
                           capture_output=True, text=True, cwd=tmp_path, timeout=300)
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
-    assert proc.returncode == 2 and len(errors) == 1 and "cannot reach" in errors[0] and "offline?" in errors[0], proc.stderr
+    assert proc.returncode == 2 and len(errors) == 1, proc.stderr
+    assert "cannot reach" in errors[0] and "offline?" in errors[0], proc.stderr
 
 
 def test_the_shipped_manifest_pins_every_file(tmp_path):
@@ -122,8 +131,8 @@ def test_each_shipped_scenes_episode_files_match_its_reviewed_bundle_files(tmp_p
     from s2e.urban.scene_bundle import bundle_with_gaussians, load_scene_bundle
 
     manifest = REPO / "assets/navbench/real/manifest.yaml"
-    stand_in = GaussianScene(means=torch.zeros(1, 3), quats=torch.tensor([[1.0, 0, 0, 0]]), scales=torch.full((1, 3), 0.1),
-                             opacities=torch.ones(1), sh=torch.zeros(1, 1, 3))
+    stand_in = GaussianScene(means=torch.zeros(1, 3), quats=torch.tensor([[1.0, 0, 0, 0]]),
+                             scales=torch.full((1, 3), 0.1), opacities=torch.ones(1), sh=torch.zeros(1, 1, 3))
     for scene in load_manifest(manifest):
         b = load_scene_bundle(bundle_with_gaussians(derived_dir(manifest, scene), stand_in, tmp_path / scene.name))
         files = sorted((derived_dir(manifest, scene) / "navbench").glob("NavBench-GS-*.json"))
@@ -133,8 +142,10 @@ def test_each_shipped_scenes_episode_files_match_its_reviewed_bundle_files(tmp_p
             suite = load_suite(path)
             clearance = 0.75 if path.stem.endswith("Wheeled") else 0.7  # each robot's radius + the tasks' 0.3 m margin
             for s in suite.scenes:
-                key = (suite.family, s.obstacle_density, s.layout_seed, clearance)  # Obstacle and Mixed share their scenes
+                # Obstacle and Mixed share their scenes
+                key = (suite.family, s.obstacle_density, s.layout_seed, clearance)
                 if key not in made:
                     obstacles = replace(appearance_family(suite.family).layout.obstacles, density=s.obstacle_density)
-                    made[key] = layout_fingerprint(with_spawned_obstacles(b.layout, obstacles, s.layout_seed, clearance))
+                    made[key] = layout_fingerprint(with_spawned_obstacles(b.layout, obstacles, s.layout_seed,
+                                                                          clearance))
                 assert made[key] == s.fingerprint, (path.name, s.layout_seed)

@@ -17,7 +17,8 @@ def test_an_overridden_control_mode_brings_its_physics():
     from s2e_isaaclab.tasks.urban.finalize import finalize
 
     env, agent = _cfgs("env.control_mode=base")
-    assert (env.sim.dt, env.decimation, env.actions.nav.mode) == (0.005, 20, "joint")  # Hydra alone: the class's joint step
+    # Hydra alone: the class's joint step
+    assert (env.sim.dt, env.decimation, env.actions.nav.mode) == (0.005, 20, "joint")
     finalize(env, agent)
     assert (env.sim.dt, env.decimation, env.actions.nav.mode, env.sim.gravity) == (0.1, 1, "base", (0.0, 0.0, 0.0))
     assert env.sim.render_interval == 1
@@ -29,15 +30,19 @@ def test_an_overridden_control_mode_brings_its_physics():
 def test_seeds_groups_strategy_and_device_follow_and_finalize_is_idempotent():
     from s2e_isaaclab.tasks.urban.finalize import finalize
 
-    env, agent = _cfgs("env.seed=7", "agent.algorithm.loss_terms.group_size=4", "agent.actor.strategy=full", "env.sim.device=cpu")
+    env, agent = _cfgs("env.seed=7", "agent.algorithm.loss_terms.group_size=4", "agent.actor.strategy=full",
+                       "env.sim.device=cpu")
+
+    def derived():
+        return (env.scene.terrain.seed, env.commands.nav.seed, env.commands.nav.group_size,
+                env.scene.terrain.envs_per_block, agent.obs_groups["actor"], agent.device)
+
     finalize(env, agent)
-    once = (env.scene.terrain.seed, env.commands.nav.seed, env.commands.nav.group_size, env.scene.terrain.envs_per_block,
-            agent.obs_groups["actor"], agent.device)
+    once = derived()
     assert once == (7, 7, 4, 4, ["frames", "goal"], "cpu")
     finalize(env, agent)
-    assert (env.scene.terrain.seed, env.commands.nav.seed, env.commands.nav.group_size, env.scene.terrain.envs_per_block,
-            agent.obs_groups["actor"], agent.device) == once
-    plain, _ = _cfgs("env.commands.nav.group_size=2")  # without the S2E runner (Isaac Lab's train.py): the env's own size
+    assert derived() == once
+    plain, _ = _cfgs("env.commands.nav.group_size=2")  # no S2E runner (Isaac Lab's train.py): the env's own size
     finalize(plain)
     assert plain.scene.terrain.envs_per_block == 2
 
@@ -46,8 +51,10 @@ def test_seeds_groups_strategy_and_device_follow_and_finalize_is_idempotent():
     (["agent.algorithm.loss_terms.group_size=3"],
      "agent.algorithm.loss_terms.group_size=3 must be >= 1 and divide the 16 envs: choose a divisor of --num_envs"),
     (["agent.algorithm.loss_terms.group_advantage_coef=1.0"],
-     "agent.algorithm.loss_terms.group_advantage_coef=1.0 needs >= 0 and, when > 0, agent.algorithm.loss_terms.group_size >= 2"),
-    (["env.commands.nav.group_size=5"], "env.commands.nav.group_size=5 must be >= 1 and divide the 16 envs: choose a divisor of --num_envs"),
+     "agent.algorithm.loss_terms.group_advantage_coef=1.0 needs >= 0 and, when > 0, "
+     "agent.algorithm.loss_terms.group_size >= 2"),
+    (["env.commands.nav.group_size=5"],
+     "env.commands.nav.group_size=5 must be >= 1 and divide the 16 envs: choose a divisor of --num_envs"),
     (["agent.actor.strategy=lora"], "agent.actor.strategy=lora: choose one of ram, decoder, full"),
     (["env.control_mode=wheels"], "env.control_mode='wheels': choose one of joint, base"),
     (["env.scene.camera.appearance=shift"], "env.scene.camera.appearance='shift' is held out for NavBench-GS"),

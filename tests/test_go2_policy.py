@@ -26,11 +26,13 @@ def test_joint_order_mapping_and_standing_output():
     for i, name in enumerate(sim_order):
         assert default_sim[i] == DEFAULT_POSE[POLICY_JOINTS.index(name)]
     gravity = torch.tensor([[0.0, 0.0, -1.0]]).expand(3, -1)
-    targets = loco.compute(torch.zeros(3, 3), torch.zeros(3, 3), gravity, default_sim.expand(3, -1), torch.zeros(3, 12), torch.zeros(3, 3))
+    targets = loco.compute(torch.zeros(3, 3), torch.zeros(3, 3), gravity, default_sim.expand(3, -1), torch.zeros(3, 12),
+                           torch.zeros(3, 3))
     # Standing still at the default pose, the policy asks for small corrections only.
     assert (targets - default_sim).abs().max() < 0.5
     # The command is slew-limited: one tick moves it by at most 0.05 m/s.
-    loco.compute(torch.tensor([[1.0, 0.0, 0.0]] * 3), torch.zeros(3, 3), gravity, default_sim.expand(3, -1), torch.zeros(3, 12), torch.zeros(3, 3))
+    loco.compute(torch.tensor([[1.0, 0.0, 0.0]] * 3), torch.zeros(3, 3), gravity, default_sim.expand(3, -1),
+                 torch.zeros(3, 12), torch.zeros(3, 3))
     assert loco.command[0, 0].item() == pytest.approx(0.05)
 
 

@@ -30,7 +30,8 @@ def test_tiny_gpu_check_runs_every_step_and_writes_the_report(tmp_path):
     assert rows["parity"] == ("ok" if torch.cuda.is_available() else "skipped (no CUDA)")
     assert rows["render"] == rows["env"] == rows["torchrun"] == "ok"
     assert "| 5k | 32x32 | 2 |" in report and "cpu+cull / cpu" in report  # the render table
-    assert "| wheeled | 2 |" in report and "start-up" in report and "reset of all envs" in report  # the env table and lines
+    # the env table and lines
+    assert "| wheeled | 2 |" in report and "start-up" in report and "reset of all envs" in report
     assert "[train_ram rank 0] done" in report and "Collection time" in report
     assert any((tmp_path / "logs/rsl_rl/gpu_check").glob("*_gpu_check_torchrun/model_0.pt"))
 

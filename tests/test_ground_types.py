@@ -61,7 +61,8 @@ def test_a_forced_choice_wins_and_a_bad_one_is_refused():
     p, c = _ground_points(rng, lambda x: np.where(x < 0, 0.25, 0.65))
     split = split_ground(_free(), p, c, SIZE, 0.1, GroundSplitCfg(choice="dark"))
     x = (np.arange(N) + 0.5) * SIZE / N - SIZE / 2
-    assert split.chosen == "dark" and split.walkable[:, x < -0.5].mean() > 0.95 and split.walkable[:, x > 0.5].mean() < 0.05
+    assert (split.chosen == "dark" and split.walkable[:, x < -0.5].mean() > 0.95 and split.walkable[:, x > 0.5].mean()
+            < 0.05)
     assert "(forced)" in split.line("dark")
     with pytest.raises(ValueError, match="walkable ground must be one of auto, all, light, dark"):
         split_ground(_free(), p, c, SIZE, 0.1, GroundSplitCfg(choice="road"))
@@ -88,14 +89,18 @@ def test_an_uneven_two_tone_plaza_is_not_a_street(tones):
     else:
         p, c = _ground_points(rng, lambda x: np.where(x < 0, 0.3, 0.7))
     split = split_ground(_free(), _uneven(p, rng), c, SIZE, 0.1, GroundSplitCfg())
-    assert split.separation >= 0.6 and split.curb_cells >= 20  # two tones and low geometry: the colour and count evidence
+    # two tones and low geometry: the colour and count evidence
+    assert split.separation >= 0.6 and split.curb_cells >= 20
     if tones == "patches":
-        assert split.curb_between >= 0.5  # curb cells between the tones too: all the evidence but the line said "street"
+        # curb cells between the tones too: all the evidence but the line said "street"
+        assert split.curb_between >= 0.5
     assert split.curb_line < GroundSplitCfg().min_curb_line and split.chosen == "all", split
 
 
 def test_a_street_on_uneven_paving_still_has_its_curb_lines():
     rng = np.random.default_rng(4)
-    (p, c), (p1, c1), (p2, c2) = _ground_points(rng, lambda x: np.where(np.abs(x) < 4.0, 0.25, 0.65)), _curb(rng, -4.0), _curb(rng, 4.0)
-    split = split_ground(_free(), np.r_[_uneven(p, rng, share=0.01), p1, p2], np.r_[c, c1, c2], SIZE, 0.1, GroundSplitCfg())
+    p, c = _ground_points(rng, lambda x: np.where(np.abs(x) < 4.0, 0.25, 0.65))
+    (p1, c1), (p2, c2) = _curb(rng, -4.0), _curb(rng, 4.0)
+    split = split_ground(_free(), np.r_[_uneven(p, rng, share=0.01), p1, p2], np.r_[c, c1, c2], SIZE, 0.1,
+                         GroundSplitCfg())
     assert split.chosen == "light" and split.curb_line > 15.0, split

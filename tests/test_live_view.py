@@ -17,9 +17,10 @@ import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-PLAY = [sys.executable, str(ROOT / "scripts/play.py"), "--task", "S2E-Urban-Wheeled", "--mode", "base", "--num_envs", "1",
-        "--checkpoint", str(ROOT / "assets/agdm/agdm_wheeled.pt"), "--no-video", "--no-export", "--episodes_per_env", "200",
-        "--viz", "viser"]
+PLAY = [sys.executable, str(ROOT / "scripts/play.py"), "--task", "S2E-Urban-Wheeled", "--mode", "base", "--num_envs",
+        "1",
+        "--checkpoint", str(ROOT / "assets/agdm/agdm_wheeled.pt"), "--no-video", "--no-export", "--episodes_per_env",
+        "200", "--viz", "viser"]
 
 
 def _parse(*flags: str) -> argparse.Namespace:
@@ -40,7 +41,8 @@ def test_splat_arrays_give_viser_covariances_colours_and_drop_invisible_gaussian
 
     half = np.sqrt(0.5)
     scene = GaussianScene(means=torch.tensor([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0], [4.0, 5.0, 6.0]]),
-                          quats=torch.tensor([[half, 0.0, 0.0, half], [1.0, 0, 0, 0], [1.0, 0, 0, 0]]),  # 90 deg about z
+                          # 90 deg about z
+                          quats=torch.tensor([[half, 0.0, 0.0, half], [1.0, 0, 0, 0], [1.0, 0, 0, 0]]),
                           scales=torch.tensor([[0.3, 0.1, 0.2], [1.0, 1.0, 1.0], [0.5, 0.5, 0.5]]),
                           opacities=torch.tensor([0.8, 0.0, 0.4]),
                           sh=rgb_to_sh0(torch.tensor([[[0.2, 0.4, 0.9]], [[1.0, 1.0, 1.0]], [[0.0, 1.0, 0.0]]])))
@@ -56,7 +58,8 @@ def test_splat_arrays_give_viser_covariances_colours_and_drop_invisible_gaussian
 def test_viz_flag_is_isaac_labs_and_headless_means_none():
     from s2e_isaaclab.utils.cli import UserError, check_viz_args
 
-    args = _parse("--viz", "viser,newton")  # Isaac Lab's parser: canonical names ('newton' is its old name of newton_gl)
+    # Isaac Lab's parser: canonical names ('newton' is its old name of newton_gl)
+    args = _parse("--viz", "viser,newton")
     assert args.visualizer == ["viser", "newton_gl"]
     headless = _parse("--headless")
     check_viz_args(headless)
@@ -89,7 +92,8 @@ def test_unavailable_visualizers_fail_with_what_to_install(monkeypatch):
     from s2e_isaaclab.utils.cli import UserError, check_viz_args
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name in ("rerun", "viser") else real(name, *a))
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name in ("rerun", "viser") else real(name, *a))
     with pytest.raises(UserError, match=r"--viz rerun needs the Python package 'rerun'.*pip install 'rerun-sdk"):
         check_viz_args(_parse("--viz", "rerun"))
     with pytest.raises(UserError, match=r"--viz viser needs .*pip install viser==1\.0\.26"):
@@ -101,10 +105,12 @@ def test_unavailable_visualizers_fail_with_what_to_install(monkeypatch):
 
 
 def test_a_bad_viz_flag_fails_in_one_line_before_the_simulation_starts():
-    proc = subprocess.run([*PLAY[:-2], "--headless", "--viz", "viser"], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    proc = subprocess.run([*PLAY[:-2], "--headless", "--viz", "viser"], capture_output=True, text=True, cwd=ROOT,
+                          timeout=120)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
-    assert proc.stderr.strip().splitlines()[-1] == "error: --headless means no visualizer, but --viz viser asks for one: drop one of the two"
+    assert (proc.stderr.strip().splitlines()[-1]
+            == "error: --headless means no visualizer, but --viz viser asks for one: drop one of the two")
 
 
 # -- a live server ----------------------------------------------------------------------------------------
@@ -126,7 +132,8 @@ def _serve_play(port: int) -> subprocess.Popen:
 def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float) -> None:
     end = time.time() + timeout
     while time.time() < end:
-        assert proc.poll() is None, f"play.py ended early: {(ROOT / 'logs' / f'test_live_view_{port}.log').read_text()[-2000:]}"
+        assert proc.poll() is None, \
+            f"play.py ended early: {(ROOT / 'logs' / f'test_live_view_{port}.log').read_text()[-2000:]}"
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:
                 return
@@ -135,7 +142,8 @@ def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float) -> None:
 
 
 def _decode(frame: bytes) -> tuple[list[dict], list[int]]:
-    """viser's wire format (API v1): decompressed size, compressed size, zstd msgpack {messages, binaryBufferLengths}, buffers."""
+    """viser's wire format (API v1): decompressed size, compressed size, zstd msgpack {messages, binaryBufferLengths},
+    buffers."""
     import msgspec
     import zstandard
 
@@ -152,7 +160,8 @@ def _watch(port: int, seconds: float) -> dict:
 
     nodes, positions = {}, {}
     end = time.time() + seconds
-    with connect(f"ws://127.0.0.1:{port}", subprotocols=[f"viser-v{viser.__version__}"], max_size=None, open_timeout=30) as ws:
+    with connect(f"ws://127.0.0.1:{port}", subprotocols=[f"viser-v{viser.__version__}"], max_size=None,
+                 open_timeout=30) as ws:
         while time.time() < end:
             try:
                 frame = ws.recv(timeout=max(0.1, end - time.time()))
@@ -225,7 +234,8 @@ def test_the_live_views_port_is_closed_to_other_machines_by_default(served_play)
         pytest.skip("this machine has no non-loopback address to try")
     with socket.socket() as s:
         s.settimeout(5)
-        assert s.connect_ex((addr, port)) != 0, f"port {port} answers on {addr}: the live view listens beyond this machine"
+        assert s.connect_ex((addr, port)) != 0, \
+            f"port {port} answers on {addr}: the live view listens beyond this machine"
     with socket.socket() as s:
         assert s.connect_ex(("127.0.0.1", port)) == 0
     assert proc.poll() is None
@@ -253,6 +263,7 @@ def test_headless_chromium_screenshot_of_the_live_view_is_not_blank(served_play,
         colours = np.unique((pixels[::8, ::8] // 32).reshape(-1, 3), axis=0)
         if pixels.std() > 20 and len(colours) > 40:
             break
-    assert pixels.std() > 20 and len(colours) > 40, f"blank-looking page: std {pixels.std():.1f}, {len(colours)} colours"
+    assert pixels.std() > 20 and len(colours) > 40, \
+        f"blank-looking page: std {pixels.std():.1f}, {len(colours)} colours"
     if os.environ.get("S2E_LIVE_VIEW_SCREENSHOT"):  # docs/images/live_view.png is made this way
         shutil.copy(shot, os.environ["S2E_LIVE_VIEW_SCREENSHOT"])

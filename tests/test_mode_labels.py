@@ -87,5 +87,6 @@ def test_labels_are_batched_over_envs_and_modes():
     clear = torch.full((e, GRID, GRID), 5.0)
     batched = labeler(modes, xy, yaw, routes, torch.zeros(e), foot, valid, clear, TILE)
     for i in range(e):
-        one = labeler(modes[i:i + 1], xy[i:i + 1], yaw[i:i + 1], routes[i:i + 1], torch.zeros(1), foot[:1], valid[:1], clear[:1], TILE)
+        one = labeler(modes[i:i + 1], xy[i:i + 1], yaw[i:i + 1], routes[i:i + 1], torch.zeros(1), foot[:1], valid[:1],
+                      clear[:1], TILE)
         torch.testing.assert_close(batched.score[i:i + 1], one.score)

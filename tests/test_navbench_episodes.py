@@ -23,8 +23,10 @@ TASKS = [f"NavBench-GS-{t}-{r}" for r in ("Wheeled", "Quadruped") for t in ("Emp
 
 @pytest.fixture(scope="module")
 def small_suite():
-    return make_suite("NavBench-GS-Obstacle-Wheeled", "Wheeled", "obstacles", SPLITS["urban"], num_scenes=2, episodes_per_scene=4,
-                      route=RouteCfg(clearance=0.75, num_points=16), max_lin_vel=1.2, obstacle_density=1.5, pedestrians=(0, 0))
+    return make_suite("NavBench-GS-Obstacle-Wheeled", "Wheeled", "obstacles", SPLITS["urban"], num_scenes=2,
+                      episodes_per_scene=4,
+                      route=RouteCfg(clearance=0.75, num_points=16), max_lin_vel=1.2, obstacle_density=1.5,
+                      pedestrians=(0, 0))
 
 
 def test_save_load_round_trip(small_suite, tmp_path):
@@ -36,8 +38,10 @@ def test_save_load_round_trip(small_suite, tmp_path):
     (lambda raw: raw.update(format_version=99), "format_version 99"),
     (lambda raw: raw.pop("scenes"), "missing 'scenes'"),
     (lambda raw: raw["episodes"][0].update(scene=5), "episode 0 names scene 5"),
-    (lambda raw: raw["episodes"][1].update(goal=[100.0, 100.0]), "episode 1's route does not run from its start to its goal"),
-    (lambda raw: raw["episodes"][2].update(time_limit_s=0), "episode 2 needs a route of >= 2 points and a positive time limit"),
+    (lambda raw: raw["episodes"][1].update(goal=[100.0, 100.0]),
+     "episode 1's route does not run from its start to its goal"),
+    (lambda raw: raw["episodes"][2].update(time_limit_s=0),
+     "episode 2 needs a route of >= 2 points and a positive time limit"),
     (lambda raw: raw["episodes"][0].pop("route"), "malformed scene or episode entry"),
 ])
 def test_bad_episode_files_fail_with_one_line_naming_the_problem(small_suite, tmp_path, edit, message):
@@ -109,7 +113,8 @@ def test_shipped_episode_files_are_valid_and_match_the_generator(split, task):
 def test_split_seeds_are_apart_from_each_other_and_from_training():
     bases = sorted(s.seed_base for s in SPLITS.values())
     assert all(b - a > 10**8 for a, b in zip(bases, bases[1:]))
-    assert bases[0] > 100_003 * 9_999 + 4_096  # training draws seed * 100003 + env: seeds below 10,000, up to 4,096 envs
+    # training draws seed * 100003 + env: seeds below 10,000, up to 4,096 envs
+    assert bases[0] > 100_003 * 9_999 + 4_096
 
 
 @pytest.mark.parametrize("split", list(SPLITS))

@@ -53,7 +53,8 @@ def test_episode_state_counts_contacts_and_path_like_the_offline_metrics():
     s.reset(torch.tensor([0]), path[:1], route)
     touching = []
     for p in path[1:]:
-        s.update(p[None], route[:, -1], route, foot, valid, torch.zeros(1, 0, 2), torch.zeros(1, 0, dtype=torch.bool), 0.4, 0.3, 1.0, 0.02)
+        s.update(p[None], route[:, -1], route, foot, valid, torch.zeros(1, 0, 2), torch.zeros(1, 0, dtype=torch.bool),
+                 0.4, 0.3, 1.0, 0.02)
         touching.append(bool(s.colliding))
     offline = count_contacts(torch.tensor([touching]))
     assert offline.item() >= 2 and s.collision_count.item() == offline.item()

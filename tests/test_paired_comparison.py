@@ -30,11 +30,13 @@ def test_compare_counts_wins_and_losses_on_paired_episodes():
     assert c.sr_diff_points == pytest.approx(37.5)
     assert c.mcnemar_p == pytest.approx(binomtest(4, 5, 0.5).pvalue)
     assert c.sr_diff_ci[0] < 0.375 < c.sr_diff_ci[1] and c.ct_diff_ci[0] < -0.375 < c.ct_diff_ci[1]
-    assert c.line().startswith("SR 0.38 -> 0.75 (+38 pts; 4 wins / 1 losses, McNemar p = 0.375: not significant; 8 paired "
-                               "episodes tell apart only differences of 75 pts or more), CT 0.62 -> 0.25")
-    many = compare(_records([0] * 8 + [1] * 8, [1] * 16), _records([1] * 16, [0] * 16), "ckpt", "tuned", bootstrap_samples=200)
+    assert c.line().startswith("SR 0.38 -> 0.75 (+38 pts; 4 wins / 1 losses, McNemar p = 0.375: not significant; 8 "
+                               "paired episodes tell apart only differences of 75 pts or more), CT 0.62 -> 0.25")
+    many = compare(_records([0] * 8 + [1] * 8, [1] * 16), _records([1] * 16, [0] * 16), "ckpt", "tuned",
+                   bootstrap_samples=200)
     assert (many.wins, many.losses) == (8, 0) and "McNemar p = 0.00781: tuned better)" in many.line()
-    worse = compare(_records([1] * 16, [0] * 16), _records([0] * 8 + [1] * 8, [1] * 16), "ckpt", "tuned", bootstrap_samples=200)
+    worse = compare(_records([1] * 16, [0] * 16), _records([0] * 8 + [1] * 8, [1] * 16), "ckpt", "tuned",
+                    bootstrap_samples=200)
     assert "McNemar p = 0.00781: tuned worse)" in worse.line()
     assert "| 8 | all | 0.375 | 0.750 | +37.5 pts" in markdown_report(c)
 
@@ -73,11 +75,13 @@ def test_recipe_runs_are_recorded_once_per_robot_recipe_and_seed(tmp_path):
 
     a = _records([1, 0, 0, 1], [0, 1, 1, 0])
     path = tmp_path / "rl_recipe.json"
-    for seed, b in ((0, [1, 1, 0, 1]), (1, [1, 1, 1, 1]), (0, [1, 1, 1, 0])):  # seed 0 recorded twice: the second replaces it
-        record_run(path, recipe_entry(compare(a, _records(b, [0, 0, 0, 0]), bootstrap_samples=100), "wheeled", "labels", seed, 30.0,
-                                      "train_ram.py ...", f"model_{seed}.pt"))
+    # seed 0 recorded twice: the second replaces it
+    for seed, b in ((0, [1, 1, 0, 1]), (1, [1, 1, 1, 1]), (0, [1, 1, 1, 0])):
+        record_run(path, recipe_entry(compare(a, _records(b, [0, 0, 0, 0]), bootstrap_samples=100), "wheeled", "labels",
+                                      seed, 30.0, "train_ram.py ...", f"model_{seed}.pt"))
     runs = record_run(path, recipe_entry(compare(a, a, bootstrap_samples=100), "wheeled", "plain", 0, None, "", "m.pt"))
     assert [(r["recipe"], r["train_seed"]) for r in runs] == [("labels", 0), ("labels", 1), ("plain", 0)]
     assert runs[0]["sr_finetuned"] == 0.75 and runs[0]["wins"] == 2 and runs[0]["losses"] == 1
     table = markdown_table(runs)
-    assert "| wheeled | labels | 2 | +37.5 (+25.0 .. +50.0) |" in table and "| wheeled | plain | 1 | +0.0 (+0.0 .. +0.0) |" in table
+    assert ("| wheeled | labels | 2 | +37.5 (+25.0 .. +50.0) |" in table
+            and "| wheeled | plain | 1 | +0.0 (+0.0 .. +0.0) |" in table)

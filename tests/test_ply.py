@@ -7,8 +7,8 @@ import pytest
 import torch
 from plyfile import PlyData, PlyElement
 
-from s2e.rendering.cameras import look_at
 from s2e.rendering import GaussianScene, PlyError, load_ply, render, save_ply
+from s2e.rendering.cameras import look_at
 from s2e.rendering.transforms import quat_from_axis_angle, quat_to_rotmat
 
 SH_C0 = 0.28209479177387814
@@ -65,7 +65,8 @@ def random_inria_arrays(seed: int, n: int, degree: int):
         means=rng.normal(size=(n, 3)).astype(np.float32),
         dc=rng.normal(size=(n, 3)).astype(np.float32),
         # distinct, structured values so a wrong layout cannot match by chance
-        rest=(np.arange(n * 3 * k_rest).reshape(n, 3, k_rest) * 1e-3 + rng.normal(size=(n, 3, k_rest)) * 0.1).astype(np.float32),
+        rest=(np.arange(n * 3 * k_rest).reshape(n, 3, k_rest) * 1e-3
+              + rng.normal(size=(n, 3, k_rest)) * 0.1).astype(np.float32),
         opacity_logit=rng.normal(scale=2.0, size=n).astype(np.float32),
         log_scales=rng.normal(loc=-3.0, scale=0.7, size=(n, 3)).astype(np.float32),
         rots=(rng.normal(size=(n, 4)) * 3.0).astype(np.float32),
@@ -79,7 +80,8 @@ def check_loaded_against_inria(scene: GaussianScene, a: dict, atol=1e-6):
     assert scene.sh.shape == (n, k_rest + 1, 3)
     assert scene.sh_degree == math.isqrt(k_rest + 1) - 1
     np.testing.assert_allclose(scene.means.numpy(), a["means"], atol=atol, rtol=0)
-    np.testing.assert_allclose(scene.opacities.numpy(), 1 / (1 + np.exp(-a["opacity_logit"].astype(np.float64))), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(scene.opacities.numpy(), 1 / (1 + np.exp(-a["opacity_logit"].astype(np.float64))),
+                               rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(scene.scales.numpy(), np.exp(a["log_scales"].astype(np.float64)), rtol=1e-5)
     rots = a["rots"].astype(np.float64)
     np.testing.assert_allclose(scene.quats.numpy(), rots / np.linalg.norm(rots, axis=-1, keepdims=True), atol=1e-6)
@@ -320,7 +322,8 @@ def test_transformed_scene_renders_like_original(degree):
     views_moved = torch.stack([transform_camera(v, rotation, translation, scale) for v in views])
     # the moved cameras see the moved scene's means exactly where the original cameras saw the original ones
     cam = (views[:, None, :3, :3] @ scene.means.double()[None, :, :, None])[..., 0] + views[:, None, :3, 3]
-    cam_moved = (views_moved[:, None, :3, :3] @ moved.means.double()[None, :, :, None])[..., 0] + views_moved[:, None, :3, 3]
+    cam_moved = ((views_moved[:, None, :3, :3] @ moved.means.double()[None, :, :, None])[..., 0]
+                 + views_moved[:, None, :3, 3])
     torch.testing.assert_close(cam_moved, scale * cam, atol=1e-4, rtol=1e-5)
 
     K = torch.tensor([[70.0, 0, 40.0], [0, 70.0, 30.0], [0, 0, 1]]).expand(2, 3, 3)

@@ -26,16 +26,19 @@ def observation(num_envs=3, spec=PolicySpec(image_size=(48, 64), context=2), see
     return {"rgb": rng.integers(0, 256, (num_envs, spec.context, h, w, 3), dtype=np.uint8),
             "goal": rng.normal(size=(num_envs, 2)).astype(np.float32) * 10,
             "route_point": rng.normal(size=(num_envs, 2)).astype(np.float32) * 3,
-            "velocity": rng.normal(size=(num_envs, 3)).astype(np.float32), "reset": np.array([True, False, False][:num_envs])}
+            "velocity": rng.normal(size=(num_envs, 3)).astype(np.float32),
+            "reset": np.array([True, False, False][:num_envs])}
 
 
 def test_a_spec_takes_defaults_and_rejects_what_cannot_be_rendered_or_driven():
     spec = PolicySpec.from_mapping({"image_size": [48, 64], "context": 2})
     assert spec.image_size == (48, 64) and spec.hfov_deg == 90.0 and spec.output == "waypoints"
     assert PolicySpec.from_mapping(spec.to_mapping()) == spec
-    for bad, message in [({"image_size": [4, 64]}, "image_size"), ({"hfov_deg": 200}, "hfov_deg"), ({"context": 0}, "context"),
-                         ({"output": "torque"}, "output 'torque'"), ({"fov": 90}, "unknown spec keys"), ([64, 64], "mapping"),
-                         ({"context": "four"}, "not a number"), ({"waypoint_dt": 5.0}, "waypoint_dt")]:
+    for bad, message in [({"image_size": [4, 64]}, "image_size"), ({"hfov_deg": 200}, "hfov_deg"),
+                         ({"context": 0}, "context"),
+                         ({"output": "torque"}, "output 'torque'"), ({"fov": 90}, "unknown spec keys"),
+                         ([64, 64], "mapping"), ({"context": "four"}, "not a number"),
+                         ({"waypoint_dt": 5.0}, "waypoint_dt")]:
         with pytest.raises(ContractError, match=message) as err:
             PolicySpec.from_mapping(bad)
         assert "\n" not in str(err.value)
@@ -144,7 +147,8 @@ def test_the_agdm_adapter_acts_as_the_direct_policy(tiny_agdm):
     frames = torch.from_numpy(obs["rgb"]).permute(0, 1, 4, 2, 3).float() / 255.0
     with torch.inference_mode():
         direct = tiny_agdm(frames, torch.from_numpy(obs["route_point"])).action("best")
-    assert torch.equal(torch.cat([torch.from_numpy(answer["waypoints"]).flatten(1), torch.from_numpy(answer["speed_scale"])[:, None]], 1),
+    assert torch.equal(torch.cat([torch.from_numpy(answer["waypoints"]).flatten(1),
+                                  torch.from_numpy(answer["speed_scale"])[:, None]], 1),
                        direct)
 
 
@@ -155,4 +159,5 @@ def test_the_example_imports_nothing_of_this_project():
         tree = ast.parse(path.read_text())
         modules = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         modules |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
-        assert not any(m.split(".")[0] in ("s2e", "s2e_isaaclab", "isaaclab", "torch") for m in modules), (path.name, modules)
+        assert not any(m.split(".")[0] in ("s2e", "s2e_isaaclab", "isaaclab", "torch") for m in modules), \
+            (path.name, modules)

@@ -14,8 +14,8 @@ import torch
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
-SMALL = ["threads=1", "model.d_model=32", "model.n_heads=2", "model.num_modes=4", "model.context=2", "model.image_size=[32,32]",
-         "data.defaults.preload=false", "data.defaults.test_fraction=0.25",
+SMALL = ["threads=1", "model.d_model=32", "model.n_heads=2", "model.num_modes=4", "model.context=2",
+         "model.image_size=[32,32]", "data.defaults.preload=false", "data.defaults.test_fraction=0.25",
          "train.batch_size=8", "train.eval_every=3", "train.save_every=3", "train.eval_batches=2", "train.log_every=1",
          "anchor_samples=50"]
 
@@ -47,7 +47,8 @@ def test_pretrain_writes_checkpoints_and_resumes(tmp_path):
     from s2e.models.checkpoint import load_checkpoint
 
     make_dataset(tmp_path / "data")
-    common = [f"log_root={tmp_path / 'runs'}", "run_name=tiny", f"data.datasets=[{{path: {tmp_path / 'data'}, weight: 1.0}}]"]
+    common = [f"log_root={tmp_path / 'runs'}", "run_name=tiny",
+              f"data.datasets=[{{path: {tmp_path / 'data'}, weight: 1.0}}]"]
     first = pretrain(*common, "train.iterations=6")
     assert first.returncode == 0, first.stderr[-3000:]
     run = tmp_path / "runs" / "tiny"
@@ -68,7 +69,8 @@ def test_pretrain_writes_checkpoints_and_resumes(tmp_path):
 
     # SFT: fine-tuning from the checkpoint keeps its config and anchors (the model section is ignored)
     base, _ = load_checkpoint(run / "agdm.pt")
-    sft = pretrain(*common[:1], "run_name=sft", common[2], "train.iterations=3", "model.num_modes=7", f"init_checkpoint={run / 'agdm.pt'}")
+    sft = pretrain(*common[:1], "run_name=sft", common[2], "train.iterations=3", "model.num_modes=7",
+                   f"init_checkpoint={run / 'agdm.pt'}")
     assert sft.returncode == 0, sft.stderr[-3000:]
     tuned, _ = load_checkpoint(tmp_path / "runs" / "sft" / "agdm.pt")
     assert tuned.cfg == base.cfg and torch.equal(tuned.anchors, base.anchors)
@@ -76,7 +78,8 @@ def test_pretrain_writes_checkpoints_and_resumes(tmp_path):
 
     # open-loop evaluation of the checkpoint against the straight-to-goal baseline: deterministic
     evals = [subprocess.run([sys.executable, str(ROOT / "scripts/eval_open_loop.py"), "--data", str(tmp_path / "data"),
-                             "--model", f"tiny={run / 'agdm.pt'}", "--baseline_speed", "1.0", "--out", str(tmp_path / f"eval{k}")],
+                             "--model", f"tiny={run / 'agdm.pt'}", "--baseline_speed", "1.0", "--out",
+                             str(tmp_path / f"eval{k}")],
                             capture_output=True, text=True, cwd=ROOT, timeout=600) for k in range(2)]
     assert all(e.returncode == 0 for e in evals), evals[0].stderr[-3000:]
     first, again = (json.loads((tmp_path / f"eval{k}" / "results.json").read_text())["results"] for k in range(2))
@@ -88,7 +91,8 @@ def test_pretrain_writes_checkpoints_and_resumes(tmp_path):
 def test_straight_to_goal_stops_on_the_goal():
     from s2e.nav.baselines import straight_to_goal
 
-    wp = straight_to_goal(torch.tensor([[3.0, 4.0], [0.0, -1.0], [0.0, 0.0]]), speed=1.0, num_waypoints=10, waypoint_dt=0.25)
+    wp = straight_to_goal(torch.tensor([[3.0, 4.0], [0.0, -1.0], [0.0, 0.0]]), speed=1.0, num_waypoints=10,
+                          waypoint_dt=0.25)
     j = torch.arange(1, 11) * 0.25
     assert torch.allclose(wp[0], j[:, None] * torch.tensor([0.6, 0.8]))
     assert torch.allclose(wp[1, :, 1], -j.clamp(max=1.0)) and torch.all(wp[1, :, 0] == 0)
@@ -108,7 +112,8 @@ def test_the_data_follows_the_models_sample_shape(tmp_path):
 
     make_dataset(tmp_path / "data")
     data = f"data.datasets=[{{path: {tmp_path / 'data'}, weight: 1.0}}]"
-    short = pretrain(f"log_root={tmp_path / 'runs'}", "run_name=w8", data, "train.iterations=3", "model.num_waypoints=8")
+    short = pretrain(f"log_root={tmp_path / 'runs'}", "run_name=w8", data, "train.iterations=3",
+                     "model.num_waypoints=8")
     assert short.returncode == 0, short.stderr[-3000:]
     # SFT with the model section at its defaults (10 waypoints): data and model keep the checkpoint's 8
     sft = pretrain(f"log_root={tmp_path / 'runs'}", "run_name=sft", data, "train.iterations=3",
@@ -117,7 +122,8 @@ def test_the_data_follows_the_models_sample_shape(tmp_path):
     tuned, meta = load_checkpoint(tmp_path / "runs" / "sft" / "agdm.pt")
     assert tuned.cfg.num_waypoints == 8 and meta["provenance"]["config"]["data"]["defaults"]["num_waypoints"] == 8
 
-    for override in ("data.defaults.waypoint_dt=0.2", f"data.datasets=[{{path: {tmp_path / 'data'}, weight: 1.0, waypoint_dt: 0.2}}]"):
+    for override in ("data.defaults.waypoint_dt=0.2",
+                     f"data.datasets=[{{path: {tmp_path / 'data'}, weight: 1.0, waypoint_dt: 0.2}}]"):
         proc = pretrain(f"log_root={tmp_path / 'runs'}", "run_name=bad", data, override)
         assert proc.returncode == 2 and proc.stderr.strip().splitlines()[-1] == (
             "error: the data gives waypoint_dt=0.2 but the model is built for 0.25: set model.waypoint_dt (the data "

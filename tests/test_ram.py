@@ -13,8 +13,8 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 def _agdm(seed=0) -> AGDM:
     torch.manual_seed(seed)
-    cfg = AGDMConfig(d_model=32, n_heads=2, fusion_layers=1, decoder_layers=2, num_modes=8, cnn_channels=(8, 16, 16, 16),
-                     image_size=(32, 32))
+    cfg = AGDMConfig(d_model=32, n_heads=2, fusion_layers=1, decoder_layers=2, num_modes=8,
+                     cnn_channels=(8, 16, 16, 16), image_size=(32, 32))
     anchors = torch.stack([torch.full((8,), 8.0), torch.linspace(-6, 6, 8)], -1)
     model = AGDM(cfg, anchors)
     for p in model.parameters():  # a "pretrained" model: no parameter at its initial value

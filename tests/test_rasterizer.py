@@ -13,9 +13,8 @@ from gsplat.cuda._torch_impl import (
     _world_to_cam,
 )
 
+from s2e.rendering import GaussianScene, cpu_kernels, render
 from s2e.rendering.cameras import look_at
-from s2e.rendering import GaussianScene, render
-from s2e.rendering import cpu_kernels
 from s2e.rendering.projection import camera_centers, covariances, project
 from s2e.rendering.render import resolve_backend
 from s2e.rendering.sh import sh_to_rgb
@@ -98,7 +97,9 @@ def kernel_projection(scene: GaussianScene, viewmats, Ks, width, height, antiali
     """
     batched = scene.means.dim() == 3
     arr = lambda t: np.ascontiguousarray(t.detach().to("cpu", torch.float32).numpy())
-    s = scene if batched else GaussianScene(*(t[None] for t in (scene.means, scene.quats, scene.scales, scene.opacities, scene.sh)))
+    s = (scene if batched else GaussianScene(*(t[None]
+                                               for t in (scene.means, scene.quats, scene.scales, scene.opacities,
+                                                         scene.sh))))
     means, quats, scales, opac, sh = map(arr, (s.means, s.quats, s.scales, s.opacities, s.sh))
     views, intr = arr(viewmats.reshape(-1, 4, 4)), arr(Ks.reshape(-1, 3, 3))
     num_images, n = views.shape[0], means.shape[1]
@@ -111,9 +112,9 @@ def kernel_projection(scene: GaussianScene, viewmats, Ks, width, height, antiali
     colors = np.zeros((num_images, n, 3), np.float32)
     image_opac = np.zeros((num_images, n), np.float32)
     every = np.ascontiguousarray(np.broadcast_to(np.arange(n), (num_images, n)))
-    cpu_kernels.project_kernel(means, quats, scales, opac, sh, scene_of_image, every, np.full(num_images, n), views, intr, width, height,
-                               0.01, 1e10, 0.3, sh.shape[2], antialiased, means2d, conics, depths, radii, colors,
-                               image_opac)
+    cpu_kernels.project_kernel(means, quats, scales, opac, sh, scene_of_image, every, np.full(num_images, n), views,
+                               intr, width, height, 0.01, 1e10, 0.3, sh.shape[2], antialiased, means2d, conics, depths,
+                               radii, colors, image_opac)
     shape = tuple(viewmats.shape[:-2]) + (n,)
     t = lambda a: torch.from_numpy(a).reshape(shape + a.shape[2:])
     return t(means2d), t(conics), t(depths), t(radii), t(colors), t(image_opac)
@@ -135,7 +136,8 @@ def test_cpu_matches_reference_unbatched_scene(degree, antialiased):
     eye = (4.5, 0.0, 1.2)
     scene = random_scene(100 + degree, 400, degree, eye=eye)
     views = torch.cat([look_at(eye, (0, 0, 0))[None], orbit_cameras(2, phase=1.0)])
-    Ks = torch.stack([intrinsics(60.0, 62.0, 37.0, 22.0), intrinsics(45.0, 45.0, 40.0, 20.0), intrinsics(80.0, 80.0, 30.5, 25.0)])
+    Ks = torch.stack([intrinsics(60.0, 62.0, 37.0, 22.0), intrinsics(45.0, 45.0, 40.0, 20.0),
+                      intrinsics(80.0, 80.0, 30.5, 25.0)])
 
     # the scene exercises the culling paths: behind the camera, closer than the near plane, off-screen,
     # and centres outside the image whose footprint still overlaps it
@@ -160,7 +162,8 @@ def test_cpu_matches_reference_unbatched_scene(degree, antialiased):
 def test_cpu_matches_reference_batched_scenes():
     """Scenes [B, N] with cameras [B, C]: every image shows its own scene."""
     scenes = [random_scene(200 + b, 300, 3) for b in range(2)]
-    scene = GaussianScene(*(torch.stack([getattr(s, f) for s in scenes]) for f in ("means", "quats", "scales", "opacities", "sh")))
+    scene = GaussianScene(*(torch.stack([getattr(s, f) for s in scenes])
+                            for f in ("means", "quats", "scales", "opacities", "sh")))
     views = torch.stack([orbit_cameras(2, phase=0.3), orbit_cameras(2, phase=2.0, radius=3.5)])  # [2, 2, 4, 4]
     Ks = intrinsics(50.0, 55.0, 38.0, 21.0).expand(2, 2, 3, 3)
     cpu = render(scene, views, Ks, W, H, backend="cpu")
@@ -204,7 +207,8 @@ def test_project_matches_gsplat_torch(antialiased):
     # a few Gaussians below gsplat's opacity threshold: culled by us (and by gsplat's CUDA kernel)
     scene.opacities[::37] = 0.003
     scene.opacities[5::37] = 0.006  # above it, but below once antialiasing compensates small Gaussians
-    views = torch.cat([look_at(eye, (0, 0, 0), dtype=torch.float64)[None], orbit_cameras(2, phase=0.5, dtype=torch.float64)])
+    views = torch.cat([look_at(eye, (0, 0, 0), dtype=torch.float64)[None],
+                       orbit_cameras(2, phase=0.5, dtype=torch.float64)])
     Ks = torch.stack([intrinsics(60.0, 60.0, 37.0, 22.0), intrinsics(40.0, 44.0, 30.0, 25.0),
                       intrinsics(70.0, 70.0, 37.5, 22.0)]).double()
     ours = project(scene, views, Ks, W, H, antialiased=antialiased)
@@ -267,7 +271,8 @@ def test_numba_projection_kernel_matches_gsplat_torch(antialiased):
     scenes = [random_scene(600 + b, 500, 3, eye=eye) for b in range(2)]
     scenes[1].opacities[::41] = 0.002
     scenes[0].opacities[3::17] = 0.006
-    scene = GaussianScene(*(torch.stack([getattr(s, f) for s in scenes]) for f in ("means", "quats", "scales", "opacities", "sh")))
+    scene = GaussianScene(*(torch.stack([getattr(s, f) for s in scenes])
+                            for f in ("means", "quats", "scales", "opacities", "sh")))
     views = torch.stack([torch.stack([look_at(eye, (0, 0, 0)), look_at((-3.0, 2.0, 2.0), (0, 0, 0.3))]),
                          orbit_cameras(2, phase=2.5)])  # [2, 2, 4, 4]
     Ks = torch.stack([intrinsics(60.0, 60.0, 37.0, 22.0), intrinsics(45.0, 50.0, 35.0, 25.0)]).expand(2, 2, 3, 3)
@@ -299,7 +304,8 @@ def test_numba_projection_kernel_matches_gsplat_torch(antialiased):
 
     campos = torch.linalg.inv(views.double())[..., :3, 3]  # [2, 2, 3]
     dirs = scene.means.double()[:, None] - campos[:, :, None]  # [2, 2, N, 3]
-    colors_g = torch.clamp_min(_spherical_harmonics(3, dirs, scene.sh.double()[:, None].expand(-1, 2, -1, -1, -1)) + 0.5, 0.0)
+    colors_g = torch.clamp_min(_spherical_harmonics(3, dirs, scene.sh.double()[:, None].expand(-1, 2, -1, -1, -1))
+                               + 0.5, 0.0)
     torch.testing.assert_close(colors[both].double(), colors_g[both], rtol=1e-5, atol=1e-5)
     assert (colors_g[both][..., 0] - colors_g[both][..., 1]).abs().mean() > 0.1
 
@@ -401,8 +407,8 @@ def test_cpu_matches_gsplat_cuda(antialiased):
     rgb_err = (cpu.rgb - rgb_g).abs()
     hit = (alpha_g > 0.5) & (cpu.alpha > 0.5)
     depth_rel = ((cpu.depth - depth_g).abs() / depth_g)[hit]
-    print(f"\ngsplat CUDA vs CPU (antialiased={antialiased}), {scene.num_gaussians} Gaussians SH3, {views.shape[0]} cameras {width}x{height}: "
-          f"rgb mean abs {rgb_err.mean():.2e} (max {rgb_err.max():.2e}), alpha max abs "
+    print(f"\ngsplat CUDA vs CPU (antialiased={antialiased}), {scene.num_gaussians} Gaussians SH3, {views.shape[0]} "
+          f"cameras {width}x{height}: rgb mean abs {rgb_err.mean():.2e} (max {rgb_err.max():.2e}), alpha max abs "
           f"{(cpu.alpha - alpha_g).abs().max():.2e}, depth rel max {depth_rel.max():.2e} "
           f"(mean {depth_rel.mean():.2e}) over {hit.sum()} pixels with alpha > 0.5")
     assert hit.float().mean() > 0.2

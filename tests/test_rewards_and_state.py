@@ -16,7 +16,8 @@ VALID = torch.ones(1, 1, dtype=torch.bool)
 def _state_after(points, ped=None):
     s = EpisodeState.zeros(1, "cpu")
     s.reset(torch.tensor([0]), points[0][None], ROUTE)
-    ped_xy, ped_valid = (ped, torch.ones(1, ped.shape[1], dtype=torch.bool)) if ped is not None else (torch.zeros(1, 0, 2), torch.zeros(1, 0, dtype=torch.bool))
+    ped_xy, ped_valid = ((ped, torch.ones(1, ped.shape[1], dtype=torch.bool)) if ped is not None
+                         else (torch.zeros(1, 0, 2), torch.zeros(1, 0, dtype=torch.bool)))
     for p in points[1:]:
         s.update(p[None], GOAL, ROUTE, FOOT, VALID, ped_xy, ped_valid, 0.4, 0.3, 1.0, 0.02)
     return s
@@ -30,7 +31,8 @@ def test_progress_and_velocity_towards_goal():
 
 
 def test_arrival_within_one_metre():
-    far, near = _state_after(torch.tensor([[0.0, 0.0], [8.5, 0.0]])), _state_after(torch.tensor([[0.0, 0.0], [9.2, 0.3]]))
+    far = _state_after(torch.tensor([[0.0, 0.0], [8.5, 0.0]]))
+    near = _state_after(torch.tensor([[0.0, 0.0], [9.2, 0.3]]))
     assert R.arrival(far).item() == 0.0 and R.arrival(near).item() == 1.0
     assert near.arrived_ever.item()
 
@@ -42,7 +44,8 @@ def test_collisions_are_counted_once_per_contact():
     s.reset(torch.tensor([0]), path[0][None], ROUTE)
     events = []
     for p in path[1:]:
-        s.update(p[None], GOAL, ROUTE, FOOT, VALID, torch.zeros(1, 0, 2), torch.zeros(1, 0, dtype=torch.bool), 0.4, 0.3, 1.0, 0.02)
+        s.update(p[None], GOAL, ROUTE, FOOT, VALID, torch.zeros(1, 0, 2), torch.zeros(1, 0, dtype=torch.bool), 0.4, 0.3,
+                 1.0, 0.02)
         events.append(R.collision(s).item())
     assert events == [0.0, -1.0, 0.0, 0.0, -1.0]
     assert s.collision_count.item() == 2

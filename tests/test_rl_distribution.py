@@ -16,7 +16,8 @@ def _params(b=3, m=3, separation=0.0, seed=0):
     """Random mixture parameters (float64); `separation` pushes the modes' means apart."""
     g = torch.Generator().manual_seed(seed)
     logits = torch.randn(b, m, generator=g, dtype=torch.float64)
-    mu = torch.randn(b, m, W, 2, generator=g, dtype=torch.float64) + separation * torch.arange(m, dtype=torch.float64)[:, None, None]
+    mu = (torch.randn(b, m, W, 2, generator=g, dtype=torch.float64) + separation
+          * torch.arange(m, dtype=torch.float64)[:, None, None])
     sigma = torch.rand(b, m, W, 2, generator=g, dtype=torch.float64) * 0.4 + 0.2
     rho = (torch.rand(b, m, W, generator=g, dtype=torch.float64) * 2 - 1) * 0.8
     speed = torch.rand(b, m, generator=g, dtype=torch.float64) + 0.5 + separation * torch.arange(m, dtype=torch.float64)
@@ -84,7 +85,8 @@ def test_entropy_bound_matches_monte_carlo_when_modes_separate_and_bounds_it_oth
 def test_entropy_of_a_single_mode_is_the_gaussian_entropy():
     logits, mu, sigma, rho, speed = _params(b=2, m=1)
     dist = MixtureActionDistribution((logits, mu, sigma, rho, speed), SPEED_STD)
-    ref = D.MultivariateNormal(mu, covariance_matrix=_cov(sigma, rho)).entropy().sum((-1, -2)) + D.Normal(speed, SPEED_STD).entropy()[:, 0]
+    ref = (D.MultivariateNormal(mu, covariance_matrix=_cov(sigma, rho)).entropy().sum((-1, -2))
+           + D.Normal(speed, SPEED_STD).entropy()[:, 0])
     torch.testing.assert_close(dist.entropy(), ref)
 
 
@@ -156,7 +158,8 @@ def test_anchor_only_exploration_executes_mode_means_and_scores_them_like_a_cate
     expected = torch.nn.functional.one_hot(modes, 3).double() - logits.softmax(-1)
     torch.testing.assert_close(g_logits, expected)
     # a mean that moved by tau lowers the ratio by exp(-1/2) per coordinate: the trust region on the means
-    moved = (logits.detach(), mu.detach() + 0.1 / (2 * W) ** 0.5, torch.full_like(sigma, 0.1), torch.zeros_like(rho), speed)
+    moved = (logits.detach(), mu.detach() + 0.1 / (2 * W) ** 0.5, torch.full_like(sigma, 0.1), torch.zeros_like(rho),
+             speed)
     ratio = (MixtureActionDistribution(moved, SPEED_STD).log_prob(action) - logp.detach()).exp()
     torch.testing.assert_close(ratio, torch.full((4,), float(torch.tensor(-0.5).exp()), dtype=torch.float64))
     with pytest.raises(ValueError, match="waypoint_noise=False .* needs waypoint_std > 0"):
@@ -174,6 +177,7 @@ def test_zero_speed_std_executes_the_modes_speed_and_leaves_it_out_of_the_densit
     expected = torch.logsumexp(torch.log_softmax(logits, -1) + comp.log_prob(w[:, None]), -1)
     torch.testing.assert_close(dist.log_prob(action), expected)
     shifted = (logits, mu, sigma, rho, speed + 0.3)
-    torch.testing.assert_close(MixtureActionDistribution.kl(params, shifted, 0.0), torch.zeros(len(logits), dtype=torch.float64))
+    torch.testing.assert_close(MixtureActionDistribution.kl(params, shifted, 0.0),
+                               torch.zeros(len(logits), dtype=torch.float64))
     with pytest.raises(ValueError, match="speed_std must be >= 0"):
         MixtureActionDistribution(params, -0.1)

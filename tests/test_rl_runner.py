@@ -10,8 +10,8 @@ import shutil
 import numpy as np
 import pytest
 import torch
-
 from fake_vec_env import FakeUrbanEnv
+
 from s2e.models import AGDM, AGDMConfig, load_checkpoint, save_checkpoint
 from s2e.rl.loss_terms import SETTINGS as LOSS_TERM_SETTINGS
 from s2e.rl.observation_env import AGDMObservationEnv
@@ -33,7 +33,8 @@ def agdm_checkpoint(tmp_path_factory):
     return str(path)
 
 
-PLAIN_MIXTURE = {"waypoint_std": 0.0, "waypoint_noise": True, "mode_hold_steps": 1, "mode_temperature": 1.0, "rank_only": False}
+PLAIN_MIXTURE = {"waypoint_std": 0.0, "waypoint_noise": True, "mode_hold_steps": 1, "mode_temperature": 1.0,
+                 "rank_only": False}
 """AGDMActor settings of the plain mixture (predicted spreads, independent draws); the task default is AGDMActorCfg."""
 NO_LOSS_TERMS = {"ref_kl_coef": 0.0, "mode_label_coef": 0.0, "mode_label_temperature": 0.5, "mode_label_prior": True,
                  "mode_label_epochs": 0, "mode_label_learning_rate": 1e-3, "group_size": 1, "group_advantage_coef": 0.0}
@@ -47,14 +48,14 @@ def train_cfg(checkpoint: str, strategy: str = "ram", algorithm: dict | None = N
     terms = {**NO_LOSS_TERMS, **{k: algorithm.pop(k) for k in list(algorithm) if k in LOSS_TERM_SETTINGS}}
     return {
         "num_steps_per_env": STEPS, "save_interval": 100, "obs_groups": {"actor": actor_groups, "critic": ["critic"]},
-        "actor": {"class_name": "s2e.rl.policy:AGDMActor", "checkpoint": checkpoint, "strategy": strategy, "speed_std": 0.1,
-                  **PLAIN_MIXTURE, **actor},
+        "actor": {"class_name": "s2e.rl.policy:AGDMActor", "checkpoint": checkpoint, "strategy": strategy,
+                  "speed_std": 0.1, **PLAIN_MIXTURE, **actor},
         "critic": {"class_name": "rsl_rl.models:MLPModel", "hidden_dims": [32, 32], "activation": "elu"},
         "algorithm": {"class_name": "s2e.rl.ppo:S2EPPO", "learning_rate": 1e-3, "num_learning_epochs": 2,
                       "num_mini_batches": 2, "clip_param": 0.2, "gamma": 0.99, "lam": 0.95, "value_loss_coef": 1.0,
-                      "entropy_coef": 0.001, "max_grad_norm": 1.0, "use_clipped_value_loss": True, "schedule": "adaptive",
-                      "desired_kl": 0.01, "critic_learning_rate": 3e-3, "reward_scale": 0.5, "critic_warmup_iterations": 1,
-                      "loss_terms": terms, **algorithm},
+                      "entropy_coef": 0.001, "max_grad_norm": 1.0, "use_clipped_value_loss": True,
+                      "schedule": "adaptive", "desired_kl": 0.01, "critic_learning_rate": 3e-3, "reward_scale": 0.5,
+                      "critic_warmup_iterations": 1, "loss_terms": terms, **algorithm},
         "logger": "tensorboard",
     }
 
@@ -342,13 +343,15 @@ def test_reference_kl_penalty_starts_at_zero_and_pulls_the_actor_back(agdm_check
         for gate in (actor.model.agdm.decoder[-1].z_in, actor.model.agdm.decoder[-1].z_out):
             gate.weight.normal_(0.0, 2.0)
     kl = loss()
-    expected = MixtureActionDistribution.kl(actor.output_distribution_params, actor.reference_params(obs), actor.speed_std).mean()
+    expected = MixtureActionDistribution.kl(actor.output_distribution_params, actor.reference_params(obs),
+                                            actor.speed_std).mean()
     torch.testing.assert_close(kl, expected)
     assert kl > 1e-3
     # where PPO zeroes a mini-batch's gradients, the terms add coef * their gradient for that forward pass
     params = [p for p in actor.parameters() if p.requires_grad]
     actor(obs, stochastic_output=True)
-    expected_grads = torch.autograd.grad(0.5 * penalty(actor, obs, actor.output_distribution_params), params, allow_unused=True)
+    expected = 0.5 * penalty(actor, obs, actor.output_distribution_params)
+    expected_grads = torch.autograd.grad(expected, params, allow_unused=True)
     actor(obs, stochastic_output=True)
     alg.optimizer.zero_grad()
     for p, g in zip(params, expected_grads):
@@ -365,7 +368,9 @@ def test_reference_kl_penalty_starts_at_zero_and_pulls_the_actor_back(agdm_check
         opt.step()
     assert loss() < 0.5 * kl
     losses = _one_update(runner)
-    assert "symmetry" not in losses and losses["kl_ref"] > 0 and 0 <= losses["ref_top_mode_agreement"] <= 1
+    assert "symmetry" not in losses and losses["kl_ref"] > 0
+    # the perturbed gates, pulled back but not all the way, moved the top anchor in some states but kept most
+    assert 0.5 < losses["ref_top_mode_agreement"] < 1.0, losses["ref_top_mode_agreement"]
     with pytest.raises(ValueError, match="needs agent.actor.strategy=ram"):
         make_runner(agdm_checkpoint, "decoder", algorithm={"ref_kl_coef": 0.5})
 
@@ -419,7 +424,8 @@ def test_rollouts_store_the_labels_of_the_frozen_modes(agdm_checkpoint):
         for _ in range(STEPS):
             obs, rewards, dones, extras = runner.env.step(alg.act(obs))
             alg.process_env_step(obs, rewards, dones, extras)
-    assert alg.storage.observations["mode_labels"].shape == alg.storage.observations["mode_prior"].shape == (STEPS, 4, 4)
+    stored = alg.storage.observations
+    assert stored["mode_labels"].shape == stored["mode_prior"].shape == (STEPS, 4, 4)
 
 
 def test_ranking_loss_is_cross_entropy_to_the_label_softmax():
@@ -435,7 +441,8 @@ def test_ranking_loss_is_cross_entropy_to_the_label_softmax():
     # with a prior (log-probabilities) the target is the prior tilted by the labels
     prior = torch.log_softmax(torch.tensor([[0.0, 2.0, 0.0], [1.0, 0.0, -1.0]]), -1)
     tilted = torch.softmax(prior + labels / 0.5, -1)
-    torch.testing.assert_close(ranking_loss(logits, labels, 0.5, prior), -(tilted * torch.log_softmax(logits, -1)).sum(-1).mean())
+    torch.testing.assert_close(ranking_loss(logits, labels, 0.5, prior),
+                               -(tilted * torch.log_softmax(logits, -1)).sum(-1).mean())
 
 
 def test_reranked_logits_pick_the_labels_best_mode_and_keep_the_ranking_when_labels_are_equal():
@@ -479,7 +486,10 @@ def test_ranking_loss_moves_only_ram_and_raises_the_labelled_mode(agdm_checkpoin
         q_before = actor._dist.traj.log_weights.exp()[:, -1].mean()
     before = _snapshot(actor)
     losses = [_one_update(runner) for _ in range(3)]
-    assert all("rank" in l and "symmetry" not in l and 0 <= l["label_top_mode_agreement"] <= 1 for l in losses)
+    assert all("rank" in l and "symmetry" not in l for l in losses)
+    # the checkpoint seldom ranks the labelled (last) mode first; the loss makes it the top anchor everywhere
+    agreement = [l["label_top_mode_agreement"] for l in losses]
+    assert agreement[0] < 0.5 and agreement[0] < agreement[1] <= agreement[2] == 1.0, agreement
     after = _snapshot(actor)
     changed = {k for k in after if not torch.equal(after[k], before[k])}
     is_ram = lambda name: ".branch." in name or ".z_in." in name or ".z_out." in name  # noqa: E731
@@ -505,7 +515,9 @@ def test_the_ranking_phase_fits_the_labels_with_its_own_step_and_moves_only_ram(
     before = _snapshot(fitted.alg.actor)
     _one_update(plain)
     logs = _one_update(fitted)
-    assert set(logs) >= {"rank_fit", "rank_fit_agreement"} and "rank" not in logs and 0 <= logs["rank_fit_agreement"] <= 1
+    assert set(logs) >= {"rank_fit", "rank_fit_agreement"} and "rank" not in logs
+    # four epochs of its own step fit the labels: the labelled mode is the top anchor of every state in the last pass
+    assert logs["rank_fit_agreement"] == 1.0, logs
     changed = {k for k, v in _snapshot(fitted.alg.actor).items() if not torch.equal(v, before[k])}
     is_ram = lambda name: ".branch." in name or ".z_in." in name or ".z_out." in name  # noqa: E731
     assert changed and all(is_ram(k) for k in changed), sorted(k for k in changed if not is_ram(k))[:5]
@@ -527,7 +539,8 @@ def test_the_ranking_phase_optimizer_is_saved_and_restored(agdm_checkpoint):
     assert moments and all(v["exp_avg"].abs().sum() > 0 for v in moments.values())
     resumed = make_labelled_runner(agdm_checkpoint, coef=0.0, **settings)
     resumed.alg.load(state, None, True)
-    for a, b in zip(first.alg.terms.ranking_fit.optimizer.state.values(), resumed.alg.terms.ranking_fit.optimizer.state.values()):
+    fits = (first.alg.terms.ranking_fit, resumed.alg.terms.ranking_fit)
+    for a, b in zip(fits[0].optimizer.state.values(), fits[1].optimizer.state.values()):
         assert all(torch.equal(a[k], b[k]) for k in ("exp_avg", "exp_avg_sq", "step"))
 
 
@@ -643,10 +656,12 @@ def test_either_kind_of_policy_file_loads_for_evaluation(agdm_checkpoint, tmp_pa
     assert is_training_checkpoint(tmp_path / "model_0.pt") and not is_training_checkpoint(agdm_checkpoint)
     g = torch.Generator().manual_seed(2)
     images, goal = torch.rand(3, 4, 3, 32, 32, generator=g), torch.randn(3, 2, generator=g) * 5
-    (run_model, run_info), (agdm_model, agdm_info) = load_policy_model(tmp_path / "model_0.pt"), load_policy_model(agdm_checkpoint)
+    run_model, run_info = load_policy_model(tmp_path / "model_0.pt")
+    agdm_model, agdm_info = load_policy_model(agdm_checkpoint)
     assert run_info["strategy"] == "ram" and agdm_info["strategy"] is None and not agdm_model.training
     with torch.no_grad():
-        torch.testing.assert_close(run_model(images, goal).action("best"), agdm_model(images, goal).action("best"), rtol=0, atol=1e-6)
+        torch.testing.assert_close(run_model(images, goal).action("best"), agdm_model(images, goal).action("best"),
+                                   rtol=0, atol=1e-6)
     (tmp_path / "noise.pt").write_bytes(b"\x00garbage")
     with pytest.raises(CheckpointError):
         load_policy_model(tmp_path / "noise.pt")
@@ -667,13 +682,15 @@ def test_a_shipped_policy_loads_beside_its_agdm_checkpoint(agdm_checkpoint, tmp_
     meta = ship_policy(tmp_path / "model_1.pt", assets / "tuned.pt", assets / "base.pt", {"recipe": "test"})
     assert meta["agdm_checkpoint"] == "base.pt" and meta["recipe"] == "test" and (assets / "tuned.json").is_file()
     shipped = torch.load(assets / "tuned.pt", weights_only=False)
-    assert set(shipped) == {"actor_state_dict", "iter", "infos"} and (assets / "tuned.pt").stat().st_size < (tmp_path / "model_1.pt").stat().st_size
+    assert (set(shipped) == {"actor_state_dict", "iter", "infos"} and (assets / "tuned.pt").stat().st_size
+            < (tmp_path / "model_1.pt").stat().st_size)
     g = torch.Generator().manual_seed(3)
     images, goal = torch.rand(2, 4, 3, 32, 32, generator=g), torch.randn(2, 2, generator=g) * 5
     model, info = load_policy_model(assets / "tuned.pt")
     with torch.no_grad():
-        torch.testing.assert_close(model(images, goal).action("best"), runner.alg.actor.eval().deploy_model()(images, goal).action("best"),
-                                   rtol=0, atol=1e-6)
+        torch.testing.assert_close(model(images, goal).action("best"),
+                                   runner.alg.actor.eval().deploy_model()(images, goal).action("best"), rtol=0,
+                                   atol=1e-6)
     assert info["strategy"] == "ram"
     other, _ = load_checkpoint(agdm_checkpoint)  # another AGDM file under the same name: refused
     with torch.no_grad():
@@ -688,11 +705,13 @@ def test_a_shipped_policy_loads_beside_its_agdm_checkpoint(agdm_checkpoint, tmp_
 def test_group_advantages_add_the_leave_one_out_term_after_normalization(agdm_checkpoint):
     """Same seed, same rollout: with group_advantage_coef the stored advantages are plain PPO's normalized ones plus
     coef * (episode return - the peer's return of the same episode number), on the steps of each episode that ended
-    in the rollout and whose peer (groups of 2) ended that episode too; computed here by hand from the stored rewards."""
+    in the rollout and whose peer (groups of 2) ended that episode too; computed here by hand from the stored
+    rewards."""
     coef = 0.5
     plain = make_runner(agdm_checkpoint, algorithm={"critic_warmup_iterations": 0}, seed=2)
     plain_logs = _one_update(plain)
-    grouped = make_runner(agdm_checkpoint, algorithm={"critic_warmup_iterations": 0, "group_size": 2, "group_advantage_coef": coef}, seed=2)
+    grouped = make_runner(agdm_checkpoint, algorithm={"critic_warmup_iterations": 0, "group_size": 2,
+                                                      "group_advantage_coef": coef}, seed=2)
     grouped_logs = _one_update(grouped)
     rewards, dones = grouped.alg.storage.rewards[..., 0], grouped.alg.storage.dones[..., 0].bool()
     torch.testing.assert_close(rewards, plain.alg.storage.rewards[..., 0])

@@ -20,14 +20,16 @@ def test_the_newest_run_with_a_checkpoint_is_picked_over_a_newer_one_that_died_b
     assert find_run_checkpoint(tmp_path) == tmp_path / "2026-12-02_10-00-00_b" / "model_2.pt"
     assert find_run_checkpoint(tmp_path, ".*_a$").name == "model_10.pt"  # numbers sort as numbers
     assert find_run_checkpoint(tmp_path, ".*_a$", r"model_9\.pt$").name == "model_9.pt"
-    assert [p.name for p in run_checkpoints(tmp_path / "2026-12-01_10-00-00_a")] == ["model_0.pt", "model_9.pt", "model_10.pt"]
+    assert ([p.name for p in run_checkpoints(tmp_path / "2026-12-01_10-00-00_a")]
+            == ["model_0.pt", "model_9.pt", "model_10.pt"])
 
 
 def test_no_run_or_no_checkpoint_says_which(tmp_path):
     with pytest.raises(RunNotFoundError, match="no run folder matching '.\\*' under"):
         find_run_checkpoint(tmp_path / "nowhere")
     _run(tmp_path, "2026-12-03_10-00-00_killed", "params")
-    with pytest.raises(RunNotFoundError, match=r"none of the 1 run folder\(s\) matching '.\*' under .* holds a checkpoint matching"):
+    with pytest.raises(RunNotFoundError,
+                       match=r"none of the 1 run folder\(s\) matching '.\*' under .* holds a checkpoint matching"):
         find_run_checkpoint(tmp_path)
 
 

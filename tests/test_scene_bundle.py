@@ -12,14 +12,21 @@ from scipy import ndimage
 from s2e.rendering.gaussians import GaussianScene
 from s2e.rendering.ply import save_ply
 from s2e.urban.bundle_layout import layout_from_mesh, rect_cover
+from s2e.urban.geometry import footprint_distance
 from s2e.urban.layout import BUILDING, SIDEWALK, UrbanLayoutCfg, collision_footprints, generate_layout
 from s2e.urban.mesh_io import MeshError, read_mesh, write_mesh
-from s2e.urban.geometry import footprint_distance
 from s2e.urban.pedestrians import PedestrianCfg, PedestrianCrowd, _rect_graph
 from s2e.urban.procedural_bundle import EXAMPLE_CAPTURE, _box, export_procedural_bundle
 from s2e.urban.routes import RouteCfg, RoutePlanner
-from s2e.urban.scene_bundle import (Alignment, BundleEpisodes, BundleRoute, SceneBundleError, load_scene_bundle,
-                                    plan_bundle_route, save_scene_bundle)
+from s2e.urban.scene_bundle import (
+    Alignment,
+    BundleEpisodes,
+    BundleRoute,
+    SceneBundleError,
+    load_scene_bundle,
+    plan_bundle_route,
+    save_scene_bundle,
+)
 
 SIZE = 20.0
 
@@ -56,7 +63,8 @@ ROUTES = [BundleRoute(np.array([-6.0, 0.0]), np.array([4.0, 5.0]), np.array([[0.
 def write_street(folder, capture: Alignment | None = None, **overrides):
     """The street scene stored in a capture frame (task -> capture = `capture`), aligned back by the bundle."""
     capture = capture or Alignment()
-    to_cap = lambda xy: capture.apply(np.c_[np.asarray(xy, float).reshape(-1, 2), np.zeros(len(np.asarray(xy).reshape(-1, 2)))])
+    to_cap = lambda xy: capture.apply(np.c_[np.asarray(xy, float).reshape(-1, 2),
+                                            np.zeros(len(np.asarray(xy).reshape(-1, 2)))])
     v, f = street_mesh()
     g = small_gaussians()
     rot = torch.as_tensor(capture.rotation, dtype=torch.float32)
@@ -97,7 +105,8 @@ def test_round_trip_identity(tmp_path):
 def test_alignment_maps_gaussians_mesh_walkable_and_routes_to_the_task_frame(tmp_path):
     ref = load_scene_bundle(write_street(tmp_path / "ref"))
     b = load_scene_bundle(write_street(tmp_path / "cap", capture=EXAMPLE_CAPTURE))
-    assert not np.allclose(yaml.safe_load((tmp_path / "cap/bundle.yaml").read_text())["alignment"]["rotation"], np.eye(3))
+    assert not np.allclose(yaml.safe_load((tmp_path / "cap/bundle.yaml").read_text())["alignment"]["rotation"],
+                           np.eye(3))
     torch.testing.assert_close(b.gaussians.means, ref.gaussians.means, atol=1e-4, rtol=0)
     torch.testing.assert_close(b.gaussians.scales, ref.gaussians.scales, atol=1e-5, rtol=1e-4)
     q, q_ref = b.gaussians.quats, ref.gaussians.quats
@@ -112,7 +121,8 @@ def test_alignment_maps_gaussians_mesh_walkable_and_routes_to_the_task_frame(tmp
 @pytest.mark.parametrize("form", ["yaw_deg", "quaternion"])
 def test_yaw_and_quaternion_forms_equal_the_matrix(tmp_path, form):
     yaw = math.radians(40.0)
-    capture = Alignment(np.array([[math.cos(yaw), -math.sin(yaw), 0], [math.sin(yaw), math.cos(yaw), 0], [0, 0, 1]]), np.array([1.0, 2.0, 0.0]), 2.0)
+    capture = Alignment(np.array([[math.cos(yaw), -math.sin(yaw), 0], [math.sin(yaw), math.cos(yaw), 0], [0, 0, 1]]),
+                        np.array([1.0, 2.0, 0.0]), 2.0)
     folder = write_street(tmp_path / "b", capture=capture)
     matrix = load_scene_bundle(folder)
 
@@ -157,14 +167,17 @@ def test_mesh_round_trip(tmp_path, suffix):
 
 
 def test_ascii_and_big_endian_ply_with_polygons(tmp_path):
-    header = "ply\nformat {}\ncomment x\nelement vertex 4\nproperty float x\nproperty float y\nproperty float z\nproperty uchar red\n" \
-             "element face 2\nproperty list uchar int vertex_indices\nproperty uchar flags\nend_header\n"
-    (tmp_path / "a.ply").write_text(header.format("ascii 1.0") + "0 0 0 1\n1 0 0 1\n1 1 0 1\n0 1 0 1\n4 0 1 2 3 7\n3 0 1 3 7\n")
+    header = ("ply\nformat {}\ncomment x\nelement vertex 4\nproperty float x\nproperty float y\nproperty float z\n"
+              "property uchar red\nelement face 2\nproperty list uchar int vertex_indices\nproperty uchar flags\n"
+              "end_header\n")
+    (tmp_path / "a.ply").write_text(header.format("ascii 1.0")
+                                    + "0 0 0 1\n1 0 0 1\n1 1 0 1\n0 1 0 1\n4 0 1 2 3 7\n3 0 1 3 7\n")
     v, f = read_mesh(tmp_path / "a.ply")
     np.testing.assert_array_equal(f, [[0, 1, 2], [0, 2, 3], [0, 1, 3]])
     verts = np.zeros(4, dtype=[("x", ">f4"), ("y", ">f4"), ("z", ">f4"), ("red", "u1")])
     verts["x"] = [0, 1, 1, 0]
-    face = b"".join(np.array([3], "u1").tobytes() + np.array(t, ">i4").tobytes() + b"\x07" for t in ([0, 1, 2], [0, 2, 3]))
+    face = b"".join(np.array([3], "u1").tobytes() + np.array(t, ">i4").tobytes() + b"\x07"
+                    for t in ([0, 1, 2], [0, 2, 3]))
     (tmp_path / "b.ply").write_bytes(header.format("binary_big_endian 1.0").encode() + verts.tobytes() + face)
     v, f = read_mesh(tmp_path / "b.ply")
     np.testing.assert_allclose(v[:, 0], [0, 1, 1, 0])
@@ -172,11 +185,13 @@ def test_ascii_and_big_endian_ply_with_polygons(tmp_path):
 
 
 @pytest.mark.parametrize("content,message", [
-    ("ply\nformat ascii 1.0\nelement vertex 3\nproperty float x\nproperty float y\nproperty float z\nend_header\n0 0 0\n1 0 0\n0 1 0\n", "no 'element face'"),
+    ("ply\nformat ascii 1.0\nelement vertex 3\nproperty float x\nproperty float y\nproperty float z\nend_header\n0 0 "
+     "0\n1 0 0\n0 1 0\n", "no 'element face'"),
     ("ply\nformat binary_little_endian 1.0\nelement vertex 3\nproperty float x\nproperty float y\nproperty float z\n"
      "element face 1\nproperty list uchar int vertex_indices\nend_header\n\x00\x00", "truncated"),
     ("ply\nformat ascii 1.0\nelement vertex 2\nproperty float x\nproperty float y\nproperty float z\n"
-     "element face 1\nproperty list uchar int vertex_indices\nend_header\n0 0 0\n1 0 0\n3 0 1 5\n", "refers to vertex 5"),
+     "element face 1\nproperty list uchar int vertex_indices\nend_header\n0 0 0\n1 0 0\n3 0 1 5\n",
+     "refers to vertex 5"),
     ("solid stl\n", "not a PLY file"),
 ])
 def test_bad_ply_meshes(tmp_path, content, message):
@@ -217,7 +232,8 @@ def test_overhead_geometry_with_ground_beneath_does_not_block():
     v, f = street_mesh()
     awning_v, awning_f = _box(-2.0, 3.0, 0.0, 1.0, 1.0, 0.2)
     awning_v = np.asarray(awning_v) + [0, 0, 3.0]  # a slab floating 3-3.2 m up
-    layout = layout_from_mesh(np.concatenate([v, awning_v]), np.concatenate([f, np.asarray(awning_f) + len(v)]), SIZE, WALKABLE)
+    layout = layout_from_mesh(np.concatenate([v, awning_v]), np.concatenate([f, np.asarray(awning_f) + len(v)]), SIZE,
+                              WALKABLE)
     assert layout.walkable[tuple(layout.cell_of(np.array([-2.0, 3.0])))]
 
 
@@ -249,7 +265,8 @@ def test_walk_rectangles_cover_where_a_pedestrian_fits_and_connect():
 
 
 def test_procedural_export_matches_its_block(tmp_path):
-    folder = export_procedural_bundle(tmp_path / "b", seed=4, obstacle_density=1.5, num_routes=4, gaussians=small_gaussians())
+    folder = export_procedural_bundle(tmp_path / "b", seed=4, obstacle_density=1.5, num_routes=4,
+                                      gaussians=small_gaussians())
     b = load_scene_bundle(folder)
     cfg = UrbanLayoutCfg()
     cfg.obstacles.density = 1.5
@@ -268,9 +285,11 @@ def test_procedural_export_matches_its_block(tmp_path):
 
 
 def test_pedestrians_walk_the_bundle_layout(tmp_path):
-    b = load_scene_bundle(export_procedural_bundle(tmp_path / "b", seed=2, obstacle_density=1.5, num_routes=1, gaussians=small_gaussians()))
+    b = load_scene_bundle(export_procedural_bundle(tmp_path / "b", seed=2, obstacle_density=1.5, num_routes=1,
+                                                   gaussians=small_gaussians()))
     layouts = [b.layout, b.layout]
-    crowd = PedestrianCrowd(layouts, [collision_footprints(l) for l in layouts], PedestrianCfg(count=(8, 8)), "cpu", seed=1, robot_radius=0.4)
+    crowd = PedestrianCrowd(layouts, [collision_footprints(l) for l in layouts], PedestrianCfg(count=(8, 8)), "cpu",
+                            seed=1, robot_radius=0.4)
     crowd.reset()
     start = crowd.pos.clone()
     for _ in range(100):
@@ -386,7 +405,8 @@ def test_a_tall_object_on_the_ground_blocks_its_interior_not_only_its_walls():
     band, its roof above it and the ground under it; the cells inside must be occupied too."""
     v, f = street_mesh()
     truck_v, truck_f = _box(-3.1, 3.1, 0.3, 1.6, 1.1, 3.0)
-    layout = layout_from_mesh(np.concatenate([v, truck_v]), np.concatenate([f, np.asarray(truck_f) + len(v)]), SIZE, WALKABLE)
+    layout = layout_from_mesh(np.concatenate([v, truck_v]), np.concatenate([f, np.asarray(truck_f) + len(v)]), SIZE,
+                              WALKABLE)
     inside = lambda x, y: bool(layout.walkable[tuple(layout.cell_of(np.array([x, y])))])
     assert not inside(-3.1, 3.1) and not inside(-2.0, 3.4) and not inside(-4.0, 2.7)
     assert inside(-3.1, 0.9) and inside(-0.5, 3.1)  # just outside the truck
@@ -411,9 +431,11 @@ def test_an_upside_down_alignment_is_refused_with_the_fix(tmp_path):
 
 def _corridor_bundle(folder):
     """Two rooms joined by a 1 m corridor, with one route through it (capture frame: EXAMPLE_CAPTURE)."""
-    rooms = [np.array(p, float) for p in ([[-8, -8], [-3, -8], [-3, 8], [-8, 8]], [[-3.01, 4.5], [1.01, 4.5], [1.01, 5.5], [-3.01, 5.5]],
+    rooms = [np.array(p, float) for p in ([[-8, -8], [-3, -8], [-3, 8], [-8, 8]],
+                                          [[-3.01, 4.5], [1.01, 4.5], [1.01, 5.5], [-3.01, 5.5]],
                                           [[1, 2], [5.5, 2], [5.5, 8], [1, 8]])]
-    to_cap = lambda xy: EXAMPLE_CAPTURE.apply(np.c_[np.asarray(xy, float).reshape(-1, 2), np.zeros(len(np.asarray(xy).reshape(-1, 2)))])
+    to_cap = lambda xy: EXAMPLE_CAPTURE.apply(np.c_[np.asarray(xy, float).reshape(-1, 2),
+                                                    np.zeros(len(np.asarray(xy).reshape(-1, 2)))])
     route = BundleRoute(np.array([-6.0, 0.0]), np.array([4.0, 5.0]))
     folder = write_street(folder, capture=EXAMPLE_CAPTURE, walkable=[to_cap(p) for p in rooms],
                           routes=[BundleRoute(to_cap(route.start)[0], to_cap(route.goal)[0])])
@@ -440,11 +462,14 @@ def test_a_task_checks_its_robots_route_clearance_when_the_bundle_loads(tmp_path
 
     folder, _ = _corridor_bundle(tmp_path / "b")
     script = os.path.join(os.path.dirname(__file__), "..", "scripts", "run_expert.py")
-    proc = subprocess.run([sys.executable, script, "--task", "S2E-Urban-Wheeled", "--num_envs", "1", "--mode", "base", "--no-camera",
-                           f"env.scene.terrain.scene_bundle={folder}"], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    proc = subprocess.run([sys.executable, script, "--task", "S2E-Urban-Wheeled", "--num_envs", "1", "--mode", "base",
+                           "--no-camera",
+                           f"env.scene.terrain.scene_bundle={folder}"], capture_output=True, text=True, cwd=tmp_path,
+                          timeout=300)
     assert proc.returncode == 2, proc.stderr[-2000:]
     line = proc.stderr.strip().splitlines()[-1]
-    assert line.startswith("error: ") and "route 0: no path with 0.75 m clearance" in line and "capture frame (units)" in line
+    assert (line.startswith("error: ") and "route 0: no path with 0.75 m clearance" in line
+            and "capture frame (units)" in line)
 
 
 def _expect_with(folder, kwargs, message):
@@ -457,7 +482,8 @@ def _expect_with(folder, kwargs, message):
 def test_two_d_polygons_of_a_y_up_capture_name_the_convention(tmp_path):
     folder = write_street(tmp_path / "b", capture=EXAMPLE_CAPTURE, routes=[])
     load_scene_bundle(folder)
-    edit_yaml(folder, lambda s: s["walkable"].update(polygons=[[p[:2] for p in poly] for poly in s["walkable"]["polygons"]], holes=[]))
+    edit_yaml(folder, lambda s: s["walkable"].update(polygons=[[p[:2] for p in poly]
+                                                               for poly in s["walkable"]["polygons"]], holes=[]))
     message = _expect(folder, "cover no free cell")
     assert "[x, y] means z = 0 in the capture frame" in message and "capture +y" in message and "[x, y, z]" in message
 
@@ -467,8 +493,8 @@ def test_gaussians_outside_the_tile_are_cropped_with_a_margin(tmp_path):
     g.means[:10, 0] = torch.linspace(10.5, 19.5, 10)  # within the 10 m margin of the 20 m tile
     g.means[10:15, 1] = torch.linspace(-40.0, -21.0, 5)  # beyond it
     folder = write_street(tmp_path / "b", capture=EXAMPLE_CAPTURE, gaussians=g.transformed(
-        torch.as_tensor(EXAMPLE_CAPTURE.rotation, dtype=torch.float32), torch.as_tensor(EXAMPLE_CAPTURE.translation, dtype=torch.float32),
-        EXAMPLE_CAPTURE.scale))
+        torch.as_tensor(EXAMPLE_CAPTURE.rotation, dtype=torch.float32),
+        torch.as_tensor(EXAMPLE_CAPTURE.translation, dtype=torch.float32), EXAMPLE_CAPTURE.scale))
     b = load_scene_bundle(folder)
     assert b.num_cropped == 5 and b.gaussians.num_gaussians == 35
     assert (b.gaussians.means[:, :2].abs() <= SIZE / 2 + 10.0 + 1e-4).all()

@@ -12,16 +12,19 @@ pytestmark = pytest.mark.sim
 
 
 def scenario(name: str, *args: str) -> dict:
-    proc = subprocess.run([sys.executable, str(ROOT / "tests/sim_scenarios.py"), name, *args], capture_output=True, text=True, cwd=ROOT, timeout=900)
+    proc = subprocess.run([sys.executable, str(ROOT / "tests/sim_scenarios.py"), name, *args], capture_output=True,
+                          text=True, cwd=ROOT, timeout=900)
     line = next((l for l in proc.stdout.splitlines() if l.startswith("RESULT ")), None)
     assert line is not None, (proc.stdout[-3000:], proc.stderr[-3000:])
     return json.loads(line[7:])
 
 
 def test_tasks_are_registered_through_the_isaaclab_entry_point():
-    out = subprocess.run([str(Path(sys.executable).parent / "isaaclab"), "list_envs"], capture_output=True, text=True, cwd=ROOT, timeout=300).stdout
+    out = subprocess.run([str(Path(sys.executable).parent / "isaaclab"), "list_envs"], capture_output=True, text=True,
+                         cwd=ROOT, timeout=300).stdout
     for task in ("S2E-Urban-Wheeled", "S2E-Urban-Quadruped", "S2E-Urban-Wheeled-Play", "S2E-Urban-Quadruped-Play",
-                 *(f"NavBench-GS-{t}-{r}" for t in ("Empty", "Obstacle", "Pedestrian", "Mixed") for r in ("Wheeled", "Quadruped"))):
+                 *(f"NavBench-GS-{t}-{r}" for t in ("Empty", "Obstacle", "Pedestrian", "Mixed")
+                   for r in ("Wheeled", "Quadruped"))):
         assert task in out
 
 
@@ -43,7 +46,8 @@ def test_expert_episodes_with_obstacles_and_pedestrians_log_metrics():
     eps = r["episodes"]
     assert len(eps["success"]) >= 4
     assert sum(eps["success"]) / len(eps["success"]) >= 0.5
-    assert all(0.0 <= rc <= 1.0 for rc in eps["route_completion"])
+    # an episode that reached its goal completed its route, whatever its progress along the polyline said
+    assert all(rc == 1.0 for rc, ok in zip(eps["route_completion"], eps["success"]) if ok), eps
     assert {"Metrics/nav/success", "Metrics/nav/route_completion", "Metrics/nav/collisions"} <= set(r["log_keys"])
     assert r["min_ped_separation"] >= 0.58
     assert r["ped_body_moved"] > 1.0  # the kinematic pedestrian bodies follow the crowd
@@ -66,7 +70,7 @@ def test_each_block_collides_in_its_own_world_and_its_walls_stop_the_robot_there
 
 
 def test_same_seed_same_blocks_and_episodes_different_seed_differs():
-    a, b, c = scenario("layout_fingerprint", "5"), scenario("layout_fingerprint", "5"), scenario("layout_fingerprint", "6")
+    a, b, c = (scenario("layout_fingerprint", seed) for seed in ("5", "5", "6"))
     assert a == b
     assert a["layouts"] != c["layouts"]
 
@@ -102,9 +106,10 @@ def test_camera_renders_a_street_with_people_into_a_frame_history(task):
 
 
 def test_record_rollout_writes_an_mp4(tmp_path):
-    proc = subprocess.run([sys.executable, str(ROOT / "scripts/record_rollout.py"), "--task", "S2E-Urban-Wheeled", "--num_envs", "1",
-                           "--mode", "base", "--content", "pedestrians", "--seconds", "1.5", "--view_size", "128",
-                           "--log_dir", str(tmp_path)], capture_output=True, text=True, cwd=ROOT, timeout=900)
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts/record_rollout.py"), "--task", "S2E-Urban-Wheeled",
+                           "--num_envs", "1", "--mode", "base", "--content", "pedestrians", "--seconds", "1.5",
+                           "--view_size", "128", "--log_dir", str(tmp_path)], capture_output=True, text=True, cwd=ROOT,
+                          timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     videos = list(tmp_path.rglob("rollout.mp4"))
     assert len(videos) == 1 and not list(tmp_path.rglob("*.partial.mp4")), list(tmp_path.rglob("*"))
@@ -119,8 +124,10 @@ def test_record_rollout_writes_an_mp4(tmp_path):
 def test_bundled_agdm_checkpoint_drives_in_closed_loop(tmp_path):
     """eval_agdm.py with its default (the bundled checkpoint) on short routes: it runs the camera, the
     policy and the waypoint action together and makes progress along the route."""
-    cmd = [sys.executable, str(ROOT / "scripts/eval_agdm.py"), "--num_envs", "2", "--mode", "base", "--content", "empty",
-           "--seed", "5", "--log_dir", str(tmp_path), "env.commands.nav.route.min_distance=6", "env.commands.nav.route.max_distance=10"]
+    cmd = [sys.executable, str(ROOT / "scripts/eval_agdm.py"), "--num_envs", "2", "--mode", "base", "--content",
+           "empty",
+           "--seed", "5", "--log_dir", str(tmp_path), "env.commands.nav.route.min_distance=6",
+           "env.commands.nav.route.max_distance=10"]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     (result,) = tmp_path.glob("*/*/results.json")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from s2e.navbench.split_drop import split_drop, split_drop_table, split_drops
@@ -31,7 +30,8 @@ def test_a_method_that_loses_what_the_reference_keeps_drops_significantly():
     ref_u, ref_s = _task([1] * 28 + [0] * 4), _task([1] * 24 + [0] * 8)
     full_u = _task([1] * 28 + [0] * 4)  # level with the reference on urban
     full_s = _task([1] * 10 + [0] * 22)  # 14 episodes fewer than the reference on shift
-    d = split_drop(({"Obstacle": ref_u}, {"Obstacle": full_u}), ({"Obstacle": ref_s}, {"Obstacle": full_s}), "Full", "BC")
+    d = split_drop(({"Obstacle": ref_u}, {"Obstacle": full_u}), ({"Obstacle": ref_s}, {"Obstacle": full_s}), "Full",
+                   "BC")
     assert d.extra_drop == pytest.approx(14 / 32)
     assert d.extra_drop_ci[0] > 0.2 and d.significant
     # the collision-free rate counts an arrival with contact as a failure

@@ -27,8 +27,8 @@ pytestmark = pytest.mark.sim
 
 def _script(name, *args, cwd, timeout=600):
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    return subprocess.run([sys.executable, str(ROOT / "scripts" / name), *args], capture_output=True, text=True, cwd=cwd,
-                          env=env, timeout=timeout)
+    return subprocess.run([sys.executable, str(ROOT / "scripts" / name), *args], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=timeout)
 
 
 def _runs(cwd):
@@ -38,35 +38,44 @@ def _runs(cwd):
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     cwd = tmp_path_factory.mktemp("train")
-    proc = _script("train_ram.py", *SHORT, "--max_iterations", "2", "--run_name", "short", "--video", "--video_length", "3",
-                   "--video_interval", "5", *TINY_AGENT, "agent.held_out.num_envs=2", cwd=cwd)
+    proc = _script("train_ram.py", *SHORT, "--max_iterations", "2", "--run_name", "short", "--video", "--video_length",
+                   "3", "--video_interval", "5", *TINY_AGENT, "agent.held_out.num_envs=2", cwd=cwd)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return cwd, proc
 
 
 def test_train_ram_logs_episode_metrics_and_saves_a_playable_run(trained):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
     cwd, proc = trained
-    assert "Mean episode SR" in proc.stdout and "Mean reward" in proc.stdout
-    assert "Mean episode SR_last100" not in proc.stdout  # two tiny iterations end fewer than 100 episodes: no windowed curve yet
-    assert "strategy=ram" in proc.stdout
+    printed = [float(v) for v in re.findall(r"Mean episode SR: +(\S+)", proc.stdout)]
+    assert printed and "Mean reward" in proc.stdout and "strategy=ram" in proc.stdout, proc.stdout[-3000:]
     (run,) = _runs(cwd)
+    # the SR printed per iteration is the one TensorBoard got; two tiny iterations end fewer than 100 episodes, so
+    # the windowed SR is neither printed nor logged yet
+    scalars = EventAccumulator(str(run)).Reload()
+    assert [e.value for e in scalars.Scalars("Episode/SR")] == pytest.approx(printed, abs=1e-4)
+    assert "Episode/SR_last100" not in scalars.Tags()["scalars"] and "SR_last100" not in proc.stdout
     assert run.name.endswith("_short")
     assert {"model_0.pt", "model_1.pt"} <= {p.name for p in run.iterdir()}
     assert {"agdm.pt", "agent.yaml", "env.yaml"} <= {p.name for p in (run / "params").iterdir()}
     assert list(run.glob("events.out.tfevents.*")) and (run / "curves.png").stat().st_size > 0
-    assert sorted(p.name for p in (run / "videos").iterdir()) == ["step_0.mp4", "step_5.mp4"]  # 8 steps, one film every 5
+    # 8 steps, one film every 5
+    assert sorted(p.name for p in (run / "videos").iterdir()) == ["step_0.mp4", "step_5.mp4"]
     saved = torch.load(run / "model_1.pt", weights_only=False)
     assert saved["iter"] == 1 and saved["infos"]["strategy"] == "ram"
 
 
 def test_a_run_ends_with_its_held_out_check_and_keeps_the_best_checkpoint(trained):
-    """The last checkpoint is compared with the imported AGDM on validation blocks (seed 4): one line, best.pt, TensorBoard."""
+    """The last checkpoint is compared with the imported AGDM on validation blocks (seed 4): one line, best.pt,
+    TensorBoard."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     cwd, proc = trained
     (run,) = _runs(cwd)
     (line,) = [l for l in proc.stdout.splitlines() if "held-out SR" in l]
-    assert "iteration 1, seeds [4]: held-out SR " in line and "wins /" in line and "McNemar p = " in line and ", CT " in line
+    assert ("iteration 1, seeds [4]: held-out SR " in line and "wins /" in line and "McNemar p = " in line
+            and ", CT " in line)
     (entry,) = json.loads((run / "held_out.json").read_text())
     assert entry["iteration"] == 1 and entry["checkpoint"] == "model_1.pt" and entry["episodes"] == 2
     assert f"SR {entry['sr_a']:.2f} -> {entry['sr_b']:.2f}" in line
@@ -92,10 +101,14 @@ def test_play_films_scores_and_exports_matching_policies(trained):
     assert sorted(p.name for p in (run / "exported").iterdir()) == ["policy.onnx", "policy.pt"]  # self-contained ONNX
     (errors,) = re.findall(r"max \|diff\| vs PyTorch: (\{.*?\})\)", proc.stdout)
     errors = ast.literal_eval(errors)
-    assert set(errors) == {"torchscript", "onnx"} and max(errors.values()) < 1e-4 and "SR " in proc.stdout
+    assert set(errors) == {"torchscript", "onnx"} and max(errors.values()) < 1e-4
+    # the summary line reports the episodes saved in results.json
+    scored = json.loads((play / "results.json").read_text())
+    (summary,) = re.findall(r"\[play\] SR (\S+) \| RC (\S+) \| CT (\S+) \((\d+) episodes\)", proc.stdout)
+    assert summary == (f"{scored['SR']:.2f}", f"{scored['RC']:.2f}", f"{scored['CT']:.2f}", str(scored["episodes"]))
     # the same checkpoint given as a file plays the same episodes (no run folder needed, e.g. a shipped policy)
-    by_file = _script("play.py", *SHORT, "env.episode_length_s=1", "--checkpoint", str(run / "model_1.pt"), "--no-video",
-                      "--no-export", cwd=cwd)
+    by_file = _script("play.py", *SHORT, "env.episode_length_s=1", "--checkpoint", str(run / "model_1.pt"),
+                      "--no-video", "--no-export", cwd=cwd)
     assert by_file.returncode == 0, by_file.stderr[-3000:]
     (again,) = (cwd / "logs/play/model_1").iterdir()
     first = json.loads((play / "results.json").read_text())
@@ -105,8 +118,10 @@ def test_play_films_scores_and_exports_matching_policies(trained):
 
 @pytest.mark.timeout(1200)  # waits up to 400 s for model_2.pt, then trains again
 def test_a_run_killed_mid_training_resumes_from_its_last_checkpoint(tmp_path):
-    cmd = [sys.executable, str(ROOT / "scripts/train_ram.py"), *SHORT, "--max_iterations", "50", *TINY_AGENT, *NO_CHECK, "agent.save_interval=1"]
-    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    cmd = [sys.executable, str(ROOT / "scripts/train_ram.py"), *SHORT, "--max_iterations", "50", *TINY_AGENT, *NO_CHECK,
+           "agent.save_interval=1"]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
     try:
         deadline = time.time() + 400
         while time.time() < deadline and not list(tmp_path.glob("logs/rsl_rl/*/*/model_2.pt")):
@@ -123,13 +138,14 @@ def test_a_run_killed_mid_training_resumes_from_its_last_checkpoint(tmp_path):
     dead = killed.parent / "2099-01-01_00-00-00_died_before_its_first_checkpoint"  # the newest folder, no checkpoint
     (dead / "params").mkdir(parents=True)
     last = int(models[-1].stem.split("_")[1])
-    resumed = _script("train_ram.py", *SHORT, "--resume", "--max_iterations", "2", *TINY_AGENT, *NO_CHECK, "agent.save_interval=1",
-                      cwd=tmp_path)
+    resumed = _script("train_ram.py", *SHORT, "--resume", "--max_iterations", "2", *TINY_AGENT, *NO_CHECK,
+                      "agent.save_interval=1", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert f"resuming from {models[-1]}" in resumed.stdout
     (new_run,) = [r for r in _runs(tmp_path) if r not in (killed, dead)]
     # numbering continues after the loaded checkpoint: two more iterations, last + 1 and last + 2, none repeated
-    assert sorted(p.name for p in new_run.glob("model_*.pt")) == sorted([f"model_{last + 1}.pt", f"model_{last + 2}.pt"])
+    assert (sorted(p.name for p in new_run.glob("model_*.pt"))
+            == sorted([f"model_{last + 1}.pt", f"model_{last + 2}.pt"]))
     saved = torch.load(new_run / f"model_{last + 2}.pt", weights_only=False)
     assert saved["iter"] == last + 2 and saved["num_updates"] == last + 3
 
@@ -139,8 +155,10 @@ def test_a_run_killed_mid_training_resumes_from_its_last_checkpoint(tmp_path):
     (["agent.actor.strategy=sft"], "pretrain_agdm.py init_checkpoint="),
     (["--checkpoint", "nowhere/agdm.pt"], "AGDM checkpoint nowhere/agdm.pt not found"),
     (["agent.actor.no_such_field=1"], "invalid override 'agent.actor.no_such_field=1'"),
-    (["agent.algorithm.group_size=3"], "agent.algorithm.group_size=3 must be >= 1 and divide the"),
-    (["agent.algorithm.group_advantage_coef=1.0"], "needs >= 0 and, when > 0, agent.algorithm.group_size >= 2"),
+    (["agent.algorithm.loss_terms.group_size=3"],
+     "agent.algorithm.loss_terms.group_size=3 must be >= 1 and divide the"),
+    (["agent.algorithm.loss_terms.group_advantage_coef=1.0"],
+     "needs >= 0 and, when > 0, agent.algorithm.loss_terms.group_size >= 2"),
 ])
 def test_train_ram_errors_are_one_line(tmp_path, args, expected):
     flags = [a for a in args if a.startswith("--") or not a.startswith("agent.")]

@@ -202,7 +202,8 @@ def test_pedestrian_in_the_street_is_seen_at_its_distance(block):
     yaw = 0.0 if a == 0 else math.pi / 2
     ahead = torch.tensor(p + 3.0 * np.array([math.cos(yaw), math.sin(yaw)]), dtype=torch.float32)[None]
     ped = figure(n=1).gaussians(ahead, torch.tensor([yaw + math.pi]), torch.zeros(1))
-    both = GaussianScene.cat([scene, GaussianScene(ped.means[0], ped.quats[0], ped.scales[0], ped.opacities[0], ped.sh[0])])
+    both = GaussianScene.cat([scene, GaussianScene(ped.means[0], ped.quats[0], ped.scales[0], ped.opacities[0],
+                                                   ped.sh[0])])
     view = camera([p[0], p[1], 1.0], yaw)
     rgb, depth, alpha = shoot(both, view)
     rgb_empty, _, _ = shoot(scene, view)

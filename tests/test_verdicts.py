@@ -13,7 +13,8 @@ def _records(success, collisions, order=None):
     episodes = list(order or range(n))
     by_ep = {e: k for k, e in enumerate(range(n))}
     return {"episode": episodes, "success": [success[by_ep[e]] for e in episodes],
-            "collisions": [collisions[by_ep[e]] for e in episodes], "route_completion": [1.0 if success[by_ep[e]] else 0.5 for e in episodes]}
+            "collisions": [collisions[by_ep[e]] for e in episodes],
+            "route_completion": [1.0 if success[by_ep[e]] else 0.5 for e in episodes]}
 
 
 def test_verdicts_pair_episodes_by_their_index_and_pool_the_tasks():

@@ -5,7 +5,8 @@ It aims its waypoints at the route-guidance point and drives at a fixed speed, s
 It shows the policy contract (docs/navbench.md#enter-your-own-policy): a factory returns an object with a
 `spec` mapping and `__call__(observation) -> action` over NumPy arrays. Evaluate it in-process:
 
-    ./isaaclab.sh -p scripts/eval_navbench.py --method policy --policy examples.navbench_policy.route_follower:make_policy
+    ./isaaclab.sh -p scripts/eval_navbench.py --method policy \
+        --policy examples.navbench_policy.route_follower:make_policy
 
 or from another process (any Python with numpy, msgpack and websockets) through serve.py beside this file.
 """

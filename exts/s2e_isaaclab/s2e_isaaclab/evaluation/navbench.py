@@ -19,7 +19,6 @@ import numpy as np
 
 from s2e.navbench.contract import ContractError, PolicyClient, PolicySpec, load_factory
 from s2e.navbench.splits import DEFAULT_SPLIT
-from s2e.navbench.tasks import TASKS
 from s2e_isaaclab.tasks.navbench.navbench_env_cfg import episode_file, task_id
 
 from ..utils.cli import UserError
@@ -27,7 +26,8 @@ from .results import file_digest, load_cached_result
 from .workers import Job, run_jobs, worker_slot
 
 METHODS = ("agdm", "run", "expert", "straight", "policy")
-DEFAULT_NAMES = {"agdm": "S2E-BC", "run": "S2E-RL", "expert": "Expert", "straight": "Straight-to-goal", "policy": "Policy"}
+DEFAULT_NAMES = {"agdm": "S2E-BC", "run": "S2E-RL", "expert": "Expert", "straight": "Straight-to-goal",
+                 "policy": "Policy"}
 CAMERA_METHODS = ("agdm", "run", "policy")
 
 
@@ -132,7 +132,8 @@ def default_parallel(run: NavBenchRun) -> int:
     return 1 if on_gpu else usable_cores()
 
 
-def evaluate_tasks(run: NavBenchRun, tasks: list[str], out: Path, worker_cmd, log=print, parallel: int | None = None) -> None:
+def evaluate_tasks(run: NavBenchRun, tasks: list[str], out: Path, worker_cmd, log=print,
+                   parallel: int | None = None) -> None:
     """Evaluate the run on the tasks into the folder `out`: a task with a saved result for its spec is kept, the
     others run in worker processes `worker_cmd(task)` (which call evaluate_task), up to `parallel` at a time
     (default: default_parallel) with the usable cores shared out as torch threads (workers.run_jobs). The thread

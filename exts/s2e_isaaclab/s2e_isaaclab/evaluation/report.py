@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..utils.cli import UserError
 from s2e.navbench.splits import DEFAULT_SPLIT
 from s2e.navbench.tasks import TASKS
 from s2e.navbench.verdicts import DEFAULT_REFERENCE
 
+from ..utils.cli import UserError
 from .results import read_task_result
 
 TABLE_ORDER = ("Expert", "Straight-to-goal", "S2E-BC-Single", "S2E-BC", "SFT", "RL-Full", "RL-Decoder", "S2E-RAM",
@@ -52,7 +52,8 @@ def write_report(robot_dir: Path, warn=print, reference: str = DEFAULT_REFERENCE
     saved = read_results(robot_dir, warn)
     if not saved:
         raise UserError(f"no results under {robot_dir}")
-    results = {m: {t: summarize(r["per_episode"], r["step_dt"]) for t, r in per_task.items()} for m, per_task in saved.items()}
+    results = {m: {t: summarize(r["per_episode"], r["step_dt"]) for t, r in per_task.items()}
+               for m, per_task in saved.items()}
     verdicts = task_verdicts(_records(saved), reference) if reference in results else None
     paths = write_tables(robot_dir, results, verdicts=verdicts, reference=reference)
     save_bar_charts(robot_dir / "bars.png", results)

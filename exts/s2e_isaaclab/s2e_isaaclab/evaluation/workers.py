@@ -51,7 +51,9 @@ class Job:
         """What an interruption keeps of this evaluation, for the error line."""
         if self.partial is None:
             return f"finished evaluations are kept in {self.out.parent}"
-        return f"the finished episodes are kept in {self.partial}" if self.partial.is_file() else "no episode had finished"
+        if self.partial.is_file():
+            return f"the finished episodes are kept in {self.partial}"
+        return "no episode had finished"
 
 
 def _stop(running: dict) -> None:
@@ -104,9 +106,11 @@ def run_jobs(jobs: list[Job], parallel: int = 1, log=print, threads: int = 1) ->
                     continue
                 _stop(running)
                 if code < 0:
-                    _fail(f"the worker evaluating {job.label} was killed by {signal.Signals(-code).name}; {job.kept()}", 1)
+                    _fail(f"the worker evaluating {job.label} was killed by {signal.Signals(-code).name}; {job.kept()}",
+                          1)
                 if code != USER_ERROR_CODE:
-                    _fail(f"the evaluation of {job.label} failed (exit code {code}, its error is above); {job.kept()}", code)
+                    _fail(f"the evaluation of {job.label} failed (exit code {code}, its error is above); {job.kept()}",
+                          code)
                 sys.exit(code)
         if caught:
             interrupted = list(running.values())

@@ -22,7 +22,8 @@ DELIVERY_BOT = RobotSpec(
     base_height=0.1,
     max_lin_vel=1.2,
     max_ang_vel=1.5,
-    base_velocity_model=load_base_velocity_model("delivery_bot", FirstOrderCfg(tau=(0.25, 0.25, 0.2), gain=(1.0, 1.0, 1.0))),
+    base_velocity_model=load_base_velocity_model("delivery_bot",
+                                                 FirstOrderCfg(tau=(0.25, 0.25, 0.2), gain=(1.0, 1.0, 1.0))),
     diff_drive=DiffDriveCfg(wheel_radius=0.1, track_width=0.5, max_wheel_speed=14.0),
     camera_offset=(0.33, 0.0, 0.45),  # front top of the chassis, ~0.55 m above the ground
     camera_pitch_deg=10.0,
@@ -39,6 +40,7 @@ def delivery_bot_cfg(prim_path: str = "{ENV_REGEX_NS}/Robot") -> ArticulationCfg
         ),
         init_state=ArticulationCfg.InitialStateCfg(pos=(0.0, 0.0, DELIVERY_BOT.base_height + 0.01)),
         actuators={
-            "wheels": ImplicitActuatorCfg(joint_names_expr=[".*_wheel_joint"], stiffness=0.0, damping=20.0, effort_limit_sim=40.0)
+            "wheels": ImplicitActuatorCfg(joint_names_expr=[".*_wheel_joint"], stiffness=0.0, damping=20.0,
+                                          effort_limit_sim=40.0)
         },
     )

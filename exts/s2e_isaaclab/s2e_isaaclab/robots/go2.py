@@ -20,7 +20,8 @@ GO2_POLICY = "robots/go2/policy/policy.onnx"
 
 # The MJCF gives the Go2's collision geoms a 1 mm margin; MuJoCo's native CCD (our procedural blocks'
 # contact path) needs zero and Newton zeroes it with one warning per geom, ~two dozen lines a run.
-warnings.filterwarnings("ignore", message=r"Geom .*: authored margin=0\.001\d* zeroed for NATIVECCD", category=UserWarning)
+warnings.filterwarnings("ignore", message=r"Geom .*: authored margin=0\.001\d* zeroed for NATIVECCD",
+                        category=UserWarning)
 
 GO2 = RobotSpec(
     name="go2",
@@ -57,6 +58,7 @@ def go2_cfg(prim_path: str = "{ENV_REGEX_NS}/Robot") -> ArticulationCfg:
             "hips_thighs": ImplicitActuatorCfg(
                 joint_names_expr=[".*_hip_joint", ".*_thigh_joint"], stiffness=KP, damping=KD, effort_limit_sim=23.7
             ),
-            "calves": ImplicitActuatorCfg(joint_names_expr=[".*_calf_joint"], stiffness=KP, damping=KD, effort_limit_sim=45.43),
+            "calves": ImplicitActuatorCfg(joint_names_expr=[".*_calf_joint"], stiffness=KP, damping=KD,
+                                          effort_limit_sim=45.43),
         },
     )

@@ -36,8 +36,15 @@ from isaaclab.cloner import grid_transforms
 from isaaclab.terrains import TerrainImporter, TerrainImporterCfg
 from isaaclab.utils import configclass
 
-from s2e.urban.layout import (CYLINDER, UrbanLayout, UrbanLayoutCfg, boxes_as_footprints, collision_footprints, generate_layout,
-                              with_spawned_obstacles)
+from s2e.urban.layout import (
+    CYLINDER,
+    UrbanLayout,
+    UrbanLayoutCfg,
+    boxes_as_footprints,
+    collision_footprints,
+    generate_layout,
+    with_spawned_obstacles,
+)
 from s2e.urban.scene_bundle import SceneBundle, load_scene_bundle
 from s2e.utils.processes import parallel_map
 
@@ -63,7 +70,8 @@ class UrbanTerrainImporter(TerrainImporter):
         self.terrain_origins = None
         self.env_origins = None
         self._terrain_flat_patches = {}
-        self.bundle: SceneBundle | None = load_scene_bundle(cfg.scene_bundle, cfg.route_clearance) if cfg.scene_bundle else None
+        self.bundle: SceneBundle | None = (load_scene_bundle(cfg.scene_bundle, cfg.route_clearance) if cfg.scene_bundle
+                                           else None)
         """The captured scene every env uses (None: procedural blocks); cameras render its Gaussians."""
         self.tile_size = self.bundle.size if self.bundle is not None else cfg.layout.size
         if self.bundle is not None:
@@ -115,7 +123,8 @@ class UrbanTerrainImporter(TerrainImporter):
             if self.bundle is not None:  # the collision mesh holds the capture; these are the obstacles spawned on it
                 static = layout.obstacles
             else:
-                static = np.concatenate([boxes_as_footprints(layout.buildings), boxes_as_footprints(layout.curbs), layout.obstacles])
+                static = np.concatenate([boxes_as_footprints(layout.buildings), boxes_as_footprints(layout.curbs),
+                                         layout.obstacles])
             per_env.append((static[static[:, 6] != CYLINDER], static[static[:, 6] == CYLINDER]))
         n_box = max(len(b) for b, _ in per_env)
         n_cyl = max(len(c) for _, c in per_env)
@@ -148,12 +157,14 @@ class UrbanTerrainImporter(TerrainImporter):
                 cx, cy, yaw, hx, hy, h, _ = boxes[k] if k < len(boxes) else pad
                 z = h / 2 if k < len(boxes) else parked
                 xf = wp.transform((ox + cx, oy + cy, z), yaw_quat(float(yaw)))
-                builder.add_shape_box(-1, xform=xf, hx=float(hx), hy=float(hy), hz=float(h / 2), cfg=cfg, label=f"{root}/tile_{world}/b{k}")
+                builder.add_shape_box(-1, xform=xf, hx=float(hx), hy=float(hy), hz=float(h / 2), cfg=cfg,
+                                      label=f"{root}/tile_{world}/b{k}")
             for k in range(n_cyl):
                 cx, cy, _, r, _, h, _ = cyls[k] if k < len(cyls) else pad
                 z = h / 2 if k < len(cyls) else parked
                 xf = wp.transform((ox + cx, oy + cy, z), identity)
-                builder.add_shape_cylinder(-1, xform=xf, radius=float(r), half_height=float(h / 2), cfg=cfg, label=f"{root}/tile_{world}/c{k}")
+                builder.add_shape_cylinder(-1, xform=xf, radius=float(r), half_height=float(h / 2), cfg=cfg,
+                                           label=f"{root}/tile_{world}/c{k}")
             if world == len(per_env) - 1 and hook in NewtonManager._per_world_builder_hooks:
                 NewtonManager._per_world_builder_hooks.remove(hook)
 
@@ -177,7 +188,8 @@ class UrbanTerrainImporter(TerrainImporter):
         if not self._per_world_statics:
             return
         if m is None:
-            raise RuntimeError("fix_mujoco_bounds: the MuJoCo-Warp solver does not exist yet; call it after the simulation starts")
+            raise RuntimeError("fix_mujoco_bounds: the MuJoCo-Warp solver does not exist yet; call it after the "
+                               "simulation starts")
         if not getattr(s, "_use_mujoco_contacts", False):
             return
         size, typ = m.geom_size.numpy(), m.geom_type.numpy()
@@ -211,7 +223,8 @@ def _bundle_layouts(bundle: SceneBundle, cfg: UrbanTerrainImporterCfg) -> list[U
     needs (s2e.urban.layout.with_spawned_obstacles with the route clearance)."""
     if not cfg.layout_seeds or cfg.layout.obstacles.density <= 0:
         return [bundle.layout] * cfg.num_envs
-    blocks = [with_spawned_obstacles(bundle.layout, cfg.layout.obstacles, int(seed), cfg.route_clearance) for seed in cfg.layout_seeds]
+    blocks = [with_spawned_obstacles(bundle.layout, cfg.layout.obstacles, int(seed), cfg.route_clearance)
+              for seed in cfg.layout_seeds]
     return [blocks[i % len(blocks)] for i in range(cfg.num_envs)]
 
 
@@ -220,7 +233,8 @@ def _generate_layouts(cfg: UrbanTerrainImporterCfg) -> list[UrbanLayout]:
     for env i's block b = i // envs_per_block (consecutive envs share one block object)."""
     if not cfg.layout_seeds:
         per = cfg.envs_per_block
-        blocks = parallel_map(generate_layout, [(cfg.layout, cfg.seed * 100_003 + b) for b in range(-(-cfg.num_envs // per))])
+        blocks = parallel_map(generate_layout, [(cfg.layout, cfg.seed * 100_003 + b)
+                                                for b in range(-(-cfg.num_envs // per))])
         return [blocks[i // per] for i in range(cfg.num_envs)]
     blocks = parallel_map(generate_layout, [(cfg.layout, int(seed)) for seed in cfg.layout_seeds])
     return [blocks[i % len(blocks)] for i in range(cfg.num_envs)]
@@ -278,7 +292,8 @@ class UrbanTerrainImporterCfg(TerrainImporterCfg):
     (its collision mesh, walkable area and routes) instead of a procedural block; `seed` and `layout` are then
     unused but for `layout.obstacles` with `layout_seeds`: obstacles spawned on the bundle per seed."""
     route_clearance: float | None = None
-    """The task's route clearance (m; the S2E tasks derive it from commands.nav.route.clearance in tasks/urban/finalize): a scene
+    """The task's route clearance (m; the S2E tasks derive it from commands.nav.route.clearance in
+    tasks/urban/finalize): a scene
     bundle's routes are planned with it at load, so a passage too narrow for the robot fails before the
     simulation is built. None: not checked at load."""
     env_spacing: float | None = None

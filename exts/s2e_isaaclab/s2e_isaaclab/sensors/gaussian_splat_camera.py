@@ -24,8 +24,8 @@ import isaaclab.sim as sim_utils
 from isaaclab.sensors import SensorBase
 
 from s2e.rendering import GaussianScene, render
-from s2e.rendering.cameras import intrinsics_from_fov, mount_rotation, rotmat_from_quat_xyzw, viewmats_from_body
 from s2e.rendering.backdrop import fill_backdrop
+from s2e.rendering.cameras import intrinsics_from_fov, mount_rotation, rotmat_from_quat_xyzw, viewmats_from_body
 from s2e.rendering.culling import FrustumCuller
 from s2e.rendering.render import resolve_backend
 from s2e.urban.families import appearance_family, family_blocks_gaussians, family_obstacles_gaussians, finish_image
@@ -71,7 +71,8 @@ def body_indices(paths: Sequence[str], pattern: str, num_envs: int) -> list[list
 
 
 class GaussianSplatCamera(SensorBase):
-    """Batched Gaussian-splat rendering of every env from its robot's camera, with a k-frame history (see module docstring)."""
+    """Batched Gaussian-splat rendering of every env from its robot's camera, with a k-frame history (see module
+    docstring)."""
 
     cfg: GaussianSplatCameraCfg
 
@@ -110,16 +111,19 @@ class GaussianSplatCamera(SensorBase):
         paths = self._bodies.transform_paths
         mounts = body_indices(paths, self.cfg.prim_path, self._num_envs)
         if any(len(m) != 1 for m in mounts):
-            raise RuntimeError(f"GaussianSplatCamera: prim_path '{self.cfg.prim_path}' must match exactly one body per env "
-                               f"(matched {[len(m) for m in mounts][:4]}...); bodies look like '{paths[0] if paths else None}'")
+            raise RuntimeError(f"GaussianSplatCamera: prim_path '{self.cfg.prim_path}' must match exactly one body per "
+                               f"env (matched {[len(m) for m in mounts][:4]}...); bodies look like "
+                               f"'{paths[0] if paths else None}'")
         self._mount_ids = torch.tensor([m[0] for m in mounts], device=self._device)
         env_ns = self.cfg.prim_path[: ENV_SLOT.search(self.cfg.prim_path).end()]
-        actor_pattern = self.cfg.actors_prim_path.replace("{ENV_REGEX_NS}", env_ns) if self.cfg.actors_prim_path else None
+        actor_pattern = (self.cfg.actors_prim_path.replace("{ENV_REGEX_NS}", env_ns) if self.cfg.actors_prim_path
+                         else None)
         actors = body_indices(paths, actor_pattern, self._num_envs) if actor_pattern else []
         num_actors = min((len(a) for a in actors), default=0)
         self._actor_ids = torch.tensor([a[:num_actors] for a in actors], dtype=torch.long, device=self._device) \
             if num_actors else torch.zeros(self._num_envs, 0, dtype=torch.long, device=self._device)
-        self._people = PedestrianGaussians(self._num_envs * num_actors, seed=self.cfg.gaussian_seed, device=self._device) \
+        self._people = PedestrianGaussians(self._num_envs * num_actors, seed=self.cfg.gaussian_seed,
+                                           device=self._device) \
             if num_actors else None
         self._phase = torch.zeros(self._num_envs, num_actors, device=self._device)
         self._last_actor_xy = None
@@ -143,9 +147,11 @@ class GaussianSplatCamera(SensorBase):
     def _build_scene(self, num_actors: int) -> None:
         """Static Gaussians per env (resident), followed by a slot for each env's people."""
         bundle = getattr(self._terrain, "bundle", None)
-        if bundle is not None:  # the capture, plus the obstacles spawned on it (NavBench-GS's obstacle tasks on a bundle)
+        # the capture, plus the obstacles spawned on it (NavBench-GS's obstacle tasks on a bundle)
+        if bundle is not None:
             blocks, block_of_env = distinct_layouts(self._terrain.layouts)
-            made = [GaussianScene.cat([bundle.gaussians, family_obstacles_gaussians(b, self._family, self.cfg.gaussian_seed)])
+            made = [GaussianScene.cat([bundle.gaussians,
+                                       family_obstacles_gaussians(b, self._family, self.cfg.gaussian_seed)])
                     if len(b.obstacles) else bundle.gaussians for b in blocks]
             statics = [made[b] for b in block_of_env]
         else:
@@ -158,7 +164,8 @@ class GaussianSplatCamera(SensorBase):
             people = self._people.gaussians(torch.zeros(self._people.num_actors, 2, device=self._device),
                                             torch.zeros(self._people.num_actors, device=self._device),
                                             torch.zeros(self._people.num_actors, device=self._device),
-                                            visible=torch.zeros(self._people.num_actors, dtype=torch.bool, device=self._device))
+                                            visible=torch.zeros(self._people.num_actors, dtype=torch.bool,
+                                                                device=self._device))
             people = self._per_env(people, num_actors)
             static = GaussianScene.cat([static, people])
         self._scene = static
@@ -170,7 +177,8 @@ class GaussianSplatCamera(SensorBase):
         """[E*P, Np, ...] actor sets -> [E, P*Np, ...]."""
         e = self._num_envs
         fold = lambda t: t.reshape((e, -1) + t.shape[2:])
-        return GaussianScene(fold(people.means), fold(people.quats), fold(people.scales), fold(people.opacities), fold(people.sh))
+        return GaussianScene(fold(people.means), fold(people.quats), fold(people.scales), fold(people.opacities),
+                             fold(people.sh))
 
     # -- per step ----------------------------------------------------------------------------------
 
@@ -191,7 +199,8 @@ class GaussianSplatCamera(SensorBase):
         pose = self._body_poses(self._actor_ids.reshape(-1)).reshape(self._num_envs, -1, 7)
         xy = pose[..., :2] - self._origins[:, None, :2]
         q = pose[..., 3:7]
-        yaw = torch.atan2(2 * (q[..., 3] * q[..., 2] + q[..., 0] * q[..., 1]), 1 - 2 * (q[..., 1] ** 2 + q[..., 2] ** 2))
+        yaw = torch.atan2(2 * (q[..., 3] * q[..., 2] + q[..., 0] * q[..., 1]),
+                          1 - 2 * (q[..., 1] ** 2 + q[..., 2] ** 2))
         visible = pose[..., 2] > -1.0  # inactive pedestrians are parked underground
         if self._last_actor_xy is not None:
             step = (xy - self._last_actor_xy).norm(dim=-1)
@@ -235,15 +244,17 @@ class GaussianSplatCamera(SensorBase):
         (s2e.rendering.backdrop), finished with the family's haze, white balance and exposure."""
         out = render(scene, view[:, None], k[:, None], width, height, backend=self.cfg.backend,
                      antialiased=self.cfg.antialiased, near_plane=self.cfg.near_plane, culler=culler)
-        rgb, depth = fill_backdrop(out.rgb[:, 0], out.alpha[:, 0], out.depth[:, 0], view, k, self._background, self._ground,
-                                   self.cfg.max_depth)
+        rgb, depth = fill_backdrop(out.rgb[:, 0], out.alpha[:, 0], out.depth[:, 0], view, k, self._background,
+                                   self._ground, self.cfg.max_depth)
         return finish_image(rgb, depth, self._family), depth
 
-    def render_preview(self, env_ids: Sequence[int], width: int, height: int, hfov_deg: float | None = None) -> torch.Tensor:
+    def render_preview(self, env_ids: Sequence[int], width: int, height: int,
+                       hfov_deg: float | None = None) -> torch.Tensor:
         """The current first-person view of some envs at another resolution ([B, H, W, 3] uint8), for videos."""
         _ = self.data  # bring poses up to date
         ids = torch.as_tensor(env_ids, device=self._device).reshape(-1)
-        k = intrinsics_from_fov(width, height, hfov_deg or self.cfg.hfov_deg, device=self._device).expand(len(ids), 3, 3)
+        k = intrinsics_from_fov(width, height, hfov_deg or self.cfg.hfov_deg, device=self._device)
+        k = k.expand(len(ids), 3, 3)
         culler = self._culler.select(ids) if self._culler is not None else None
         rgb, _ = self._render(self._scene_subset(ids), self._tile_view[ids], k, width, height, culler)
         return (rgb.clamp(0, 1) * 255 + 0.5).to(torch.uint8)

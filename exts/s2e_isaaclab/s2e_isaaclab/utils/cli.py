@@ -28,7 +28,8 @@ def add_env_args(parser: argparse.ArgumentParser, default_task: str = "S2E-Urban
     parser.add_argument("--task", default=default_task, help="registered task id (./isaaclab.sh list_envs)")
     parser.add_argument("--num_envs", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default=None, help="simulation device, cpu or cuda:0 (default: the GPU if there is one)")
+    parser.add_argument("--device", default=None,
+                        help="simulation device, cpu or cuda:0 (default: the GPU if there is one)")
     add_viz_args(parser)
     parser.add_argument("--content", choices=("empty", "obstacles", "pedestrians", "mixed"), default=None)
     add_mode_arg(parser, None, "joint-level locomotion (default) or fast base-velocity model")
@@ -38,28 +39,32 @@ def add_env_args(parser: argparse.ArgumentParser, default_task: str = "S2E-Urban
 
 
 LOOPBACK = "127.0.0.1"
-"""Where the live view's web server listens unless --viz_host says otherwise: its sidebar pauses and resets the simulation."""
+"""Where the live view's web server listens unless --viz_host says otherwise: its sidebar pauses and resets the
+simulation."""
 
 
 def add_viz_args(parser: argparse.ArgumentParser) -> None:
-    """Isaac Lab's visualizer flags (--viz as its launcher parses it, --max_visible_envs) and --headless (no visualizer);
-    create_env hands them to the simulation through Isaac Lab's launch_simulation, as Isaac Lab's own scripts do."""
+    """Isaac Lab's visualizer flags (--viz as its launcher parses it, --max_visible_envs) and --headless (no
+    visualizer); create_env hands them to the simulation through Isaac Lab's launch_simulation, as Isaac Lab's own
+    scripts do."""
     from isaaclab.app.sim_launcher import _parse_visualizer_csv
 
     parser.add_argument("--headless", action="store_true", help="no visualizer (the default when --viz is left out)")
     parser.add_argument("--visualizer", "--viz", type=_parse_visualizer_csv, default=None,
-                        help="Isaac Lab visualizers, comma-separated: viser (browser, with the S2E live view), newton_gl, rerun, none")
+                        help="Isaac Lab visualizers, comma-separated: viser (browser, with the S2E live view), "
+                             "newton_gl, rerun, none")
     parser.add_argument("--max_visible_envs", type=int, default=argparse.SUPPRESS,
                         help="show at most this many envs in the Isaac Lab visualizers")
     parser.add_argument("--viz_port", type=int, default=8080, help="--viz viser: the web server's port")
     parser.add_argument("--viz_host", default=LOOPBACK,
-                        help="--viz viser: the interface the web server listens on (default: this machine only; reach it from "
-                             "elsewhere through an ssh tunnel, docs/live_view.md). 0.0.0.0 opens it to the network, where anyone "
-                             "who reaches the port can pause and reset the simulation")
+                        help="--viz viser: the interface the web server listens on (default: this machine only; reach "
+                             "it from elsewhere through an ssh tunnel, docs/live_view.md). 0.0.0.0 opens it to the "
+                             "network, where anyone who reaches the port can pause and reset the simulation")
 
 
 VISUALIZER_NEEDS = {
-    "viser": ("viser", "pip install viser==1.0.26 (pinned in exts/s2e_isaaclab/pyproject.toml; ./isaaclab.sh installs it)"),
+    "viser": ("viser", "pip install viser==1.0.26 (pinned in exts/s2e_isaaclab/pyproject.toml; ./isaaclab.sh installs "
+                       "it)"),
     "rerun": ("rerun", "pip install 'rerun-sdk>=0.29.0' pyarrow==23.0.1 (Isaac Lab's rerun extra)"),
     "newton_gl": ("pyglet", "pip install pyglet"),
     "kit": ("isaacsim", "install Isaac Sim (Kit); this kit-less install has none"),
@@ -74,7 +79,8 @@ def check_viz_args(args: argparse.Namespace) -> None:
     chosen = getattr(args, "visualizer", None)
     if getattr(args, "headless", False):
         if chosen:
-            raise UserError(f"--headless means no visualizer, but --viz {','.join(chosen)} asks for one: drop one of the two")
+            raise UserError(f"--headless means no visualizer, but --viz {','.join(chosen)} asks for one: drop one of "
+                            "the two")
         args.visualizer = []  # Isaac Lab's '--viz none': also off where the env cfg names visualizers
         return
     port = getattr(args, "viz_port", 8080)
@@ -82,8 +88,9 @@ def check_viz_args(args: argparse.Namespace) -> None:
         raise UserError(f"--viz_port {port}: use a TCP port between 1 and 65535")
     host = getattr(args, "viz_host", LOOPBACK)
     if "viser" in (chosen or ()) and not ipaddress.ip_address(_resolve_host(host)).is_loopback:
-        print(f"warning: --viz_host {host}: the live view listens beyond this machine; anyone who reaches port {port} can "
-              f"pause and reset the simulation (leave --viz_host out and use an ssh tunnel: docs/live_view.md)", file=sys.stderr)
+        print(f"warning: --viz_host {host}: the live view listens beyond this machine; anyone who reaches port {port} "
+              "can pause and reset the simulation (leave --viz_host out and use an ssh tunnel: docs/live_view.md)",
+              file=sys.stderr)
     for name in chosen or ():
         module, fix = VISUALIZER_NEEDS[name]
         if importlib.util.find_spec(module) is None:
@@ -112,9 +119,11 @@ def create_env(task: str, cfg, args: argparse.Namespace):
                                                       for v in (cfg.sim.visualizer_cfgs or [])):
         from isaaclab_visualizers.viser import ViserVisualizerCfg
 
-        others = cfg.sim.visualizer_cfgs if isinstance(cfg.sim.visualizer_cfgs, list) else [cfg.sim.visualizer_cfgs] * bool(cfg.sim.visualizer_cfgs)
+        others = (cfg.sim.visualizer_cfgs if isinstance(cfg.sim.visualizer_cfgs, list) else [cfg.sim.visualizer_cfgs]
+                  * bool(cfg.sim.visualizer_cfgs))
         cfg.sim.visualizer_cfgs = [*others, ViserVisualizerCfg(port=getattr(args, "viz_port", 8080))]
-    for viz in cfg.sim.visualizer_cfgs if isinstance(cfg.sim.visualizer_cfgs, list) else [cfg.sim.visualizer_cfgs] * bool(cfg.sim.visualizer_cfgs):
+    vizs = cfg.sim.visualizer_cfgs
+    for viz in vizs if isinstance(vizs, list) else [vizs] * bool(vizs):
         if getattr(viz, "visualizer_type", None) == "viser":  # ours or the task's: on --viz_host only
             viz.bind_address = getattr(args, "viz_host", LOOPBACK)
     _LAUNCHED.enter_context(launch_simulation(cfg, launcher_args))
@@ -177,7 +186,8 @@ def build_cfgs(args: argparse.Namespace, agent_entry_point: str | None = None):
     try:
         cfg, agent_cfg = resolve_task_config(args.task, agent_entry_point, overrides=args.overrides)
     except Exception as err:  # Hydra/configclass errors: surface them as one line
-        raise UserError(f"invalid override in {' '.join(args.overrides) or '(none)'}: {str(err).splitlines()[0]}") from err
+        raise UserError(f"invalid override in {' '.join(args.overrides) or '(none)'}: "
+                        f"{str(err).splitlines()[0]}") from err
     cfg.sim.device = args.device or default_device()
     if args.num_envs is not None:
         cfg.scene.num_envs = args.num_envs
@@ -210,7 +220,8 @@ def check_env_args(args: argparse.Namespace) -> None:
     if kind != "cuda" or (index and not index.isdigit()):
         raise UserError(f"--device {device}: use cpu, cuda or cuda:<index>")
     if not torch.cuda.is_available():
-        raise UserError(f"--device {device}: torch sees no CUDA GPU on this machine: use --device cpu (or leave --device out)")
+        raise UserError(f"--device {device}: torch sees no CUDA GPU on this machine: use --device cpu (or leave "
+                        "--device out)")
     if index and int(index) >= torch.cuda.device_count():
         raise UserError(f"--device {device}: this machine has {torch.cuda.device_count()} CUDA GPU(s), "
                         f"cuda:0 to cuda:{torch.cuda.device_count() - 1}")
@@ -299,8 +310,8 @@ def ensure_writable(folder: str | Path, what: str = "output") -> Path:
         with contextlib.suppress(OSError):  # where the folder takes no file there is no probe to remove
             probe.unlink(missing_ok=True)
     if free < MIN_FREE_BYTES:
-        raise UserError(f"the {what} folder {folder} has {free / 2**20:.0f} MiB free (at least {MIN_FREE_BYTES // 2**20} MiB "
-                        "needed): free some space or point the output elsewhere")
+        raise UserError(f"the {what} folder {folder} has {free / 2**20:.0f} MiB free (at least "
+                        f"{MIN_FREE_BYTES // 2**20} MiB needed): free some space or point the output elsewhere")
     return folder
 
 
@@ -309,7 +320,8 @@ def _resolve_host(host: str) -> str:
     try:
         return socket.gethostbyname(host)
     except OSError:
-        raise UserError(f"--viz_host {host}: not an address or a host name of this machine (e.g. 127.0.0.1, or 0.0.0.0 for all)") from None
+        raise UserError(f"--viz_host {host}: not an address or a host name of this machine (e.g. 127.0.0.1, or 0.0.0.0 "
+                        "for all)") from None
 
 
 def make_env(args: argparse.Namespace):

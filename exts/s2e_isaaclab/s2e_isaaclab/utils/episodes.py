@@ -157,7 +157,8 @@ class EpisodeMetricsVecEnv(VecEnvWrapper):
         episode = dict(extras.get("log", {})) if bool(dones.any()) else {}
         device = rewards.device
         for key, name in self.KEYS:
-            values = np.concatenate([r[name] for r in records]).astype(np.float32) if records else np.zeros(0, np.float32)
+            values = (np.concatenate([r[name] for r in records]).astype(np.float32) if records
+                      else np.zeros(0, np.float32))
             if len(values):  # only when episodes ended, so an iteration without any prints no SR (not nan)
                 episode[key] = torch.as_tensor(values, device=device)
                 self.recent[key].extend(values.tolist())

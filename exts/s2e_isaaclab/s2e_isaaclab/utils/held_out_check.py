@@ -25,7 +25,8 @@ class HeldOutCheck:
     def __init__(self, run_dir: str | Path, reference: str | Path, episodes: EpisodeSet, cache_dir: str | Path,
                  final_iteration: int, every: int = 0, parallel: int = 2, log=print):
         self.run_dir, self.reference, self.episodes = Path(run_dir), Path(reference), episodes
-        self.cache_dir, self.final_iteration, self.every, self.parallel, self.log = cache_dir, final_iteration, every, parallel, log
+        self.cache_dir, self.final_iteration, self.every = cache_dir, final_iteration, every
+        self.parallel, self.log = parallel, log
         self.history_path = self.run_dir / "held_out.json"
         self.history: list[dict] = json.loads(self.history_path.read_text()) if self.history_path.is_file() else []
 
@@ -48,6 +49,6 @@ class HeldOutCheck:
             with atomic_path(self.run_dir / "best.pt") as tmp:
                 shutil.copyfile(path, tmp)
             write_json_atomic(self.run_dir / "best.json", entry)
-        return {"HeldOut/SR_checkpoint": overall.sr_a, "HeldOut/SR": overall.sr_b, "HeldOut/CT_checkpoint": overall.ct_a,
-                "HeldOut/CT": overall.ct_b, "HeldOut/wins": overall.wins, "HeldOut/losses": overall.losses,
-                "HeldOut/mcnemar_p": overall.mcnemar_p}
+        return {"HeldOut/SR_checkpoint": overall.sr_a, "HeldOut/SR": overall.sr_b,
+                "HeldOut/CT_checkpoint": overall.ct_a, "HeldOut/CT": overall.ct_b, "HeldOut/wins": overall.wins,
+                "HeldOut/losses": overall.losses, "HeldOut/mcnemar_p": overall.mcnemar_p}

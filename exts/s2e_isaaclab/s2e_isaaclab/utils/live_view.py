@@ -33,6 +33,7 @@ ROUTE_COLOR, GOAL_COLOR, ROBOT_COLOR, PLAN_COLOR = (40, 110, 255), (20, 200, 60)
 def isaaclab_viser_server():
     """The viser server of Isaac Lab's viser visualizer in this process's simulation, or None."""
     import viser
+
     from isaaclab.sim import SimulationContext
 
     sim = SimulationContext.instance()
@@ -64,7 +65,8 @@ def _polyline(points: np.ndarray) -> np.ndarray:
 class LiveView(gym.Wrapper):
     """The env, with its world shown in viser and updated after every step (see module docstring)."""
 
-    def __init__(self, env: gym.Env, server=None, port: int = 8080, min_interval_s: float = 0.1, env_id: int = 0, host: str = "127.0.0.1"):
+    def __init__(self, env: gym.Env, server=None, port: int = 8080, min_interval_s: float = 0.1, env_id: int = 0,
+                 host: str = "127.0.0.1"):
         super().__init__(env)
         import viser
 
@@ -140,7 +142,8 @@ class LiveView(gym.Wrapper):
                 zeros = torch.zeros(self._figures.num_actors)
                 figures = self._figures.gaussians(torch.zeros(self._figures.num_actors, 2), zeros, zeros)
                 for k in range(p):
-                    one = GaussianScene(*(getattr(figures, f)[env_id * p + k] for f in ("means", "quats", "scales", "opacities", "sh")))
+                    one = GaussianScene(*(getattr(figures, f)[env_id * p + k]
+                                          for f in ("means", "quats", "scales", "opacities", "sh")))
                     self.people.append(scene.add_gaussian_splats(f"{ROOT}/people/{k}", **splat_arrays(one)))
             self._shown_route = None
         self.update()
@@ -154,7 +157,8 @@ class LiveView(gym.Wrapper):
             return None
         s = self.camera.scene
         n = s.num_gaussians - (self._num_people * self._figures.num_gaussians if self._figures is not None else 0)
-        return GaussianScene(s.means[env_id, :n], s.quats[env_id, :n], s.scales[env_id, :n], s.opacities[env_id, :n], s.sh[env_id, :n])
+        return GaussianScene(s.means[env_id, :n], s.quats[env_id, :n], s.scales[env_id, :n], s.opacities[env_id, :n],
+                             s.sh[env_id, :n])
 
     def update(self) -> None:
         """Send the selected env's poses, route, goal, camera frame and plan."""
@@ -188,8 +192,8 @@ class LiveView(gym.Wrapper):
                 self._draw_plan(e)
                 self._draw_camera(e)
                 state = self.nav.state
-                self.status.content = (f"env {e} of {self.base.num_envs} | step {int(self.base.episode_length_buf[e])} | "
-                                       f"route progress {float(state.progress[e]):.1f} m")
+                self.status.content = (f"env {e} of {self.base.num_envs} | step {int(self.base.episode_length_buf[e])} "
+                                       f"| route progress {float(state.progress[e]):.1f} m")
             self.frames += 1
 
     def _draw_plan(self, e: int) -> None:
@@ -204,7 +208,8 @@ class LiveView(gym.Wrapper):
         world = body_to_world(path.reshape(-1, 2), yaw[e].cpu().expand(m * (w + 1))).reshape(m, w + 1, 2) + xy[e].cpu()
         pts = torch.cat([world, torch.full((m, w + 1, 1), 0.08)], dim=-1).numpy()
         best = int(scores[e].argmax())
-        faint = np.concatenate([_polyline(pts[k]) for k in range(m) if k != best]) if m > 1 else np.zeros((0, 2, 3), np.float32)
+        faint = (np.concatenate([_polyline(pts[k]) for k in range(m) if k != best]) if m > 1
+                 else np.zeros((0, 2, 3), np.float32))
         scene = self.server.scene
         scene.add_line_segments(f"{ROOT}/plan/modes", faint, colors=(255, 170, 170), line_width=1.0)
         scene.add_line_segments(f"{ROOT}/plan/best", _polyline(pts[best]), colors=PLAN_COLOR, line_width=5.0)

@@ -22,8 +22,8 @@ import torch
 
 from s2e.control.waypoint_controller import normalize_waypoints
 from s2e.models.frame_window import FrameFeatureWindow
-from s2e.nav.expert import ExpertCfg, ScriptedExpert
 from s2e.nav.baselines import straight_to_goal
+from s2e.nav.expert import ExpertCfg, ScriptedExpert
 from s2e.rl.mode_ranking import reranked_logits
 
 from ..tasks.urban.urban_env_cfg import route_lookahead
@@ -39,7 +39,8 @@ def scripted_expert(env, avoid_pedestrians: bool = True, speed_fraction: float =
     the task's route look-ahead as the carrot distance."""
     nav, action = _terms(env)
     cfg = env.unwrapped.cfg
-    expert_cfg = ExpertCfg(avoid_pedestrians=avoid_pedestrians, speed=speed_fraction * nav.spec.max_lin_vel, lookahead=route_lookahead(cfg))
+    expert_cfg = ExpertCfg(avoid_pedestrians=avoid_pedestrians, speed=speed_fraction * nav.spec.max_lin_vel,
+                           lookahead=route_lookahead(cfg))
     return ScriptedExpert(expert_cfg, action.ctrl, nav.spec.radius, cfg.commands.nav.pedestrians.radius)
 
 
@@ -51,8 +52,8 @@ class ScriptedExpertPolicy:
     def __call__(self, obs) -> torch.Tensor:
         nav = self.nav
         xy, yaw = nav.robot_pose_2d()
-        return self.expert.act(xy, yaw, nav.routes, nav.refresh().progress, nav.footprints, nav.footprint_valid, nav.clearance,
-                               nav.layouts[0].size, nav.crowd.pos, nav.crowd.vel, nav.crowd.active)
+        return self.expert.act(xy, yaw, nav.routes, nav.refresh().progress, nav.footprints, nav.footprint_valid,
+                               nav.clearance, nav.layouts[0].size, nav.crowd.pos, nav.crowd.vel, nav.crowd.active)
 
 
 class StraightToGoalPolicy:
@@ -69,8 +70,8 @@ class StraightToGoalPolicy:
 
 def model_task_mismatch(env_cfg, model_cfg) -> str | None:
     """Why the task cannot run an AGDM model, with the fix; None when it can. The camera must give the model's
-    frames (count and size, one per policy step) and the waypoint action must read its trajectories as they were trained (number of
-    waypoints and their spacing in seconds: a different spacing would silently stretch every trajectory).
+    frames (count and size, one per policy step) and the waypoint action must read its trajectories as they were trained
+    (number of waypoints and their spacing in seconds: a different spacing would silently stretch every trajectory).
     The one check of task against model: train_ram.py runs it before the env is built, AGDMPolicy and
     collect_demos.py's --policy when they get the model."""
     cam, ctrl = env_cfg.scene.camera, env_cfg.actions.nav.controller
@@ -82,16 +83,18 @@ def model_task_mismatch(env_cfg, model_cfg) -> str | None:
         return (f"the model expects {model_cfg.context} frames of {tuple(model_cfg.image_size)}, the camera gives "
                 f"{cam.history} of {(cam.height, cam.width)}: set env.scene.camera.history/height/width")
     if ctrl.num_waypoints != model_cfg.num_waypoints or not math.isclose(ctrl.waypoint_dt, model_cfg.waypoint_dt):
-        return (f"the model predicts {model_cfg.num_waypoints} waypoints {model_cfg.waypoint_dt} s apart, the waypoint action "
-                f"reads {ctrl.num_waypoints} {ctrl.waypoint_dt} s apart: set env.actions.nav.controller.num_waypoints/waypoint_dt")
+        return (f"the model predicts {model_cfg.num_waypoints} waypoints {model_cfg.waypoint_dt} s apart, the waypoint "
+                f"action reads {ctrl.num_waypoints} {ctrl.waypoint_dt} s apart: set "
+                "env.actions.nav.controller.num_waypoints/waypoint_dt")
     return None
 
 
 class AGDMPolicy:
-    """`decode`: best (top mode), mean or sample (see AGDMOutput.action); `goal`: route guidance (the point the env cfg's
-    route look-ahead further along the route, as the route observation in training) or the final goal."""
+    """`decode`: best (top mode), mean or sample (see AGDMOutput.action); `goal`: route guidance (the point the env
+    cfg's route look-ahead further along the route, as the route observation in training) or the final goal."""
 
-    def __init__(self, env, model: torch.nn.Module, decode: str = "best", goal: str = "route", generator: torch.Generator | None = None):
+    def __init__(self, env, model: torch.nn.Module, decode: str = "best", goal: str = "route",
+                 generator: torch.Generator | None = None):
         self.nav, _ = _terms(env)
         self.model, self.lookahead = model.to(env.unwrapped.device).eval(), route_lookahead(env.unwrapped.cfg)
         self.decode, self.goal, self.generator = decode, goal, generator

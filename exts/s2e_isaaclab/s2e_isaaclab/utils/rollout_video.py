@@ -40,7 +40,8 @@ class RolloutFilm:
         peds = nav.crowd.pos[i][nav.crowd.active[i]].cpu().numpy()
         title = (f"{self.label} env {i}  episode {self.episode}  t={len(self.track) * self.base.step_dt:5.1f} s  "
                  f"collisions {int(state.collision_count[i])}")
-        topdown = self.animator.frame(nav.layouts[i], nav.routes[i].cpu().numpy(), np.stack(self.track), float(yaw[i]), peds, title)
+        topdown = self.animator.frame(nav.layouts[i], nav.routes[i].cpu().numpy(), np.stack(self.track), float(yaw[i]),
+                                      peds, title)
         return side_by_side(view, topdown)
 
     def after_step(self, terminated, truncated) -> None:

@@ -49,7 +49,8 @@ def simulate_first_order(cmd: np.ndarray, dt: float, tau: float, gain: float) ->
     return out
 
 
-def fit_first_order(cmd: np.ndarray, measured: np.ndarray, dt: float, taus: np.ndarray | None = None) -> tuple[float, float, float]:
+def fit_first_order(cmd: np.ndarray, measured: np.ndarray, dt: float,
+                    taus: np.ndarray | None = None) -> tuple[float, float, float]:
     """Least-squares (tau, gain) for one axis over runs [..., T] (each from rest); returns (tau, gain, rms).
 
     For each candidate tau the unit-gain response is linear in the gain, so the best gain is closed

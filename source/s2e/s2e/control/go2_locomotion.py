@@ -34,7 +34,8 @@ def load_onnx_mlp(path: str | Path) -> nn.Sequential:
 
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"locomotion policy {path} does not exist: run scripts/assets/fetch_go2.sh or pass a valid path")
+        raise FileNotFoundError(f"locomotion policy {path} does not exist: run scripts/assets/fetch_go2.sh or pass a "
+                                "valid path")
     try:
         graph = onnx.load(str(path)).graph
     except Exception as err:  # onnx raises DecodeError and friends
@@ -53,7 +54,8 @@ def load_onnx_mlp(path: str | Path) -> nn.Sequential:
         elif node.op_type in _ACTIVATIONS:
             layers.append(_ACTIVATIONS[node.op_type]())
         else:
-            raise ValueError(f"locomotion policy {path} has an unsupported ONNX op {node.op_type!r} (expected an MLP of Gemm/Elu/Relu/Tanh)")
+            raise ValueError(f"locomotion policy {path} has an unsupported ONNX op {node.op_type!r} (expected an MLP "
+                             "of Gemm/Elu/Relu/Tanh)")
     return nn.Sequential(*layers)
 
 
@@ -104,7 +106,8 @@ class Go2Locomotion:
             buf[env_ids] = 0.0
 
     @torch.no_grad()
-    def compute(self, command: torch.Tensor, ang_vel_b: torch.Tensor, gravity_b: torch.Tensor, joint_pos: torch.Tensor, joint_vel: torch.Tensor, heading_vel: torch.Tensor) -> torch.Tensor:
+    def compute(self, command: torch.Tensor, ang_vel_b: torch.Tensor, gravity_b: torch.Tensor, joint_pos: torch.Tensor,
+                joint_vel: torch.Tensor, heading_vel: torch.Tensor) -> torch.Tensor:
         """One 50 Hz tick. Joint states in sim order; heading_vel = measured (vx, vy, wz) in the heading frame."""
         cmd = torch.maximum(torch.minimum(command, self._max), -self._max)
         self.command += torch.maximum(torch.minimum(cmd - self.command, self._slew), -self._slew)
@@ -112,7 +115,8 @@ class Go2Locomotion:
         if self.cfg.track_velocity:
             dt = CONTROL_DT
             self._measured += dt / (self.cfg.tracker_tau + dt) * (heading_vel - self._measured)
-            self._trim = torch.maximum(torch.minimum(self._trim + self._ki * (self.command - self._measured) * dt, self._trim_limit), -self._trim_limit)
+            trim = self._trim + self._ki * (self.command - self._measured) * dt
+            self._trim = torch.maximum(torch.minimum(trim, self._trim_limit), -self._trim_limit)
             walk = self.command + self._trim
         obs = torch.cat(
             [

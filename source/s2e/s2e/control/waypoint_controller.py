@@ -24,14 +24,16 @@ class WaypointControllerCfg:
     min_lin_vel: float = 0.0
     """Lowest forward speed command (m/s; 0: no reversing). The top speed and yaw rate are the robot's."""
     max_speed_scale: float = 1.5
-    """Largest speed scale (m/s) an action's last value may give: metric waypoints = normalized * scale * waypoint_dt."""
+    """Largest speed scale (m/s) an action's last value may give: metric waypoints = normalized * scale *
+    waypoint_dt."""
 
 
 def metric_waypoints(action: torch.Tensor, cfg: WaypointControllerCfg) -> torch.Tensor:
     """Action [N, 2*W + 1] (normalized waypoints, velocity scale) -> metric waypoints [N, W, 2]."""
     w = cfg.num_waypoints
     if action.shape[-1] != 2 * w + 1:
-        raise ValueError(f"waypoint action has {action.shape[-1]} values, expected {2 * w + 1} (= {w} waypoints x 2 + velocity scale)")
+        raise ValueError(f"waypoint action has {action.shape[-1]} values, expected {2 * w + 1} (= {w} waypoints x 2 + "
+                         "velocity scale)")
     scale = action[:, 2 * w].clamp(0.0, cfg.max_speed_scale)
     return action[:, : 2 * w].reshape(-1, w, 2) * (scale * cfg.waypoint_dt)[:, None, None]
 

@@ -10,8 +10,8 @@ Data flow, split so callers can cache the expensive, frozen parts:
 Because `encode_frames` treats frames independently, a rollout encodes only each new frame and
 slides a window over cached features (s2e.models.frame_window; bit-identical when taken from the
 same encoder call; across calls with a different number of frames, equal up to BLAS rounding, ~1e-6)
-and acts through `forward_features`. RAM (the RL stage) wraps each block of `self.decoder`. Trajectories are in normalized units
-(metric = normalized * speed * waypoint_dt).
+and acts through `forward_features`. RAM (the RL stage) wraps each block of `self.decoder`. Trajectories are in
+normalized units (metric = normalized * speed * waypoint_dt).
 
 `image_size` is recorded for the data pipeline; the CNN pools to a fixed 4x4 map, so it accepts
 other sizes too.
@@ -82,7 +82,7 @@ class AGDMConfig:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "AGDMConfig":
+    def from_dict(cls, data: dict) -> AGDMConfig:
         unknown = sorted(set(data) - {f.name for f in fields(cls)})
         if unknown:
             raise KeyError(f"unknown AGDMConfig keys {unknown}")
@@ -124,14 +124,16 @@ class ResNet18Encoder(nn.Module):
             import torchvision
             from torchvision.ops import FrozenBatchNorm2d
         except ImportError as exc:
-            raise ImportError(f"encoder='resnet18' needs torchvision, which is not importable ({exc}); use encoder='cnn'") from exc
+            raise ImportError(f"encoder='resnet18' needs torchvision, which is not importable ({exc}); use "
+                              "encoder='cnn'") from exc
         net = torchvision.models.resnet18(weights=None, norm_layer=FrozenBatchNorm2d)
         if pretrained:
             if not weights:
                 raise ValueError("encoder='resnet18' needs AGDMConfig.resnet_weights: a local path to torchvision "
                                  "resnet18 weights (nothing is downloaded); or use encoder='cnn'")
             if not Path(weights).is_file():
-                raise FileNotFoundError(f"resnet18 weights {weights}: file not found; point AGDMConfig.resnet_weights at a local .pth")
+                raise FileNotFoundError(f"resnet18 weights {weights}: file not found; point AGDMConfig.resnet_weights "
+                                        "at a local .pth")
             net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
         net.fc = nn.Identity()
         self.net = net
@@ -173,7 +175,8 @@ class AGDM(nn.Module):
         """
         super().__init__()
         if anchors.shape != (cfg.num_modes, 2):
-            raise ValueError(f"anchors have shape {tuple(anchors.shape)}, expected [{cfg.num_modes}, 2] (num_modes x 2)")
+            raise ValueError(f"anchors have shape {tuple(anchors.shape)}, expected [{cfg.num_modes}, 2] "
+                             "(num_modes x 2)")
         self.cfg = cfg
         d, w = cfg.d_model, cfg.num_waypoints
         self.register_buffer("anchors", anchors.detach().float().clone())

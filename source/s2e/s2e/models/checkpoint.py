@@ -40,12 +40,14 @@ def _check_plain(value, where: str):
         for i, v in enumerate(value):
             _check_plain(v, f"{where}[{i}]")
     elif not (value is None or isinstance(value, (bool, int, float, str, torch.Tensor))):
-        raise TypeError(f"{where} is a {type(value).__name__}; checkpoints hold only tensors, numbers, strings, lists and dicts")
+        raise TypeError(f"{where} is a {type(value).__name__}; checkpoints hold only tensors, numbers, strings, lists "
+                        "and dicts")
 
 
 def _git_commit() -> str | None:
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent, capture_output=True, text=True, timeout=5)
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent, capture_output=True,
+                             text=True, timeout=5)
         if out.returncode != 0:
             return None
         return out.stdout.strip() or None
@@ -53,14 +55,15 @@ def _git_commit() -> str | None:
         return None
 
 
-def save_checkpoint(path: str | Path, model: AGDM, normalization: dict | None = None, provenance: dict | None = None) -> Path:
+def save_checkpoint(path: str | Path, model: AGDM, normalization: dict | None = None,
+                    provenance: dict | None = None) -> Path:
     """Write the checkpoint atomically (temporary file beside it, then rename).
 
     `provenance` gets `command`, `git_commit` and `date` filled in when the caller leaves them out.
     """
     path = Path(path)
     prov = {"command": " ".join(sys.argv), "git_commit": _git_commit(),
-            "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), **(provenance or {})}
+            "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"), **(provenance or {})}
     normalization = dict(normalization or {})
     _check_plain(normalization, "normalization")
     _check_plain(prov, "provenance")
@@ -85,16 +88,17 @@ def _first_line(exc: BaseException) -> str:
 
 def _read(path: Path, map_location) -> dict:
     if not path.is_file():
-        raise CheckpointError(f"checkpoint {path}: file not found; pass the path of an AGDM checkpoint (.pt) written by pretraining")
+        raise CheckpointError(f"checkpoint {path}: file not found; pass the path of an AGDM checkpoint (.pt) written "
+                              "by pretraining")
     if not zipfile.is_zipfile(path):  # torch.save writes a zip archive; anything else is not (or no longer) one
-        raise CheckpointError(f"checkpoint {path}: not a torch checkpoint file (no complete zip archive: corrupt, truncated "
-                              "or another format): copy it again or re-run pretraining")
+        raise CheckpointError(f"checkpoint {path}: not a torch checkpoint file (no complete zip archive: corrupt, "
+                              "truncated or another format): copy it again or re-run pretraining")
     try:
         data = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
         if "unsupported global" in str(exc).lower():  # a real pickle, but of arbitrary objects
-            raise CheckpointError(f"checkpoint {path}: holds objects other than tensors and plain types, refused for safety; "
-                                  "re-save it with s2e.models.checkpoint.save_checkpoint") from None
+            raise CheckpointError(f"checkpoint {path}: holds objects other than tensors and plain types, refused for "
+                                  "safety; re-save it with s2e.models.checkpoint.save_checkpoint") from None
         # torch's own message goes on to suggest weights_only=False: never passed on for a file that failed safe loading
         raise CheckpointError(f"checkpoint {path}: not a readable torch checkpoint (its contents do not unpickle); "
                               "the file is corrupt: copy it again or re-run pretraining") from None
@@ -113,7 +117,8 @@ def _validate_header(path: Path, data: dict):
         raise CheckpointError(f"checkpoint {path}: missing key(s) {missing}; it was not written by "
                               "s2e.models.checkpoint.save_checkpoint or is damaged: re-export it")
     if data["kind"] != KIND:
-        raise CheckpointError(f"checkpoint {path}: kind is {data['kind']!r}, expected {KIND!r}; pass an AGDM (pretraining) checkpoint")
+        raise CheckpointError(f"checkpoint {path}: kind is {data['kind']!r}, expected {KIND!r}; pass an AGDM "
+                              "(pretraining) checkpoint")
     if data["format_version"] != FORMAT_VERSION:
         raise CheckpointError(f"checkpoint {path}: format_version {data['format_version']!r} is not supported "
                               f"(this s2e reads {FORMAT_VERSION}); use the s2e version that wrote it or re-export it")
@@ -151,7 +156,8 @@ def load_checkpoint(path: str | Path, map_location="cpu") -> tuple[AGDM, dict]:
                               "it was written by a different s2e version: use that version or re-export it") from None
     problem = _state_dict_problem(model, data["state_dict"])
     if problem:
-        raise CheckpointError(f"checkpoint {path}: {problem}; the weights and config disagree: re-export the checkpoint")
+        raise CheckpointError(f"checkpoint {path}: {problem}; the weights and config disagree: re-export the "
+                              "checkpoint")
     model.load_state_dict(data["state_dict"])
     if isinstance(map_location, (str, torch.device)):
         model.to(map_location)

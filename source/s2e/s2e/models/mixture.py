@@ -28,7 +28,8 @@ class TrajectoryMixture:
         b, m, w, two = mu.shape
         if two != 2 or logits.shape != (b, m) or sigma.shape != mu.shape or rho.shape != (b, m, w):
             raise ValueError(f"inconsistent mixture shapes: logits {tuple(logits.shape)}, mu {tuple(mu.shape)}, "
-                             f"sigma {tuple(sigma.shape)}, rho {tuple(rho.shape)} (expected [B,M], [B,M,W,2], [B,M,W,2], [B,M,W])")
+                             f"sigma {tuple(sigma.shape)}, rho {tuple(rho.shape)} (expected [B,M], [B,M,W,2], "
+                             "[B,M,W,2], [B,M,W])")
         self.logits, self.mu, self.sigma, self.rho = logits, mu, sigma, rho
 
     @property
@@ -91,7 +92,8 @@ class TrajectoryMixture:
         """
         b, m, wn, _ = self.mu.shape
         shape = (num_samples, b, m, wn)
-        w = self._gaussian_sample(self.mu.expand(*shape, 2), self.sigma.expand(*shape, 2), self.rho.expand(*shape), generator)
+        w = self._gaussian_sample(self.mu.expand(*shape, 2), self.sigma.expand(*shape, 2), self.rho.expand(*shape),
+                                  generator)
         # Score every sample under the whole mixture: move the source-mode axis in front of the batch.
         lp = self.log_prob(w.permute(0, 2, 1, 3, 4))  # [S, M, B]
         return -(self.log_weights.exp() * lp.mean(0).transpose(0, 1)).sum(-1)
@@ -127,7 +129,8 @@ class AGDMOutput:
         if mode == "mean":
             q = self.logits.softmax(-1)  # [B, M]
             v = (q * self.speed).sum(-1, keepdim=True)  # [B, 1]
-            metric = (q[..., None, None] * self.mu * self.speed[..., None, None]).sum(1)  # metric mean / waypoint_dt, [B, W, 2]
+            # metric mean / waypoint_dt, [B, W, 2]
+            metric = (q[..., None, None] * self.mu * self.speed[..., None, None]).sum(1)
             return torch.cat([(metric / v.clamp_min(1e-6)[..., None]).flatten(1), v], dim=-1)
         mix = self.mixture()
         if mode == "best":

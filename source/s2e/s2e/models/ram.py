@@ -69,7 +69,8 @@ class RAMPolicyModel(nn.Module):
         return self.agdm.cfg
 
     def ram_parameters(self) -> list[nn.Parameter]:
-        return [p for block in self.agdm.decoder for name, p in block.named_parameters() if not name.startswith("frozen.")]
+        return [p for block in self.agdm.decoder for name, p in block.named_parameters()
+                if not name.startswith("frozen.")]
 
     def train(self, mode: bool = True):
         super().train(mode)

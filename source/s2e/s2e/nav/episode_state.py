@@ -11,15 +11,16 @@ from dataclasses import dataclass, fields
 
 import torch
 
-from .metrics import contact_onsets
 from ..urban.geometry import circle_distance, footprint_distance
 from ..urban.routes import route_lengths, update_route_progress
+from .metrics import contact_onsets
 
 
 def robot_clearances(xy, footprints, footprint_valid, ped_xy, ped_valid, robot_radius, ped_radius):
     """Free distance from the robot's footprint circle to the nearest static footprint and pedestrian ([E], [E])."""
     d_static, _ = footprint_distance(xy[:, None], footprints, footprint_valid)
-    static = d_static[:, 0].min(dim=-1).values - robot_radius if footprints.shape[1] else torch.full_like(xy[:, 0], float("inf"))
+    static = (d_static[:, 0].min(dim=-1).values - robot_radius if footprints.shape[1]
+              else torch.full_like(xy[:, 0], float("inf")))
     if ped_xy is not None and ped_xy.shape[1] > 0:
         d_ped, _ = circle_distance(xy[:, None], ped_xy, ped_valid)
         ped = d_ped[:, 0].min(dim=-1).values - robot_radius - ped_radius
@@ -78,7 +79,8 @@ class EpisodeState:
         self.ped_clearance[ids] = float("inf")
         self.last_xy[ids] = start_xy
 
-    def update(self, xy, goal, routes, footprints, footprint_valid, ped_xy, ped_valid, robot_radius, ped_radius, arrival_radius, margin) -> None:
+    def update(self, xy, goal, routes, footprints, footprint_valid, ped_xy, ped_valid, robot_radius, ped_radius,
+               arrival_radius, margin) -> None:
         self.prev_progress = self.progress.clone()
         self.prev_dist_to_goal = self.dist_to_goal.clone()
         self.progress = update_route_progress(self.progress, xy, routes)
@@ -89,7 +91,8 @@ class EpisodeState:
         self.arrived_ever |= self.arrived
         self.path_length += (xy - self.last_xy).norm(dim=-1)
         self.last_xy = xy.clone()
-        self.static_clearance, self.ped_clearance = robot_clearances(xy, footprints, footprint_valid, ped_xy, ped_valid, robot_radius, ped_radius)
+        self.static_clearance, self.ped_clearance = robot_clearances(xy, footprints, footprint_valid, ped_xy, ped_valid,
+                                                                     robot_radius, ped_radius)
         colliding = (self.static_clearance < margin) | (self.ped_clearance < margin)
         self.new_collision = contact_onsets(colliding, self.colliding)
         self.colliding = colliding

@@ -17,7 +17,6 @@ import torch
 from ..control.waypoint_controller import WaypointControllerCfg, normalize_waypoints
 from ..urban.geometry import body_to_tile, world_to_body
 from ..urban.routes import point_along_route
-
 from .trajectory_checks import TrajectoryCheckCfg, blocked_waypoints
 
 
@@ -63,7 +62,8 @@ class ScriptedExpert:
         return torch.stack([x, y], dim=-1), v
 
     @torch.no_grad()
-    def act(self, xy, yaw, routes, progress, footprints, footprint_valid, clearance_maps, tile_size, ped_xy=None, ped_vel=None, ped_valid=None) -> torch.Tensor:
+    def act(self, xy, yaw, routes, progress, footprints, footprint_valid, clearance_maps, tile_size, ped_xy=None,
+            ped_vel=None, ped_valid=None) -> torch.Tensor:
         """Actions [E, 2W+1] for robots at xy [E, 2] (tile frame), heading yaw [E]."""
         e = xy.shape[0]
         wps, speeds = self._candidates(xy.device)  # [C, W, 2]
@@ -73,7 +73,8 @@ class ScriptedExpert:
         peds = (ped_xy, ped_vel, ped_valid) if self.cfg.avoid_pedestrians else (None, None, None)
         first_block = blocked_waypoints(
             world, xy, footprints, footprint_valid, clearance_maps, tile_size, self.cfg, robot_radius=self.r,
-            waypoint_dt=self.ctrl.waypoint_dt, ped_xy=peds[0], ped_vel=peds[1], ped_valid=peds[2], ped_radius=self.ped_r).first_blocked()
+            waypoint_dt=self.ctrl.waypoint_dt, ped_xy=peds[0], ped_vel=peds[1], ped_valid=peds[2],
+            ped_radius=self.ped_r).first_blocked()
         # An arc is usable up to its first blocked waypoint; score by where it ends up.
         carrot = point_along_route(routes, progress + self.cfg.lookahead)
         end_idx = (first_block - 1).clamp_min(0)

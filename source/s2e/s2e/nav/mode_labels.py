@@ -23,7 +23,6 @@ import torch
 
 from ..urban.geometry import body_to_tile
 from ..urban.routes import update_route_progress
-
 from .trajectory_checks import TrajectoryCheckCfg, blocked_waypoints
 
 
@@ -63,8 +62,10 @@ class ModeLabeler:
         e, m, w = waypoints.shape[:3]
         world = body_to_tile(waypoints, xy, yaw)
         peds = (ped_xy, ped_vel, ped_valid) if c.pedestrians else (None, None, None)
-        checks = blocked_waypoints(world, xy, footprints, footprint_valid, clearance_maps, tile_size, c, robot_radius=self.r,
-                                   waypoint_dt=self.dt, ped_xy=peds[0], ped_vel=peds[1], ped_valid=peds[2], ped_radius=self.ped_r)
+        checks = blocked_waypoints(world, xy, footprints, footprint_valid, clearance_maps, tile_size, c,
+                                   robot_radius=self.r,
+                                   waypoint_dt=self.dt, ped_xy=peds[0], ped_vel=peds[1], ped_valid=peds[2],
+                                   ped_radius=self.ped_r)
         first = checks.first_blocked()  # [E, M]
         # The usable part of a trajectory ends before its first blocked waypoint (at the robot if that is the first).
         with_start = torch.cat([xy[:, None, None].expand(e, m, 1, 2), world], dim=2)  # [E, M, W + 1, 2]

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 import torch
 
 from ..urban.geometry import footprint_distance, nearest_footprints
-
 from .rewards import sample_grid
 
 
@@ -33,7 +32,8 @@ class TrajectoryCheckCfg:
 
 @dataclass
 class BlockedWaypoints:
-    """Per waypoint [E, C, W]: hits a footprint or a pedestrian (`collides`), leaves the walkable area (`off_walkable`)."""
+    """Per waypoint [E, C, W]: hits a footprint or a pedestrian (`collides`), leaves the walkable area
+    (`off_walkable`)."""
 
     collides: torch.Tensor
     off_walkable: torch.Tensor
@@ -46,7 +46,8 @@ class BlockedWaypoints:
         """Index of each trajectory's first blocked waypoint, W when none is: [E, C]."""
         blocked = self.blocked
         w = blocked.shape[-1]
-        return torch.where(blocked.any(-1), blocked.float().argmax(-1), torch.full(blocked.shape[:-1], w, device=blocked.device))
+        return torch.where(blocked.any(-1), blocked.float().argmax(-1),
+                           torch.full(blocked.shape[:-1], w, device=blocked.device))
 
 
 def blocked_waypoints(world: torch.Tensor, xy: torch.Tensor, footprints: torch.Tensor, footprint_valid: torch.Tensor,

@@ -56,15 +56,18 @@ class PolicySpec:
     def from_mapping(cls, raw: Any) -> PolicySpec:
         """The spec from a policy's mapping (missing keys take the defaults); ContractError on a bad one."""
         if not isinstance(raw, dict):
-            raise ContractError(f"a policy's spec must be a mapping such as {{'image_size': [64, 64]}}, got {type(raw).__name__}")
+            raise ContractError(f"a policy's spec must be a mapping such as {{'image_size': [64, 64]}}, got "
+                                f"{type(raw).__name__}")
         unknown = sorted(set(raw) - set(cls.__dataclass_fields__))
         if unknown:
             raise ContractError(f"unknown spec keys {unknown}: a spec has {', '.join(cls.__dataclass_fields__)}")
         try:
             size = tuple(int(v) for v in raw.get("image_size", cls.image_size))
-            spec = cls(image_size=size, hfov_deg=float(raw.get("hfov_deg", cls.hfov_deg)), context=int(raw.get("context", cls.context)),
+            spec = cls(image_size=size, hfov_deg=float(raw.get("hfov_deg", cls.hfov_deg)),
+                       context=int(raw.get("context", cls.context)),
                        num_waypoints=int(raw.get("num_waypoints", cls.num_waypoints)),
-                       waypoint_dt=float(raw.get("waypoint_dt", cls.waypoint_dt)), output=str(raw.get("output", cls.output)))
+                       waypoint_dt=float(raw.get("waypoint_dt", cls.waypoint_dt)),
+                       output=str(raw.get("output", cls.output)))
         except (TypeError, ValueError) as err:
             raise ContractError(f"a spec value is not a number ({err})") from None
         if len(size) != 2 or min(size) < 8 or max(size) > 1024:
@@ -76,8 +79,8 @@ class PolicySpec:
         if spec.output not in OUTPUTS:
             raise ContractError(f"output {spec.output!r}: choose one of {', '.join(OUTPUTS)}")
         if not 3 <= spec.num_waypoints <= 64 or not 0.05 <= spec.waypoint_dt <= 2.0:
-            raise ContractError(f"num_waypoints {spec.num_waypoints} / waypoint_dt {spec.waypoint_dt}: 3 to 64 waypoints, "
-                                "0.05 to 2 s apart (the controller aims at the third)")
+            raise ContractError(f"num_waypoints {spec.num_waypoints} / waypoint_dt {spec.waypoint_dt}: 3 to 64 "
+                                "waypoints, 0.05 to 2 s apart (the controller aims at the third)")
         return spec
 
     def to_mapping(self) -> dict:
@@ -123,11 +126,12 @@ def load_factory(target: str, **kwargs):
     try:
         factory = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as err:
-        raise ContractError(f"--policy {target!r} cannot be loaded ({type(err).__name__}: {err}): is the module on PYTHONPATH?") from None
+        raise ContractError(f"--policy {target!r} cannot be loaded ({type(err).__name__}: {err}): is the module on "
+                            "PYTHONPATH?") from None
     policy = factory(**kwargs)
     if not callable(policy) or not hasattr(policy, "spec"):
-        raise ContractError(f"--policy {target!r} returned {type(policy).__name__}: the factory must return an object with a "
-                            "`spec` mapping and a `__call__(observation) -> action`")
+        raise ContractError(f"--policy {target!r} returned {type(policy).__name__}: the factory must return an object "
+                            "with a `spec` mapping and a `__call__(observation) -> action`")
     return policy
 
 
@@ -171,7 +175,8 @@ class PolicyClient:
             self._ws = connect(url, open_timeout=timeout_s, max_size=None)
             self.spec = unpack(self._ws.recv(timeout=timeout_s))
         except (OSError, TimeoutError) as err:
-            raise ContractError(f"no policy server answers at {url} ({type(err).__name__}: {err}): start it first") from None
+            raise ContractError(f"no policy server answers at {url} ({type(err).__name__}: {err}): "
+                                "start it first") from None
 
     def __call__(self, observation: dict) -> dict:
         from websockets.exceptions import ConnectionClosed

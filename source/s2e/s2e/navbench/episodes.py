@@ -76,8 +76,8 @@ class EpisodeSuite:
         counts = {len(q) for q in per_scene}
         if num_envs % s or len(counts) != 1 or next(iter(counts)) % (num_envs // s):
             raise EpisodeFileError(
-                f"{self.task}: {len(self.episodes)} episodes over {s} scenes cannot be dealt evenly to {num_envs} envs: "
-                f"use --num_envs {s} or a multiple of it that divides the episodes per scene ({sorted(counts)})")
+                f"{self.task}: {len(self.episodes)} episodes over {s} scenes cannot be dealt evenly to {num_envs} "
+                f"envs: use --num_envs {s} or a multiple of it that divides the episodes per scene ({sorted(counts)})")
         envs_per_scene = num_envs // s
         return [per_scene[i % s][i // s::envs_per_scene] for i in range(num_envs)]
 
@@ -133,7 +133,8 @@ def load_suite(path: str | Path) -> EpisodeSuite:
         if key not in raw:
             fail(f"missing {key!r}")
     try:
-        scenes = tuple(BenchScene(int(s["layout_seed"]), float(s["obstacle_density"]), str(s["fingerprint"]), str(s.get("bundle", "")))
+        scenes = tuple(BenchScene(int(s["layout_seed"]), float(s["obstacle_density"]), str(s["fingerprint"]),
+                                  str(s.get("bundle", "")))
                        for s in raw["scenes"])
         episodes = tuple(
             BenchEpisode(int(e["scene"]), _pair(e["start"]), float(e["start_yaw"]), _pair(e["goal"]),
@@ -173,8 +174,9 @@ def check_fingerprints(suite: EpisodeSuite, layouts: dict[int, UrbanLayout], sou
         got = layout_fingerprint(layouts[j])
         if got != scene.fingerprint:
             raise EpisodeFileError(
-                f"episode file {source}: scene {j} (layout seed {scene.layout_seed}) has fingerprint {scene.fingerprint}, "
-                f"this code builds {got} (the block generator changed): regenerate it with scripts/make_navbench_episodes.py")
+                f"episode file {source}: scene {j} (layout seed {scene.layout_seed}) has fingerprint "
+                f"{scene.fingerprint}, this code builds {got} (the block generator changed): regenerate it with "
+                "scripts/make_navbench_episodes.py")
 
 
 def _pair(v) -> tuple[float, float]:

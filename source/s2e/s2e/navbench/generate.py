@@ -12,17 +12,17 @@ from dataclasses import replace
 
 import numpy as np
 
-from .episodes import BenchEpisode, BenchScene, EpisodeSuite, layout_fingerprint
-from .splits import Split
 from ..urban.families import appearance_family
 from ..urban.layout import generate_layout, with_spawned_obstacles
 from ..urban.routes import RouteCfg, RoutePlanner
 from ..urban.scene_bundle import BundleEpisodes, SceneBundleError, bundle_route_cfg, check_hosts_episodes
+from .episodes import BenchEpisode, BenchScene, EpisodeSuite, layout_fingerprint
+from .splits import Split
 
 
 def make_suite(task: str, robot: str, content: str, split: Split, *, num_scenes: int, episodes_per_scene: int,
-               route: RouteCfg, max_lin_vel: float, obstacle_density: float, pedestrians: tuple[int, int], seed: int = 0,
-               time_factor: float = 2.5, time_margin_s: float = 10.0) -> EpisodeSuite:
+               route: RouteCfg, max_lin_vel: float, obstacle_density: float, pedestrians: tuple[int, int],
+               seed: int = 0, time_factor: float = 2.5, time_margin_s: float = 10.0) -> EpisodeSuite:
     layout_cfg = appearance_family(split.family).layout
     layout_cfg = replace(layout_cfg, obstacles=replace(layout_cfg.obstacles, density=obstacle_density))
     scenes, episodes = [], []
@@ -33,13 +33,16 @@ def make_suite(task: str, robot: str, content: str, split: Split, *, num_scenes:
         planner = RoutePlanner(block, route)
         rng = np.random.default_rng([seed, j])
         for _ in range(episodes_per_scene):
-            episodes.append(_bench_episode(j, planner.sample_episode(rng), rng, max_lin_vel, time_factor, time_margin_s))
+            episodes.append(_bench_episode(j, planner.sample_episode(rng), rng, max_lin_vel, time_factor,
+                                           time_margin_s))
     return EpisodeSuite(task, robot, content, tuple(pedestrians), tuple(scenes), tuple(episodes), family=split.family)
 
 
-def make_bundle_suite(task: str, robot: str, content: str, bundle, bundle_ref: str, *, num_scenes: int, episodes_per_scene: int,
-                      route: RouteCfg, max_lin_vel: float, obstacle_density: float, pedestrians: tuple[int, int], seed: int = 0,
-                      time_factor: float = 2.5, time_margin_s: float = 10.0, family: str = "urban") -> EpisodeSuite:
+def make_bundle_suite(task: str, robot: str, content: str, bundle, bundle_ref: str, *, num_scenes: int,
+                      episodes_per_scene: int,
+                      route: RouteCfg, max_lin_vel: float, obstacle_density: float, pedestrians: tuple[int, int],
+                      seed: int = 0, time_factor: float = 2.5, time_margin_s: float = 10.0,
+                      family: str = "urban") -> EpisodeSuite:
     """Episodes on a scene bundle (s2e.urban.scene_bundle.SceneBundle), `num_scenes` scenes of `episodes_per_scene`:
     scene j is the bundle with obstacles spawned from seed j at `obstacle_density` (the spawner of the procedural
     blocks, with the family's obstacle settings; s2e.urban.layout.with_spawned_obstacles), the bundle itself at
@@ -59,15 +62,17 @@ def make_bundle_suite(task: str, robot: str, content: str, bundle, bundle_ref: s
             try:
                 ep = drawn.sample(rng)[1] if drawn is not None else planner.sample_episode(rng)
             except RuntimeError:
-                raise SceneBundleError(f"{bundle.path}: with obstacles spawned at {obstacle_density:g} per 100 m^2 (scene {j}), no start "
-                                       f"and goal {route.min_distance:g}-{route.max_distance:g} m apart are connected with {route.clearance:g} m "
-                                       f"clearance: the walkable area is too narrow for the obstacle tasks") from None
+                raise SceneBundleError(f"{bundle.path}: with obstacles spawned at {obstacle_density:g} per 100 m^2 "
+                                       f"(scene {j}), no start and goal {route.min_distance:g}-{route.max_distance:g} "
+                                       f"m apart are connected with {route.clearance:g} m clearance: the walkable area "
+                                       "is too narrow for the obstacle tasks") from None
             out.append(_bench_episode(j, ep, rng, max_lin_vel, time_factor, time_margin_s))
         scenes.append(BenchScene(j, obstacle_density, layout_fingerprint(layout), bundle_ref))
     return EpisodeSuite(task, robot, content, tuple(pedestrians), tuple(scenes), tuple(out), family=family)
 
 
-def _bench_episode(scene: int, ep, rng: np.random.Generator, max_lin_vel: float, time_factor: float, time_margin_s: float) -> BenchEpisode:
+def _bench_episode(scene: int, ep, rng: np.random.Generator, max_lin_vel: float, time_factor: float,
+                   time_margin_s: float) -> BenchEpisode:
     return BenchEpisode(
         scene=scene, start=_xy(ep.start), start_yaw=round(float(ep.start_yaw), 4), goal=_xy(ep.goal),
         route=tuple(_xy(p) for p in ep.route),

@@ -17,7 +17,8 @@ import numpy as np
 
 KEY_FIELDS = ("seed", "env", "env_episode")
 MIN_ONE_WAY = 6
-"""Discordant pairs, all one way, that the two-sided exact McNemar test needs for p < 0.05 (2 / 2^6 = 0.031; 5 give 0.0625)."""
+"""Discordant pairs, all one way, that the two-sided exact McNemar test needs for p < 0.05 (2 / 2^6 = 0.031; 5 give
+0.0625)."""
 
 
 def mcnemar_exact_p(wins: int, losses: int) -> float:
@@ -30,7 +31,8 @@ def mcnemar_exact_p(wins: int, losses: int) -> float:
     return min(1.0, 2.0 * tail)
 
 
-def paired_bootstrap_interval(diff: np.ndarray, samples: int = 10_000, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
+def paired_bootstrap_interval(diff: np.ndarray, samples: int = 10_000, seed: int = 0,
+                              level: float = 0.95) -> tuple[float, float]:
     """Percentile interval of the mean of per-episode differences, resampling episodes (pairs kept together)."""
     diff = np.asarray(diff, dtype=float)
     if diff.size == 0:
@@ -85,45 +87,50 @@ class PairedComparison:
         if self.significant:
             verdict = f"{self.name_b} {'better' if self.wins > self.losses else 'worse'}"
         else:
-            verdict = f"not significant; {self.episodes} paired episodes tell apart only differences of {self.detectable_points:.0f} pts or more"
-        return (f"SR {self.sr_a:.2f} -> {self.sr_b:.2f} ({self.sr_diff_points:+.0f} pts; {self.wins} wins / {self.losses} losses, "
-                f"McNemar p = {self.mcnemar_p:.3g}: {verdict}), CT {self.ct_a:.2f} -> {self.ct_b:.2f} ({self.episodes} paired episodes)")
+            verdict = (f"not significant; {self.episodes} paired episodes tell apart only differences of "
+                       f"{self.detectable_points:.0f} pts or more")
+        return (f"SR {self.sr_a:.2f} -> {self.sr_b:.2f} ({self.sr_diff_points:+.0f} pts; {self.wins} wins / "
+                f"{self.losses} losses, McNemar p = {self.mcnemar_p:.3g}: {verdict}), CT {self.ct_a:.2f} -> "
+                f"{self.ct_b:.2f} ({self.episodes} paired episodes)")
 
     @property
     def detectable_points(self) -> float:
-        """The smallest SR difference (points) these episodes can call significant: the exact McNemar test needs at least
-        MIN_ONE_WAY discordant pairs, all one way, for p < 0.05."""
+        """The smallest SR difference (points) these episodes can call significant: the exact McNemar test needs at
+        least MIN_ONE_WAY discordant pairs, all one way, for p < 0.05."""
         return 100.0 * min(1.0, MIN_ONE_WAY / max(self.episodes, 1))
 
     def to_dict(self) -> dict:
         return {**asdict(self), "sr_diff_points": self.sr_diff_points}
 
 
-def pair_records(a: dict[str, list], b: dict[str, list], keys: tuple[str, ...] = KEY_FIELDS) -> tuple[list[int], list[int]]:
+def pair_records(a: dict[str, list], b: dict[str, list],
+                 keys: tuple[str, ...] = KEY_FIELDS) -> tuple[list[int], list[int]]:
     """Rows of two evaluations' per-episode records (columns `keys`, and route_length when both have it) that hold
     the same episodes, in key order. Raises ValueError when the two share no episode or when a shared episode's
     route differs."""
     def index(r):
         rows = list(zip(*(np.asarray(r[k]).tolist() for k in keys)))
         if len(set(rows)) != len(rows):
-            raise ValueError(f"an evaluation holds the same ({', '.join(keys)}) twice: merge only different episode sets")
+            raise ValueError(f"an evaluation holds the same ({', '.join(keys)}) twice: merge only different episode "
+                             "sets")
         return {k: i for i, k in enumerate(rows)}
 
     ia, ib = index(a), index(b)
     shared = sorted(set(ia) & set(ib))
     if not shared:
-        raise ValueError("the two evaluations share no episode: run both with the same task, seeds, --num_envs and --episodes_per_env")
+        raise ValueError("the two evaluations share no episode: run both with the same task, seeds, --num_envs and "
+                         "--episodes_per_env")
     rows_a, rows_b = [ia[k] for k in shared], [ib[k] for k in shared]
     if "route_length" in a and "route_length" in b:
         la, lb = np.asarray(a["route_length"])[rows_a], np.asarray(b["route_length"])[rows_b]
         if not np.allclose(la, lb, atol=1e-3):
-            raise ValueError(f"{int((np.abs(la - lb) > 1e-3).sum())} paired episodes have different routes: the two runs used "
-                             "different episodes (task, content, seed or env count differ)")
+            raise ValueError(f"{int((np.abs(la - lb) > 1e-3).sum())} paired episodes have different routes: the two "
+                             "runs used different episodes (task, content, seed or env count differ)")
     return rows_a, rows_b
 
 
-def compare(a: dict[str, list], b: dict[str, list], name_a: str = "A", name_b: str = "B", bootstrap_samples: int = 10_000,
-            keys: tuple[str, ...] = KEY_FIELDS) -> PairedComparison:
+def compare(a: dict[str, list], b: dict[str, list], name_a: str = "A", name_b: str = "B",
+            bootstrap_samples: int = 10_000, keys: tuple[str, ...] = KEY_FIELDS) -> PairedComparison:
     """The paired comparison of B against A (see the module docstring); episodes are matched on `keys`."""
     rows_a, rows_b = pair_records(a, b, keys)
 
@@ -138,12 +145,14 @@ def compare(a: dict[str, list], b: dict[str, list], name_a: str = "A", name_b: s
     rc = {}
     if "route_completion" in a and "route_completion" in b:
         ra, rb = column(a, rows_a, "route_completion"), column(b, rows_b, "route_completion")
-        rc = dict(rc_a=float(ra.mean()), rc_b=float(rb.mean()), rc_diff_ci=paired_bootstrap_interval(rb - ra, bootstrap_samples, seed=2))
+        rc = dict(rc_a=float(ra.mean()), rc_b=float(rb.mean()),
+                  rc_diff_ci=paired_bootstrap_interval(rb - ra, bootstrap_samples, seed=2))
     return PairedComparison(
         name_a=name_a, name_b=name_b, episodes=int(sa.size), sr_a=float(sa.mean()), sr_b=float(sb.mean()),
         ct_a=float(ca.mean()), ct_b=float(cb.mean()), wins=wins, losses=losses, mcnemar_p=mcnemar_exact_p(wins, losses),
-        sr_diff_ci=paired_bootstrap_interval(sb - sa, bootstrap_samples), ct_diff_ci=paired_bootstrap_interval(cb - ca, bootstrap_samples, seed=1),
-        clean_a=float(clean_a.mean()), clean_b=float(clean_b.mean()), clean_wins=clean_wins, clean_losses=clean_losses,
+        sr_diff_ci=paired_bootstrap_interval(sb - sa, bootstrap_samples),
+        ct_diff_ci=paired_bootstrap_interval(cb - ca, bootstrap_samples, seed=1), clean_a=float(clean_a.mean()),
+        clean_b=float(clean_b.mean()), clean_wins=clean_wins, clean_losses=clean_losses,
         clean_p=mcnemar_exact_p(clean_wins, clean_losses), **rc)
 
 
@@ -151,11 +160,13 @@ def markdown_report(c: PairedComparison, per_seed: dict[int, PairedComparison] |
     """A markdown table of the comparison (overall, then per seed)."""
     rows = [("all", c)] + [(f"seed {s}", p) for s, p in sorted((per_seed or {}).items())]
     lines = [f"# {c.name_b} vs {c.name_a} (paired episodes)", "",
-             "| episodes | | SR A | SR B | SR diff (95 % CI) | wins / losses | McNemar p | CT A | CT B | CT diff (95 % CI) |",
+             "| episodes | | SR A | SR B | SR diff (95 % CI) | wins / losses | McNemar p | CT A | CT B | CT diff (95 % "
+             "CI) |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for label, p in rows:
         lines.append(f"| {p.episodes} | {label} | {p.sr_a:.3f} | {p.sr_b:.3f} | {p.sr_diff_points:+.1f} pts "
-                     f"({100 * p.sr_diff_ci[0]:+.1f}, {100 * p.sr_diff_ci[1]:+.1f}) | {p.wins} / {p.losses} | {p.mcnemar_p:.3g} | "
-                     f"{p.ct_a:.3f} | {p.ct_b:.3f} | {p.ct_b - p.ct_a:+.3f} ({p.ct_diff_ci[0]:+.3f}, {p.ct_diff_ci[1]:+.3f}) |")
+                     f"({100 * p.sr_diff_ci[0]:+.1f}, {100 * p.sr_diff_ci[1]:+.1f}) | {p.wins} / {p.losses} | "
+                     f"{p.mcnemar_p:.3g} | {p.ct_a:.3f} | {p.ct_b:.3f} | {p.ct_b - p.ct_a:+.3f} "
+                     f"({p.ct_diff_ci[0]:+.3f}, {p.ct_diff_ci[1]:+.3f}) |")
     lines += ["", f"A = {c.name_a}, B = {c.name_b}; wins: B succeeds where A fails."]
     return "\n".join(lines) + "\n"

@@ -70,18 +70,19 @@ def load_manifest(path: str | Path) -> list[RealScene]:
         raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError as err:
         raise SceneFetchError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
-    if not isinstance(raw, dict) or raw.get("format_version") != FORMAT_VERSION or not isinstance(raw.get("scenes"), list):
+    if (not isinstance(raw, dict) or raw.get("format_version") != FORMAT_VERSION
+            or not isinstance(raw.get("scenes"), list)):
         raise SceneFetchError(f"{path}: expected format_version {FORMAT_VERSION} and a list of scenes")
     scenes = []
     for i, s in enumerate(raw["scenes"]):
         where = f"{path}: scenes[{i}]"
         try:
             files = tuple(SourceFile(str(f["path"]), str(f["sha256"]).lower()) for f in s["files"])
-            scene = RealScene(str(s["name"]), str(s["source"]["repository"]), str(s["source"]["commit"]), files, str(s["capture"]),
-                              str(s["attribution"]), s.get("lod_level"), dict(s.get("bundle") or {}))
+            scene = RealScene(str(s["name"]), str(s["source"]["repository"]), str(s["source"]["commit"]), files,
+                              str(s["capture"]), str(s["attribution"]), s.get("lod_level"), dict(s.get("bundle") or {}))
         except (KeyError, TypeError) as err:
-            raise SceneFetchError(f"{where}: missing or malformed {err}; each scene needs name, source, files, capture, "
-                                  f"attribution") from None
+            raise SceneFetchError(f"{where}: missing or malformed {err}; each scene needs name, source, files, "
+                                  "capture, attribution") from None
         if not re.fullmatch(r"[0-9a-f]{40}", scene.commit):
             raise SceneFetchError(f"{where}: source.commit must be a full 40-digit commit hash, got {scene.commit!r}")
         bad = [f.path for f in files if not re.fullmatch(r"[0-9a-f]{64}", f.sha256)]
@@ -104,7 +105,8 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def download_scene(scene: RealScene, cache: str | Path, base_url: str = DEFAULT_BASE_URL, timeout: float = 60.0) -> Path:
+def download_scene(scene: RealScene, cache: str | Path, base_url: str = DEFAULT_BASE_URL,
+                   timeout: float = 60.0) -> Path:
     """The scene's files under cache/<name>/ (kept ones reused when their hash matches); returns the capture's path."""
     root = Path(cache) / scene.name
     for f in scene.files:
@@ -120,17 +122,18 @@ def download_scene(scene: RealScene, cache: str | Path, base_url: str = DEFAULT_
                     out.write(block)
         except urllib.error.HTTPError as err:
             part.unlink(missing_ok=True)
-            raise SceneFetchError(f"{scene.name}: {url} answered HTTP {err.code}: the source moved; check the manifest entry") from None
+            raise SceneFetchError(f"{scene.name}: {url} answered HTTP {err.code}: the source moved; check the manifest "
+                                  "entry") from None
         except (urllib.error.URLError, OSError) as err:
             part.unlink(missing_ok=True)
             reason = getattr(err, "reason", err)
-            raise SceneFetchError(f"{scene.name}: cannot reach {url} ({reason}): offline? the scenes are fetched once, then "
-                                  f"read from {Path(cache)}") from None
+            raise SceneFetchError(f"{scene.name}: cannot reach {url} ({reason}): offline? the scenes are fetched once, "
+                                  f"then read from {Path(cache)}") from None
         got = sha256_of(part)
         if got != f.sha256:
             part.unlink(missing_ok=True)
-            raise SceneFetchError(f"{scene.name}: {f.path} from {url} has sha256 {got[:16]}..., the manifest says {f.sha256[:16]}...: "
-                                  f"the file changed at its source; nothing was kept")
+            raise SceneFetchError(f"{scene.name}: {f.path} from {url} has sha256 {got[:16]}..., the manifest says "
+                                  f"{f.sha256[:16]}...: the file changed at its source; nothing was kept")
         os.replace(part, target)
     return root / scene.capture
 
@@ -141,13 +144,15 @@ def derived_dir(manifest: str | Path, scene: RealScene) -> Path:
 
 
 def assemble_scene(scene: RealScene, capture: Path, derived: Path, out: str | Path) -> Path:
-    """The scene's bundle at `out`: the reviewed files of `derived` with the capture's Gaussians (cut to max_gaussians)."""
+    """The scene's bundle at `out`: the reviewed files of `derived` with the capture's Gaussians (cut to
+    max_gaussians)."""
     from ..rendering.capture_files import load_capture
     from ..urban.capture_budget import prune_to_budget
     from ..urban.scene_bundle import BUNDLE_FILE, bundle_with_gaussians
 
     if not (derived / BUNDLE_FILE).is_file():
-        raise SceneFetchError(f"{scene.name}: no reviewed bundle in {derived}: make it with fetch_navbench_scenes.py --remake {scene.name}")
+        raise SceneFetchError(f"{scene.name}: no reviewed bundle in {derived}: make it with fetch_navbench_scenes.py "
+                              f"--remake {scene.name}")
     g = load_capture(capture, scene.lod_level)
     if scene.bundle.get("max_gaussians"):
         g = prune_to_budget(g, int(scene.bundle["max_gaussians"]))
@@ -155,8 +160,8 @@ def assemble_scene(scene: RealScene, capture: Path, derived: Path, out: str | Pa
 
 
 def remake_scene(scene: RealScene, capture: Path, cfg, out: str | Path, derived: Path):
-    """Maintainers: run the capture tool on the capture (CaptureCfg `cfg`), write its bundle and previews to `out`, and make
-    its bundle.yaml and collision mesh the scene's reviewed files in `derived` (to review and commit). Returns the
+    """Maintainers: run the capture tool on the capture (CaptureCfg `cfg`), write its bundle and previews to `out`, and
+    make its bundle.yaml and collision mesh the scene's reviewed files in `derived` (to review and commit). Returns the
     tool's CaptureBundle."""
     import shutil
 

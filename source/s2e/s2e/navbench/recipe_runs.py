@@ -11,7 +11,6 @@ import json
 from pathlib import Path
 
 from ..utils.files import write_json_atomic
-
 from .paired import PairedComparison
 
 FIELDS = ("robot", "recipe", "train_seed", "episodes", "sr_checkpoint", "sr_finetuned", "ct_checkpoint", "ct_finetuned",
@@ -39,14 +38,17 @@ def record_run(path: str | Path, entry: dict) -> list[dict]:
 
 
 def markdown_table(runs: list[dict]) -> str:
-    """Per run: SR and CT before -> after, paired wins / losses; then each (robot, recipe)'s mean and range of the SR change."""
-    lines = ["| robot | recipe | seed | episodes | SR checkpoint -> fine-tuned | pts | wins / losses | McNemar p | CT | train min |",
+    """Per run: SR and CT before -> after, paired wins / losses; then each (robot, recipe)'s mean and range of the SR
+    change."""
+    lines = ["| robot | recipe | seed | episodes | SR checkpoint -> fine-tuned | pts | wins / losses | McNemar p | CT "
+             "| train min |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in runs:
         minutes = "" if r["train_minutes"] is None else f"{r['train_minutes']:.0f}"
-        lines.append(f"| {r['robot']} | {r['recipe']} | {r['train_seed']} | {r['episodes']} | {r['sr_checkpoint']:.3f} -> "
-                     f"{r['sr_finetuned']:.3f} | {100 * (r['sr_finetuned'] - r['sr_checkpoint']):+.1f} | {r['wins']} / {r['losses']} | "
-                     f"{r['mcnemar_p']:.3g} | {r['ct_checkpoint']:.3f} -> {r['ct_finetuned']:.3f} | {minutes} |")
+        lines.append(f"| {r['robot']} | {r['recipe']} | {r['train_seed']} | {r['episodes']} | {r['sr_checkpoint']:.3f} "
+                     f"-> {r['sr_finetuned']:.3f} | {100 * (r['sr_finetuned'] - r['sr_checkpoint']):+.1f} | "
+                     f"{r['wins']} / {r['losses']} | {r['mcnemar_p']:.3g} | {r['ct_checkpoint']:.3f} -> "
+                     f"{r['ct_finetuned']:.3f} | {minutes} |")
     groups: dict[tuple[str, str], list[float]] = {}
     for r in runs:
         groups.setdefault((r["robot"], r["recipe"]), []).append(100 * (r["sr_finetuned"] - r["sr_checkpoint"]))

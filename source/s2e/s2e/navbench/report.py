@@ -11,10 +11,10 @@ import csv
 import io
 from pathlib import Path
 
-from .summary import METRICS
-from .tasks import TASKS
 from ..utils.files import write_json_atomic, write_text_atomic
 from ..utils.plots import save_figure_atomic
+from .summary import METRICS
+from .tasks import TASKS
 
 TABLE_METRICS = (("SR", "↑"), ("SRNC", "↑"), ("RC", "↑"), ("CT", "↓"))
 
@@ -29,7 +29,8 @@ def _cell(stat: dict | None, digits: int = 2) -> str:
 def markdown_table(results: dict[str, dict[str, dict]], tasks=TASKS) -> str:
     head = "| method | " + " | ".join(f"{t} {m}{arrow}" for t in tasks for m, arrow in TABLE_METRICS) + " |"
     rule = "| --- | " + " | ".join("---:" for _ in tasks for _ in TABLE_METRICS) + " |"
-    rows = [f"| {method} | " + " | ".join(_cell(per_task.get(t, {}).get(m)) for t in tasks for m, _ in TABLE_METRICS) + " |"
+    rows = [f"| {method} | " + " | ".join(_cell(per_task.get(t, {}).get(m)) for t in tasks for m, _ in TABLE_METRICS)
+            + " |"
             for method, per_task in results.items()]
     return "\n".join([head, rule, *rows]) + "\n"
 
@@ -55,11 +56,12 @@ def write_tables(out_dir: str | Path, results: dict[str, dict[str, dict]], tasks
     md = markdown_table(results, tasks)
     if verdicts:
         md += (f"\n**Verdicts against {reference}** (paired on the same episodes): ΔSR and ΔSR-NC (arrival without any "
-               "collision) in points with wins / losses and exact McNemar p (better / worse where p < 0.05, else n.s.); "
-               "ΔRC and ΔCT with paired bootstrap 95 % intervals, * where the interval excludes 0. All: every task's "
-               "episodes pooled.\n\n"
+               "collision) in points with wins / losses and exact McNemar p (better / worse where p < 0.05, else "
+               "n.s.); ΔRC and ΔCT with paired bootstrap 95 % intervals, * where the interval excludes 0. All: every "
+               "task's episodes pooled.\n\n"
                + verdict_table(verdicts, reference, tasks))
-    paths = {"md": write_text_atomic(out / "results.md", md), "csv": write_text_atomic(out / "results.csv", csv_table(results)),
+    paths = {"md": write_text_atomic(out / "results.md", md),
+             "csv": write_text_atomic(out / "results.csv", csv_table(results)),
              "json": write_json_atomic(out / "results.json", results)}
     if verdicts:
         paths["verdicts"] = write_json_atomic(out / "verdicts.json", {"reference": reference, "verdicts": {
@@ -67,7 +69,8 @@ def write_tables(out_dir: str | Path, results: dict[str, dict[str, dict]], tasks
     return paths
 
 
-def save_bar_charts(path: str | Path, results: dict[str, dict[str, dict]], tasks=TASKS, metrics=("SR", "RC", "CT")) -> Path:
+def save_bar_charts(path: str | Path, results: dict[str, dict[str, dict]], tasks=TASKS,
+                    metrics=("SR", "RC", "CT")) -> Path:
     """One panel per task and metric: a bar per method with its 95 % interval."""
     import matplotlib
 
@@ -81,7 +84,8 @@ def save_bar_charts(path: str | Path, results: dict[str, dict[str, dict]], tasks
             ax = axes[i][j]
             stats = [results[m].get(task, {}).get(metric) for m in methods]
             means = [s["mean"] if s else 0.0 for s in stats]
-            err = [[max(0.0, s["mean"] - s["lo"]) if s else 0.0 for s in stats], [max(0.0, s["hi"] - s["mean"]) if s else 0.0 for s in stats]]
+            err = [[max(0.0, s["mean"] - s["lo"]) if s else 0.0 for s in stats],
+                   [max(0.0, s["hi"] - s["mean"]) if s else 0.0 for s in stats]]
             ax.bar(range(len(methods)), means, yerr=err, color=[f"C{k}" for k in range(len(methods))], capsize=3)
             ax.set_xticks(range(len(methods)), methods, rotation=40, ha="right", fontsize=7)
             ax.set_title(f"{task}: {metric}", fontsize=9)

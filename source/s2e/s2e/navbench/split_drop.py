@@ -82,8 +82,9 @@ def split_drop(base: tuple[dict, dict], other: tuple[dict, dict], method: str, r
             - diff_o[rng.integers(0, diff_o.size, size=(samples, diff_o.size))].mean(axis=1))
     lo, hi = np.quantile(boot, [0.025, 0.975])
     return SplitDrop(method, reference, metric, tuple(tasks), (int(diff_b.size), int(diff_o.size)),
-                     (float((ref_b + diff_b).mean()), float((ref_o + diff_o).mean())), (float(ref_b.mean()), float(ref_o.mean())),
-                     float(diff_b.mean() - diff_o.mean()), (float(lo), float(hi)))
+                     (float((ref_b + diff_b).mean()), float((ref_o + diff_o).mean())),
+                     (float(ref_b.mean()), float(ref_o.mean())), float(diff_b.mean() - diff_o.mean()),
+                     (float(lo), float(hi)))
 
 
 def split_drops(base: dict[str, dict[str, dict]], other: dict[str, dict[str, dict]], reference: str) -> list[SplitDrop]:
@@ -106,7 +107,7 @@ def split_drop_table(drops: list[SplitDrop], base_name: str, other_name: str) ->
     for d in drops:
         mark = "*" if d.significant else ""
         tasks = "all" if set(d.tasks) == set(TASKS) else ", ".join(d.tasks)
-        lines.append(f"| {d.method} | {d.metric} | {tasks} | {d.rate[0]:.2f} | {d.rate[1]:.2f} | {d.reference_rate[0]:.2f} → "
-                     f"{d.reference_rate[1]:.2f} | {100 * d.extra_drop:+.0f} pts [{100 * d.extra_drop_ci[0]:+.0f}, "
-                     f"{100 * d.extra_drop_ci[1]:+.0f}]{mark} |")
+        lines.append(f"| {d.method} | {d.metric} | {tasks} | {d.rate[0]:.2f} | {d.rate[1]:.2f} | "
+                     f"{d.reference_rate[0]:.2f} → {d.reference_rate[1]:.2f} | {100 * d.extra_drop:+.0f} pts "
+                     f"[{100 * d.extra_drop_ci[0]:+.0f}, {100 * d.extra_drop_ci[1]:+.0f}]{mark} |")
     return "\n".join(lines) + "\n"

@@ -1,9 +1,9 @@
 """Aggregate NavBench-GS episodes into SR / SR without collision / RC / CT / path-length ratio / time to
 goal, with 95 % CIs.
 
-SR and SRNC (arrival with no contact in the whole episode) use the Wilson score interval (sound at 0 % and 100 % and for a few dozen episodes); the means
-use a percentile bootstrap over episodes with a fixed generator, so the same records always give
-the same interval. Path-length ratio and time to goal are over the successful episodes only (an
+SR and SRNC (arrival with no contact in the whole episode) use the Wilson score interval (sound at 0 % and 100 % and for
+a few dozen episodes); the means use a percentile bootstrap over episodes with a fixed generator, so the same records
+always give the same interval. Path-length ratio and time to goal are over the successful episodes only (an
 episode that never arrives has neither).
 """
 
@@ -54,7 +54,8 @@ def summarize(records: dict[str, np.ndarray], step_dt: float) -> dict[str, dict]
     for key, name in (("RC", "route_completion"), ("CT", "collisions")):
         v = np.asarray(records[name], dtype=np.float64)
         out[key] = _stat(v.mean() if n else float("nan"), bootstrap_interval(v), n)
-    plr = np.asarray(records["path_length"], dtype=np.float64)[success] / np.maximum(np.asarray(records["route_length"], dtype=np.float64)[success], 1e-6)
+    plr = (np.asarray(records["path_length"], dtype=np.float64)[success]
+           / np.maximum(np.asarray(records["route_length"], dtype=np.float64)[success], 1e-6))
     ttg = np.asarray(records["arrival_step"], dtype=np.float64)[success] * step_dt
     for key, v in (("PLR", plr), ("TTG", ttg)):
         out[key] = _stat(v.mean() if len(v) else float("nan"), bootstrap_interval(v), len(v))
@@ -64,4 +65,5 @@ def summarize(records: dict[str, np.ndarray], step_dt: float) -> dict[str, dict]
 def summarize_by(records: dict[str, np.ndarray], key: str, step_dt: float) -> dict[int, dict[str, dict]]:
     """`summarize` for each value of records[key] (e.g. per scene)."""
     groups = np.asarray(records[key])
-    return {int(g): summarize({k: np.asarray(v)[groups == g] for k, v in records.items()}, step_dt) for g in np.unique(groups)}
+    return {int(g): summarize({k: np.asarray(v)[groups == g] for k, v in records.items()}, step_dt)
+            for g in np.unique(groups)}

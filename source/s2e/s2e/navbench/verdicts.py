@@ -23,7 +23,8 @@ ALPHA = 0.05
 def _pooled(per_task: dict[str, dict], tasks: list[str]) -> dict[str, np.ndarray]:
     """The records of `tasks` as one set, each episode keyed by (task, episode)."""
     columns = ("episode", "success", "collisions", "route_completion")
-    out = {k: np.concatenate([np.asarray(per_task[t][k]) for t in tasks]) for k in columns if all(k in per_task[t] for t in tasks)}
+    out = {k: np.concatenate([np.asarray(per_task[t][k]) for t in tasks]) for k in columns
+           if all(k in per_task[t] for t in tasks)}
     out["task"] = np.concatenate([np.full(len(per_task[t]["success"]), k) for k, t in enumerate(tasks)])
     return out
 
@@ -60,7 +61,8 @@ def _interval(lo: float, hi: float, digits: int = 2) -> str:
 
 def verdict_cells(c: PairedComparison) -> tuple[str, str, str, str]:
     """(SR, SR-NC, RC, CT) columns of one method and task in the verdict table."""
-    sr = f"{c.sr_diff_points:+.0f} ({c.wins}/{c.losses}, p={c.mcnemar_p:.2g}) {verdict_word(c.wins, c.losses, c.mcnemar_p)}"
+    sr = (f"{c.sr_diff_points:+.0f} ({c.wins}/{c.losses}, p={c.mcnemar_p:.2g}) "
+          f"{verdict_word(c.wins, c.losses, c.mcnemar_p)}")
     clean_points = 100.0 * (c.clean_b - c.clean_a)
     clean = (f"{clean_points:+.0f} ({c.clean_wins}/{c.clean_losses}, p={c.clean_p:.2g}) "
              f"{verdict_word(c.clean_wins, c.clean_losses, c.clean_p)}")

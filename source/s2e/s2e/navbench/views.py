@@ -63,7 +63,8 @@ def split_views(suite: EpisodeSuite, cfg: ViewCfg = ViewCfg(), scenes: int | Non
         yaw = torch.as_tensor(np.concatenate([p[1] for p in poses]), dtype=torch.float32)
         c, s = torch.cos(yaw), torch.sin(yaw)
         zero, one = torch.zeros_like(c), torch.ones_like(c)
-        rot = torch.stack([torch.stack([c, -s, zero], -1), torch.stack([s, c, zero], -1), torch.stack([zero, zero, one], -1)], -2)
+        rot = torch.stack([torch.stack([c, -s, zero], -1), torch.stack([s, c, zero], -1),
+                           torch.stack([zero, zero, one], -1)], -2)
         pos = torch.cat([xy, torch.full((len(xy), 1), 0.1)], dim=1)
         view = viewmats_from_body(pos, rot, torch.tensor(cfg.camera_offset), mount)
         ks = k.expand(len(view), 3, 3)

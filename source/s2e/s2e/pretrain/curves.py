@@ -16,5 +16,6 @@ def save_pretrain_curves(history: list[dict], path: str | Path, title: str | Non
     def series(*keys):
         return {k: (it, [h[k] for h in history]) for k in keys if all(k in h for h in history)}
 
-    return save_curves(path, {"held-out distance (m)": series("minADE", "ADE", "FDE"), "held-out NLL (nats)": series("nll"),
-                              "anchor accuracy": series("anchor_acc")}, title=title)
+    return save_curves(path, {"held-out distance (m)": series("minADE", "ADE", "FDE"),
+                              "held-out NLL (nats)": series("nll"), "anchor accuracy": series("anchor_acc")},
+                       title=title)

@@ -41,9 +41,9 @@ import math
 import os
 import pickle
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -125,7 +125,8 @@ def load_traj_data(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         with open(path, "rb") as f:
             data = pickle.load(f)
     except Exception as err:  # truncated / not a pickle / unknown classes
-        raise DatasetError(f"{path}: corrupt pickle ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''})") from err
+        raise DatasetError(f"{path}: corrupt pickle ({type(err).__name__}: "
+                           f"{str(err).splitlines()[0] if str(err) else ''})") from err
     if not isinstance(data, dict):
         raise DatasetError(f"{path}: expected a dict with 'position' and 'yaw', got {type(data).__name__}")
     missing = [k for k in ("position", "yaw") if k not in data]
@@ -146,7 +147,8 @@ def load_traj_data(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         raise DatasetError(f"{path}: 'position' or 'yaw' contains NaN or inf")
     expert = np.asarray(data.get("expert_action", np.ones(len(pos), dtype=bool)))
     if expert.shape != (len(pos),) or not (expert.dtype == bool or np.isin(expert, (0, 1)).all()):
-        raise DatasetError(f"{path}: 'expert_action' must be [{len(pos)}] booleans like 'position', got shape {list(expert.shape)}")
+        raise DatasetError(f"{path}: 'expert_action' must be [{len(pos)}] booleans like 'position', got shape "
+                           f"{list(expert.shape)}")
     return pos, yaw, expert.astype(bool)
 
 
@@ -176,7 +178,8 @@ def load_image(path: Path | str, size: tuple[int, int]) -> np.ndarray:
     except FileNotFoundError as err:
         raise DatasetError(f"{path}: missing image") from err
     except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as err:
-        raise DatasetError(f"{path}: unreadable image ({str(err).splitlines()[0] if str(err) else type(err).__name__})") from err
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise DatasetError(f"{path}: unreadable image ({reason})") from err
 
 
 def split_trajectories(names: Sequence[str], split: str, test_fraction: float, seed: int) -> list[str]:
@@ -196,7 +199,8 @@ def split_trajectories(names: Sequence[str], split: str, test_fraction: float, s
     return [s for s in names if (s in test) == (split == "test")]
 
 
-def waypoint_targets(metric: torch.Tensor, waypoint_dt: float, min_speed: float = 0.05) -> tuple[torch.Tensor, torch.Tensor]:
+def waypoint_targets(metric: torch.Tensor, waypoint_dt: float,
+                     min_speed: float = 0.05) -> tuple[torch.Tensor, torch.Tensor]:
     """Metric waypoints [..., W, 2] -> (normalized waypoints [..., W, 2], speed [...]) per the data contract."""
     steps = torch.diff(metric, dim=-2, prepend=torch.zeros_like(metric[..., :1, :]))
     speed = (steps.norm(dim=-1).sum(-1) / (metric.shape[-2] * waypoint_dt)).clamp_min(min_speed)
@@ -215,7 +219,8 @@ class GNMDataset(Dataset):
         cfg.meta = read_meta(root)
         frame_dt = cfg.frame_dt if cfg.frame_dt is not None else cfg.meta.get("frame_dt")
         if frame_dt is None:
-            raise DatasetError(f"{root}: frame_dt unknown: set GNMDatasetCfg.frame_dt (seconds between frames) or add it to {META_FILE}")
+            raise DatasetError(f"{root}: frame_dt unknown: set GNMDatasetCfg.frame_dt (seconds between frames) or add "
+                               f"it to {META_FILE}")
         if not (isinstance(frame_dt, (int, float)) and frame_dt > 0):
             raise DatasetError(f"{root}: frame_dt must be a positive number of seconds, got {frame_dt!r}")
         self.frame_dt = float(frame_dt)
@@ -228,9 +233,11 @@ class GNMDataset(Dataset):
         if cfg.goal_range[0] > cfg.goal_range[1]:
             raise DatasetError(f"{root}: goal_range {tuple(cfg.goal_range)} has min > max")
 
-        folders = [p.name for p in os.scandir(root) if p.is_dir() and not p.name.startswith(".")]  # .tmp_*: being written
+        # .tmp_*: being written
+        folders = [p.name for p in os.scandir(root) if p.is_dir() and not p.name.startswith(".")]
         if not folders:
-            raise DatasetError(f"{root}: no trajectories (expected one folder per trajectory with 0.jpg ... and {TRAJ_FILE})")
+            raise DatasetError(f"{root}: no trajectories (expected one folder per trajectory with 0.jpg ... and "
+                               f"{TRAJ_FILE})")
         self.all_trajectories = sorted(folders)
         self.trajectories = split_trajectories(folders, cfg.split, cfg.test_fraction, cfg.split_seed)
 
@@ -244,7 +251,8 @@ class GNMDataset(Dataset):
             starts.append(starts[-1] + len(pos))
         self.lengths = np.diff(starts)
         self.starts = np.asarray(starts[:-1], dtype=np.int64)
-        self.position = torch.as_tensor(np.concatenate(positions) if positions else np.zeros((0, 2)), dtype=torch.float64)
+        self.position = torch.as_tensor(np.concatenate(positions) if positions else np.zeros((0, 2)),
+                                        dtype=torch.float64)
         self.yaw = torch.as_tensor(np.concatenate(yaws) if yaws else np.zeros(0), dtype=torch.float64)
         self.expert_action = np.concatenate(experts) if experts else np.zeros(0, dtype=bool)
         self._pos_np, self._yaw_np = self.position.numpy(), self.yaw.numpy()
@@ -324,7 +332,7 @@ class GNMDataset(Dataset):
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         # Per-sample work is in numpy: tiny torch ops in a busy process lose most of their time to
-        # intra-op thread hand-offs (~50x slower with 2 threads on a loaded 2-core machine).
+        # intra-op thread hand-offs, which numpy does not make.
         cfg = self.cfg
         if not -len(self) <= index < len(self):
             raise IndexError(f"sample {index} out of range ({len(self)} samples)")
@@ -349,7 +357,8 @@ class GNMDataset(Dataset):
         goal = world_to_body_np(pos[g] - origin, yaw)
 
         frames = [max(0, t - (cfg.context - 1 - j) * cfg.context_stride) for j in range(cfg.context)]
-        images = self._frames(traj, frames).transpose(0, 3, 1, 2).astype(np.float32) * np.float32(1 / 255)  # [k, 3, H, W]
+        # [k, 3, H, W]
+        images = self._frames(traj, frames).transpose(0, 3, 1, 2).astype(np.float32) * np.float32(1 / 255)
 
         if cfg.augment and cfg.split != "test":
             images, goal, metric = self._augment(images, goal, metric, gen)
@@ -411,8 +420,9 @@ class MixedDataset(ConcatDataset):
         for key in SAMPLE_SHAPE_KEYS:
             ours, model = tuple(np.atleast_1d(getattr(ref, key))), tuple(np.atleast_1d(getattr(model_cfg, key)))
             if ours != model:
-                raise DatasetError(f"the data gives {key}={getattr(ref, key)} but the model is built for {getattr(model_cfg, key)}: "
-                                   f"set model.{key} (the data follows it) and drop the data's own {key}")
+                raise DatasetError(f"the data gives {key}={getattr(ref, key)} but the model is built for "
+                                   f"{getattr(model_cfg, key)}: set model.{key} (the data follows it) and drop the "
+                                   f"data's own {key}")
 
     def sample_weights(self) -> torch.Tensor:
         total = sum(self.weights)

@@ -43,7 +43,8 @@ def write_trajectory(root: Path, name: str, frames: list[np.ndarray], poses: lis
     for i, frame in enumerate(frames):
         Image.fromarray(frame).save(tmp / f"{i}.jpg", quality=quality)
     pose = np.stack(poses).astype(np.float64)
-    data = {"position": pose[:, :2].copy(), "yaw": pose[:, 2].copy(), "expert_action": np.asarray(expert, dtype=bool), **extra}
+    data = {"position": pose[:, :2].copy(), "yaw": pose[:, 2].copy(), "expert_action": np.asarray(expert, dtype=bool),
+            **extra}
     with open(tmp / TRAJ_FILE, "wb") as f:
         pickle.dump(data, f)
     os.replace(tmp, root / name)
@@ -130,16 +131,18 @@ class DatasetWriter:
     or for being short, and the episodes that ended (and reached the goal) as reported to `end_episode`.
     """
 
-    def __init__(self, root: Path, num_envs: int, prefix: str = "traj", min_frames: int = 20, keep_collisions: bool = False,
-                 jpeg_quality: int = 95, extra: dict | None = None):
+    def __init__(self, root: Path, num_envs: int, prefix: str = "traj", min_frames: int = 20,
+                 keep_collisions: bool = False, jpeg_quality: int = 95, extra: dict | None = None):
         if min_frames < 1 or not 1 <= jpeg_quality <= 100:
             raise ValueError(f"min_frames must be >= 1 and jpeg_quality 1-100, got {min_frames} and {jpeg_quality}")
         self.root, self.prefix = Path(root), prefix
-        self.min_frames, self.keep_collisions, self.jpeg_quality = int(min_frames), bool(keep_collisions), int(jpeg_quality)
+        self.min_frames, self.keep_collisions = int(min_frames), bool(keep_collisions)
+        self.jpeg_quality = int(jpeg_quality)
         self.extra = dict(extra or {})
         self.running = RunningEpisodes(num_envs)
         self.episode_no = np.zeros(num_envs, dtype=int)
-        self.counts = dict(frames=0, trajectories=0, truncated=0, dropped_collision=0, dropped_short=0, episodes=0, successes=0)
+        self.counts = dict(frames=0, trajectories=0, truncated=0, dropped_collision=0, dropped_short=0, episodes=0,
+                           successes=0)
 
     def append(self, rgb: np.ndarray, pose: np.ndarray, expert: np.ndarray) -> None:
         """One step of every env: frames uint8 [E, H, W, 3], poses [E, 3] (x, y, yaw), expert-action flags [E].
@@ -176,7 +179,8 @@ class DatasetWriter:
             self.counts["dropped_short"] += 1
         else:
             name = f"{self.prefix}_{i}_{self.episode_no[i]}"
-            extra = {"success": bool(success), "collisions": int(collisions), "truncated": truncated, "env": i, **self.extra}
+            extra = {"success": bool(success), "collisions": int(collisions), "truncated": truncated, "env": i,
+                     **self.extra}
             write_trajectory(self.root, name, frames, poses, expert_flags, extra, self.jpeg_quality)
             self.counts["frames"] += n
             self.counts["trajectories"] += 1

@@ -31,8 +31,8 @@ def trajectory_metrics(pred: torch.Tensor, truth: torch.Tensor) -> dict[str, flo
     """Batch-mean ADE / FDE (m) and MAOE (deg) of one metric trajectory per row, pred/truth [B, W, 2]
     (for single-trajectory baselines; a mixture's top mode gives the same numbers in open_loop_metrics)."""
     err = (pred - truth).norm(dim=-1)
-    return {"ADE": err.mean().item(), "FDE": err[:, -1].mean().item(), "MAOE": max_angle_error_deg(pred, truth).mean().item(),
-            "count": int(pred.shape[0])}
+    return {"ADE": err.mean().item(), "FDE": err[:, -1].mean().item(),
+            "MAOE": max_angle_error_deg(pred, truth).mean().item(), "count": int(pred.shape[0])}
 
 
 @torch.no_grad()

@@ -61,7 +61,8 @@ class Pretrainer:
     """Trains an AGDM; `fit()` resumes from `run_dir/state.pt` when it exists."""
 
     def __init__(self, model: AGDM, train_loader: DataLoader, eval_loader: DataLoader | None, cfg: TrainCfg,
-                 run_dir: str | Path, device: str = "cpu", provenance: dict | None = None, normalization: dict | None = None):
+                 run_dir: str | Path, device: str = "cpu", provenance: dict | None = None,
+                 normalization: dict | None = None):
         self.model, self.cfg, self.device = model.to(device), cfg, device
         self.train_loader, self.eval_loader = train_loader, eval_loader
         self.run_dir = Path(run_dir)
@@ -105,7 +106,8 @@ class Pretrainer:
         return True
 
     def _provenance(self, metrics: dict | None = None) -> dict:
-        return {**self.provenance, "iterations": self.step, "metrics": metrics or (self.history[-1] if self.history else {})}
+        return {**self.provenance, "iterations": self.step,
+                "metrics": metrics or (self.history[-1] if self.history else {})}
 
     # -- loop -------------------------------------------------------------------------------------
 
@@ -155,12 +157,15 @@ class Pretrainer:
                     for k, v in metrics.items():
                         writer.add_scalar(f"eval/{k}", v, self.step)
                 tqdm.write(f"[pretrain] it {self.step}: minADE {metrics['minADE']:.2f} m, ADE {metrics['ADE']:.2f} m, "
-                           f"MAOE {metrics['MAOE']:.1f} deg, anchor acc {metrics['anchor_acc']:.2f}, NLL {metrics['nll']:.1f}")
+                           f"MAOE {metrics['MAOE']:.1f} deg, anchor acc {metrics['anchor_acc']:.2f}, NLL "
+                           f"{metrics['nll']:.1f}")
                 if metrics["minADE"] < self.best:
                     self.best = metrics["minADE"]
-                    save_checkpoint(self.run_dir / "agdm_best.pt", self.model, self.normalization, self._provenance(metrics))
+                    save_checkpoint(self.run_dir / "agdm_best.pt", self.model, self.normalization,
+                                    self._provenance(metrics))
                 write_json_atomic(self.run_dir / "metrics.json", self.history)
-                save_pretrain_curves(self.history, self.run_dir / "curves.png", title=f"AGDM pretraining: {self.run_dir.name}")
+                save_pretrain_curves(self.history, self.run_dir / "curves.png",
+                                     title=f"AGDM pretraining: {self.run_dir.name}")
             if self.step % cfg.save_every == 0 or self.step == cfg.iterations:
                 self.save_state()
         bar.close()

@@ -18,7 +18,8 @@ def _images_of(scene: GaussianScene, viewmats: torch.Tensor) -> tuple[GaussianSc
     cam_lead = tuple(viewmats.shape[:-2])  # [..., C]
     lead = tuple(scene.batch_shape)
     if lead and lead != cam_lead[:-1]:
-        raise ValueError(f"scene batch shape {lead} does not match the cameras' {cam_lead[:-1]} (viewmats [..., C, 4, 4])")
+        raise ValueError(f"scene batch shape {lead} does not match the cameras' {cam_lead[:-1]} (viewmats [..., C, 4, "
+                         "4])")
     num_scenes = int(np.prod(lead)) if lead else 1
     n = scene.num_gaussians
     flat = GaussianScene(
@@ -47,8 +48,9 @@ def render_cpu(scene: GaussianScene, viewmats, Ks, width, height, near_plane=0.0
     intr = arr(Ks.reshape(-1, 3, 3))
     if culler is not None:
         if culler.num_scenes != means.shape[0] or culler.cell_of.shape[1] != means.shape[1]:
-            raise ValueError(f"the culler was built for {culler.num_scenes} scenes of {culler.cell_of.shape[1]} Gaussians, "
-                             f"the scene has {means.shape[0]} of {means.shape[1]}: build it on the scene rendered (or select())")
+            raise ValueError(f"the culler was built for {culler.num_scenes} scenes of {culler.cell_of.shape[1]} "
+                             f"Gaussians, the scene has {means.shape[0]} of {means.shape[1]}: build it on the scene "
+                             "rendered (or select())")
         cand_ids, cand_counts = culler.candidates(views, intr, width, height, near_plane, scene_of_image)
     else:
         cand_ids = np.broadcast_to(np.arange(means.shape[1], dtype=np.int64), (views.shape[0], means.shape[1]))

@@ -41,7 +41,8 @@ def load_capture(path: str | Path, lod_level: int | None = None) -> GaussianScen
         return load_ply(path)
     if path.suffix.lower() == ".sog" or path.name == "meta.json" or (path.is_dir() and (path / "meta.json").is_file()):
         return load_sog(path)
-    raise PlyError(f"{path}: not a 3DGS capture this reader knows: give a .ply, .splat, .sog, a SOG meta.json or lod-meta.json")
+    raise PlyError(f"{path}: not a 3DGS capture this reader knows: give a .ply, .splat, .sog, a SOG meta.json or "
+                   "lod-meta.json")
 
 
 def load_sog(path: str | Path) -> GaussianScene:
@@ -64,7 +65,8 @@ def load_lod_sog(meta_path: Path, lod_level: int | None = None) -> GaussianScene
         raise PlyError(f"{meta_path}: not a streamed SOG lod-meta.json ({err})") from None
     level = levels - 1 if lod_level is None else lod_level
     if not 0 <= level < levels:
-        raise PlyError(f"{meta_path}: level {lod_level} does not exist; this capture has levels 0 (finest) to {levels - 1}")
+        raise PlyError(f"{meta_path}: level {lod_level} does not exist; this capture has levels 0 (finest) to "
+                       f"{levels - 1}")
     chunks = [n for n in names if re.match(rf"^{level}_\d+/", n)]
     if not chunks:
         raise PlyError(f"{meta_path}: no chunk of level {level} is listed in filenames")
@@ -79,5 +81,5 @@ def _scene(data) -> GaussianScene:
     if shn is not None and np.size(shn):
         sh = torch.cat([sh, f(shn).reshape(len(sh), -1, 3)], dim=1)
     quats = torch.nn.functional.normalize(f(data.quats), dim=-1)
-    return GaussianScene(means=f(data.means), quats=quats, scales=f(data.scales).exp(), opacities=torch.sigmoid(f(data.opacities)),
-                         sh=sh.contiguous())
+    return GaussianScene(means=f(data.means), quats=quats, scales=f(data.scales).exp(),
+                         opacities=torch.sigmoid(f(data.opacities)), sh=sh.contiguous())

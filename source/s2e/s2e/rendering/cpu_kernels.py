@@ -159,7 +159,8 @@ def visible_cells_kernel(boxes, scene_of_image, viewmats, Ks, width, height, nea
         right = (width - cx + margin * width) / fx
         top = (cy + margin * height) / fy
         bottom = (height - cy + margin * height) / fy
-        # inward normals in the camera frame (n . p + d >= 0 inside): z >= near, x >= -left z, x <= right z, y >= -top z, y <= bottom z
+        # inward normals in the camera frame (n . p + d >= 0 inside): z >= near, x >= -left z, x <= right z, y >= -top
+        # z, y <= bottom z
         cam = ((0.0, 0.0, 1.0), (1.0, 0.0, left), (-1.0, 0.0, right), (0.0, 1.0, top), (0.0, -1.0, bottom))
         for p in range(5):
             a, b, c = cam[p]

@@ -55,7 +55,8 @@ class FrustumCuller:
         index = flat[keep][:, None].expand(-1, 3)
         box_lo.scatter_reduce_(0, index, (means[:, :static] - radius[..., None]).reshape(-1, 3)[keep], "amin")
         box_hi.scatter_reduce_(0, index, (means[:, :static] + radius[..., None]).reshape(-1, 3)[keep], "amax")
-        self.boxes = np.ascontiguousarray(torch.stack([box_lo, box_hi], 1).reshape(num_scenes, self.num_cells, 2, 3).numpy(), np.float64)
+        boxes = torch.stack([box_lo, box_hi], 1).reshape(num_scenes, self.num_cells, 2, 3)
+        self.boxes = np.ascontiguousarray(boxes.numpy(), np.float64)
         """[S, cells, 2, 3] float64: each cell's box (lo, hi); an empty cell has lo = +inf, hi = -inf."""
         # per Gaussian: its cell, -1 for the never-drawn, num_cells (an always-visible column) for the dynamic tail
         cell_of = torch.where(drawn, cell, -1)
@@ -66,7 +67,7 @@ class FrustumCuller:
     def num_scenes(self) -> int:
         return self.cell_of.shape[0]
 
-    def select(self, scene_ids: torch.Tensor | np.ndarray) -> "FrustumCuller":
+    def select(self, scene_ids: torch.Tensor | np.ndarray) -> FrustumCuller:
         """The culler of a subset of the scenes (the batch a caller renders now)."""
         ids = np.asarray(torch.as_tensor(scene_ids).cpu())
         sub = object.__new__(FrustumCuller)

@@ -68,18 +68,18 @@ class GaussianScene:
     def batch_shape(self) -> torch.Size:
         return self.means.shape[:-2]
 
-    def _map(self, fn) -> "GaussianScene":
+    def _map(self, fn) -> GaussianScene:
         return GaussianScene(**{f.name: fn(getattr(self, f.name)) for f in fields(self)})
 
-    def to(self, device=None, dtype=torch.float32) -> "GaussianScene":
+    def to(self, device=None, dtype=torch.float32) -> GaussianScene:
         return self._map(lambda t: t.to(device=device, dtype=dtype).contiguous())
 
-    def select(self, index) -> "GaussianScene":
+    def select(self, index) -> GaussianScene:
         """Subset of the Gaussians (index over the N dimension)."""
         lead = (slice(None),) * (self.means.dim() - 2)  # N sits after the batch dims in every field
         return self._map(lambda t: t[lead + (index,)])
 
-    def with_sh_degree(self, degree: int) -> "GaussianScene":
+    def with_sh_degree(self, degree: int) -> GaussianScene:
         """Same scene with SH truncated or zero-padded to `degree`."""
         k = (degree + 1) ** 2
         sh = self.sh[..., :k, :]
@@ -89,7 +89,7 @@ class GaussianScene:
         return GaussianScene(self.means, self.quats, self.scales, self.opacities, sh)
 
     @staticmethod
-    def cat(scenes: list["GaussianScene"]) -> "GaussianScene":
+    def cat(scenes: list[GaussianScene]) -> GaussianScene:
         """Concatenate along N; SH degrees are padded to the largest one."""
         degree = max(s.sh_degree for s in scenes)
         scenes = [s.with_sh_degree(degree) for s in scenes]
@@ -100,7 +100,7 @@ class GaussianScene:
         return GaussianScene(**out)
 
     @staticmethod
-    def stack_padded(scenes: list["GaussianScene"]) -> "GaussianScene":
+    def stack_padded(scenes: list[GaussianScene]) -> GaussianScene:
         """Stack unbatched scenes into one batch [B, N_max, ...]; padding Gaussians are transparent."""
         degree = max(s.sh_degree for s in scenes)
         n_max = max(s.num_gaussians for s in scenes)
@@ -111,10 +111,11 @@ class GaussianScene:
             if extra:
                 s = GaussianScene.cat([s, GaussianScene.empty(extra, degree, s.device)])
             padded.append(s)
-        return GaussianScene(**{f.name: torch.stack([getattr(s, f.name) for s in padded]) for f in fields(GaussianScene)})
+        return GaussianScene(**{f.name: torch.stack([getattr(s, f.name) for s in padded])
+                                for f in fields(GaussianScene)})
 
     @staticmethod
-    def empty(n: int, sh_degree: int = 0, device=None) -> "GaussianScene":
+    def empty(n: int, sh_degree: int = 0, device=None) -> GaussianScene:
         """n transparent Gaussians (opacity 0; the rasterizers cull them)."""
         quats = torch.zeros(n, 4, device=device)
         quats[:, 0] = 1
@@ -126,7 +127,7 @@ class GaussianScene:
             sh=torch.zeros(n, (sh_degree + 1) ** 2, 3, device=device),
         )
 
-    def transformed(self, rotation: torch.Tensor, translation: torch.Tensor, scale: float = 1.0) -> "GaussianScene":
+    def transformed(self, rotation: torch.Tensor, translation: torch.Tensor, scale: float = 1.0) -> GaussianScene:
         """Apply x -> scale * R x + t (unbatched scene): means, orientations, sizes and SH colours."""
         rotation = rotation.to(self.means)
         q_r = quat_from_matrix(rotation).expand_as(self.quats)

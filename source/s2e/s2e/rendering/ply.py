@@ -31,7 +31,8 @@ class PlyError(ValueError):
     """A PLY file that is not a readable 3DGS scene."""
 
 
-def read_ply_header(path: Path, raw: bytes, error: type[ValueError] = PlyError, expected: str = "") -> tuple[str, list, int]:
+def read_ply_header(path: Path, raw: bytes, error: type[ValueError] = PlyError,
+                    expected: str = "") -> tuple[str, list, int]:
     """(format, [(element, count, properties)], body offset) of any PLY file's header.
 
     A property is (name, numpy type) or (name, "list", count type, item type). Problems raise `error`

@@ -46,7 +46,8 @@ def camera_centers(viewmats: torch.Tensor) -> torch.Tensor:
 
 
 def project(scene: GaussianScene, viewmats: torch.Tensor, Ks: torch.Tensor, width: int, height: int,
-            near_plane: float = 0.01, far_plane: float = 1e10, eps2d: float = 0.3, antialiased: bool = False) -> Projected:
+            near_plane: float = 0.01, far_plane: float = 1e10, eps2d: float = 0.3,
+            antialiased: bool = False) -> Projected:
     """Project every Gaussian into every camera (scene batch dims must match the cameras').
 
     `antialiased` scales opacities by sqrt(det(cov2d) / det(cov2d + eps2d)), gsplat's 'antialiased' mode.

@@ -27,7 +27,8 @@ def composite_reference(proj: Projected, width: int, height: int) -> tuple[torch
         order = torch.argsort(torch.where(visible, depths[i], torch.inf), stable=True)[: int(visible.sum())]
         delta = means2d[i, order][None] - pix[:, None]  # [P, M, 2]
         c = conics[i, order]
-        sigma = 0.5 * (c[:, 0] * delta[..., 0] ** 2 + c[:, 2] * delta[..., 1] ** 2) + c[:, 1] * delta[..., 0] * delta[..., 1]
+        sigma = (0.5 * (c[:, 0] * delta[..., 0] ** 2 + c[:, 2] * delta[..., 1] ** 2) + c[:, 1] * delta[..., 0]
+                 * delta[..., 1])
         alpha = torch.clamp_max(opac[i, order] * torch.exp(-sigma), MAX_ALPHA)
         alpha = torch.where((sigma < 0) | (alpha < ALPHA_THRESHOLD), 0.0, alpha)
         t_after = torch.cumprod(1 - alpha, dim=-1)

@@ -37,14 +37,14 @@ class Splats:
         return len(self.means)
 
     @staticmethod
-    def cat(items: list["Splats"]) -> "Splats":
+    def cat(items: list[Splats]) -> Splats:
         items = [s for s in items if len(s)] or [empty()]
         return Splats(**{f.name: np.concatenate([getattr(s, f.name) for s in items]) for f in fields(Splats)})
 
-    def subset(self, index: np.ndarray) -> "Splats":
+    def subset(self, index: np.ndarray) -> Splats:
         return Splats(**{f.name: getattr(self, f.name)[index] for f in fields(Splats)})
 
-    def placed(self, cx: float, cy: float, yaw: float, z: float = 0.0) -> "Splats":
+    def placed(self, cx: float, cy: float, yaw: float, z: float = 0.0) -> Splats:
         """The set rotated by `yaw` about +z and moved to (cx, cy, z)."""
         c, s = np.cos(yaw), np.sin(yaw)
         rot = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
@@ -59,7 +59,8 @@ class Splats:
         shade = np.where(has_normal, ambient + (1 - ambient) * n_dot, 0.5 * (1 + ambient))
         rgb = np.clip(self.rgb * shade[:, None], 0.0, 1.0)
         t = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
-        return GaussianScene(t(self.means), t(self.quats), t(self.scales), t(self.opacity), rgb_to_sh0(t(rgb))[:, None, :])
+        return GaussianScene(t(self.means), t(self.quats), t(self.scales), t(self.opacity),
+                             rgb_to_sh0(t(rgb))[:, None, :])
 
 
 def empty() -> Splats:
@@ -93,15 +94,18 @@ def flat(means: np.ndarray, normal_axis: int, sign: float, sigma_a: np.ndarray |
     normals = np.zeros((n, 3))
     normals[:, normal_axis] = sign
     quats = np.tile([1.0, 0.0, 0.0, 0.0], (n, 1))
-    return Splats(means.astype(np.float64), scales, quats, np.broadcast_to(rgb, (n, 3)).copy(), np.full(n, opacity), normals)
+    return Splats(means.astype(np.float64), scales, quats, np.broadcast_to(rgb, (n, 3)).copy(), np.full(n, opacity),
+                  normals)
 
 
-def blobs(means: np.ndarray, sigma: np.ndarray, rgb: np.ndarray, opacity: float, normals: np.ndarray | None = None) -> Splats:
+def blobs(means: np.ndarray, sigma: np.ndarray, rgb: np.ndarray, opacity: float,
+          normals: np.ndarray | None = None) -> Splats:
     """Volumetric ellipsoids (axis-aligned std-devs `sigma` [n, 3] or [3])."""
     n = len(means)
     normals = np.zeros((n, 3)) if normals is None else normals
     return Splats(np.asarray(means, float), np.broadcast_to(sigma, (n, 3)).astype(float),
-                  np.tile([1.0, 0.0, 0.0, 0.0], (n, 1)), np.broadcast_to(rgb, (n, 3)).copy(), np.full(n, opacity), normals)
+                  np.tile([1.0, 0.0, 0.0, 0.0], (n, 1)), np.broadcast_to(rgb, (n, 3)).copy(), np.full(n, opacity),
+                  normals)
 
 
 def box(hx: float, hy: float, z0: float, z1: float, pitch: float, rgb, opacity: float, overlap: float,

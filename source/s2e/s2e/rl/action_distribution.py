@@ -9,8 +9,9 @@ gradient. The density therefore covers both, with a fixed speed spread per mode:
 
 With speed_std = 0 the speed is not part of the action density: the executed speed is the drawn
 mode's own v_m, neither explored nor given a policy gradient (the speed head then changes only
-through the features it shares). PPO with a speed in the density learned above all to drive
-faster, which on the obstacle task meant more collisions (docs/rl.md, why the defaults are what they are).
+through the features it shares). This is the default because a speed in the density lets PPO
+change how fast the robot drives apart from which intent it follows (docs/rl.md, "Why the defaults
+are what they are", has the run behind it).
 
 Sampling draws a mode from q, then its waypoints and speed. With `waypoint_noise=False` a sample
 is the drawn mode's mean waypoints: PPO explores over anchors only (see s2e.rl.policy for why), and
@@ -56,7 +57,7 @@ class MixtureActionDistribution:
 
     @classmethod
     def from_output(cls, out: AGDMOutput, speed_std: float, waypoint_std: float = 0.0,
-                    waypoint_noise: bool = True) -> "MixtureActionDistribution":
+                    waypoint_noise: bool = True) -> MixtureActionDistribution:
         """waypoint_std > 0: every mode's waypoints get that fixed, isotropic spread (normalized units)
         instead of the predicted sigma and rho (see s2e.rl.policy). waypoint_noise=False samples the
         modes' means and needs waypoint_std > 0 as the kernel width."""

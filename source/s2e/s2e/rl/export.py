@@ -51,7 +51,8 @@ def export_policy(model: nn.Module, images: torch.Tensor, goal: torch.Tensor, ou
     # one self-contained file (weights inside, far below protobuf's 2 GB): it deploys by copying it alone
     with atomic_path(onnx_path) as tmp:
         torch.onnx.export(policy, (images, goal), str(tmp), input_names=["images", "goal"], output_names=["action"],
-                          dynamic_shapes={"images": {0: torch.export.Dim("batch")}, "goal": {0: torch.export.Dim("batch")}},
+                          dynamic_shapes={"images": {0: torch.export.Dim("batch")},
+                                          "goal": {0: torch.export.Dim("batch")}},
                           opset_version=18, dynamo=True, external_data=False, verbose=False)
     with torch.no_grad():
         ts_out = torch.jit.load(str(ts_path))(images, goal)

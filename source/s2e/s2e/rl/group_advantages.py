@@ -44,7 +44,8 @@ class GroupAdvantages:
 
     def __init__(self, num_envs: int, group_size: int, coef: float, device, window: int = 16):
         if group_size < 2 or num_envs % group_size:
-            raise ValueError(f"same-start groups need group_size >= 2 dividing num_envs, got {group_size} for {num_envs} envs")
+            raise ValueError(f"same-start groups need group_size >= 2 dividing num_envs, got {group_size} for "
+                             f"{num_envs} envs")
         self.num_envs, self.group_size, self.coef, self.window = num_envs, group_size, float(coef), window
         groups = num_envs // group_size
         self.device = device

@@ -1,7 +1,7 @@
 """Temporally coherent mode draws for PPO rollouts: Gumbel noise held per env for k policy steps.
 
 At 10 Hz a fresh draw from the anchor scores at every step dithers between the few plausible
-modes (the bundled checkpoint's top score is below 0.5 on most frames): the robot then follows
+modes whenever no single score dominates: the robot then follows
 their average, and one step's choice changes too little of the outcome for its advantage to be
 told from noise. Drawing mode m_t = argmax_m(log q_m(o_t) + g_m) with the Gumbel vector g held
 for k steps keeps the env on one intent (e.g. "pass left") for k steps, while each step's mode is

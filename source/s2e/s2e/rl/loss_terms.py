@@ -39,13 +39,14 @@ class LossTerms:
         if unknown:
             raise ValueError(f"unknown loss_terms settings {unknown}: choose from {', '.join(SETTINGS)}")
         get = settings.get
-        ref_kl, label_coef, label_epochs = get("ref_kl_coef", 0.0), get("mode_label_coef", 0.0), get("mode_label_epochs", 0)
+        ref_kl, label_coef = get("ref_kl_coef", 0.0), get("mode_label_coef", 0.0)
+        label_epochs = get("mode_label_epochs", 0)
         group_size, group_coef = get("group_size", 1), get("group_advantage_coef", 0.0)
         if min(ref_kl, label_coef, label_epochs, group_coef) < 0:
             raise ValueError("ref_kl_coef, mode_label_coef, mode_label_epochs and group_advantage_coef must be >= 0")
         if group_coef > 0 and group_size < 2:
-            raise ValueError(f"group_advantage_coef must be >= 0 and needs group_size >= 2, got {group_coef} with group_size "
-                             f"{group_size}")
+            raise ValueError(f"group_advantage_coef must be >= 0 and needs group_size >= 2, got {group_coef} with "
+                             f"group_size {group_size}")
         if group_coef > 0 and normalize_advantage_per_mini_batch:
             raise ValueError("group_advantage_coef > 0 adds its term after the advantages are normalized: "
                              "set normalize_advantage_per_mini_batch=False")
@@ -53,8 +54,10 @@ class LossTerms:
             raise ValueError(f"ref_kl_coef > 0 needs agent.actor.strategy=ram (the reference is RAM's frozen path), "
                              f"got {getattr(actor, 'strategy', None)!r}: set agent.algorithm.loss_terms.ref_kl_coef=0")
         ranking = lambda coef: ModeRankingLoss(coef, settings["mode_label_temperature"], settings["mode_label_prior"])
-        self.actor_terms = ([ReferenceKLPenalty(ref_kl)] if ref_kl > 0 else []) + ([ranking(label_coef)] if label_coef > 0 else [])
-        """Terms of the actor's loss: each has `name`, `coef`, term(actor, observations, current params) -> scalar, pop_logs()."""
+        self.actor_terms = [ReferenceKLPenalty(ref_kl)] if ref_kl > 0 else []
+        self.actor_terms += [ranking(label_coef)] if label_coef > 0 else []
+        """Terms of the actor's loss: each has `name`, `coef`, term(actor, observations, current params) -> scalar and
+        pop_logs()."""
         self._values: dict[str, list[float]] = {t.name: [] for t in self.actor_terms}
         trainable = [p for p in actor.parameters() if p.requires_grad]
         self.ranking_fit = (RankingFitPhase(ranking(1.0), trainable, settings["mode_label_learning_rate"], label_epochs,
@@ -92,7 +95,8 @@ class LossTerms:
         return self.ranking_fit.run(actor, storage, reduce_gradients) if self.ranking_fit is not None else {}
 
     def pop_logs(self) -> dict[str, float]:
-        """Each actor term's mean over the update's mini-batches and its diagnostics, and the group term's (then cleared)."""
+        """Each actor term's mean over the update's mini-batches and its diagnostics, and the group term's (then
+        cleared)."""
         logs = {}
         for term in self.actor_terms:
             values, self._values[term.name] = self._values[term.name], []
@@ -103,7 +107,9 @@ class LossTerms:
         return logs
 
     def state_dict(self) -> dict:
-        return {"ranking_fit_optimizer": self.ranking_fit.optimizer.state_dict()} if self.ranking_fit is not None else {}
+        if self.ranking_fit is None:
+            return {}
+        return {"ranking_fit_optimizer": self.ranking_fit.optimizer.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
         if self.ranking_fit is not None and "ranking_fit_optimizer" in state:

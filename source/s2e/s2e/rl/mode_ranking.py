@@ -46,7 +46,8 @@ def reranked_logits(logits: torch.Tensor, labels: torch.Tensor, temperature: flo
     return torch.log(ranking_targets(labels, temperature, torch.log_softmax(logits, -1) if prior else None))
 
 
-def ranking_loss(logits: torch.Tensor, labels: torch.Tensor, temperature: float, prior: torch.Tensor | None = None) -> torch.Tensor:
+def ranking_loss(logits: torch.Tensor, labels: torch.Tensor, temperature: float,
+                 prior: torch.Tensor | None = None) -> torch.Tensor:
     """Mean cross-entropy of softmax(logits) to ranking_targets over a batch [B, M]: scalar."""
     targets = ranking_targets(labels, temperature, prior)
     return -(targets * F.log_softmax(logits, dim=-1)).sum(-1).mean()
@@ -66,7 +67,8 @@ class ModeRankingLoss:
 
     def __call__(self, actor, observations, current) -> torch.Tensor:
         if LABELS_KEY not in observations.keys():
-            raise KeyError(f"the rollout has no {LABELS_KEY!r} observation: wrap the env with AGDMObservationEnv(labeler=...)")
+            raise KeyError(f"the rollout has no {LABELS_KEY!r} observation: wrap the env with "
+                           "AGDMObservationEnv(labeler=...)")
         labels = observations[LABELS_KEY]
         prior = observations[PRIOR_KEY] if self.prior else None
         logits = current[0]
@@ -91,7 +93,8 @@ class RankingFitPhase:
                              f"{learning_rate}, {epochs}, {num_mini_batches}")
         self.loss, self.params = loss, [p for p in params]
         self.optimizer = torch.optim.Adam(self.params, lr=learning_rate)
-        self.epochs, self.num_mini_batches, self.max_grad_norm = int(epochs), int(num_mini_batches), float(max_grad_norm)
+        self.epochs, self.num_mini_batches = int(epochs), int(num_mini_batches)
+        self.max_grad_norm = float(max_grad_norm)
 
     def run(self, actor, storage, reduce_gradients=None) -> dict[str, float]:
         """Fit the ranking on `storage`'s rollout (rsl-rl RolloutStorage, read after PPO's update: its data stays

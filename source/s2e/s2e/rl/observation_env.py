@@ -45,15 +45,16 @@ class AGDMObservationEnv(VecEnvWrapper):
         super().__init__(env)
         self.strategy, self.labeler = strategy, labeler
         self.agdm = agdm.eval().requires_grad_(False)
-        self.camera_group, self.rgb_term, self.goal_group, self.critic_group = camera_group, rgb_term, goal_group, critic_group
+        self.camera_group, self.rgb_term = camera_group, rgb_term
+        self.goal_group, self.critic_group = goal_group, critic_group
         self.window = FrameFeatureWindow(self.agdm.encode_frames)  # [E, k, D] features of the camera history
 
     def _rgb(self, obs) -> torch.Tensor:
         try:
             rgb = obs[self.camera_group][self.rgb_term]
         except KeyError:
-            raise KeyError(f"the env gives no {self.camera_group}/{self.rgb_term} observation: the AGDM policy needs the camera "
-                           f"(groups: {list(obs.keys())})") from None
+            raise KeyError(f"the env gives no {self.camera_group}/{self.rgb_term} observation: the AGDM policy needs "
+                           f"the camera (groups: {list(obs.keys())})") from None
         k = self.agdm.cfg.context
         if rgb.dim() != 5 or rgb.shape[1] != k:
             raise ValueError(f"camera history is {tuple(rgb.shape)}, the AGDM checkpoint needs [E, {k}, 3, H, W]: "

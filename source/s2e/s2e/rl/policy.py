@@ -13,8 +13,8 @@ Frozen parts run in eval mode whatever PPO's train()/eval() calls, so their outp
 `waypoint_std`: the predicted waypoint spreads are ~1 cm (sigma ~0.05 normalized units), so a
 sample's log-probability gradient on the means is (a - mu) / sigma^2 noise and successive policies
 differ by a large KL for any step. waypoint_std > 0 replaces them with a fixed exploration spread
-(like speed_std for the speed). Sampled from, fixed spreads executed noisier waypoints and collided
-more on the obstacle task (docs/rl.md); as a kernel (below) they are what trains.
+(like speed_std for the speed). Sampling from that spread would execute waypoints the checkpoint
+never predicted, so by default it is only a kernel (below) that scores the drawn mode (docs/rl.md).
 
 `waypoint_noise=False` (with waypoint_std = tau > 0) explores over anchors only: a sample is the
 drawn mode's mean trajectory, executed without noise, and the fixed spread tau only scores it. The
@@ -62,7 +62,8 @@ def build_policy_model(agdm: AGDM, strategy: str, rank_only: bool = False) -> nn
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown fine-tuning strategy {strategy!r}: choose one of {', '.join(STRATEGIES)}")
     if rank_only and strategy != "ram":
-        raise ValueError(f"rank_only needs strategy 'ram' (the checkpoint's trajectories come from RAM's frozen path), got {strategy!r}")
+        raise ValueError("rank_only needs strategy 'ram' (the checkpoint's trajectories come from RAM's frozen path), "
+                         f"got {strategy!r}")
     if strategy == "ram":
         return RAMPolicyModel(agdm, rank_only)
     agdm.requires_grad_(strategy == "full")
@@ -78,19 +79,21 @@ class AGDMActor(nn.Module):
     is_recurrent = False
 
     def __init__(self, obs, obs_groups, obs_set: str, output_dim: int, *, checkpoint: str, strategy: str,
-                 speed_std: float, waypoint_std: float, waypoint_noise: bool, mode_hold_steps: int, mode_temperature: float,
-                 rank_only: bool):
+                 speed_std: float, waypoint_std: float, waypoint_noise: bool, mode_hold_steps: int,
+                 mode_temperature: float, rank_only: bool):
         super().__init__()
         agdm, self.meta = load_checkpoint(checkpoint)
         self.checkpoint = str(checkpoint)
         expected = 2 * agdm.cfg.num_waypoints + 1
         if output_dim != expected:
             raise ValueError(f"the env takes {output_dim} action values, the AGDM checkpoint {checkpoint} makes "
-                             f"{expected} ({agdm.cfg.num_waypoints} waypoints + speed): use a matching task or checkpoint")
+                             f"{expected} ({agdm.cfg.num_waypoints} waypoints + speed): use a matching task or "
+                             "checkpoint")
         self.strategy, self.speed_std, self.waypoint_std = strategy, float(speed_std), float(waypoint_std)
         self.waypoint_noise = bool(waypoint_noise)
         if mode_temperature <= 0:
-            raise ValueError(f"mode_temperature must be > 0 (1: the checkpoint's own anchor scores), got {mode_temperature}")
+            raise ValueError("mode_temperature must be > 0 (1: the checkpoint's own anchor scores), got "
+                             f"{mode_temperature}")
         self.mode_temperature = float(mode_temperature)
         MixtureActionDistribution.check_spreads(self.waypoint_std, self.waypoint_noise)
         self.rank_only = bool(rank_only)
@@ -105,7 +108,8 @@ class AGDMActor(nn.Module):
         self.rollout_step = False
         """True while PPO samples a rollout action (S2EPPO.act): draws then use the held noise."""
         self.last_observations = None
-        """The observations of the last forward pass (the loss terms read PPO's mini-batch from it: s2e.rl.loss_terms)."""
+        """The observations of the last forward pass (the loss terms read PPO's mini-batch from it:
+        s2e.rl.loss_terms)."""
 
     @property
     def agdm(self) -> AGDM:
@@ -138,8 +142,9 @@ class AGDMActor(nn.Module):
     def reference_params(self, obs):
         """Distribution parameters of the imported checkpoint itself (RAM's frozen path) for a batch."""
         if self.strategy != "ram":
-            raise ValueError(f"a reference policy needs strategy='ram' (its frozen path is the checkpoint), got {self.strategy!r}: "
-                             "set agent.algorithm.loss_terms.ref_kl_coef=0 for the other strategies")
+            raise ValueError("a reference policy needs strategy='ram' (its frozen path is the checkpoint), got "
+                             f"{self.strategy!r}: set agent.algorithm.loss_terms.ref_kl_coef=0 for the other "
+                             "strategies")
         return self.action_distribution(self.model.reference_decode(obs["context"])).params
 
     def forward(self, obs, masks=None, hidden_state=None, stochastic_output: bool = False) -> torch.Tensor:
@@ -184,7 +189,8 @@ class AGDMActor(nn.Module):
             self.held_modes.reset(dones)
 
     def update_normalization(self, obs) -> None:
-        """Nothing to update: the inputs are the frozen fusion's context tokens (already layer-normed), not raw features."""
+        """Nothing to update: the inputs are the frozen fusion's context tokens (already layer-normed), not raw
+        features."""
 
     def deploy_model(self) -> nn.Module:
         """The module mapping (images, goal) to the mixture, RAM branches included (for export)."""

@@ -76,14 +76,16 @@ class S2EPPO(PPO):
         if reward_scale <= 0 or critic_learning_rate <= 0 or critic_warmup_iterations < 0:
             raise ValueError("reward_scale and critic_learning_rate must be > 0, critic_warmup_iterations >= 0")
         super().__init__(actor, critic, storage, optimizer=optimizer, **kwargs)
-        self.terms = LossTerms(loss_terms or {}, actor=self.actor, num_envs=storage.num_envs, num_mini_batches=self.num_mini_batches,
-                               max_grad_norm=self.max_grad_norm, device=self.device,
+        self.terms = LossTerms(loss_terms or {}, actor=self.actor, num_envs=storage.num_envs,
+                               num_mini_batches=self.num_mini_batches, max_grad_norm=self.max_grad_norm,
+                               device=self.device,
                                normalize_advantage_per_mini_batch=self.normalize_advantage_per_mini_batch)
         self.reward_scale = float(reward_scale)
         self.critic_warmup_iterations = int(critic_warmup_iterations)
         self.num_updates = 0
         trainable = [p for p in self.actor.parameters() if p.requires_grad]
-        self.optimizer = ActorCriticOptimizer(trainable, self.critic.parameters(), self.learning_rate, critic_learning_rate,
+        self.optimizer = ActorCriticOptimizer(trainable, self.critic.parameters(), self.learning_rate,
+                                              critic_learning_rate,
                                               after_zero_grad=lambda: self.terms.add_actor_gradients(self.actor))
 
     @property
@@ -112,7 +114,8 @@ class S2EPPO(PPO):
         losses = super().update()
         losses.update(self.terms.pop_logs())
         if not warmup:
-            losses.update(self.terms.after_update(self.actor, self.storage, self.reduce_parameters if self.is_multi_gpu else None))
+            reduce = self.reduce_parameters if self.is_multi_gpu else None
+            losses.update(self.terms.after_update(self.actor, self.storage, reduce))
         if warmup:  # the frozen actor's KL is ~1e-9, which the adaptive schedule would read as "raise the rate"
             self.learning_rate = rate
             for group in self.optimizer.param_groups:

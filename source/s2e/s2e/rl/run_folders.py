@@ -29,11 +29,13 @@ def _natural_key(name: str) -> list:
 def run_checkpoints(run_dir: str | Path, checkpoint_pattern: str = RUN_CHECKPOINT_PATTERN) -> list[Path]:
     """The checkpoints of one run matching the pattern, oldest first."""
     run_dir = Path(run_dir)
-    names = [p.name for p in run_dir.iterdir() if p.is_file() and re.match(checkpoint_pattern, p.name)] if run_dir.is_dir() else []
+    names = ([p.name for p in run_dir.iterdir() if p.is_file() and re.match(checkpoint_pattern, p.name)]
+             if run_dir.is_dir() else [])
     return [run_dir / name for name in sorted(names, key=_natural_key)]
 
 
-def find_run_checkpoint(log_root: str | Path, run_pattern: str = ".*", checkpoint_pattern: str = RUN_CHECKPOINT_PATTERN) -> Path:
+def find_run_checkpoint(log_root: str | Path, run_pattern: str = ".*",
+                        checkpoint_pattern: str = RUN_CHECKPOINT_PATTERN) -> Path:
     """The latest matching checkpoint of a run; RunNotFoundError if none. `run_pattern` is a path to an existing run
     folder (that run), else a regex of run folder names under `log_root` (the newest matching run with a checkpoint)."""
     if Path(run_pattern).is_dir():
@@ -42,7 +44,8 @@ def find_run_checkpoint(log_root: str | Path, run_pattern: str = ".*", checkpoin
             raise RunNotFoundError(f"no checkpoint matching {checkpoint_pattern!r} in {run_pattern}")
         return checkpoints[-1]
     log_root = Path(log_root)
-    runs = sorted(p for p in log_root.iterdir() if p.is_dir() and re.match(run_pattern, p.name)) if log_root.is_dir() else []
+    runs = (sorted(p for p in log_root.iterdir() if p.is_dir() and re.match(run_pattern, p.name)) if log_root.is_dir()
+            else [])
     if not runs:
         raise RunNotFoundError(f"no run folder matching {run_pattern!r} under {log_root}")
     for run in reversed(runs):
@@ -58,4 +61,5 @@ def check_run_name(name: str | None) -> None:
     if name is None:
         return
     if not name or "/" in name or "\\" in name or name in (".", "..") or "\0" in name:
-        raise ValueError(f"run name {name!r} is used in a folder name: use letters, digits, '-', '_' or '.', no path separator")
+        raise ValueError(f"run name {name!r} is used in a folder name: use letters, digits, '-', '_' or '.', no path "
+                         "separator")

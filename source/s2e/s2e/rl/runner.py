@@ -40,7 +40,8 @@ class S2ERunner(OnPolicyRunner):
             return super()._configure_multi_gpu()
         self.gpu_world_size, self.is_distributed = world, True
         self.gpu_local_rank, self.gpu_global_rank = int(os.getenv("LOCAL_RANK", "0")), int(os.getenv("RANK", "0"))
-        self.cfg["multi_gpu"] = {"global_rank": self.gpu_global_rank, "local_rank": self.gpu_local_rank, "world_size": world}
+        self.cfg["multi_gpu"] = {"global_rank": self.gpu_global_rank, "local_rank": self.gpu_local_rank,
+                                 "world_size": world}
         if not dist.is_initialized():
             dist.init_process_group(backend="gloo", rank=self.gpu_global_rank, world_size=world)
 
@@ -59,7 +60,8 @@ class S2ERunner(OnPolicyRunner):
         saved = self.alg.save()
         saved["iter"] = self.alg.num_updates - 1  # the last iteration done (also when saved between learn() calls)
         actor = self.actor
-        saved["infos"] = {**(infos or {}), "strategy": actor.strategy, "rank_only": actor.rank_only, "agdm": actor.meta, "agdm_checkpoint": actor.checkpoint}
+        saved["infos"] = {**(infos or {}), "strategy": actor.strategy, "rank_only": actor.rank_only, "agdm": actor.meta,
+                          "agdm_checkpoint": actor.checkpoint}
         saved["rng_state"] = {"torch": torch.get_rng_state(),
                               "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None}
         with atomic_path(path) as tmp:  # a kill -9 mid-write leaves only a hidden file no checkpoint pattern matches
@@ -72,10 +74,12 @@ class S2ERunner(OnPolicyRunner):
                 if writer is not None:
                     writer.add_scalar(name, value, saved["iter"])
 
-    def load(self, path: str, load_cfg: dict | None = None, strict: bool = True, map_location: str | None = None) -> dict:
+    def load(self, path: str, load_cfg: dict | None = None, strict: bool = True,
+             map_location: str | None = None) -> dict:
         path = str(path)
         if not Path(path).is_file():
-            raise RunnerCheckpointError(f"no training checkpoint at {path}: check --load_run/--checkpoint (runs are under logs/rsl_rl/<experiment>/)")
+            raise RunnerCheckpointError(f"no training checkpoint at {path}: check --load_run/--checkpoint (runs are "
+                                        "under logs/rsl_rl/<experiment>/)")
         try:
             loaded = torch.load(path, weights_only=False, map_location=map_location or self.device)
         except Exception as exc:
@@ -94,13 +98,15 @@ class S2ERunner(OnPolicyRunner):
         try:
             load_iteration = self.alg.load(loaded, load_cfg, strict)
         except (RuntimeError, KeyError, ValueError) as exc:
-            raise RunnerCheckpointError(f"{path} does not match this model ({str(exc).splitlines()[0][:200]}): "
-                                        "resume with the same AGDM --checkpoint and agent settings as the run") from None
+            reason = str(exc).splitlines()[0][:200]
+            raise RunnerCheckpointError(f"{path} does not match this model ({reason}): resume with the same AGDM "
+                                        "--checkpoint and agent settings as the run") from None
         if load_iteration:  # model_N.pt holds iterations 0..N: the resumed run continues at N + 1
             self.current_learning_iteration = loaded["iter"] + 1
             rng = loaded.get("rng_state")
             if rng is not None and not self.is_distributed:  # ranks draw differently: each keeps its own seed's stream
                 torch.set_rng_state(rng["torch"].cpu())
-                if rng.get("cuda") is not None and torch.cuda.is_available() and len(rng["cuda"]) == torch.cuda.device_count():
+                if (rng.get("cuda") is not None and torch.cuda.is_available()
+                        and len(rng["cuda"]) == torch.cuda.device_count()):
                     torch.cuda.set_rng_state_all([state.cpu() for state in rng["cuda"]])
         return loaded.get("infos") or {}

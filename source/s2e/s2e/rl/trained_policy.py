@@ -26,14 +26,16 @@ from .runner import RunnerCheckpointError
 def load_trained_model(path: str | Path, map_location: str = "cpu") -> tuple[nn.Module, dict]:
     path = Path(path)
     if not path.is_file():
-        raise RunnerCheckpointError(f"no training checkpoint at {path}: pass a model_<iteration>.pt written by train_ram.py")
+        raise RunnerCheckpointError(f"no training checkpoint at {path}: pass a model_<iteration>.pt written by "
+                                    "train_ram.py")
     try:
         saved = torch.load(path, map_location=map_location, weights_only=False)
     except Exception as err:
         raise RunnerCheckpointError(f"{path} is not a readable training checkpoint ({str(err).splitlines()[0]}): "
                                     "it is damaged; pick an earlier model_<iteration>.pt") from None
     if not isinstance(saved, dict) or "actor_state_dict" not in saved:
-        raise RunnerCheckpointError(f"{path} is not an S2E training checkpoint (no actor_state_dict): pass a model_<iteration>.pt written by train_ram.py")
+        raise RunnerCheckpointError(f"{path} is not an S2E training checkpoint (no actor_state_dict): pass a "
+                                    "model_<iteration>.pt written by train_ram.py")
     infos = saved.get("infos") or {}
     agdm_path = _agdm_of(path, infos)
     try:
@@ -79,13 +81,16 @@ def ship_policy(model_path: str | Path, out_path: str | Path, agdm_path: str | P
 
     model_path, out_path, agdm_path = Path(model_path), Path(out_path), Path(agdm_path)
     if out_path.parent.resolve() != agdm_path.parent.resolve():
-        raise RunnerCheckpointError(f"{out_path} must be written beside its AGDM checkpoint {agdm_path} (it names it by file name)")
+        raise RunnerCheckpointError(f"{out_path} must be written beside its AGDM checkpoint {agdm_path} (it names it "
+                                    "by file name)")
     model, info = load_trained_model(model_path)
     digest = lambda p: hashlib.sha256(Path(p).read_bytes()).hexdigest()  # noqa: E731
     if digest(info["agdm_checkpoint"]) != digest(agdm_path):
-        raise RunnerCheckpointError(f"{model_path} was fine-tuned from {info['agdm_checkpoint']}, which differs from {agdm_path}")
+        raise RunnerCheckpointError(f"{model_path} was fine-tuned from {info['agdm_checkpoint']}, which differs from "
+                                    f"{agdm_path}")
     saved = {"actor_state_dict": {f"model.{k}": v for k, v in model.state_dict().items()}, "iter": info["iteration"],
-             "infos": {"strategy": info["strategy"], "rank_only": info["rank_only"], "agdm_checkpoint": agdm_path.name, "agdm_sha256": digest(agdm_path)}}
+             "infos": {"strategy": info["strategy"], "rank_only": info["rank_only"], "agdm_checkpoint": agdm_path.name,
+                       "agdm_sha256": digest(agdm_path)}}
     with atomic_path(out_path) as tmp:
         torch.save(saved, tmp)
     meta = {**sidecar, "policy": out_path.name, "sha256": digest(out_path), "bytes": out_path.stat().st_size,
@@ -111,5 +116,5 @@ def load_policy_model(path: str | Path, map_location: str = "cpu") -> tuple[nn.M
     if is_training_checkpoint(path):
         return load_trained_model(path, map_location)
     model, meta = load_checkpoint(path)
-    return model.to(map_location).eval().requires_grad_(False), {"strategy": None, "rank_only": False, "iteration": None,
-                                                                 "agdm_checkpoint": str(path)}
+    return model.to(map_location).eval().requires_grad_(False), {"strategy": None, "rank_only": False,
+                                                                 "iteration": None, "agdm_checkpoint": str(path)}

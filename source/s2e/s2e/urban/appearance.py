@@ -30,7 +30,8 @@ LANE_ROW = 0.12
 LANE_HALF_WIDTH, DASH, DASH_PERIOD = 0.08, 3.0, 6.0
 
 
-def urban_scene_gaussians(layout: UrbanLayout, cfg: UrbanGaussianCfg = UrbanGaussianCfg(), seed: int = 0) -> GaussianScene:
+def urban_scene_gaussians(layout: UrbanLayout, cfg: UrbanGaussianCfg = UrbanGaussianCfg(),
+                          seed: int = 0) -> GaussianScene:
     """The whole block as one unbatched GaussianScene (SH degree 0, float32, CPU, tile frame)."""
     splats = _fit_budget(layout, cfg, seed)
     if len(splats) > cfg.budget:  # a tiny budget: spacings stop scaling at object sizes, drop a subset
@@ -196,7 +197,8 @@ def _crosswalks(layout: UrbanLayout, cfg: UrbanGaussianCfg, rng, detail: float) 
         pts, pa, pb = rect_points(r[0], r[2], r[1], r[3], *pitch)
         pts = pts[_inside(pts, layout.road_rects) & ~_inside(pts, rects[:i])]
         v = pts[:, across] - r[across] - 0.8  # first bar 0.3 m from the curb (rects reach 0.5 m into the sidewalks)
-        bar = (np.floor(v / cfg.crosswalk_stripe).astype(np.int64) % 2 == 0) & (v > 0) & (pts[:, across] < r[2 + across] - 0.8)
+        bar = ((np.floor(v / cfg.crosswalk_stripe).astype(np.int64) % 2 == 0) & (v > 0)
+               & (pts[:, across] < r[2 + across] - 0.8))
         rgb = np.where(bar[:, None], cfg.zebra, np.asarray(cfg.asphalt) * _patches(pts, rng, 0.12)[:, None])
         sharp = 0.62  # a little under `overlap`: crisper bar edges
         out.append(_ground(pts, sharp * pa, sharp * pb, jitter_rgb(rgb, rng, cfg.noise * 0.7), cfg, z=0.001))

@@ -58,9 +58,11 @@ def layout_from_mesh(
     boxes = []
     for r0, c0, r1, c1 in rect_partition(occupied):
         h = max(float(top[r0:r1, c0:c1].max()), height_band[0])
-        boxes.append(((c0 + c1) / 2 * res - size / 2, (r0 + r1) / 2 * res - size / 2, (c1 - c0) * res, (r1 - r0) * res, h))
+        boxes.append(((c0 + c1) / 2 * res - size / 2, (r0 + r1) / 2 * res - size / 2, (c1 - c0) * res, (r1 - r0) * res,
+                      h))
     cover = rect_cover(walkable, max(1, int(math.ceil(min_rect_side / res - 1e-9))))
-    walk_rects = cover[:, [1, 0, 3, 2]].astype(np.float32) * res - size / 2  # (c0, r0, c1, r1) -> (xmin, ymin, xmax, ymax)
+    # (c0, r0, c1, r1) -> (xmin, ymin, xmax, ymax)
+    walk_rects = cover[:, [1, 0, 3, 2]].astype(np.float32) * res - size / 2
     return UrbanLayout(
         seed=0,
         size=float(size),
@@ -114,7 +116,8 @@ def mesh_occupancy(vertices: np.ndarray, faces: np.ndarray, size: float, n: int,
     band = np.zeros(n * n, dtype=bool)
     tris = np.asarray(vertices, dtype=np.float64)[np.asarray(faces, dtype=np.int64)]  # [F, 3, 3]
     half = size / 2
-    keep = (tris[..., 0].max(1) >= -half) & (tris[..., 0].min(1) <= half) & (tris[..., 1].max(1) >= -half) & (tris[..., 1].min(1) <= half)
+    keep = ((tris[..., 0].max(1) >= -half) & (tris[..., 0].min(1) <= half) & (tris[..., 1].max(1) >= -half)
+            & (tris[..., 1].min(1) <= half))
     tris = tris[keep]
     # Sample on a lattice along the two edges next to the longest one: spacing <= res / 3 along both,
     # so the sample count grows with the area (a long, thin wall strip costs little).
@@ -235,5 +238,6 @@ def rect_cover(mask: np.ndarray, min_side: int) -> np.ndarray:
             elif c_hi > c_lo and r_lo == r_hi:  # one above the other, sharing a horizontal edge at row r_lo
                 out.add(grow_rect(room, (r_lo - 1, c_lo, r_lo + 1, c_hi)))
     rects = sorted(out)
-    keep = [r for r in rects if not any(o != r and o[0] <= r[0] and o[1] <= r[1] and o[2] >= r[2] and o[3] >= r[3] for o in rects)]
+    keep = [r for r in rects if not any(o != r and o[0] <= r[0] and o[1] <= r[1] and o[2] >= r[2] and o[3] >= r[3]
+                                        for o in rects)]
     return np.asarray(keep, dtype=np.int64).reshape(-1, 4)

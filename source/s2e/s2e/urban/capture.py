@@ -115,25 +115,29 @@ class CaptureEstimate:
 
     def lines(self) -> list[str]:
         u = self.up
-        scale = f"{self.scale:.6g} m per unit" + ("" if self.scale_given else " (none given: assuming 1 unit = 1 m; pass --scale or --reference_length)")
+        scale = (f"{self.scale:.6g} m per unit" + ("" if self.scale_given
+                                                   else " (none given: assuming 1 unit = 1 m; pass --scale or "
+                                                        "--reference_length)"))
         return [
             f"up direction (capture frame): ({u[0]:+.4f}, {u[1]:+.4f}, {u[2]:+.4f}), axis {nearest_axis(u)} "
-            f"tilted {math.degrees(math.acos(min(1.0, abs(float(u @ np.asarray(AXES[nearest_axis(u)], float)))))):.2f} deg  [--up]",
-            f"ground plane: through ({self.ground_point[0]:.4f}, {self.ground_point[1]:.4f}, {self.ground_point[2]:.4f}), "
-            f"{100 * self.ground_inliers:.0f}% of the opaque Gaussians on it",
+            f"tilted {math.degrees(math.acos(min(1.0, abs(float(u @ np.asarray(AXES[nearest_axis(u)], float)))))):.2f} "
+            "deg  [--up]",
+            f"ground plane: through ({self.ground_point[0]:.4f}, {self.ground_point[1]:.4f}, "
+            f"{self.ground_point[2]:.4f}), {100 * self.ground_inliers:.0f}% of the opaque Gaussians on it",
             f"scale: {scale}  [--scale, --reference_length]",
             f"yaw: {self.yaw_deg:.2f} deg  [--yaw_deg]",
             f"tile centre: ({self.centre[0]:.2f}, {self.centre[1]:.2f}) m, size {self.size:.2f} m  [--centre, --size]",
         ]
 
 
-SETTINGS = ("scale", "reference_length", "reference_points", "up", "yaw_deg", "centre", "size", "obstacle_heights", "min_count",
-            "walkable_ground", "route_clearance", "routes", "max_gaussians")
+SETTINGS = ("scale", "reference_length", "reference_points", "up", "yaw_deg", "centre", "size", "obstacle_heights",
+            "min_count", "walkable_ground", "route_clearance", "routes", "max_gaussians")
 """The tool's settings, named as make_bundle_from_capture.py's flags and a real-scene manifest's `bundle` keys."""
 
 
 def capture_cfg(settings: dict) -> CaptureCfg:
-    """A CaptureCfg from the tool's settings (absent or None: estimated, or the default); ValueError naming the bad one."""
+    """A CaptureCfg from the tool's settings (absent or None: estimated, or the default); ValueError naming the bad
+    one."""
     unknown = sorted(set(settings) - set(SETTINGS))
     if unknown:
         raise ValueError(f"unknown capture setting '{unknown[0]}'; the settings are {', '.join(SETTINGS)}")
@@ -239,7 +243,8 @@ def fit_ground(points: np.ndarray, cfg: CaptureCfg, rng: np.random.Generator) ->
             if count > best_count:
                 best_n, best_count, best_a = normals[k], count, a[k]
         if best_n is None:
-            raise CaptureError(f"no ground plane within {cfg.max_tilt_deg} deg of a capture axis was found; give the up axis with --up")
+            raise CaptureError(f"no ground plane within {cfg.max_tilt_deg} deg of a capture axis was found; give the "
+                               "up axis with --up")
         inl = np.abs((pts - best_a) @ best_n) < thr
     # least-squares refinement on the inliers (twice, the second time with the refined plane's inliers)
     for _ in range(2):
@@ -285,7 +290,8 @@ def dominant_yaw(xy: np.ndarray, res: float = 0.2) -> float:
 def _opaque(g: GaussianScene, cfg: CaptureCfg) -> np.ndarray:
     keep = (g.opacities >= cfg.min_opacity).numpy()
     if keep.sum() < 100:
-        raise CaptureError(f"only {int(keep.sum())} Gaussians are at least {cfg.min_opacity} opaque; is this a 3DGS capture?")
+        raise CaptureError(f"only {int(keep.sum())} Gaussians are at least {cfg.min_opacity} opaque; is this a 3DGS "
+                           "capture?")
     return keep
 
 
@@ -350,7 +356,8 @@ def _splat_cells(xy: np.ndarray, radius: np.ndarray, size: float, n: int, weight
         for dj in range(-r_cells, r_cells + 1):
             ij = base + [di, dj]
             centre = (ij + 0.5) * res - size / 2
-            ok = (ij >= 0).all(1) & (ij < n).all(1) & ((np.linalg.norm(centre - xy, axis=1) <= radius) | ((di == 0) & (dj == 0)))
+            ok = ((ij >= 0).all(1) & (ij < n).all(1)
+                  & ((np.linalg.norm(centre - xy, axis=1) <= radius) | ((di == 0) & (dj == 0))))
             np.add.at(out, ij[ok, 1] * n + ij[ok, 0], 1.0)
     return out.reshape(n, n)
 
@@ -407,8 +414,10 @@ def obstacle_mesh(grids: CaptureGrids, cfg: CaptureCfg) -> tuple[np.ndarray, np.
         top = top if top > cfg.height_band[0] else cfg.unseen_height
         x0, x1 = c0 * res - h + inset, c1 * res - h - inset
         y0, y1 = r0 * res - h + inset, r1 * res - h - inset
-        v = [[x0, y0, 0], [x1, y0, 0], [x1, y1, 0], [x0, y1, 0], [x0, y0, top], [x1, y0, top], [x1, y1, top], [x0, y1, top]]
-        f = [[4, 5, 6], [4, 6, 7]] + [q for k in range(4) for q in ([k, (k + 1) % 4, (k + 1) % 4 + 4], [k, (k + 1) % 4 + 4, k + 4])]
+        v = [[x0, y0, 0], [x1, y0, 0], [x1, y1, 0], [x0, y1, 0], [x0, y0, top], [x1, y0, top], [x1, y1, top],
+             [x0, y1, top]]
+        f = ([[4, 5, 6], [4, 6, 7]] + [q for k in range(4)
+                                       for q in ([k, (k + 1) % 4, (k + 1) % 4 + 4], [k, (k + 1) % 4 + 4, k + 4])])
         verts.append(np.asarray(v, float))
         faces.append(np.asarray(f) + base)
         base += 8
@@ -421,18 +430,20 @@ def route_distance(layout: UrbanLayout, cfg: CaptureCfg) -> tuple[float, float]:
     free = RoutePlanner(layout, RouteCfg(clearance=cfg.route_clearance)).free
     extent = free_extent(free, layout.resolution)
     if extent < 3.0:
-        raise CaptureError(f"the walkable area clear of obstacles by {cfg.route_clearance} m is {extent:.1f} m across at most, too "
-                           f"small for a route: check --scale, or lower --route_clearance, --min_count or --obstacle_heights, or "
-                           f"try --walkable_ground all")
+        raise CaptureError(f"the walkable area clear of obstacles by {cfg.route_clearance} m is {extent:.1f} m across "
+                           "at most, too small for a route: check --scale, or lower --route_clearance, --min_count or "
+                           "--obstacle_heights, or try --walkable_ground all")
     hi = min(cfg.max_route_distance, math.floor(extent * 10) / 10)
     lo = min(cfg.min_route_distance, math.floor(hi / 3 * 10) / 10)
     return lo, hi
 
 
-def sample_routes(layout: UrbanLayout, cfg: CaptureCfg, distance: tuple[float, float]) -> list[tuple[np.ndarray, np.ndarray]]:
+def sample_routes(layout: UrbanLayout, cfg: CaptureCfg,
+                  distance: tuple[float, float]) -> list[tuple[np.ndarray, np.ndarray]]:
     """`num_routes` start/goal pairs `distance` apart with the route clearance; CaptureError naming the settings to
     change when fewer fit the walkable area."""
-    planner = RoutePlanner(layout, RouteCfg(clearance=cfg.route_clearance, min_distance=distance[0], max_distance=distance[1]))
+    planner = RoutePlanner(layout, RouteCfg(clearance=cfg.route_clearance, min_distance=distance[0],
+                                            max_distance=distance[1]))
     rng = np.random.default_rng(cfg.seed)
     routes = []
     for _ in range(cfg.num_routes):
@@ -442,10 +453,11 @@ def sample_routes(layout: UrbanLayout, cfg: CaptureCfg, distance: tuple[float, f
             break
         routes.append((ep.start.astype(np.float64), ep.goal.astype(np.float64)))
     if len(routes) < cfg.num_routes:
-        raise CaptureError(f"only {len(routes)} of {cfg.num_routes} routes {distance[0]:g}-{distance[1]:g} m long with {cfg.route_clearance} m "
-                           f"clearance fit the walkable area ({int(planner.free.sum() * layout.resolution ** 2)} m^2 clear): check the "
-                           f"preview's settings: --walkable_ground all, a lower --route_clearance, --min_count or --obstacle_heights "
-                           f"(fewer obstacle cells), or fewer --routes")
+        raise CaptureError(f"only {len(routes)} of {cfg.num_routes} routes {distance[0]:g}-{distance[1]:g} m long with "
+                           f"{cfg.route_clearance} m clearance fit the walkable area "
+                           f"({int(planner.free.sum() * layout.resolution ** 2)} m^2 clear): check the preview's "
+                           "settings: --walkable_ground all, a lower --route_clearance, --min_count or "
+                           "--obstacle_heights (fewer obstacle cells), or fewer --routes")
     return routes
 
 
@@ -482,10 +494,12 @@ def build_capture_bundle(g: GaussianScene, out: str | Path, cfg: CaptureCfg, nam
     tasks accept."""
     est = estimate_capture(g, cfg)
     al = est.alignment
-    tile_g = g.transformed(torch.as_tensor(al.rotation, dtype=torch.float32), torch.as_tensor(al.translation, dtype=torch.float32), al.scale)
+    tile_g = g.transformed(torch.as_tensor(al.rotation, dtype=torch.float32),
+                           torch.as_tensor(al.translation, dtype=torch.float32), al.scale)
     grids = capture_grids(tile_g, est.size, cfg)
     if not grids.walkable.any():
-        raise CaptureError("no walkable ground was found in the tile: check the up direction (--up) and the scale (--scale)")
+        raise CaptureError("no walkable ground was found in the tile: check the up direction (--up) and the scale "
+                           "(--scale)")
     verts, faces = obstacle_mesh(grids, cfg)
     polygons = walkable_polygons(grids)
     layout = layout_from_mesh(verts, faces, est.size, polygons, [], grids.resolution, cfg.height_band)
@@ -498,10 +512,13 @@ def build_capture_bundle(g: GaussianScene, out: str | Path, cfg: CaptureCfg, nam
         budget = render_difference(tile_g, tile_g.select(keep), points)
         g = g.select(keep)
     inv = al.inverse()
-    cap = lambda xy: inv.apply(np.c_[np.asarray(xy, float).reshape(-1, 2), np.zeros(len(np.asarray(xy).reshape(-1, 2)))])
+    cap = lambda xy: inv.apply(np.c_[np.asarray(xy, float).reshape(-1, 2),
+                                     np.zeros(len(np.asarray(xy).reshape(-1, 2)))])
     save_scene_bundle(out, name=name, gaussians=g, vertices=inv.apply(verts), faces=faces, size=est.size,
-                      walkable=[cap(poly) for poly in polygons], routes=[BundleRoute(cap(s)[0], cap(e)[0]) for s, e in routes], alignment=al,
-                      extra={"grid_resolution": float(grids.resolution), "obstacle_heights": [float(v) for v in cfg.height_band],
+                      walkable=[cap(poly) for poly in polygons],
+                      routes=[BundleRoute(cap(s)[0], cap(e)[0]) for s, e in routes], alignment=al,
+                      extra={"grid_resolution": float(grids.resolution),
+                             "obstacle_heights": [float(v) for v in cfg.height_band],
                              "route_distance": [float(v) for v in distance]})
     bundle = load_scene_bundle(out, route_clearance=cfg.route_clearance)
     return CaptureBundle(est, grids, bundle, tile_g.num_gaussians, budget)

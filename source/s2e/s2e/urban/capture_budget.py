@@ -43,12 +43,13 @@ class RenderDifference:
     """Mean absolute colour difference (0-1 scale)."""
 
     def line(self, kept: int, total: int) -> str:
-        return (f"kept {kept:,} of {total:,} Gaussians: {self.views} views from the walkable area differ from the full scene's by "
-                f"PSNR {self.psnr_db:.1f} dB, mean |diff| {self.mean_abs:.4f}")
+        return (f"kept {kept:,} of {total:,} Gaussians: {self.views} views from the walkable area differ from the full "
+                f"scene's by PSNR {self.psnr_db:.1f} dB, mean |diff| {self.mean_abs:.4f}")
 
 
 def render_difference(full: GaussianScene, reduced: GaussianScene, points: np.ndarray, eye_height: float = 0.5,
-                      width: int = 96, height: int = 72, hfov_deg: float = 90.0, directions: int = 4) -> RenderDifference:
+                      width: int = 96, height: int = 72, hfov_deg: float = 90.0,
+                      directions: int = 4) -> RenderDifference:
     """Views from `points` [P, 2] (tile frame, m) at `eye_height`, `directions` headings each: full vs reduced."""
     mats = []
     for x, y in np.asarray(points, float):

@@ -20,7 +20,8 @@ from .layout import BUILDING
 from .routes import RouteCfg, RoutePlanner
 from .scene_bundle import BundleRoute, SceneBundle, plan_bundle_route
 
-WALKABLE, BLOCKED, ROUTE, START, GOAL = (0.1, 0.9, 0.2), (0.9, 0.1, 0.1), (0.2, 0.4, 1.0), (1.0, 1.0, 1.0), (1.0, 0.9, 0.0)
+WALKABLE, BLOCKED, ROUTE = (0.1, 0.9, 0.2), (0.9, 0.1, 0.1), (0.2, 0.4, 1.0)
+START, GOAL = (1.0, 1.0, 1.0), (1.0, 0.9, 0.0)
 
 
 def preview_image(bundle: SceneBundle, route_clearance: float, min_px: int = 800) -> np.ndarray:
@@ -48,7 +49,8 @@ def preview_image(bundle: SceneBundle, route_clearance: float, min_px: int = 800
     img[blocked] = 0.6 * img[blocked] + 0.4 * np.array(BLOCKED)
     pic = Image.fromarray((img[::-1] * 255).astype(np.uint8))  # rows: y up
     draw = ImageDraw.Draw(pic)
-    to_px = lambda xy: [((x + bundle.size / 2) / bundle.size * size_px, (bundle.size / 2 - y) / bundle.size * size_px) for x, y in xy]
+    to_px = lambda xy: [((x + bundle.size / 2) / bundle.size * size_px, (bundle.size / 2 - y) / bundle.size * size_px)
+                        for x, y in xy]
     planner = RoutePlanner(layout, RouteCfg(clearance=route_clearance))
     r_dot = max(4, px_per_cell * 2)
     for k, route in enumerate(bundle.routes):
@@ -71,11 +73,13 @@ def _frame(pic: Image.Image, bundle: SceneBundle, route_clearance: float) -> Ima
     out = Image.new("RGB", (w, pic.height + 90), (255, 255, 255))
     out.paste(pic, (0, 30))
     draw = ImageDraw.Draw(out)
-    draw.text((8, 6), f"{bundle.name}: {bundle.size:g} m tile, {len(bundle.routes)} routes planned with {route_clearance:g} m clearance",
+    draw.text((8, 6), f"{bundle.name}: {bundle.size:g} m tile, {len(bundle.routes)} routes planned with "
+                      f"{route_clearance:g} m clearance",
               fill=(0, 0, 0), font=font)
     y = pic.height + 40
     x = 8
-    for label, colour in (("walkable", WALKABLE), ("obstacle (collision mesh)", BLOCKED), ("route", ROUTE), ("start", START), ("goal", GOAL)):
+    for label, colour in (("walkable", WALKABLE), ("obstacle (collision mesh)", BLOCKED), ("route", ROUTE),
+                          ("start", START), ("goal", GOAL)):
         draw.rectangle([x, y, x + 16, y + 16], fill=_rgb(colour), outline=(0, 0, 0))
         draw.text((x + 22, y), label, fill=(0, 0, 0), font=font)
         x += 30 + int(draw.textlength(label, font=font))
@@ -105,8 +109,8 @@ def first_person_image(bundle: SceneBundle, width: int = 320, height: int = 240,
     d = (r.points[1] - r.start) / max(1e-6, float(np.linalg.norm(r.points[1] - r.start)))
     eye = [float(r.start[0]), float(r.start[1]), eye_height]
     target = [eye[0] + float(d[0]), eye[1] + float(d[1]), eye_height]
-    out = render(bundle.gaussians, look_at(eye, target)[None], intrinsics_from_fov(width, height, hfov_deg)[None], width, height,
-                 background=torch.tensor([0.6, 0.75, 0.9]), near_plane=0.2)
+    out = render(bundle.gaussians, look_at(eye, target)[None], intrinsics_from_fov(width, height, hfov_deg)[None],
+                 width, height, background=torch.tensor([0.6, 0.75, 0.9]), near_plane=0.2)
     return (out.rgb[0].clamp(0, 1).numpy() * 255).astype(np.uint8)
 
 

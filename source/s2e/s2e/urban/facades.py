@@ -134,7 +134,8 @@ def _street_face(face: _Face, h: float, st: FacadeStyle, cfg, rng, detail: float
     """Wall (dark plinth, light cornice, darker near the ground) with openings cut out, filled and framed."""
     rects, kinds = _openings(face, h, st, rng)
     out = []
-    for z0, z1, spacing in ((0.0, min(st.ground_floor, h), cfg.wall_spacing), (st.ground_floor, h, cfg.upper_wall_spacing)):
+    for z0, z1, spacing in ((0.0, min(st.ground_floor, h), cfg.wall_spacing),
+                            (st.ground_floor, h, cfg.upper_wall_spacing)):
         if z1 - z0 < 0.05:
             continue
         s = spacing * detail
@@ -157,7 +158,8 @@ def _in_rects(uz: np.ndarray, rects: np.ndarray, margin: float) -> np.ndarray:
         return np.zeros(len(uz), bool)
     u, z = uz[:, 0:1], uz[:, 1:2]
     r = rects[None]
-    return ((u > r[..., 0] - margin) & (u < r[..., 1] + margin) & (z > r[..., 2] - margin) & (z < r[..., 3] + margin)).any(1)
+    return ((u > r[..., 0] - margin) & (u < r[..., 1] + margin) & (z > r[..., 2] - margin)
+            & (z < r[..., 3] + margin)).any(1)
 
 
 def _same_size(rects: np.ndarray):
@@ -188,7 +190,8 @@ def _fill(face: _Face, rects: np.ndarray, colour, cfg, rng, detail: float, reces
             rgb = np.repeat(base, len(unit), 0) * (0.8 + 0.4 * height)[:, None]
         else:
             rgb = np.tile(colour, (len(uz), 1))
-        out.append(face.splats(uz, -recess, cfg.overlap * pu, cfg.overlap * pz, jitter_rgb(rgb, rng, cfg.noise * 0.5), cfg.opacity))
+        out.append(face.splats(uz, -recess, cfg.overlap * pu, cfg.overlap * pz, jitter_rgb(rgb, rng, cfg.noise * 0.5),
+                               cfg.opacity))
     return Splats.cat(out)
 
 

@@ -115,14 +115,16 @@ def family_blocks_gaussians(layouts: list[UrbanLayout], family: AppearanceFamily
 
 def family_obstacles_gaussians(layout: UrbanLayout, family: AppearanceFamily, seed: int = 0) -> GaussianScene:
     """The Gaussians of a layout's obstacles alone (those spawned on a scene bundle) in the family's look and sun."""
-    return _lit(prop_splats(layout, family.gaussians, np.random.default_rng([seed, layout.seed]), detail=1.0).to_scene(), family)
+    splats = prop_splats(layout, family.gaussians, np.random.default_rng([seed, layout.seed]), detail=1.0)
+    return _lit(splats.to_scene(), family)
 
 
 def _lit(scene: GaussianScene, family: AppearanceFamily) -> GaussianScene:
     light = family.lighting
     if not light.shades:
         return scene
-    return shade_by_sun(scene, sun_direction(light.sun_azimuth_deg, light.sun_elevation_deg), light.ambient, light.sun_gain)
+    return shade_by_sun(scene, sun_direction(light.sun_azimuth_deg, light.sun_elevation_deg), light.ambient,
+                        light.sun_gain)
 
 
 def finish_image(rgb: torch.Tensor, depth: torch.Tensor, family: AppearanceFamily) -> torch.Tensor:

@@ -15,7 +15,8 @@ import torch
 from .layout import CYLINDER
 
 
-def footprint_distance(points: torch.Tensor, footprints: torch.Tensor, valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def footprint_distance(points: torch.Tensor, footprints: torch.Tensor,
+                       valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Signed-ish distance from points to each footprint's boundary and the outward unit normal.
 
     points [E, N, 2], footprints [E, O, 7], valid [E, O] -> (dist [E, N, O], normal [E, N, O, 2]).
@@ -51,7 +52,8 @@ def footprint_distance(points: torch.Tensor, footprints: torch.Tensor, valid: to
     return dist, normal
 
 
-def nearest_footprints(xy: torch.Tensor, footprints: torch.Tensor, valid: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+def nearest_footprints(xy: torch.Tensor, footprints: torch.Tensor, valid: torch.Tensor,
+                       k: int) -> tuple[torch.Tensor, torch.Tensor]:
     """The k footprints per env nearest to xy [E, 2] (exact distance): ([E, k, 7], valid [E, k]).
 
     Cheap culling before `footprint_distance` over many points when only a robot's neighbourhood
@@ -65,7 +67,8 @@ def nearest_footprints(xy: torch.Tensor, footprints: torch.Tensor, valid: torch.
     return footprints.gather(1, idx[..., None].expand(-1, -1, footprints.shape[-1])), valid.gather(1, idx)
 
 
-def circle_distance(points: torch.Tensor, centers: torch.Tensor, valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def circle_distance(points: torch.Tensor, centers: torch.Tensor,
+                    valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Centre distances points [E, N, 2] -> centers [E, M, 2] as ([E, N, M], unit normals [E, N, M, 2]).
 
     Invalid centres get +inf distance.
@@ -86,7 +89,8 @@ def points_in_rects(points: torch.Tensor, rects: torch.Tensor, valid: torch.Tens
     return inside & valid[:, None, :]
 
 
-def project_into_rects(points: torch.Tensor, rects: torch.Tensor, valid: torch.Tensor, margin: float = 0.0) -> torch.Tensor:
+def project_into_rects(points: torch.Tensor, rects: torch.Tensor, valid: torch.Tensor,
+                       margin: float = 0.0) -> torch.Tensor:
     """Nearest point of the union of rectangles (each shrunk by `margin`) to each point [E, N, 2]."""
     lo = rects[:, None, :, :2] + margin
     hi = torch.maximum(rects[:, None, :, 2:] - margin, lo)

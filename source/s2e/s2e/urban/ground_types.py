@@ -73,9 +73,10 @@ class GroundSplit:
     """Length (m) of the longest curb line with a different ground type on each side (0: none)."""
 
     def line(self, choice: str) -> str:
-        types = (f"ground: luminance threshold {self.threshold:.2f} (separation {self.separation:.2f}), {100 * self.light_share:.0f}% "
-                 f"of the free ground lighter; {self.curb_cells} curb cells, {100 * self.curb_between:.0f}% between the two, "
-                 f"longest curb line between them {self.curb_line:.1f} m")
+        types = (f"ground: luminance threshold {self.threshold:.2f} (separation {self.separation:.2f}), "
+                 f"{100 * self.light_share:.0f}% of the free ground lighter; {self.curb_cells} curb cells, "
+                 f"{100 * self.curb_between:.0f}% between the two, longest curb line between them {self.curb_line:.1f} "
+                 "m")
         what = {"all": "all free ground", "light": "the lighter ground (sidewalks; the darker, roads, excluded)",
                 "dark": "the darker ground (the lighter excluded)"}[self.chosen]
         how = "forced" if choice != "auto" else ("a street" if self.chosen == "light" else "not a street")
@@ -129,7 +130,8 @@ def split_ground(free: np.ndarray, points: np.ndarray, rgb: np.ndarray, size: fl
     light_share = float(light.sum() / seen.sum())
     line = curb_line_length(curb, light, dark, size / n, cfg)
     street = (separation >= cfg.min_separation and min(light_share, 1 - light_share) >= cfg.min_share
-              and curb.sum() >= cfg.min_curb_cells and curb_between >= cfg.min_curb_between and line >= cfg.min_curb_line)
+              and curb.sum() >= cfg.min_curb_cells and curb_between >= cfg.min_curb_between and line
+              >= cfg.min_curb_line)
     chosen = ("light" if street else "all") if cfg.choice == "auto" else cfg.choice
     if chosen == "all":
         walkable = free.copy()
@@ -161,7 +163,8 @@ def _row_curb_line(curb: np.ndarray, light: np.ndarray, dark: np.ndarray, res: f
     seen = (light | dark).astype(np.float64)
     one_side, other_side = np.zeros(13), np.zeros(13)
     one_side[:5] = other_side[-5:] = 1.0  # rows 2-6 away on one side of row i, and on the other
-    frac = lambda k: ndimage.convolve1d(lit, k, axis=0, mode="constant") / np.maximum(ndimage.convolve1d(seen, k, axis=0, mode="constant"), 1)
+    frac = (lambda k: ndimage.convolve1d(lit, k, axis=0, mode="constant")
+            / np.maximum(ndimage.convolve1d(seen, k, axis=0, mode="constant"), 1))
     light_one, light_other = frac(one_side), frac(other_side)
     best = 0.0
     for i in range(n):

@@ -207,7 +207,8 @@ def generate_layout(cfg: UrbanLayoutCfg, seed: int) -> UrbanLayout:
     all_kind = np.concatenate([furniture_kind, kinds]).astype(np.int64)
     # A cell an obstacle touches anywhere is blocked: inflate by half a cell diagonal, or thin poles
     # (narrower than a cell) would fall between cell centres and vanish from the grid.
-    walkable = np.isin(semantic, (SIDEWALK, CROSSWALK)) & ~footprint_mask(pts, all_obs, inflate=cfg.grid_resolution * 0.71)
+    walkable = (np.isin(semantic, (SIDEWALK, CROSSWALK))
+                & ~footprint_mask(pts, all_obs, inflate=cfg.grid_resolution * 0.71))
     return UrbanLayout(
         seed=seed,
         size=cfg.size,
@@ -312,7 +313,8 @@ def _furniture(cfg, rng, roads, sidewalk, crossings, cross, half):
         raise ValueError(f"furniture_kinds={kinds!r}: name at least one kind, each one of {OBSTACLE_KINDS}")
     out, out_kind = [], []
     for (axis, off, hw), ws in zip(roads, sidewalk):
-        blocked = [(p - cfg.crosswalk_width / 2 - 1.0, p + cfg.crosswalk_width / 2 + 1.0) for a, p, _, _ in crossings if a == axis]
+        blocked = [(p - cfg.crosswalk_width / 2 - 1.0, p + cfg.crosswalk_width / 2 + 1.0) for a, p, _, _ in crossings
+                   if a == axis]
         if cross is not None:
             other = cross if axis == "x" else roads[0]
             other_ws = sidewalk[1] if axis == "x" else sidewalk[0]
@@ -370,7 +372,8 @@ def _spawn_obstacles(cfg, rng, walk_rects, walk_kind, furniture):
     return np.asarray(placed, dtype=np.float32).reshape(-1, 7), np.asarray(kinds, dtype=np.int64)
 
 
-def with_spawned_obstacles(layout: UrbanLayout, obstacles: ObstacleSpawnCfg, seed: int, passage: float | None = None) -> UrbanLayout:
+def with_spawned_obstacles(layout: UrbanLayout, obstacles: ObstacleSpawnCfg, seed: int,
+                           passage: float | None = None) -> UrbanLayout:
     """The layout with static obstacles spawned on its walkable area by generate_layout's spawner and blocking its cells
     as generate_layout does, drawn from `seed` (a scene bundle's layout for the obstacle tasks; density 0: the layout
     itself). The density counts the walkable cells' area (a bundle's walk rectangles overlap). The layout's seed becomes
@@ -385,7 +388,8 @@ def with_spawned_obstacles(layout: UrbanLayout, obstacles: ObstacleSpawnCfg, see
     rect_area = float(((rects[:, 2] - rects[:, 0]) * (rects[:, 3] - rects[:, 1])).sum())
     walkable_area = float(layout.walkable.sum()) * layout.resolution ** 2
     density = obstacles.density * min(1.0, walkable_area / max(rect_area, 1e-9))
-    cfg = UrbanLayoutCfg(size=layout.size, grid_resolution=layout.resolution, obstacles=replace(obstacles, density=density))
+    cfg = UrbanLayoutCfg(size=layout.size, grid_resolution=layout.resolution,
+                         obstacles=replace(obstacles, density=density))
     placed, kinds = _spawn_obstacles(cfg, np.random.default_rng(seed), rects, layout.walk_kind, layout.obstacles)
     pts = layout.cell_centers()
     inflate = layout.resolution * 0.71
@@ -401,7 +405,8 @@ def with_spawned_obstacles(layout: UrbanLayout, obstacles: ObstacleSpawnCfg, see
                 keep[k], blocked = True, trial
         placed, kinds = placed[keep], kinds[keep]
     return replace(layout, seed=int(seed), obstacles=np.concatenate([layout.obstacles, placed]).astype(np.float32),
-                   obstacle_kind=np.concatenate([layout.obstacle_kind, kinds]).astype(np.int64), walkable=layout.walkable & ~blocked)
+                   obstacle_kind=np.concatenate([layout.obstacle_kind, kinds]).astype(np.int64),
+                   walkable=layout.walkable & ~blocked)
 
 
 def _room_parts(layout: UrbanLayout, walkable: np.ndarray, passage: float, min_area: float = 1.0) -> int:

@@ -42,7 +42,8 @@ def read_mesh(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     bad = (f < 0) | (f >= len(v))
     if bad.any():
         row = int(np.argwhere(bad.any(axis=1))[0][0])
-        raise MeshError(f"{path}: face {row} refers to vertex {int(f[row][bad[row]][0])}, but there are {len(v)} vertices")
+        raise MeshError(f"{path}: face {row} refers to vertex {int(f[row][bad[row]][0])}, but there are {len(v)} "
+                        "vertices")
     return v, f
 
 
@@ -117,7 +118,8 @@ def _read_ply(path: Path) -> tuple[np.ndarray, np.ndarray]:
             missing = [c for c in "xyz" if c not in [p[0] for p in props]]
             if missing:
                 raise MeshError(f"{path}: vertex element lacks {', '.join(missing)}")
-        data, pos = (_ascii_element if fmt == "ascii" else _binary_element)(path, raw if tokens is None else tokens, pos, name, count, props, endian)
+        data, pos = (_ascii_element if fmt == "ascii" else _binary_element)(path, raw if tokens is None else tokens,
+                                                                            pos, name, count, props, endian)
         if name == "vertex":
             verts = np.stack([data["x"], data["y"], data["z"]], axis=1).astype(np.float64)
         elif name == "face":
@@ -168,7 +170,8 @@ def _binary_element(path, raw, pos, name, count, props, endian):
     if all(p[1] != "list" for p in props):
         dtype = np.dtype([(p[0], endian + p[1]) for p in props])
         if len(raw) - pos < dtype.itemsize * count:
-            raise MeshError(f"{path}: truncated: element '{name}' needs {dtype.itemsize * count} bytes, {len(raw) - pos} left")
+            raise MeshError(f"{path}: truncated: element '{name}' needs {dtype.itemsize * count} bytes, "
+                            f"{len(raw) - pos} left")
         data = np.frombuffer(raw, dtype=dtype, count=count, offset=pos)
         return {p[0]: data[p[0]] for p in props}, pos + dtype.itemsize * count
     # A single list of triangles (the common case) is one fixed-size record per face.

@@ -4,8 +4,8 @@ Each actor is a ~1.7 m figure of a few hundred ellipsoid Gaussians (head, hair, 
 shoes) with its own clothes, skin, hair and height drawn from a seed. The figure is a template in a
 local frame (x forward, z up, feet at z = 0); walking swings the legs about the hips and the arms
 about the shoulders (left and right in opposite phase, arms opposite to legs), bends the knee during
-the swing and lowers the body as the stance leg leans. Posing is one batched tensor computation over all actors, so a crowd
-of num_envs x pedestrians costs no Python loop per actor.
+the swing and lowers the body as the stance leg leans. Posing is one batched tensor computation over all actors, so a
+crowd of num_envs x pedestrians costs no Python loop per actor.
 """
 
 from __future__ import annotations
@@ -101,9 +101,11 @@ class PedestrianGaussians:
         """Template positions [A, Np, 3] after limb swing, and each Gaussian's rotation about -y [A, Np]."""
         cfg = self.cfg
         sin, cos, zero = torch.sin(phase), torch.cos(phase), torch.zeros_like(phase)
-        swing = torch.stack([zero, cfg.leg_swing * sin, -cfg.leg_swing * sin, -cfg.arm_swing * sin, cfg.arm_swing * sin], -1)
+        swing = torch.stack([zero, cfg.leg_swing * sin, -cfg.leg_swing * sin, -cfg.arm_swing * sin,
+                             cfg.arm_swing * sin], -1)
         elbow = cfg.elbow_bend + 0.5 * cfg.arm_swing * sin.abs()
-        bend = torch.stack([zero, -cfg.knee_bend * cos.clamp_min(0), -cfg.knee_bend * (-cos).clamp_min(0), elbow, elbow], -1)
+        bend = torch.stack([zero, -cfg.knee_bend * cos.clamp_min(0), -cfg.knee_bend * (-cos).clamp_min(0), elbow,
+                            elbow], -1)
         a1 = swing[:, t["limb"]]
         a2 = a1 + bend[:, t["limb"]] * t["lower"].float()
         p1, p2, x = t["pivot1"][None], t["pivot2"][None], t["pos"][None]
@@ -160,13 +162,18 @@ def _template() -> dict[str, np.ndarray]:
     parts: list[dict] = []
     for side, leg, arm in ((1.0, LEFT_LEG, LEFT_ARM), (-1.0, RIGHT_LEG, RIGHT_ARM)):
         hip, knee = (0.0, side * 0.09, HIP_HEIGHT), (0.0, side * 0.09, 0.49)
-        parts.append(_rod((0, side * 0.09, 0.88), (0, side * 0.09, 0.52), (0.075, 0.058), TROUSERS, leg, False, hip, hip))
+        parts.append(_rod((0, side * 0.09, 0.88), (0, side * 0.09, 0.52), (0.075, 0.058), TROUSERS, leg, False, hip,
+                          hip))
         parts.append(_rod((0, side * 0.09, 0.49), (0, side * 0.09, 0.1), (0.055, 0.042), SHIN, leg, True, hip, knee))
-        parts.append(_rod((-0.05, side * 0.09, 0.045), (0.13, side * 0.09, 0.045), (0.045, 0.04), SHOES, leg, True, hip, knee))
+        parts.append(_rod((-0.05, side * 0.09, 0.045), (0.13, side * 0.09, 0.045), (0.045, 0.04), SHOES, leg, True, hip,
+                          knee))
         shoulder, elbow = (0.0, side * 0.2, 1.4), (0.0, side * 0.215, 1.13)
-        parts.append(_rod((0, side * 0.205, 1.39), (0, side * 0.215, 1.15), (0.05, 0.042), SHIRT, arm, False, shoulder, shoulder))
-        parts.append(_rod((0, side * 0.215, 1.12), (0, side * 0.22, 0.9), (0.038, 0.032), FOREARM, arm, True, shoulder, elbow))
-        parts.append(_rod((0.01, side * 0.22, 0.87), (0.015, side * 0.22, 0.8), (0.035, 0.03), SKIN, arm, True, shoulder, elbow))
+        parts.append(_rod((0, side * 0.205, 1.39), (0, side * 0.215, 1.15), (0.05, 0.042), SHIRT, arm, False, shoulder,
+                          shoulder))
+        parts.append(_rod((0, side * 0.215, 1.12), (0, side * 0.22, 0.9), (0.038, 0.032), FOREARM, arm, True, shoulder,
+                          elbow))
+        parts.append(_rod((0.01, side * 0.22, 0.87), (0.015, side * 0.22, 0.8), (0.035, 0.03), SKIN, arm, True,
+                          shoulder, elbow))
     parts.append(_torso())
     parts.append(_rod((0.0, 0.0, 1.42), (0.0, 0.0, 1.52), (0.05, 0.05), SKIN))
     parts.append(_head())
@@ -177,11 +184,13 @@ def _part(pos, sigma, material, limb=NONE, lower=False, pivot1=(0, 0, 0), pivot2
     n = len(pos)
     return dict(pos=np.asarray(pos, np.float32), sigma=np.broadcast_to(np.asarray(sigma, np.float32), (n, 3)).copy(),
                 material=np.full(n, material, np.int64), limb=np.full(n, limb, np.int64), lower=np.full(n, lower),
-                pivot1=np.tile(np.asarray(pivot1, np.float32), (n, 1)), pivot2=np.tile(np.asarray(pivot2, np.float32), (n, 1)),
+                pivot1=np.tile(np.asarray(pivot1, np.float32), (n, 1)),
+                pivot2=np.tile(np.asarray(pivot2, np.float32), (n, 1)),
                 tone=np.ones(n, np.float32) if tone is None else np.asarray(tone, np.float32))
 
 
-def _rod(p0, p1, radii, material, limb=NONE, lower=False, pivot1=(0, 0, 0), pivot2=(0, 0, 0), spacing: float = 0.04) -> dict:
+def _rod(p0, p1, radii, material, limb=NONE, lower=False, pivot1=(0, 0, 0), pivot2=(0, 0, 0),
+         spacing: float = 0.04) -> dict:
     """A tapered limb segment as a row of ellipsoids from p0 to p1 (radius radii[0] -> radii[1])."""
     p0, p1 = np.asarray(p0, float), np.asarray(p1, float)
     n = max(2, int(np.ceil(np.linalg.norm(p1 - p0) / spacing)) + 1)
@@ -214,7 +223,8 @@ def _torso() -> dict:
 def _head() -> dict:
     """Skin ellipsoid with a nose, and a hair cap over the top and back."""
     centre, radii = np.array([0.01, 0.0, 1.6]), np.array([0.095, 0.08, 0.11])
-    offsets = np.array([[0, 0, 0], [0.04, 0, 0], [-0.04, 0, 0], [0, 0.035, 0], [0, -0.035, 0], [0, 0, 0.05], [0, 0, -0.05]])
+    offsets = np.array([[0, 0, 0], [0.04, 0, 0], [-0.04, 0, 0], [0, 0.035, 0], [0, -0.035, 0], [0, 0, 0.05],
+                        [0, 0, -0.05]])
     face = _part(centre + offsets, [0.06, 0.055, 0.065], SKIN)
     nose = _part(centre[None] + [[0.09, 0.0, -0.01]], [0.02, 0.015, 0.025], SKIN)
     k = np.arange(60) + 0.5

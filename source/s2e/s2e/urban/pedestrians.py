@@ -55,8 +55,8 @@ class PedestrianCfg:
 class PedestrianCrowd:
     """State and dynamics of all pedestrians in all envs."""
 
-    def __init__(self, layouts: list[UrbanLayout], obstacles: list[np.ndarray], cfg: PedestrianCfg, device: str | torch.device = "cpu",
-                 seed: int = 0, *, robot_radius: float):
+    def __init__(self, layouts: list[UrbanLayout], obstacles: list[np.ndarray], cfg: PedestrianCfg,
+                 device: str | torch.device = "cpu", seed: int = 0, *, robot_radius: float):
         """`robot_radius` (m): the robot's body radius, which the pedestrians' repulsion from it keeps clear."""
         self.cfg, self.device, self.robot_radius = cfg, torch.device(device), float(robot_radius)
         self.num_envs, self.max_count = len(layouts), int(cfg.count[1])
@@ -97,7 +97,8 @@ class PedestrianCrowd:
         """[E, P] walking direction (yaw)."""
         return torch.atan2(self.vel[..., 1], self.vel[..., 0])
 
-    def reset(self, env_ids: torch.Tensor | None = None, keep_clear: torch.Tensor | None = None, clear_radius: float = 2.0) -> None:
+    def reset(self, env_ids: torch.Tensor | None = None, keep_clear: torch.Tensor | None = None,
+              clear_radius: float = 2.0) -> None:
         """Place a new random crowd (count, positions, goals, speeds) in the given envs.
 
         keep_clear [n, 2]: a point per reset env (the robot's start) that no pedestrian starts within
@@ -179,7 +180,8 @@ class PedestrianCrowd:
     def _waypoint(self) -> torch.Tensor:
         """Current target of each pedestrian: its goal, or the portal into the next rectangle."""
         inside = points_in_rects(self.pos, self.rects, self.rect_valid, tol=0.05)  # [E, P, R]
-        hops_to_goal = torch.gather(self.hops, 2, self.goal_rect[:, None, :].expand(-1, self.hops.shape[1], -1))  # [E, R, P]
+        # [E, R, P]
+        hops_to_goal = torch.gather(self.hops, 2, self.goal_rect[:, None, :].expand(-1, self.hops.shape[1], -1))
         hops_to_goal = hops_to_goal.transpose(1, 2)  # [E, P, R]
         cost = torch.where(inside, hops_to_goal, torch.full_like(hops_to_goal, 10**7))
         cur = cost.argmin(dim=-1)  # [E, P]

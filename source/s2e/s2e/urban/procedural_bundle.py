@@ -77,8 +77,8 @@ def _cylinder(cx, cy, r, h):
 
 
 def export_procedural_bundle(out: str | Path, seed: int = 0, obstacle_density: float = 0.0, num_routes: int = 6,
-                             route_clearance: float = 1.0, capture: Alignment = EXAMPLE_CAPTURE, mesh_file: str = "collision.ply",
-                             gaussians=None) -> Path:
+                             route_clearance: float = 1.0, capture: Alignment = EXAMPLE_CAPTURE,
+                             mesh_file: str = "collision.ply", gaussians=None) -> Path:
     """Write block `seed` as a bundle at `out` (stored in the `capture` frame, aligned back by the bundle).
 
     `gaussians` (tile frame) defaults to the block's procedural splats.
@@ -95,7 +95,8 @@ def export_procedural_bundle(out: str | Path, seed: int = 0, obstacle_density: f
         ep = planner.sample_episode(rng)
         routes.append((ep.start, ep.goal))
     vertices, faces = layout_mesh(layout)
-    to_capture = lambda xy: capture.apply(np.c_[np.asarray(xy, np.float64).reshape(-1, 2), np.zeros(len(np.asarray(xy).reshape(-1, 2)))])
+    to_capture = lambda xy: capture.apply(np.c_[np.asarray(xy, np.float64).reshape(-1, 2),
+                                                np.zeros(len(np.asarray(xy).reshape(-1, 2)))])
     polygons = [to_capture([[x0, y0], [x1, y0], [x1, y1], [x0, y1]]) for x0, y0, x1, y1 in layout.walk_rects]
     rot = torch.as_tensor(capture.rotation, dtype=torch.float32)
     return save_scene_bundle(

@@ -45,10 +45,12 @@ def _bench(hx, hy, h, s, cfg, rng) -> Splats:
     wood, metal = _rgb(cfg.props.wood), _rgb(cfg.props.metal)
     parts = [chain((-hx, y, seat_z), (hx, y, seat_z), 0.035, s * 1.5, wood, cfg.opacity)
              for y in np.linspace(-hy + 0.05, hy - 0.05, 3)]
-    back = [chain((-hx, -hy + 0.02, z), (hx, -hy + 0.02, z), 0.04, s * 1.5, wood, cfg.opacity) for z in (h + 0.12, h + 0.3)]
+    back = [chain((-hx, -hy + 0.02, z), (hx, -hy + 0.02, z), 0.04, s * 1.5, wood, cfg.opacity)
+            for z in (h + 0.12, h + 0.3)]
     legs = [chain((x, y, 0.0), (x, y, seat_z), 0.03, s, metal, cfg.opacity)
             for x in (-0.8 * hx, 0.8 * hx) for y in (-hy + 0.03, hy - 0.03)]
-    posts = [chain((x, -hy + 0.02, seat_z), (x, -hy + 0.02, h + 0.36), 0.03, s, metal, cfg.opacity) for x in (-0.8 * hx, 0.8 * hx)]
+    posts = [chain((x, -hy + 0.02, seat_z), (x, -hy + 0.02, h + 0.36), 0.03, s, metal, cfg.opacity)
+             for x in (-0.8 * hx, 0.8 * hx)]
     return Splats.cat(parts + back + legs + posts)
 
 

@@ -70,7 +70,8 @@ class RoutePlanner:
             cols.append(nb[ok])
             w.append(np.full(ok.sum(), np.hypot(di, dj) * layout.resolution))
         r, c, ww = np.concatenate(rows), np.concatenate(cols), np.concatenate(w)
-        self._graph = csr_matrix((np.concatenate([ww, ww]), (np.concatenate([r, c]), np.concatenate([c, r]))), shape=(len(idx), len(idx)))
+        self._graph = csr_matrix((np.concatenate([ww, ww]), (np.concatenate([r, c]), np.concatenate([c, r]))),
+                                 shape=(len(idx), len(idx)))
         self._centers = layout.cell_centers().reshape(-1, 2)
 
     def plan(self, start: np.ndarray, goal: np.ndarray) -> np.ndarray | None:
@@ -99,7 +100,8 @@ class RoutePlanner:
         """A start and goal on free cells, min..max apart, connected; raises if none is found."""
         free_cells = np.flatnonzero(self.free.ravel())
         if len(free_cells) < 2:
-            raise RuntimeError(f"layout seed {self.layout.seed} has no free walkable cells for clearance {self.cfg.clearance} m")
+            raise RuntimeError(f"layout seed {self.layout.seed} has no free walkable cells for clearance "
+                               f"{self.cfg.clearance} m")
         for _ in range(self.cfg.max_tries):
             a, b = self._centers[rng.choice(free_cells, size=2)]
             if not self.cfg.min_distance <= np.linalg.norm(b - a) <= self.cfg.max_distance:
@@ -109,8 +111,10 @@ class RoutePlanner:
                 continue
             route = resample_polyline(path, self.cfg.num_points)
             heading = route[min(2, len(route) - 1)] - route[0]
-            yaw = float(np.arctan2(heading[1], heading[0]) + rng.uniform(-self.cfg.start_yaw_noise, self.cfg.start_yaw_noise))
-            return Episode(a.astype(np.float32), yaw, b.astype(np.float32), route.astype(np.float32), polyline_length(path))
+            yaw = float(np.arctan2(heading[1], heading[0])
+                        + rng.uniform(-self.cfg.start_yaw_noise, self.cfg.start_yaw_noise))
+            return Episode(a.astype(np.float32), yaw, b.astype(np.float32), route.astype(np.float32),
+                           polyline_length(path))
         raise RuntimeError(
             f"no start/goal pair {self.cfg.min_distance}-{self.cfg.max_distance} m apart was found on layout seed "
             f"{self.layout.seed} in {self.cfg.max_tries} tries: lower route.min_distance or obstacle density"
@@ -118,7 +122,8 @@ class RoutePlanner:
 
     def _shortcut(self, pts: np.ndarray) -> np.ndarray:
         """Greedy string pulling: extend each straight piece while the next point stays in line of sight."""
-        keep = _string_pull(np.ascontiguousarray(pts, dtype=np.float64), self.free, self.layout.size / 2, self.layout.resolution)
+        keep = _string_pull(np.ascontiguousarray(pts, dtype=np.float64), self.free, self.layout.size / 2,
+                            self.layout.resolution)
         return pts[keep]
 
 

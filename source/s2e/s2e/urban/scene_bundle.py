@@ -13,8 +13,8 @@ bundle.yaml (format_version 1)::
     gaussians: scene.ply
     collision_mesh: collision.ply          # .ply or .obj
     alignment:                             # capture frame -> task frame: x_task = scale * R x + t
-      rotation: [[1,0,0],[0,1,0],[0,0,1]]  # or  quaternion: [w, x, y, z]  or  yaw_deg: 30  (one of them; none = identity)
-      translation: [0, 0, 0]
+      rotation: [[1,0,0],[0,1,0],[0,0,1]]  # or  quaternion: [w, x, y, z]  or  yaw_deg: 30  (one of them; none =
+      identity) translation: [0, 0, 0]
       scale: 1.0
     size: 50.0                             # side of the square tile in the task frame (m)
     grid_resolution: 0.25                  # optional, walkable grid cell (m)
@@ -97,7 +97,8 @@ class Alignment:
         return Alignment(self.rotation.T.copy(), -self.rotation.T @ self.translation / self.scale, 1.0 / self.scale)
 
     def as_yaml(self) -> dict:
-        return {"rotation": self.rotation.tolist(), "translation": self.translation.tolist(), "scale": float(self.scale)}
+        return {"rotation": self.rotation.tolist(), "translation": self.translation.tolist(),
+                "scale": float(self.scale)}
 
 
 @dataclass
@@ -184,7 +185,8 @@ def load_scene_bundle(path: str | Path, route_clearance: float | None = None) ->
     centre = vertices[faces].mean(axis=1)
     faces = faces[(np.abs(centre[:, :2]) <= size / 2 + 1e-3).all(axis=1)]  # walls on the tile edge stay
     if len(faces) == 0:
-        raise SceneBundleError(f"{spec_path}: no collision mesh triangle lies inside the {size} m tile after alignment; check alignment and size")
+        raise SceneBundleError(f"{spec_path}: no collision mesh triangle lies inside the {size} m tile after "
+                               "alignment; check alignment and size")
     to_tile = lambda pts: al.apply(pts)[:, :2]
     polygons = [to_tile(p) for p in spec["walkable"]["polygons"]]
     holes = [to_tile(p) for p in spec["walkable"]["holes"]]
@@ -194,11 +196,13 @@ def load_scene_bundle(path: str | Path, route_clearance: float | None = None) ->
         up = al.rotation.T[:, 2]  # the task frame's up axis in capture coordinates
         if spec["walkable"]["two_d"] and abs(up[2]) < 0.9:
             axis = "xyz"[int(np.abs(up).argmax())]
-            hint = (f"; the polygons are 2-D, and [x, y] means z = 0 in the capture frame, but this alignment's up axis is "
-                    f"capture {'-' if up[int(np.abs(up).argmax())] < 0 else '+'}{axis}: give [x, y, z] points on the ground")
+            hint = ("; the polygons are 2-D, and [x, y] means z = 0 in the capture frame, but this alignment's up "
+                    f"axis is capture {'-' if up[int(np.abs(up).argmax())] < 0 else '+'}{axis}: give [x, y, z] points "
+                    "on the ground")
         elif spec["walkable"]["two_d"]:
             hint = "; note that 2-D points [x, y] mean z = 0 in the capture frame"
-        raise SceneBundleError(f"{spec_path}: the walkable polygons cover no free cell of the tile after alignment{hint}")
+        raise SceneBundleError(f"{spec_path}: the walkable polygons cover no free cell of the tile after "
+                               f"alignment{hint}")
     if len(layout.walk_rects) == 0:
         raise SceneBundleError(f"{spec_path}: the walkable area has no part wide enough for a pedestrian")
     routes = []
@@ -231,10 +235,11 @@ def _check_upright(gaussians: GaussianScene, vertices: np.ndarray, low: float, a
         up = al.rotation.T[:, 2]
         k = int(np.abs(up).argmax())
         raise SceneBundleError(
-            f"{spec_path}: the alignment turns the scene upside down: {below} of {below + above} Gaussians off the ground "
-            f"lie below z = 0 and no collision geometry rises above it; the capture's up axis is the opposite of the one "
-            f"the alignment maps to +z (capture {'-' if up[k] < 0 else '+'}{'xyz'[k]}): rotate 180 degrees more about a "
-            f"horizontal axis (e.g. negate the last two rows of alignment.rotation) and negate translation's z")
+            f"{spec_path}: the alignment turns the scene upside down: {below} of {below + above} Gaussians off the "
+            "ground lie below z = 0 and no collision geometry rises above it; the capture's up axis is the opposite of "
+            f"the one the alignment maps to +z (capture {'-' if up[k] < 0 else '+'}{'xyz'[k]}): rotate 180 degrees "
+            "more about a horizontal axis (e.g. negate the last two rows of alignment.rotation) and negate "
+            "translation's z")
 
 
 def _check_route(route: BundleRoute, layout: UrbanLayout, index: int, spec_path: Path) -> None:
@@ -243,7 +248,8 @@ def _check_route(route: BundleRoute, layout: UrbanLayout, index: int, spec_path:
         outside = bool((np.abs(p) > layout.size / 2).any())
         ij = layout.cell_of(p)
         if outside or not layout.walkable[ij[0], ij[1]]:
-            where = "outside the tile" if outside else "not on the walkable area (outside the polygons or on a cell the collision mesh occupies)"
+            where = ("outside the tile" if outside
+                     else "not on the walkable area (outside the polygons or on a cell the collision mesh occupies)")
             raise SceneBundleError(f"{spec_path}: route {index} {name} {route.describe(p)} is {where}")
 
 
@@ -295,7 +301,8 @@ def parse_spec(raw, spec_path: Path | str = BUNDLE_FILE) -> dict:
         if not isinstance(polys, list) or (key == "polygons" and not polys):
             fail(f"walkable.{key} must be a {'non-empty ' if key == 'polygons' else ''}list of polygons")
         out["walkable"][key] = [_points(p, f"walkable.{key}[{i}]", fail, min_count=3) for i, p in enumerate(polys)]
-    out["walkable"]["two_d"] = any(len(q) == 2 for p in walk["polygons"] if isinstance(p, list) for q in p if isinstance(q, (list, tuple)))
+    out["walkable"]["two_d"] = any(len(q) == 2 for p in walk["polygons"] if isinstance(p, list) for q in p
+                                   if isinstance(q, (list, tuple)))
     routes = raw.get("routes") or []
     if not isinstance(routes, list):
         fail("routes must be a list of {start, goal, waypoints} mappings")
@@ -355,7 +362,8 @@ def _alignment(raw, fail) -> Alignment:
         rot = _array(raw["rotation"], "alignment.rotation", fail, shape=(3, 3))
         err = float(np.abs(rot @ rot.T - np.eye(3)).max())
         if err > 1e-4:
-            fail(f"alignment.rotation is not a rotation matrix (R R^T differs from the identity by {err:.3g}); put the scale in alignment.scale")
+            fail(f"alignment.rotation is not a rotation matrix (R R^T differs from the identity by {err:.3g}); put the "
+                 "scale in alignment.scale")
         if np.linalg.det(rot) < 0:
             fail("alignment.rotation is a reflection (determinant -1), not a rotation")
     elif "quaternion" in raw:
@@ -400,12 +408,14 @@ def save_scene_bundle(
         "collision_mesh": mesh_file,
         "alignment": alignment.as_yaml(),
         "size": float(size),
-        "walkable": {"polygons": [pts(p) for p in walkable], **({"holes": [pts(h) for h in holes]} if len(holes) else {})},
+        "walkable": {"polygons": [pts(p) for p in walkable],
+                     **({"holes": [pts(h) for h in holes]} if len(holes) else {})},
         "routes": [],
         **(extra or {}),
     }
     for r in routes:
-        start, goal, via = (r.start, r.goal, r.waypoints) if isinstance(r, BundleRoute) else (r[0], r[1], r[2] if len(r) > 2 else [])
+        start, goal, via = ((r.start, r.goal, r.waypoints) if isinstance(r, BundleRoute)
+                            else (r[0], r[1], r[2] if len(r) > 2 else []))
         spec["routes"].append({"start": pts(start), "goal": pts(goal), **({"waypoints": pts(via)} if len(via) else {})})
     parse_spec(spec, folder / BUNDLE_FILE)  # the writer never produces a bundle the loader rejects
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -444,13 +454,15 @@ def bundle_with_gaussians(folder: str | Path, gaussians: GaussianScene, out: str
     walk = raw["walkable"]
     extra = {k: raw[k] for k in ("grid_resolution", "obstacle_heights", "crop_margin", "route_distance") if k in raw}
     al = _alignment(raw.get("alignment") or {}, lambda msg: None)
-    return save_scene_bundle(out, name=raw["name"], gaussians=gaussians, vertices=vertices, faces=faces, size=raw["size"],
-                             walkable=walk["polygons"], holes=walk.get("holes") or [],
-                             routes=[(r["start"], r["goal"], r.get("waypoints") or []) for r in raw.get("routes") or []],
+    return save_scene_bundle(out, name=raw["name"], gaussians=gaussians, vertices=vertices, faces=faces,
+                             size=raw["size"], walkable=walk["polygons"], holes=walk.get("holes") or [],
+                             routes=[(r["start"], r["goal"], r.get("waypoints") or []) for r in raw.get("routes")
+                                     or []],
                              alignment=al, mesh_file=raw["collision_mesh"], extra=extra)
 
 
-def plan_bundle_route(planner: RoutePlanner, route: BundleRoute, index: int, max_snap: float = 1.5) -> tuple[np.ndarray, float]:
+def plan_bundle_route(planner: RoutePlanner, route: BundleRoute, index: int,
+                      max_snap: float = 1.5) -> tuple[np.ndarray, float]:
     """Reference route (resampled [num_points, 2]) and its length for one bundle route.
 
     The route is planned leg by leg through its waypoints with the task's planner. A point closer to
@@ -468,8 +480,9 @@ def plan_bundle_route(planner: RoutePlanner, route: BundleRoute, index: int, max
         d = np.linalg.norm(centers - p, axis=1) if len(centers) else np.array([np.inf])
         k = int(d.argmin())
         if d[k] > max_snap:
-            raise SceneBundleError(f"scene bundle route {index}: {route.describe(p)} is more than {max_snap} m from any cell "
-                                   f"with {_clearance_text(planner, route)}; move the point to a wider place or lower the clearance")
+            raise SceneBundleError(f"scene bundle route {index}: {route.describe(p)} is more than {max_snap} m from "
+                                   f"any cell with {_clearance_text(planner, route)}; move the point to a wider place "
+                                   "or lower the clearance")
         pts.append(centers[k])
     path = [pts[0]]
     for a, b in zip(pts[:-1], pts[1:]):
@@ -477,7 +490,8 @@ def plan_bundle_route(planner: RoutePlanner, route: BundleRoute, index: int, max
         if leg is None:
             raise SceneBundleError(f"scene bundle route {index}: no path with {_clearance_text(planner, route)} from "
                                    f"{route.describe(a)} to {route.describe(b)}; the robot needs passages about "
-                                   f"{2 * planner.cfg.clearance + planner.layout.resolution:.1f} m wide: widen the walkable area or move the route")
+                                   f"{2 * planner.cfg.clearance + planner.layout.resolution:.1f} m wide: widen the "
+                                   "walkable area or move the route")
         path.extend(leg[1:])
     path = np.asarray(path)
     return resample_polyline(path, planner.cfg.num_points).astype(np.float32), polyline_length(path)
@@ -516,10 +530,11 @@ def check_hosts_episodes(bundle: SceneBundle, route: RouteCfg) -> None:
     except RuntimeError:
         free = planner.free
         raise SceneBundleError(
-            f"{spec_path}: its walkable area holds no start and goal {route.min_distance:g}-{route.max_distance:g} m apart "
-            f"connected with {route.clearance:g} m clearance ({free.sum() * bundle.layout.resolution ** 2:.0f} m^2 clear of "
-            f"obstacles, {free_extent(free, bundle.layout.resolution):.1f} m across its largest part): give the bundle routes "
-            f"or a route_distance that fits (make_bundle_from_capture.py writes both), or a wider walkable area") from None
+            f"{spec_path}: its walkable area holds no start and goal {route.min_distance:g}-{route.max_distance:g} m "
+            f"apart connected with {route.clearance:g} m clearance ({free.sum() * bundle.layout.resolution ** 2:.0f} "
+            f"m^2 clear of obstacles, {free_extent(free, bundle.layout.resolution):.1f} m across its largest part): "
+            "give the bundle routes or a route_distance that fits (make_bundle_from_capture.py writes both), or a "
+            "wider walkable area") from None
 
 
 def free_extent(free: np.ndarray, resolution: float) -> float:
@@ -546,7 +561,8 @@ class BundleEpisodes:
         self.lengths = [length for _, length in planned]
 
     def sample(self, rng: np.random.Generator) -> tuple[int, Episode]:
-        """(route index, episode); the start yaw faces along the route, +- the planner's start_yaw_noise, as sampled episodes do."""
+        """(route index, episode); the start yaw faces along the route, +- the planner's start_yaw_noise, as sampled
+        episodes do."""
         k = int(rng.integers(len(self.routes)))
         route = self.routes[k]
         heading = route[min(2, len(route) - 1)] - route[0]

@@ -12,7 +12,8 @@ from .layout import CYLINDER, UrbanLayout
 GROUND_COLORS = np.array([[0.35, 0.35, 0.38], [0.78, 0.76, 0.72], [0.95, 0.95, 0.95], [0.55, 0.42, 0.36]])
 
 
-def draw_topdown(ax, layout: UrbanLayout, route=None, trajectory=None, pedestrians=None, robot=None, title: str | None = None):
+def draw_topdown(ax, layout: UrbanLayout, route=None, trajectory=None, pedestrians=None, robot=None,
+                 title: str | None = None):
     """Draw one block on a matplotlib axis (tile frame, metres)."""
     import matplotlib.patches as mpatches
 

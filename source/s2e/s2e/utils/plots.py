@@ -7,8 +7,8 @@ from pathlib import Path
 from .files import atomic_path
 
 
-def save_curves(path: str | Path, panels: dict[str, dict[str, tuple[list[float], list[float]]]], xlabel: str = "iteration",
-                title: str | None = None) -> Path:
+def save_curves(path: str | Path, panels: dict[str, dict[str, tuple[list[float], list[float]]]],
+                xlabel: str = "iteration", title: str | None = None) -> Path:
     """One subplot per panel; a panel maps a series label to (x, y). Panel names are the y labels."""
     import matplotlib
 

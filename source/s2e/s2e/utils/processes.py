@@ -65,8 +65,8 @@ def parallel_map(fn: Callable, jobs: Sequence[tuple], workers: int | None = None
                 proc.kill()
     failed = [proc.returncode for proc in procs if proc.returncode != 0]
     if failed:
-        raise RuntimeError(f"parallel_map: a worker running {fn.__module__}.{fn.__qualname__} exited with code {failed[0]} "
-                           "(its error is printed above)")
+        raise RuntimeError(f"parallel_map: a worker running {fn.__module__}.{fn.__qualname__} exited with code "
+                           f"{failed[0]} (its error is printed above)")
     out = [None] * len(jobs)
     for k, chunk in enumerate(chunks):
         out[k::workers] = chunk

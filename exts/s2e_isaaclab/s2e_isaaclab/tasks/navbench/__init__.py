@@ -12,6 +12,7 @@ for _robot in ROBOTS:
             disable_env_checker=True,
             kwargs={
                 "env_cfg_entry_point": f"{__name__}.navbench_env_cfg:{_task}{_robot}EnvCfg",
-                "s2e_rl_cfg_entry_point": f"s2e_isaaclab.tasks.urban.config.{_robot.lower()}.agents.rsl_rl_ppo_cfg:S2ERunnerCfg",
+                "s2e_rl_cfg_entry_point":
+                    f"s2e_isaaclab.tasks.urban.config.{_robot.lower()}.agents.rsl_rl_ppo_cfg:S2ERunnerCfg",
             },
         )

@@ -34,8 +34,8 @@ class NavBenchCommand(NavigationCommand):
         check_fingerprints(self.suite, {j: self.layouts[j] for j in range(len(self.suite.scenes))}, cfg.episode_file)
         episodes = self.suite.episodes
         if any(len(ep.route) != cfg.route.num_points for ep in episodes):
-            raise ValueError(f"{cfg.episode_file}: its routes do not have {cfg.route.num_points} points like the command's: "
-                             f"keep commands.nav.route.num_points at the file's")
+            raise ValueError(f"{cfg.episode_file}: its routes do not have {cfg.route.num_points} points like the "
+                             "command's: keep commands.nav.route.num_points at the file's")
         device = self.device
         self.queues = torch.as_tensor(queues, dtype=torch.long, device=device)
         """[E, Q] indices into suite.episodes of the episodes each env runs, in order."""
@@ -52,7 +52,8 @@ class NavBenchCommand(NavigationCommand):
             tag=torch.full((len(episodes),), -1, dtype=torch.long, device=device),
             crowd_seed=torch.as_tensor([ep.pedestrian_seed for ep in episodes], dtype=torch.long, device=device))
         """Every episode of the file as tensors."""
-        self._limit_steps = torch.as_tensor([int(round(ep.time_limit_s / env.step_dt)) for ep in episodes], device=device)
+        self._limit_steps = torch.as_tensor([int(round(ep.time_limit_s / env.step_dt)) for ep in episodes],
+                                            device=device)
         self._scene = torch.as_tensor([ep.scene for ep in episodes], dtype=torch.long, device=device)
 
     def _plan_episodes(self) -> None:

@@ -41,13 +41,15 @@ def episode_file(task: str, robot: str, split: str = DEFAULT_SPLIT) -> str:
 
 
 def make_navbench(cfg, suite: EpisodeSuite, task: str, path: str) -> None:
-    """Turn a post-initialized S2E-Urban robot cfg (its command a NavBenchCommandCfg) into the NavBench-GS task `task` over the episode file `path`
-    (the shipped one, or a user's: e.g. made for a scene bundle by make_navbench_episodes.py --scene_bundle)."""
+    """Turn a post-initialized S2E-Urban robot cfg (its command a NavBenchCommandCfg) into the NavBench-GS task `task`
+    over the episode file `path` (the shipped one, or a user's: e.g. made for a scene bundle by
+    make_navbench_episodes.py --scene_bundle)."""
     fix = "regenerate it with scripts/make_navbench_episodes.py"
     if suite.task != task:
         raise EpisodeFileError(f"{path} holds the episodes of {suite.task}, not {task}: {fix}")
     if suite.pedestrians[1] > MAX_PEDESTRIANS:
-        raise EpisodeFileError(f"{path}: up to {suite.pedestrians[1]} pedestrians, the scene holds {MAX_PEDESTRIANS}: {fix}")
+        raise EpisodeFileError(f"{path}: up to {suite.pedestrians[1]} pedestrians, the scene holds {MAX_PEDESTRIANS}: "
+                               f"{fix}")
     cfg.commands.nav.episode_file = str(path)
     cfg.commands.nav.route.num_points = len(suite.episodes[0].route)
     if cfg.content in ("pedestrians", "mixed"):

@@ -42,10 +42,11 @@ class AGDMActorCfg:
     checkpoint: str = ""
     """AGDM checkpoint to import ("": the bundled assets/agdm/agdm_wheeled.pt; train_ram.py --checkpoint sets it)."""
     strategy: str = "ram"
-    """ram (default) | decoder (decoder-only RL) | full (full-parameter PPO); SFT is pretrain_agdm.py init_checkpoint=..."""
+    """ram (default) | decoder (decoder-only RL) | full (full-parameter PPO); SFT is pretrain_agdm.py
+    init_checkpoint=..."""
     speed_std: float = 0.0
     """Per-mode spread of the executed speed scale (m/s) in the action density (0: the drawn mode's own
-    speed, not explored or trained: with a spread PPO mostly learned to drive faster and collide more)."""
+    speed, not explored or trained, so PPO changes which intent is followed rather than how fast; docs/rl.md)."""
     waypoint_std: float = 0.25
     """Fixed spread of every waypoint coordinate (normalized units) in the action density: with
     waypoint_noise=False the kernel that scores a drawn mode's mean (0: the checkpoint's predicted
@@ -71,7 +72,8 @@ class LossTermsCfg:
     says what they did). The one home of their defaults."""
 
     ref_kl_coef: float = 0.0
-    """> 0: adds ref_kl_coef * KL(policy || imported checkpoint) to the actor's loss (strategy ram; s2e.rl.reference_kl)."""
+    """> 0: adds ref_kl_coef * KL(policy || imported checkpoint) to the actor's loss (strategy ram;
+    s2e.rl.reference_kl)."""
     mode_label_coef: float = 0.0
     """> 0: every sample carries per-mode experience labels from the simulator's privileged state
     (s2e.nav.mode_labels) and mode_label_coef * cross-entropy(anchor scores, softmax(labels / T)) joins
@@ -111,7 +113,8 @@ class S2EPpoAlgorithmCfg(RslRlPpoAlgorithmCfg):
 
 
 def uses_mode_labels(algorithm: S2EPpoAlgorithmCfg) -> bool:
-    """Whether a run's samples need the per-mode experience labels (the ranking loss in PPO's update or its own phase)."""
+    """Whether a run's samples need the per-mode experience labels (the ranking loss in PPO's update or its own
+    phase)."""
     return algorithm.loss_terms.mode_label_coef > 0 or algorithm.loss_terms.mode_label_epochs > 0
 
 
@@ -122,7 +125,8 @@ class HeldOutCfg:
 
     enabled: bool = True
     seeds: list[int] = [4]
-    """Block seeds of the validation episodes (training uses its seed and the ones after it per process; 7-9 are the test blocks)."""
+    """Block seeds of the validation episodes (training uses its seed and the ones after it per process; 7-9 are the
+    test blocks)."""
     num_envs: int = 16
     episodes_per_env: int = 1
     every: int = 0
@@ -132,7 +136,9 @@ class HeldOutCfg:
 @configclass
 class S2ERunnerCfg(RslRlOnPolicyRunnerCfg):
     class_name = "s2e.rl.runner:S2ERunner"
-    num_steps_per_env = 64  # 1,024 samples per update at 16 envs: smaller batches let Adam drift the policy (docs/rl.md)
+    # 1,024 samples per update at 16 envs: in much smaller batches the gradient is mostly noise, which Adam still
+    # turns into full-size steps away from the pretrained policy (docs/rl.md)
+    num_steps_per_env = 64
     max_iterations = 10  # a first look on a CPU in ~5 minutes; real runs pass --max_iterations
     save_interval = 2
     init_at_random_ep_len = False  # random starting clocks would cut first episodes short and fake a rising SR

@@ -56,17 +56,18 @@ def _finalize_env(cfg) -> None:
         terrain.seed = nav.seed = int(cfg.seed)
     g, envs = nav.group_size, cfg.scene.num_envs
     if not isinstance(g, int) or g < 1 or envs % g:
-        raise SettingsError(f"env.commands.nav.group_size={g} must be >= 1 and divide the {envs} envs: choose a divisor of "
-                            "--num_envs")
+        raise SettingsError(f"env.commands.nav.group_size={g} must be >= 1 and divide the {envs} envs: choose a "
+                            "divisor of --num_envs")
     terrain.envs_per_block = g
     if getattr(nav, "episode_pool_size", 1) < 1:
-        raise SettingsError(f"env.commands.nav.episode_pool_size={nav.episode_pool_size}: plan at least 1 episode per env")
+        raise SettingsError(f"env.commands.nav.episode_pool_size={nav.episode_pool_size}: plan at least 1 episode per "
+                            "env")
     problem = held_out_appearance(cfg)
     if problem:
         raise SettingsError(problem)
     if getattr(terrain, "scene_bundle", None):
         terrain.route_clearance = nav.route.clearance
-        if not getattr(nav, "episode_file", None):  # episodes drawn on the bundle, not read from a file: can it host them?
+        if not getattr(nav, "episode_file", None):  # episodes drawn on the bundle, not read from a file: do they fit?
             from s2e.urban.scene_bundle import check_hosts_episodes, load_scene_bundle
 
             try:
@@ -102,8 +103,8 @@ def _finalize_agent(env_cfg, agent_cfg) -> None:
 
         if strategy == "sft":
             raise SettingsError("strategy sft is supervised, not PPO: collect expert demonstrations in the task "
-                                "(scripts/collect_demos.py) and fine-tune with scripts/pretrain_agdm.py init_checkpoint=<agdm.pt> "
-                                "(docs/rl.md)")
+                                "(scripts/collect_demos.py) and fine-tune with scripts/pretrain_agdm.py "
+                                "init_checkpoint=<agdm.pt> (docs/rl.md)")
         if strategy not in STRATEGIES:
             raise SettingsError(f"agent.actor.strategy={strategy}: choose one of {', '.join(STRATEGIES)}")
         agent_cfg.set_strategy(strategy)
@@ -111,8 +112,8 @@ def _finalize_agent(env_cfg, agent_cfg) -> None:
     if held_out is not None and held_out.enabled and (held_out.every < 0 or held_out.num_envs < 1
                                                       or held_out.episodes_per_env < 1 or not held_out.seeds):
         raise SettingsError(f"invalid held-out check settings (every={held_out.every}, num_envs={held_out.num_envs}, "
-                            f"episodes_per_env={held_out.episodes_per_env}, seeds={held_out.seeds}): every >= 0, the others >= 1, "
-                            "or agent.held_out.enabled=false")
+                            f"episodes_per_env={held_out.episodes_per_env}, seeds={held_out.seeds}): every >= 0, the "
+                            "others >= 1, or agent.held_out.enabled=false")
     terms = getattr(algorithm, "loss_terms", None)
     if terms is not None:  # same-start groups: the algorithm's size is the env's
         g, coef = terms.group_size, terms.group_advantage_coef
@@ -122,9 +123,10 @@ def _finalize_agent(env_cfg, agent_cfg) -> None:
         nav = getattr(env_cfg.commands, "nav", None)
         if nav is not None:
             if not isinstance(g, int) or g < 1 or env_cfg.scene.num_envs % g:
-                raise SettingsError(f"agent.algorithm.loss_terms.group_size={g} must be >= 1 and divide the {env_cfg.scene.num_envs} envs: "
-                                    "choose a divisor of --num_envs")
+                raise SettingsError(f"agent.algorithm.loss_terms.group_size={g} must be >= 1 and divide the "
+                                    f"{env_cfg.scene.num_envs} envs: choose a divisor of --num_envs")
             if nav.group_size not in (1, g):  # set on the env while the runner has its own size: say which one counts
-                raise SettingsError(f"env.commands.nav.group_size={nav.group_size} differs from agent.algorithm.loss_terms.group_size={g}: "
-                                    "with the S2E runner set agent.algorithm.loss_terms.group_size (the env's follows)")
+                raise SettingsError(f"env.commands.nav.group_size={nav.group_size} differs from "
+                                    f"agent.algorithm.loss_terms.group_size={g}: with the S2E runner set "
+                                    "agent.algorithm.loss_terms.group_size (the env's follows)")
             nav.group_size = g

@@ -166,7 +166,8 @@ class UrbanNavEnvCfg(ManagerBasedRLEnvCfg):
         self.episode_length_s = 90.0
         self.sim.device = default_device()
         self.sim.physics = NewtonCfg(
-            solver_cfg=MJWarpSolverCfg(njmax=120, nconmax=60, cone="pyramidal", impratio=1.0, integrator="implicitfast"),
+            solver_cfg=MJWarpSolverCfg(njmax=120, nconmax=60, cone="pyramidal", impratio=1.0,
+                                       integrator="implicitfast"),
             num_substeps=1,
         )
         apply_control_mode(self, self.control_mode)
@@ -212,7 +213,8 @@ def held_out_appearance(cfg: UrbanNavEnvCfg) -> str | None:
         return f"env.scene.camera.appearance={camera.appearance!r}: choose one of {', '.join(TRAINING_FAMILIES)}"
     if camera.appearance not in TRAINING_FAMILIES:
         return (f"env.scene.camera.appearance={camera.appearance!r} is held out for NavBench-GS: the S2E-Urban tasks "
-                f"use {', '.join(TRAINING_FAMILIES)}; score a policy on it with eval_navbench.py --split {camera.appearance}")
+                f"use {', '.join(TRAINING_FAMILIES)}; score a policy on it with eval_navbench.py --split "
+                f"{camera.appearance}")
     return None
 
 
@@ -251,7 +253,8 @@ def apply_control_mode(cfg: UrbanNavEnvCfg, mode: str) -> None:
     cfg.sim.render_interval = cfg.decimation
 
 
-def set_content(cfg: UrbanNavEnvCfg, content: str, obstacle_density: float = OBSTACLE_DENSITY, pedestrians: tuple[int, int] = PEDESTRIAN_COUNT) -> None:
+def set_content(cfg: UrbanNavEnvCfg, content: str, obstacle_density: float = OBSTACLE_DENSITY,
+                pedestrians: tuple[int, int] = PEDESTRIAN_COUNT) -> None:
     """Select the scene content: static obstacles and/or walking pedestrians."""
     if content not in CONTENTS:
         raise ValueError(f"content={content!r} is not one of {CONTENTS}")
@@ -260,4 +263,5 @@ def set_content(cfg: UrbanNavEnvCfg, content: str, obstacle_density: float = OBS
     with_pedestrians = content in ("pedestrians", "mixed")
     cfg.scene.terrain.layout.obstacles.density = obstacle_density if with_obstacles else 0.0
     cfg.commands.nav.pedestrians.count = pedestrians if with_pedestrians else (0, 0)
-    cfg.scene.pedestrians = pedestrian_pool(pedestrians[1], cfg.commands.nav.pedestrians.radius) if with_pedestrians else None
+    cfg.scene.pedestrians = (pedestrian_pool(pedestrians[1], cfg.commands.nav.pedestrians.radius) if with_pedestrians
+                             else None)

@@ -81,8 +81,8 @@ class WaypointNavAction(ActionTerm):
     def process_actions(self, actions: torch.Tensor):
         self._raw[:] = actions
         self.prev_cmd = self.cmd
-        self.cmd = waypoints_to_velocity(metric_waypoints(actions, self.ctrl), self.ctrl, max_lin_vel=self.spec.max_lin_vel,
-                                         max_ang_vel=self.spec.max_ang_vel)
+        self.cmd = waypoints_to_velocity(metric_waypoints(actions, self.ctrl), self.ctrl,
+                                         max_lin_vel=self.spec.max_lin_vel, max_ang_vel=self.spec.max_ang_vel)
         if self.velocity_override is not None:
             self.cmd = self.velocity_override.to(self.device).expand_as(self.cmd).clone()
         self._substep = 0
@@ -118,7 +118,8 @@ class WaypointNavAction(ActionTerm):
 
     def _go2_targets(self, command: torch.Tensor) -> torch.Tensor:
         d = self.robot.data
-        return self.loco.compute(command, d.root_ang_vel_b.torch, d.projected_gravity_b.torch, d.joint_pos.torch, d.joint_vel.torch, heading_velocity(self.robot))
+        return self.loco.compute(command, d.root_ang_vel_b.torch, d.projected_gravity_b.torch, d.joint_pos.torch,
+                                 d.joint_vel.torch, heading_velocity(self.robot))
 
     def _apply_base_velocity(self) -> None:
         """Step the first-order base model and hand its velocity to the physics step, which moves the base.

@@ -2,10 +2,10 @@
 
 An episode is a start and goal 10-40 m apart on the env's walkable area (on a scene bundle: its route_distance
 apart when it gives one; with routes: one of the bundle's routes) and its planned reference route; each env's
-first `episode_pool_size` episodes are planned at start-up and resets draw from them with tensor ops (s2e.urban.episode_pool). At
-reset the robot is placed at the start and the env's pedestrians are re-spawned (with `group_size` G > 1,
-envs g*G .. g*G+G-1 form a same-start group: their k-th episodes share start, goal and crowd placement,
-drawn from the seeds (seed, g, k); the terrain gives them one block). Every step it advances the
+first `episode_pool_size` episodes are planned at start-up and resets draw from them with tensor ops
+(s2e.urban.episode_pool). At reset the robot is placed at the start and the env's pedestrians are re-spawned (with
+`group_size` G > 1, envs g*G .. g*G+G-1 form a same-start group: their k-th episodes share start, goal and crowd
+placement, drawn from the seeds (seed, g, k); the terrain gives them one block). Every step it advances the
 pedestrians (social-force crowd), writes their kinematic bodies, and updates the geometric episode
 state the rewards, terminations and metrics read: route progress, arrival, collisions (the robot's
 footprint touching an obstacle, building, curb or pedestrian; counted once per contact).
@@ -61,22 +61,25 @@ class NavigationCommand(CommandTerm):
         self.origins = terrain.env_origins
         terrain.fix_mujoco_bounds()  # the solver exists now (managers are built after the simulation starts)
         self.spec: RobotSpec = cfg.robot
-        self._blocks, self._block_of_env = distinct_layouts(self.layouts)  # envs sharing a block: a scene bundle, NavBench-GS
+        # envs sharing a block: a scene bundle, NavBench-GS
+        self._blocks, self._block_of_env = distinct_layouts(self.layouts)
         self._block_clearance = [clearance_map(b) for b in self._blocks]
-        self.clearance = torch.stack([torch.as_tensor(self._block_clearance[b]) for b in self._block_of_env]).to(self.device)
+        self.clearance = torch.stack([torch.as_tensor(self._block_clearance[b])
+                                      for b in self._block_of_env]).to(self.device)
         bundle = getattr(terrain, "bundle", None)
         self.route_cfg = cfg.route if bundle is None else bundle_route_cfg(cfg.route, bundle)
         """cfg.route, with a scene bundle's start-goal distances when it gives them (its walkable area's extent)."""
         on_bundle = bundle is not None and bundle.routes and all(b is bundle.layout for b in self._blocks)
-        self.bundle_episodes = BundleEpisodes(RoutePlanner(self._blocks[0], self.route_cfg, self._block_clearance[0]), bundle.routes) \
+        self.bundle_episodes = BundleEpisodes(RoutePlanner(self._blocks[0], self.route_cfg, self._block_clearance[0]),
+                                              bundle.routes) \
             if on_bundle else None
         """Episodes come from the scene bundle's routes when it has some and no obstacles were spawned on it (None:
         sampled on the walkable area)."""
         self.bundle_route = torch.full((self.num_envs,), -1, dtype=torch.long, device=self.device)
         """Index of each env's current bundle route (-1 when episodes are sampled)."""
         self.footprints, self.footprint_valid = terrain.footprints()
-        self.crowd = PedestrianCrowd(self.layouts, [collision_footprints(l) for l in self.layouts], cfg.pedestrians, self.device,
-                                     seed=cfg.seed, robot_radius=self.spec.radius)
+        self.crowd = PedestrianCrowd(self.layouts, [collision_footprints(l) for l in self.layouts], cfg.pedestrians,
+                                     self.device, seed=cfg.seed, robot_radius=self.spec.radius)
         self.pedestrian_asset = env.scene[cfg.pedestrian_asset] if cfg.pedestrians.count[1] > 0 else None
         n, k = self.num_envs, cfg.route.num_points
         self.routes = torch.zeros(n, k, 2, device=self.device)
@@ -91,7 +94,8 @@ class NavigationCommand(CommandTerm):
         """Finished episodes (one dict of arrays per reset batch), newest last, for scripts and evaluation."""
 
     def __str__(self) -> str:
-        return f"NavigationCommand: route {self.route_cfg.min_distance}-{self.route_cfg.max_distance} m, pedestrians {self.cfg.pedestrians.count}"
+        return (f"NavigationCommand: route {self.route_cfg.min_distance}-{self.route_cfg.max_distance} m, "
+                f"pedestrians {self.cfg.pedestrians.count}")
 
     # -- state shared with the MDP terms ------------------------------------------------------------
 
@@ -131,7 +135,8 @@ class NavigationCommand(CommandTerm):
         ids = self._as_ids(env_ids)
         s = self.state
         success, rc, ct = self._episode_metrics(ids)
-        self.metrics["success"][ids], self.metrics["route_completion"][ids], self.metrics["collisions"][ids] = success, rc, ct
+        self.metrics["success"][ids], self.metrics["route_completion"][ids] = success, rc
+        self.metrics["collisions"][ids] = ct
         ran = s.steps[ids] > 0
         if ran.any():
             done = ids[ran]
@@ -162,7 +167,8 @@ class NavigationCommand(CommandTerm):
 
     def _as_ids(self, env_ids) -> torch.Tensor:
         if env_ids is None or isinstance(env_ids, slice):
-            return torch.arange(self.num_envs, device=self.device)[env_ids if isinstance(env_ids, slice) else slice(None)]
+            return torch.arange(self.num_envs, device=self.device)[env_ids if isinstance(env_ids, slice)
+                                                                   else slice(None)]
         return torch.as_tensor(env_ids, device=self.device, dtype=torch.long)
 
     def _plan_episodes(self) -> EpisodePool | None:
@@ -206,7 +212,8 @@ class NavigationCommand(CommandTerm):
             quat_xyzw_from_yaw(ep.start_yaw),
         ], dim=-1)
         self.robot.write_root_pose_to_sim_index(root_pose=pose, env_ids=ids)
-        self.robot.write_root_velocity_to_sim_index(root_velocity=torch.zeros(len(ids), 6, device=self.device), env_ids=ids)
+        self.robot.write_root_velocity_to_sim_index(root_velocity=torch.zeros(len(ids), 6, device=self.device),
+                                                    env_ids=ids)
         default_q = self.robot.data.default_joint_pos.torch[ids]
         self.robot.write_joint_state_to_sim_index(position=default_q, velocity=torch.zeros_like(default_q), env_ids=ids)
         self.state.reset(ids, ep.start, self.routes[ids])
@@ -237,7 +244,8 @@ class NavigationCommand(CommandTerm):
     def _update_metrics(self):
         """Keep the metrics current, so that they can be read mid-episode too."""
         ids = slice(None)
-        self.metrics["success"][:], self.metrics["route_completion"][:], self.metrics["collisions"][:] = self._episode_metrics(ids)
+        success, rc, ct = self._episode_metrics(ids)
+        self.metrics["success"][:], self.metrics["route_completion"][:], self.metrics["collisions"][:] = success, rc, ct
 
     def _write_pedestrians(self) -> None:
         """Move the pedestrians' kinematic bodies to the crowd state (inactive ones parked underground)."""
@@ -245,7 +253,8 @@ class NavigationCommand(CommandTerm):
             return
         e, p = self.crowd.pos.shape[:2]
         pos = self.crowd.pos + self.origins[:, None, :2]
-        z = torch.where(self.crowd.active, torch.full((e, p), self.cfg.pedestrian_height / 2, device=self.device), torch.full((e, p), -5.0, device=self.device))
+        z = torch.where(self.crowd.active, torch.full((e, p), self.cfg.pedestrian_height / 2, device=self.device),
+                        torch.full((e, p), -5.0, device=self.device))
         pose = torch.cat([pos, z[..., None], quat_xyzw_from_yaw(self.crowd.heading)], dim=-1)
         vel = torch.zeros(e, p, 6, device=self.device)
         vel[..., :2] = self.crowd.vel * self.crowd.active[..., None]
@@ -274,7 +283,8 @@ class NavigationCommandCfg(CommandTermCfg):
     more distinct episodes per env and take longer to start (~1 ms of planning per episode on a CPU core)."""
     group_size: int = 1
     """Envs per same-start group (see the module docstring; the task's finalize gives the terrain the same
-    envs_per_block, and sets this from agent.algorithm.loss_terms.group_size for the S2E runner). 1: each env draws its own episodes."""
+    envs_per_block, and sets this from agent.algorithm.loss_terms.group_size for the S2E runner). 1: each env draws
+    its own episodes."""
     episode_log_size: int = 4096
     """Reset batches kept in `episode_log` (bounded so that long training runs do not grow memory)."""
     resampling_time_range: tuple[float, float] = (1.0e9, 1.0e9)

@@ -10,7 +10,8 @@ from isaaclab.managers import SceneEntityCfg
 
 from .navigation_command import heading_velocity
 
-__all__ = ["goal_in_robot_frame", "route_guidance", "base_velocity_2d", "last_velocity_command", "privileged_navigation", "rgb_history", "depth_history"]
+__all__ = ["goal_in_robot_frame", "route_guidance", "base_velocity_2d", "last_velocity_command",
+           "privileged_navigation", "rgb_history", "depth_history"]
 
 
 def _nav(env, command_name: str):
