@@ -47,15 +47,11 @@ def main() -> None:
 
     from s2e.models.checkpoint import CheckpointError, load_checkpoint
     from s2e_isaaclab.evaluation.closed_loop import run_episodes
-    from s2e_isaaclab.paths import BUNDLED_CHECKPOINT, asset_path
     from s2e_isaaclab.tasks.urban.urban_env_cfg import route_lookahead, set_route_lookahead
+    from s2e_isaaclab.utils.checkpoints import agdm_checkpoint
     from s2e_isaaclab.utils.nav_policies import AGDMPolicy
 
-    if args.checkpoint is None:
-        try:
-            args.checkpoint = asset_path(BUNDLED_CHECKPOINT)
-        except FileNotFoundError as err:
-            raise UserError(str(err)) from None
+    args.checkpoint = agdm_checkpoint(args.checkpoint)
 
     try:
         model, meta = load_checkpoint(args.checkpoint)

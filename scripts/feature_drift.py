@@ -38,10 +38,10 @@ def main() -> None:
     from s2e.navbench.views import ViewCfg, split_views
     from s2e.utils.files import write_json_atomic, write_text_atomic
     from s2e_isaaclab.evaluation.models import load_policy
-    from s2e_isaaclab.paths import BUNDLED_CHECKPOINT, asset_path
     from s2e_isaaclab.tasks.navbench.navbench_env_cfg import episode_file
+    from s2e_isaaclab.utils.checkpoints import agdm_checkpoint
 
-    reference, _ = load_policy(args.reference or asset_path(BUNDLED_CHECKPOINT))
+    reference, _ = load_policy(agdm_checkpoint(args.reference, flag="--reference"))
     cfg = reference.cfg
     frames = split_views(load_suite(episode_file("Empty", "Wheeled", args.split)),
                          ViewCfg(height=cfg.image_size[0], width=cfg.image_size[1]),

@@ -38,7 +38,7 @@ AGENT_ENTRY_POINT = "s2e_rl_cfg_entry_point"
 def resolve_policy_file(args: argparse.Namespace, experiment_name: str) -> tuple[Path, Path, Path]:
     """(policy file, folder of the plays, folder of the export): --checkpoint, else the run found by --load_run /
     --load_checkpoint."""
-    from s2e.rl.run_folders import RunNotFoundError, find_run_checkpoint
+    from s2e_isaaclab.utils.checkpoints import RUN_LOGS, run_checkpoint
 
     if args.checkpoint is not None:
         path = Path(args.checkpoint)
@@ -46,12 +46,8 @@ def resolve_policy_file(args: argparse.Namespace, experiment_name: str) -> tuple
             raise UserError(f"policy file {path} not found: pass an AGDM checkpoint, a shipped policy or a "
                             "model_<it>.pt, or leave --checkpoint out to play the newest run")
         return path, Path("logs/play") / path.stem, Path("logs/play") / path.stem / "exported"
-    log_root = Path("logs/rsl_rl") / experiment_name
-    try:
-        path = find_run_checkpoint(log_root.resolve(), args.load_run, args.load_checkpoint)
-    except RunNotFoundError as err:
-        raise UserError(f"no trained run to play: {err}; train one with scripts/train_ram.py "
-                        f"--task {args.task}") from None
+    path = run_checkpoint(RUN_LOGS / experiment_name, args.load_run, args.load_checkpoint,
+                          f"no trained run to play: {{err}}; train one with scripts/train_ram.py --task {args.task}")
     return path, path.parent / "play", path.parent / "exported"
 
 

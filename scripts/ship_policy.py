@@ -37,9 +37,9 @@ def main() -> None:
         raise UserError(f"{args.model} not found: pass a model_<it>.pt of a train_ram.py run")
     from s2e.rl.runner import RunnerCheckpointError
     from s2e.rl.trained_policy import ship_policy
-    from s2e_isaaclab.paths import BUNDLED_CHECKPOINT, asset_path
+    from s2e_isaaclab.utils.checkpoints import agdm_checkpoint
 
-    agdm = Path(args.agdm) if args.agdm else Path(asset_path(BUNDLED_CHECKPOINT))
+    agdm = Path(agdm_checkpoint(args.agdm, flag="--agdm"))
     held_out = None
     if args.comparison:
         try:

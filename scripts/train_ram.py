@@ -21,13 +21,12 @@ import argparse
 import os
 import shutil
 from datetime import datetime
-from pathlib import Path
 
 import torch
 
 from s2e_isaaclab.paths import default_device
+from s2e_isaaclab.utils.checkpoints import RUN_LOGS, agdm_checkpoint, run_checkpoint
 from s2e_isaaclab.utils.cli import (
-    RUN_CHECKPOINT_PATTERN,
     UserError,
     add_env_args,
     build_cfgs,
@@ -65,21 +64,6 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
                              "at the end)")
 
 
-def resolve_agdm_checkpoint(path: str | None, agent_cfg) -> str:
-    from s2e_isaaclab.paths import BUNDLED_CHECKPOINT, asset_path
-
-    path = path or agent_cfg.actor.checkpoint
-    if path:
-        if not Path(path).is_file():
-            raise UserError(f"AGDM checkpoint {path} not found: pass --checkpoint <file.pt> (e.g. "
-                            "logs/pretrain/<run>/agdm.pt) or leave it out for the bundled one")
-        return str(Path(path).resolve())
-    try:
-        return asset_path(BUNDLED_CHECKPOINT)
-    except FileNotFoundError as err:
-        raise UserError(str(err)) from None
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_env_args(parser, default_task="S2E-Urban-Quadruped")
@@ -99,7 +83,7 @@ def main() -> None:
     from s2e.models.checkpoint import CheckpointError, load_checkpoint
     from s2e.rl.curves import save_run_curves
     from s2e.rl.observation_env import AGDMObservationEnv
-    from s2e.rl.run_folders import RunNotFoundError, check_run_name, find_run_checkpoint
+    from s2e.rl.run_folders import check_run_name
     from s2e.rl.runner import RunnerCheckpointError, S2ERunner
     from s2e_isaaclab.evaluation.compare import DEFAULT_CACHE, EpisodeSet
     from s2e_isaaclab.tasks.urban.agents import uses_mode_labels
@@ -132,7 +116,7 @@ def main() -> None:
     except ValueError as err:
         raise UserError(f"--run_name: {err}") from None
     agent_cfg.seed = args.seed
-    agent_cfg.actor.checkpoint = resolve_agdm_checkpoint(args.checkpoint, agent_cfg)
+    agent_cfg.actor.checkpoint = agdm_checkpoint(args.checkpoint or agent_cfg.actor.checkpoint)
     finalize_cfgs(env_cfg, agent_cfg)  # again, with the flags above
     held_out = agent_cfg.held_out
     try:
@@ -143,14 +127,11 @@ def main() -> None:
     if mismatch:
         raise UserError(mismatch)
 
-    log_root = ensure_writable(Path("logs/rsl_rl") / agent_cfg.experiment_name, "log")
+    log_root = ensure_writable(RUN_LOGS / agent_cfg.experiment_name, "log")
     resume_path = None
     if args.resume:
-        try:
-            resume_path = find_run_checkpoint(log_root.resolve(), args.load_run or ".*",
-                                              args.load_checkpoint or RUN_CHECKPOINT_PATTERN)
-        except RunNotFoundError as err:
-            raise UserError(f"nothing to resume under {log_root}: {err}") from None
+        resume_path = run_checkpoint(log_root, args.load_run, args.load_checkpoint,
+                                     f"nothing to resume under {log_root}: {{err}}")
     run = datetime.now().strftime("%Y-%m-%d_%H-%M-%S") + (f"_{agent_cfg.run_name}" if agent_cfg.run_name else "")
     log_dir = log_root / run
 
