@@ -34,11 +34,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from s2e.pretrain.dataset import DatasetError
+from s2e.pretrain.dataset import DatasetError, DatasetMeta
 from s2e.pretrain.dataset_writer import DatasetWriter, FolderNotEmptyError, prepare_folder, write_meta
 from s2e_isaaclab.utils.cli import UserError, add_env_args, make_env, run_main
-
-FORMAT = "gnm"
 
 
 def main() -> None:
@@ -130,27 +128,16 @@ def main() -> None:
                "frame_pose_offset_m": round(max_offset, 5), "created": created,
                "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])}
         runs = list(existing.get("runs", [])) + [run]
-        write_meta(out, {
-            "format": FORMAT,
-            "frame_dt": frame_dt,
-            "metric_scale": 1.0,
-            "pose_frame": "env tile frame: x, y (m), yaw (rad, about z, 0 = +x)",
-            "task": args.task,
-            "robot": nav.spec.name,
-            "control_mode": cfg.control_mode,
-            "content": sorted({r["content"] for r in runs}) if len(runs) > 1 else cfg.content,
-            "camera": {"width": cam.width, "height": cam.height, "hfov_deg": cam.hfov_deg, "pitch_deg": cam.pitch_deg,
-                       "offset_pos": list(cam.offset_pos), "body": cam.prim_path.rsplit("/", 1)[-1]},
-            "expert": {"speed": expert_cfg.speed, "avoid_pedestrians": expert_cfg.avoid_pedestrians},
-            "perturbation": {"prob": perturb_cfg.prob, "steps": perturb_cfg.steps, "angle": perturb_cfg.angle,
-                             **({"policy": str(args.policy)} if args.policy else {})},
-            "start_yaw_noise": cfg.commands.nav.route.start_yaw_noise,
-            "keep_collisions": args.keep_collisions,
-            "min_episode_frames": args.min_episode_frames,
-            "frames": sum(r["frames"] for r in runs),
-            "trajectories": sum(r["trajectories"] for r in runs),
-            "runs": runs,
-        })
+        write_meta(out, DatasetMeta(
+            frame_dt=frame_dt, task=args.task, robot=nav.spec.name, control_mode=cfg.control_mode,
+            content=sorted({r["content"] for r in runs}) if len(runs) > 1 else cfg.content,
+            camera={"width": cam.width, "height": cam.height, "hfov_deg": cam.hfov_deg, "pitch_deg": cam.pitch_deg,
+                    "offset_pos": list(cam.offset_pos), "body": cam.prim_path.rsplit("/", 1)[-1]},
+            expert={"speed": expert_cfg.speed, "avoid_pedestrians": expert_cfg.avoid_pedestrians},
+            perturbation={"prob": perturb_cfg.prob, "steps": perturb_cfg.steps, "angle": perturb_cfg.angle,
+                          **({"policy": str(args.policy)} if args.policy else {})},
+            start_yaw_noise=cfg.commands.nav.route.start_yaw_noise, keep_collisions=args.keep_collisions,
+            min_episode_frames=args.min_episode_frames, runs=runs))
 
     print(f"[collect] {args.task}: {num_envs} envs, content={cfg.content}, mode={cfg.control_mode}, "
           f"camera {cam.width}x{cam.height}, frame_dt {frame_dt} s -> {out}", flush=True)

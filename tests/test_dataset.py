@@ -377,14 +377,15 @@ def test_writer_round_trip_through_the_reader(tmp_path):
     # env 1: 2 < 3 frames
     assert writer.kept_in_progress(np.array([0, 1])) == 4 and writer.kept_in_progress(np.array([1, 0])) == 0
     writer.close(np.zeros(2, dtype=int))
-    write_meta(root, {"frame_dt": 0.25, "task": "tiny"})
+    meta = _meta(0.25, [{"frames": 15, "trajectories": 4}])
+    write_meta(root, meta)
     # env 0: steps 0-4 (success), 5-7 (3 frames), 8-11 (truncated); env 1: 0-6 collided (dropped), 7-9, 10-11 (short)
     expected = {"traj_3_0_0": (0, 0, 5, True, False), "traj_3_0_1": (0, 5, 8, False, False),
                 "traj_3_0_2": (0, 8, 12, False, True), "traj_3_1_1": (1, 7, 10, False, False)}
     assert writer.counts == {"frames": 15, "trajectories": 4, "truncated": 1, "dropped_collision": 1,
                              "dropped_short": 1, "episodes": 4, "successes": 1}
     assert sorted(p.name for p in root.iterdir()) == sorted([*expected, "dataset.yaml"])
-    assert read_meta(root) == {"frame_dt": 0.25, "task": "tiny"}
+    assert read_meta(root) == meta.to_dict() and read_meta(root)["frames"] == 15  # the schema's keys, totals added
 
     ds = GNMDataset(cfg(root, num_waypoints=1, waypoint_dt=0.25, goal_range=(0, 0)))
     assert ds.trajectories == sorted(expected)
@@ -403,6 +404,14 @@ def test_writer_round_trip_through_the_reader(tmp_path):
             assert np.abs(back - frames[a + f, env]).max() <= 4, (name, f)
 
 
+def _meta(frame_dt: float, runs: list[dict]):
+    from s2e.pretrain.dataset import DatasetMeta
+
+    return DatasetMeta(frame_dt=frame_dt, task="tiny", robot="wheeled", control_mode="base", content="empty",
+                       camera={"width": SIZE, "height": SIZE}, expert={"speed": 0.8}, perturbation={},
+                       start_yaw_noise=0.0, keep_collisions=False, min_episode_frames=3, runs=runs)
+
+
 def test_writer_folder_checks(tmp_path):
     from s2e.pretrain.dataset_writer import FolderNotEmptyError, prepare_folder, write_meta
 
@@ -412,8 +421,9 @@ def test_writer_folder_checks(tmp_path):
     root = tmp_path / "demos"
     (root / ".tmp_traj_0_0_0").mkdir(parents=True)  # left by a killed run
     (root / "traj_0_0_0").mkdir()
-    write_meta(root, {"frame_dt": 0.1, "runs": [{"seed": 0}]})
+    meta = _meta(0.1, [{"seed": 0, "frames": 3, "trajectories": 1}])
+    write_meta(root, meta)
     with pytest.raises(FolderNotEmptyError, match=r"is not empty \(2 entries\)"):
         prepare_folder(root, append=False)
-    assert prepare_folder(root, append=True) == {"frame_dt": 0.1, "runs": [{"seed": 0}]}
+    assert prepare_folder(root, append=True) == meta.to_dict()
     assert not (root / ".tmp_traj_0_0_0").exists()

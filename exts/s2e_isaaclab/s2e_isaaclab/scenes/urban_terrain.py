@@ -4,7 +4,8 @@ Isaac Lab's terrain importer is the scene entity that owns static world geometry
 origins; this subclass generates one `s2e.urban` layout per env (seed + env index, so the same seed
 gives the same blocks), authors one ground collider under all tiles, gives Newton each block's curbs,
 building facades, street furniture and static obstacles as static shapes of that env's own world, and
-keeps the layouts for the MDP terms.
+keeps the layouts for the MDP terms. All of it is collision geometry only (no VISIBLE flag, USD purpose `guide`):
+viewers draw it only with their collision shapes, since the world one looks at is the Gaussian splats.
 
 Why each env's own world: static colliders outside the env namespaces become global shapes that every
 world carries, so every world would hold every block and memory and collision work would grow with the
@@ -149,6 +150,7 @@ class UrbanTerrainImporter(TerrainImporter):
                 cfg.collision_group = builder.shape_collision_group[ground]
                 cfg.mu = builder.shape_material_mu[ground]
                 cfg.gap, cfg.margin = builder.shape_gap[ground], builder.shape_margin[ground]
+                cfg.is_visible = False  # collision geometry only: viewers draw it with their collision shapes
                 shared["cfg"] = cfg
             cfg = shared["cfg"]
             ox, oy = float(origins[world][0]), float(origins[world][1])
@@ -258,6 +260,14 @@ def _static_box(stage, path: str, center, size, yaw: float) -> None:
     cube.AddOrientOp().Set(Gf.Quatf(math.cos(yaw / 2), 0.0, 0.0, math.sin(yaw / 2)))
     cube.AddScaleOp().Set(Gf.Vec3f(*map(float, size)))
     UsdPhysics.CollisionAPI.Apply(cube.GetPrim())
+    _collision_only(cube)
+
+
+def _collision_only(gprim) -> None:
+    """Mark a collider as collision geometry, not something to look at (USD purpose `guide`): Newton then gives its
+    shape no VISIBLE flag, and its viewers (Isaac Lab's viser visualizer among them) draw it only with the collision
+    shapes. What the robot sees, and the live view shows, is the Gaussian-splat world."""
+    UsdGeom.Imageable(gprim.GetPrim()).CreatePurposeAttr(UsdGeom.Tokens.guide)
 
 
 def _static_mesh(stage, path: str, vertices: np.ndarray, faces: np.ndarray) -> None:
@@ -269,6 +279,7 @@ def _static_mesh(stage, path: str, vertices: np.ndarray, faces: np.ndarray) -> N
     mesh.CreateSubdivisionSchemeAttr(UsdGeom.Tokens.none)
     UsdPhysics.CollisionAPI.Apply(mesh.GetPrim())
     UsdPhysics.MeshCollisionAPI.Apply(mesh.GetPrim()).CreateApproximationAttr(UsdPhysics.Tokens.none)
+    _collision_only(mesh)
 
 
 @configclass

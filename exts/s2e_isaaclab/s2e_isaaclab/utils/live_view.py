@@ -1,11 +1,14 @@
 """The S2E live view: what Isaac Lab's viser visualizer cannot show, in the same browser page.
 
-Isaac Lab's viser visualizer draws Newton's colliders; the robot sees a Gaussian-splat world. This env wrapper adds
-to the same viser server (or its own, when none runs) one env's world in its tile frame: the Gaussian splats
+Isaac Lab's viser visualizer draws Newton's model; the robot sees a Gaussian-splat world. This env wrapper adds
+to the same viser server (or its own, when none runs) one env's world in its tile frame (the node /s2e, placed at the
+env's origin, where Isaac Lab's visualizer draws that env): the Gaussian splats
 (sent once per selected env), the robot, the pedestrians (each figure sent once, then only its pose), the reference
 route and the goal, the robot's newest camera frame (in the sidebar and on its camera frustum) and, when a script hands
 it the policy's plan (show_plan), every mode's waypoints faintly and the top-scored mode bold. The sidebar picks the
-env and pauses the simulation. After each step it sends poses and the camera frame, at most every `min_interval_s`
+env, pauses the simulation and shows or hides Newton's colliders (hidden by default: S2E's colliders are collision-only
+shapes, which Newton's viewer draws only with its collision shapes, so one sees the splat world and the robot's
+drawn shapes). After each step it sends poses and the camera frame, at most every `min_interval_s`
 of wall time, so that watching costs the simulation little (docs/live_view.md has the measured cost).
 """
 
@@ -30,18 +33,53 @@ ROOT = "/s2e"
 ROUTE_COLOR, GOAL_COLOR, ROBOT_COLOR, PLAN_COLOR = (40, 110, 255), (20, 200, 60), (255, 140, 0), (255, 30, 30)
 
 
-def isaaclab_viser_server():
-    """The viser server of Isaac Lab's viser visualizer in this process's simulation, or None."""
+def isaaclab_viser_viewer():
+    """Newton's viser viewer inside Isaac Lab's viser visualizer in this process's simulation, or None."""
     import viser
 
     from isaaclab.sim import SimulationContext
 
     sim = SimulationContext.instance()
     for visualizer in getattr(sim, "_visualizers", ()) if sim is not None else ():
-        server = getattr(getattr(visualizer, "_viewer", None), "_server", None)
-        if isinstance(server, viser.ViserServer):
-            return server
+        viewer = getattr(visualizer, "_viewer", None)
+        if isinstance(getattr(viewer, "_server", None), viser.ViserServer):
+            return viewer
     return None
+
+
+COLLISION_LABEL = "Collision"
+"""Label of Isaac Lab's own checkbox for Newton's collision shapes (its sidebar's "Visualization Markers" folder)."""
+
+
+def add_collider_toggle(server, viewer, initial: bool = False):
+    """A "show colliders" checkbox (in the current GUI folder) that shows or hides Newton's collision shapes in the
+    viewer, through the viewer's own flag `show_collision`, set to `initial` now; Isaac Lab's "Collision" checkbox,
+    when the page has one, follows it and drives it. Returns the checkbox.
+
+    S2E's colliders (the blocks' static boxes and cylinders, the ground, the captured scenes' collision meshes and the
+    pedestrians' capsules) are collision-only shapes (no VISIBLE flag; see scenes/urban_terrain.py), so Newton's viewer
+    draws them only with its collision shapes; the robot's shapes (visual meshes, or colliders that are drawn too, as
+    the wheeled robot's are) stay drawn."""
+    import viser
+
+    box = server.gui.add_checkbox("show colliders", initial_value=initial,
+                                  hint="Newton's collision geometry (the blocks, obstacles, pedestrian capsules and "
+                                       "the robot's colliders) over the splats")
+    # viser keeps no public list of inputs
+    theirs = [h for h in list(server.gui._gui_input_handle_from_uuid.values())
+              if isinstance(h, viser.GuiCheckboxHandle) and h.label == COLLISION_LABEL and h is not box]
+
+    def show(value: bool) -> None:
+        viewer.show_collision = bool(value)
+        for handle in (box, *theirs):
+            if handle.value != value:
+                handle.value = value  # runs its callbacks, which find the value already set
+
+    box.on_update(lambda event: show(event.target.value))
+    for handle in theirs:
+        handle.on_update(lambda event: show(event.target.value))
+    show(initial)
+    return box
 
 
 def splat_arrays(scene: GaussianScene) -> dict[str, np.ndarray]:
@@ -66,13 +104,15 @@ class LiveView(gym.Wrapper):
     """The env, with its world shown in viser and updated after every step (see module docstring)."""
 
     def __init__(self, env: gym.Env, server=None, port: int = 8080, min_interval_s: float = 0.1, env_id: int = 0,
-                 host: str = "127.0.0.1"):
+                 host: str = "127.0.0.1", show_colliders: bool = False):
         super().__init__(env)
         import viser
 
         base = env.unwrapped
         self.base, self.nav = base, base.command_manager.get_term("nav")
-        self.server = server or isaaclab_viser_server() or viser.ViserServer(host=host, port=port, verbose=False)
+        viewer = isaaclab_viser_viewer() if server is None else None
+        self.server = (server or (viewer._server if viewer is not None else None)
+                       or viser.ViserServer(host=host, port=port, verbose=False))
         self.camera = base.scene.sensors.get("camera")
         self.origins = self.nav.origins
         self.min_interval_s, self.frames = min_interval_s, 0
@@ -91,11 +131,17 @@ class LiveView(gym.Wrapper):
             self.env_slider = gui.add_slider("env", min=0, max=max(base.num_envs - 1, 1), step=1, initial_value=env_id,
                                              disabled=base.num_envs == 1)
             self.pause = gui.add_checkbox("pause simulation", initial_value=False)
+            # Newton's colliders hide the splat facades: hidden until asked for (None: no Newton viewer on the page)
+            self.colliders = add_collider_toggle(self.server, viewer, initial=show_colliders) \
+                if viewer is not None else None
             self.status = gui.add_markdown("")
             self.image = gui.add_image(np.zeros((8, 8, 3), np.uint8), label="robot camera", format="jpeg") \
                 if self.camera is not None else None
         self.env_slider.on_update(lambda _: self._select(int(self.env_slider.value)))
         spec = self.nav.spec
+        # the selected env's tile frame, at its origin in the world: where Isaac Lab's visualizer draws that env's
+        # bodies and colliders
+        self.tile = scene.add_frame(ROOT, show_axes=False)
         self.robot = scene.add_frame(f"{ROOT}/robot", axes_length=2.0 * spec.radius, axes_radius=0.03)
         scene.add_box(f"{ROOT}/robot/body", color=ROBOT_COLOR, dimensions=(2.0 * spec.radius, 1.4 * spec.radius, 0.3))
         self.frustum = None
@@ -133,6 +179,7 @@ class LiveView(gym.Wrapper):
                 return
             self.env_id = env_id
             scene = self.server.scene
+            self.tile.position = tuple(float(v) for v in self.origins[env_id].cpu())
             splats = self._static_splats(env_id)
             if splats is not None:
                 scene.add_gaussian_splats(f"{ROOT}/splats", **splat_arrays(splats))
@@ -147,7 +194,7 @@ class LiveView(gym.Wrapper):
                     self.people.append(scene.add_gaussian_splats(f"{ROOT}/people/{k}", **splat_arrays(one)))
             self._shown_route = None
         self.update()
-        robot = (self.nav.robot.data.root_pos_w.torch[env_id] - self.origins[env_id]).cpu().numpy()
+        robot = self.nav.robot.data.root_pos_w.torch[env_id].cpu().numpy()  # world frame, as the camera's
         self.server.initial_camera.look_at = tuple(float(v) for v in robot)
         self.server.initial_camera.position = (float(robot[0]) - 8.0, float(robot[1]) - 8.0, float(robot[2]) + 10.0)
 

@@ -61,6 +61,44 @@ class DatasetError(ValueError):
 
 
 @dataclass
+class DatasetMeta:
+    """The schema of a collected dataset's dataset.yaml: what the reader takes from it (`frame_dt`, `metric_scale`)
+    and how the data was made. scripts/collect_demos.py fills it and writes it with dataset_writer.write_meta;
+    GNMDataset reads frame_dt and metric_scale (a public dataset's dataset.yaml may hold only those), eval_open_loop.py
+    the expert's speed, collect_demos.py --append the frame_dt and camera it must match."""
+
+    frame_dt: float
+    """Seconds between consecutive frames (the env step)."""
+    task: str
+    robot: str
+    control_mode: str
+    content: str | list[str]
+    """The scene content, or the sorted contents of the runs appended to the dataset."""
+    camera: dict
+    """width, height, hfov_deg, pitch_deg, offset_pos, body."""
+    expert: dict
+    """speed (m/s), avoid_pedestrians."""
+    perturbation: dict
+    """prob, steps, angle, and the learner policy that drove the perturbed steps, if any."""
+    start_yaw_noise: float
+    keep_collisions: bool
+    min_episode_frames: int
+    runs: list[dict]
+    """One entry per collection run: task, seed, content, counts (frames, trajectories, ...), command, ..."""
+    format: str = "gnm"
+    metric_scale: float = 1.0
+    """Multiplies the trajectories' positions to give metres."""
+    pose_frame: str = "env tile frame: x, y (m), yaw (rad, about z, 0 = +x)"
+
+    def to_dict(self) -> dict:
+        """The YAML mapping, with the totals of the runs' frames and trajectories."""
+        keys = ("format", "frame_dt", "metric_scale", "pose_frame", "task", "robot", "control_mode", "content",
+                "camera", "expert", "perturbation", "start_yaw_noise", "keep_collisions", "min_episode_frames")
+        return {**{k: getattr(self, k) for k in keys}, "frames": sum(r["frames"] for r in self.runs),
+                "trajectories": sum(r["trajectories"] for r in self.runs), "runs": self.runs}
+
+
+@dataclass
 class GNMDatasetCfg:
     path: str = ""
     """Dataset root: one folder per trajectory (0.jpg ... and traj_data.pkl)."""

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .dataset import META_FILE, TRAJ_FILE, DatasetError
+from .dataset import META_FILE, TRAJ_FILE, DatasetError, DatasetMeta
 
 TMP_PREFIX = ".tmp_"
 """Trajectory folders being written (hidden: the reader skips them; left by a killed run, removed by prepare_folder)."""
@@ -50,13 +50,13 @@ def write_trajectory(root: Path, name: str, frames: list[np.ndarray], poses: lis
     os.replace(tmp, root / name)
 
 
-def write_meta(root: Path, meta: dict) -> None:
+def write_meta(root: Path, meta: DatasetMeta) -> None:
     """The root's dataset.yaml, written atomically (a reader never sees half of it)."""
     import yaml
 
     from ..utils.files import write_text_atomic
 
-    write_text_atomic(Path(root) / META_FILE, yaml.safe_dump(meta, sort_keys=False))
+    write_text_atomic(Path(root) / META_FILE, yaml.safe_dump(meta.to_dict(), sort_keys=False))
 
 
 def prepare_folder(root: Path, append: bool) -> dict:

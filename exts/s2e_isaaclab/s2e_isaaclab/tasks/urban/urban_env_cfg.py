@@ -38,11 +38,14 @@ ROUTE_MARGIN = 0.3
 
 
 def pedestrian_pool(count: int, radius: float = 0.3, height: float = 1.7) -> RigidObjectCollectionCfg:
-    """`count` kinematic capsules per env (parked underground when unused), moved by the crowd model."""
+    """`count` kinematic capsules per env (parked underground when unused), moved by the crowd model. They are
+    colliders only (invisible prims: viewers draw them with the collision shapes); the camera sees each pedestrian's
+    Gaussian figure."""
     capsule = sim_utils.CapsuleCfg(
         radius=radius,
         height=height - 2 * radius,
         axis="Z",
+        visible=False,
         rigid_props=sim_utils.UsdPhysicsRigidBodyCfg(kinematic_enabled=True),
         collision_props=sim_utils.UsdPhysicsCollisionCfg(),
         mass_props=sim_utils.MassCfg(mass=70.0),
