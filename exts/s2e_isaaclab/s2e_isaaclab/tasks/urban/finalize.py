@@ -23,11 +23,15 @@ draw, the episode pool, the held-out check, the strategy, and that a scene bundl
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 
 class SettingsError(ValueError):
     """Settings that do not fit together: one line naming the setting and the fix."""
 
+
+_HOSTING_BUNDLES: set[tuple[str, str]] = set()
+"""(bundle folder, route settings) already found to host the task's episodes in this process."""
 
 # (sim.dt, decimation) of each control mode; urban_env_cfg.apply_control_mode sets them with the mode.
 MODE_STEPS = {"joint": (0.005, 20), "base": (0.1, 1)}
@@ -67,13 +71,17 @@ def _finalize_env(cfg) -> None:
         raise SettingsError(problem)
     if getattr(terrain, "scene_bundle", None):
         terrain.route_clearance = nav.route.clearance
-        if not getattr(nav, "episode_file", None):  # episodes drawn on the bundle, not read from a file: do they fit?
+        key = (str(Path(terrain.scene_bundle).resolve()), repr(nav.route))
+        # episodes drawn on the bundle, not read from a file: do they fit? (once per bundle and route: finalize runs at
+        # every place configs are built, and loading a bundle reads its Gaussians)
+        if not getattr(nav, "episode_file", None) and key not in _HOSTING_BUNDLES:
             from s2e.urban.scene_bundle import check_hosts_episodes, load_scene_bundle
 
             try:
                 check_hosts_episodes(load_scene_bundle(terrain.scene_bundle, nav.route.clearance), nav.route)
             except ValueError as err:
                 raise SettingsError(str(err)) from None
+            _HOSTING_BUNDLES.add(key)
 
 
 def _derive_control_mode(cfg) -> None:
