@@ -27,8 +27,11 @@ find_python312() {
     return 1
 }
 
+UV_VERSION="0.13.8"  # the installer; part of the install hash, so changing it reinstalls
+
 install_hash() {
-    cat "$ROOT/source/s2e/pyproject.toml" "$ROOT/exts/s2e_isaaclab/pyproject.toml" | sha256sum | cut -d' ' -f1
+    { cat "$ROOT/source/s2e/pyproject.toml" "$ROOT/exts/s2e_isaaclab/pyproject.toml"; echo "uv $UV_VERSION"; } \
+        | sha256sum | cut -d' ' -f1
 }
 
 bootstrap() {
@@ -44,9 +47,11 @@ bootstrap() {
         echo "[s2e] creating $VENV with $py" >&2
         "$py" -m venv "$VENV"
     fi
-    echo "[s2e] installing the project into $VENV (first run downloads Isaac Lab 3.0 and PyTorch: ~3 GB, a few minutes)" >&2
-    "$VENV/bin/python" -m pip install --disable-pip-version-check -q --upgrade pip >&2
-    "$VENV/bin/python" -m pip install --disable-pip-version-check -q \
+    echo "[s2e] installing the project into $VENV (first run downloads Isaac Lab 3.0 and PyTorch: ~3 GB, about a minute)" >&2
+    # uv installs the same pinned pyprojects as pip would, with parallel downloads and unpacking (several times
+    # faster; measured in docs/performance.md); it is pinned here and lives in the venv
+    "$VENV/bin/python" -m pip install --disable-pip-version-check -q "uv==$UV_VERSION" >&2
+    "$VENV/bin/python" -m uv pip install -q --python "$VENV/bin/python" \
         -e "$ROOT/source/s2e" -e "$ROOT/exts/s2e_isaaclab[test]" >&2
     install_hash >"$STAMP"
 }

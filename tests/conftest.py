@@ -1,13 +1,27 @@
 """Shared fixtures. Unit tests run on the core library alone; tests marked `sim` start Isaac Lab (CPU)."""
 
+import os
+
 import numpy as np
 import pytest
 import torch
 
 from s2e.urban.layout import UrbanLayoutCfg, generate_layout
+from s2e.utils.processes import usable_cores
 
 SIM_TIMEOUT_S = 600
 """A test that starts a simulation (a few env builds and short runs) gets this limit unless it sets its own."""
+
+
+def pytest_configure(config):
+    """Under pytest-xdist (pytest.ini runs one worker per core) each worker and the processes its tests start
+    share the cores: threads per process = cores / workers, so the workers do not oversubscribe the machine."""
+    workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
+    if workers:
+        share = max(1, usable_cores() // int(workers))
+        torch.set_num_threads(share)
+        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ.setdefault(var, str(share))
 
 
 def pytest_collection_modifyitems(config, items):

@@ -123,6 +123,7 @@ def _worker(job: dict) -> None:
     import torch
 
     from s2e.utils.files import write_json_atomic
+    from s2e.utils.machine import describe_machine
 
     from ..utils.cli import build_cfgs
     from .closed_loop import evaluate_top_mode
@@ -143,7 +144,7 @@ def _worker(job: dict) -> None:
     except ValueError as err:  # camera vs checkpoint mismatch
         raise UserError(str(err)) from None
     write_json_atomic(job["out"], {"spec": job["spec"], "policy": job["policy"], "policy_info": info,
-                                   "torch_threads": torch.get_num_threads(), **result})
+                                   "machine": describe_machine(), "torch_threads": torch.get_num_threads(), **result})
     print(f"{tag} SR {result['SR']:.3f} | CT {result['CT']:.3f} ({result['episodes']} episodes, "
           f"{result['wall_time_s']:.0f} s)", flush=True)
     env.close()

@@ -169,6 +169,7 @@ def evaluate_task(run: NavBenchRun, task: str, out: Path, log=print) -> None:
     from s2e.navbench.summary import summarize, summarize_by
     from s2e.urban.topdown import save_topdown_grid
     from s2e.utils.files import write_json_atomic
+    from s2e.utils.machine import describe_machine
     from s2e_isaaclab.tasks.navbench.navbench_env_cfg import make_navbench
 
     from ..utils.cli import apply_env_args, build_cfgs, create_env
@@ -242,7 +243,7 @@ def evaluate_task(run: NavBenchRun, task: str, out: Path, log=print) -> None:
     bar.close()
     records = episodes.records()
     step_dt = env.unwrapped.step_dt
-    result = {"spec": spec, "name": run.name, "robot": run.robot, "step_dt": step_dt,
+    result = {"spec": spec, "name": run.name, "robot": run.robot, "step_dt": step_dt, "machine": describe_machine(),
               "torch_threads": torch.get_num_threads(), "episodes": len(records["success"]),
               "env_steps": steps_before + episodes.steps * num_envs,
               "wall_time_s": wall_before + time.time() - episodes.t0,

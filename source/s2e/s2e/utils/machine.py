@@ -1,4 +1,4 @@
-"""One line naming the machine a benchmark ran on (CPU model and cores, GPU if any)."""
+"""One line naming the machine a benchmark ran on (CPU model, cores and vector unit, GPU if any)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,10 @@ def describe_machine() -> str:
     lines = cpuinfo.read_text().splitlines() if cpuinfo.is_file() else []
     names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
     cpu = names[0] if names else (platform.processor() or "cpu")
-    text = f"{cpu}, {os.cpu_count()} cores"
+    flags = next((set(line.split(":", 1)[1].split()) for line in lines if line.startswith("flags")), set())
+    # the widest vector unit: float rounding in MKL and the compiled kernels differs between these
+    isa = next((name for flag, name in (("avx512f", "AVX-512"), ("avx2", "AVX2")) if flag in flags), None)
+    text = f"{cpu}, {os.cpu_count()} cores" + (f", {isa}" if isa else "")
     if torch.cuda.is_available():
         text += f", {torch.cuda.get_device_name(0)}"
     return text
