@@ -2,14 +2,17 @@
 
     ./isaaclab.sh -p scripts/benchmark_render.py                       # suite in configs/benchmark_render.yaml
     ./isaaclab.sh -p scripts/benchmark_render.py --resolutions 64 --num_gaussians 50000 --num_cameras 16
+    ./isaaclab.sh -p scripts/benchmark_render.py --baseline HEAD~1 --stages   # against older kernels; stage times
 
 The scene is a procedural block's Gaussians (s2e.urban.appearance), thinned or densified
 to the requested count; cameras stand on the sidewalks at robot height looking along the street,
 as the robots' cameras do, with the task camera's settings (anti-aliased, near plane 0.25 m);
 `cpu+cull` is the CPU rasterizer with the frustum culling the task's camera uses. Each configuration is rendered
 `--repeats` times after a warm-up (the first CPU call compiles the kernels; gsplat compiles its CUDA code on first use).
-Every available backend runs on the same scenes and cameras, so their ratio is measured in one run. Prints a table
-and writes logs/benchmark/benchmark_render.json.
+Every available backend runs on the same scenes and cameras, so their ratio is measured in one run; `--baseline REV`
+adds the CPU backends of s2e.rendering at a git revision to the same run. The suite ends with a real capture
+(configs/benchmark_render.yaml: a scene of the real-scene manifest with cameras on its routes, or a procedural block of
+its size when its bundle is not assembled). Prints a table and writes logs/benchmark/benchmark_render.json.
 """
 
 from __future__ import annotations
@@ -18,22 +21,27 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import torch
 import yaml
 
-from s2e.rendering import GaussianScene, render
-from s2e.rendering.backends import gsplat_available
+import s2e.rendering as rendering
+import s2e.rendering.culling  # noqa: F401  (rendering.culling, as on a baseline package)
+from s2e.rendering import GaussianScene
+from s2e.rendering.backends import CPU_STAGES, gsplat_available, render_cpu
 from s2e.rendering.cameras import intrinsics_from_fov, look_at
-from s2e.rendering.culling import FrustumCuller
 from s2e.urban.appearance import urban_scene_gaussians
 from s2e.urban.layout import UrbanLayoutCfg, generate_layout
 from s2e.utils.errors import exit_bad_input
 from s2e.utils.files import write_json_atomic
 from s2e.utils.machine import describe_machine
+from s2e.utils.revision_import import RevisionImportError, import_package_at
 
-SUITE = yaml.safe_load((Path(__file__).resolve().parents[1] / "configs/benchmark_render.yaml").read_text())
+ROOT = Path(__file__).resolve().parents[1]
+SUITE = yaml.safe_load((ROOT / "configs/benchmark_render.yaml").read_text())
+REAL = ROOT / "assets" / "navbench" / "real"
 
 
 def scene_with(n: int, seed: int = 0) -> tuple[GaussianScene, np.ndarray]:
@@ -66,22 +74,69 @@ def cameras(walk_rects: np.ndarray, count: int, seed: int = 0) -> torch.Tensor:
     return torch.stack(views)
 
 
+def manifest_scene(name: str):
+    """The real-scene manifest's entry `name` (one line and exit 2 when there is none)."""
+    from s2e.navbench.real_scenes import load_manifest
+
+    scenes = {s.name: s for s in load_manifest(REAL / "manifest.yaml")}
+    if name not in scenes:
+        exit_bad_input(f"--real_capture {name}: no such scene in {REAL / 'manifest.yaml'}; choose one of "
+                       f"{', '.join(sorted(scenes))} or 'none'")
+    return scenes[name]
+
+
+def real_capture_row(name: str, count: int, seed: int = 0) -> tuple[str, GaussianScene, torch.Tensor]:
+    """The manifest scene's Gaussians and `count` views at 0.5 m from its routes' starts towards their next point;
+    without its bundle, a procedural block of the same Gaussian count and sidewalk views (the label says which)."""
+    from s2e.urban.scene_bundle import load_scene_bundle
+
+    folder = REAL / "bundles" / name
+    if not (folder / "bundle.yaml").is_file():
+        scene, rects = scene_with(int(manifest_scene(name).bundle["max_gaussians"]), seed)
+        return f"{name} stand-in (procedural; no bundle)", scene, cameras(rects, count, seed)
+    bundle = load_scene_bundle(folder)
+    views = []
+    for i in range(count):
+        route = bundle.routes[i % len(bundle.routes)]
+        start, ahead = route.points[0], route.points[1]
+        eye = np.array([start[0], start[1], 0.5])
+        along = (ahead - start) / max(float(np.linalg.norm(ahead - start)), 1e-6)
+        views.append(look_at(eye.tolist(), (eye + np.array([along[0] * 10, along[1] * 10, -0.8])).tolist()))
+    return name, bundle.gaussians, torch.stack(views)
+
+
 def time_backend(backend: str, scene: GaussianScene, views: torch.Tensor, ks: torch.Tensor, size: int,
-                 repeats: int, warmup: int) -> float:
+                 repeats: int, warmup: int, baseline: ModuleType | None = None,
+                 stage_times: dict[str, float] | None = None) -> float:
     """Images per second of one backend (synchronized on CUDA); 'cpu+cull' is the CPU rasterizer with
-    frustum culling, as the task's camera runs it (its grid is built once, outside the timing)."""
+    frustum culling, as the task's camera runs it (its grid is built once, outside the timing). A name ending in
+    '@<rev>' runs the `baseline` package (s2e.rendering at that revision) instead of today's. `stage_times`
+    collects the stages of today's CPU backends (ms per call)."""
+    pkg = baseline if "@" in backend else rendering
+    backend = backend.split("@")[0]
+    if pkg is not rendering:
+        scene = pkg.GaussianScene(scene.means, scene.quats, scene.scales, scene.opacities, scene.sh)
     sync = torch.cuda.synchronize if scene.device.type == "cuda" else (lambda: None)
-    culler = FrustumCuller(scene) if backend == "cpu+cull" else None
-    backend = "cpu" if culler is not None else backend
-    kwargs = dict(backend=backend, culler=culler, antialiased=True, near_plane=0.25)  # the task camera's settings
+    culler = pkg.culling.FrustumCuller(scene) if backend == "cpu+cull" else None
+    kwargs = dict(culler=culler, antialiased=True, near_plane=0.25)  # the task camera's settings
+    if backend == "gsplat":
+        call = lambda: pkg.render(scene, views, ks, size, size, backend="gsplat", **kwargs)
+    else:
+        call = lambda: pkg.render(scene, views, ks, size, size, backend="cpu", **kwargs)
     for _ in range(warmup):
-        render(scene, views, ks, size, size, **kwargs)
+        call()
     sync()
     t0 = time.perf_counter()
     for _ in range(repeats):
-        render(scene, views, ks, size, size, **kwargs)
+        call()
     sync()
-    return repeats * views.shape[0] / (time.perf_counter() - t0)
+    speed = repeats * views.shape[0] / (time.perf_counter() - t0)
+    if stage_times is not None and pkg is rendering and backend != "gsplat":
+        for _ in range(repeats):
+            render_cpu(scene, views, ks, size, size, stage_times=stage_times, **kwargs)
+        for stage in stage_times:
+            stage_times[stage] *= 1e3 / repeats
+    return speed
 
 
 def main() -> None:
@@ -93,41 +148,78 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=SUITE["warmup"])
     parser.add_argument("--backends", nargs="+", choices=("cpu", "cpu+cull", "gsplat"), default=None,
                         help="default: cpu and cpu+cull (frustum culling), plus gsplat when CUDA is available")
+    parser.add_argument("--real_capture", default=SUITE["real_capture"]["scene"],
+                        help="the real-capture row's scene (a name in assets/navbench/real/manifest.yaml), or 'none'")
+    parser.add_argument("--baseline", default=None, metavar="REV",
+                        help="also time the CPU backends of s2e.rendering at this git revision (e.g. HEAD~1), same "
+                             "scenes, same process, and report today's / the baseline's images/s")
+    parser.add_argument("--stages", action="store_true",
+                        help="also print where each image's time goes, stage by stage (today's CPU backends)")
     parser.add_argument("--out", default="logs/benchmark/benchmark_render.json")
     args = parser.parse_args()
     backends = args.backends or (["cpu", "cpu+cull", "gsplat"] if gsplat_available() else ["cpu", "cpu+cull"])
     if "gsplat" in backends and not gsplat_available():
         exit_bad_input("backend gsplat needs a CUDA GPU and the gsplat package; run with --backends cpu")
-    configs = [(n, r, c) for n in args.num_gaussians for r in args.resolutions for c in args.num_cameras]
+    baseline, ratios = None, [(a, b) for a, b in (("cpu+cull", "cpu"), ("gsplat", "cpu"))
+                              if a in backends and b in backends]
+    if args.baseline:
+        try:
+            baseline = import_package_at(ROOT, args.baseline, "source/s2e/s2e", "rendering")
+        except RevisionImportError as err:
+            exit_bad_input(str(err))
+        old = [f"{b}@{args.baseline}" for b in backends if b != "gsplat"]
+        ratios += [(b.split("@")[0], b) for b in old]
+        backends = backends + old
+    rows = [("procedural", n, r, c) for n in args.num_gaussians for r in args.resolutions for c in args.num_cameras]
+    if args.real_capture != "none":
+        manifest_scene(args.real_capture)
+        rows.append(("real", args.real_capture, SUITE["real_capture"]["resolution"],
+                     SUITE["real_capture"]["num_cameras"]))
     results, t0 = [], time.time()
-    for k, (n, size, count) in enumerate(configs):
-        scene, rects = scene_with(n)
-        views = cameras(rects, count)
+    for k, (kind, what, size, count) in enumerate(rows):
+        if kind == "real":
+            label, scene, views = real_capture_row(what, count)
+        else:
+            (scene, rects), label = scene_with(what), "procedural"
+            views = cameras(rects, count)
         ks = intrinsics_from_fov(size, size, 90.0).expand(count, 3, 3)
-        row = {"num_gaussians": n, "resolution": size, "num_cameras": count}
+        row = {"scene": label, "num_gaussians": scene.num_gaussians, "resolution": size, "num_cameras": count,
+               "stages_ms": {}}
         for backend in backends:
             dev = "cuda" if backend == "gsplat" else "cpu"
+            stages = {} if args.stages and backend in ("cpu", "cpu+cull") else None
             row[backend] = time_backend(backend, scene.to(dev), views.to(dev), ks.to(dev), size, args.repeats,
-                                        args.warmup)
+                                        args.warmup, baseline, stages)
+            if stages is not None:
+                row["stages_ms"][backend] = stages
         results.append(row)
-        eta = (time.time() - t0) / (k + 1) * (len(configs) - k - 1)
+        eta = (time.time() - t0) / (k + 1) * (len(rows) - k - 1)
         figures = "  ".join(f"{b} {row[b]:8.1f} img/s" for b in backends)
-        print(f"[render] {k + 1}/{len(configs)} {n:7d} Gaussians {size:3d}x{size:<3d} {count:2d} cameras: {figures}  "
-              f"(ETA {eta:.0f} s)",
-              flush=True)
+        print(f"[render] {k + 1}/{len(rows)} {label} {row['num_gaussians']:7d} Gaussians {size:3d}x{size:<3d} "
+              f"{count:2d} cameras: {figures}  (ETA {eta:.0f} s)", flush=True)
     info = {"machine": describe_machine(), "torch_threads": torch.get_num_threads(), "command": " ".join(sys.argv),
             "results": results}
     out = write_json_atomic(args.out, info)
     print(f"\nImages/s on {info['machine']}")
-    ratios = [(a, b) for a, b in (("cpu+cull", "cpu"), ("gsplat", "cpu")) if a in backends and b in backends]
-    header = "| Gaussians | resolution | cameras | " + " | ".join(backends + [f"{a} / {b}" for a, b in ratios]) + " |"
+    header = ("| scene | Gaussians | resolution | cameras | " + " | ".join(backends + [f"{a} / {b}" for a, b in ratios])
+              + " |")
     print(header)
     print("|" + " --- |" * (header.count("|") - 1))
     for r in results:
-        cells = [f"{r['num_gaussians'] // 1000}k", f"{r['resolution']}x{r['resolution']}", str(r["num_cameras"])]
+        cells = [r["scene"], f"{r['num_gaussians'] // 1000}k", f"{r['resolution']}x{r['resolution']}",
+                 str(r["num_cameras"])]
         cells += [f"{r[b]:.1f}" for b in backends]
         cells += [f"{r[a] / r[b]:.2f}x" for a, b in ratios]
         print("| " + " | ".join(cells) + " |")
+    if args.stages:
+        print("\nMilliseconds per call (all cameras of a row), stage by stage (s2e.rendering.backends.CPU_STAGES):")
+        print("| scene | Gaussians | resolution | cameras | backend | " + " | ".join(CPU_STAGES) + " | images/s |")
+        print("|" + " --- |" * (len(CPU_STAGES) + 6))
+        for r in results:
+            for backend, stages in r["stages_ms"].items():
+                cells = [r["scene"], f"{r['num_gaussians'] // 1000}k", f"{r['resolution']}x{r['resolution']}",
+                         str(r["num_cameras"]), backend] + [f"{stages.get(s, 0.0):.1f}" for s in CPU_STAGES]
+                print("| " + " | ".join(cells) + f" | {r[backend]:.1f} |")
     print(f"wrote {out}")
 
 

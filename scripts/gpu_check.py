@@ -55,7 +55,8 @@ def plan(tiny: bool, out: Path) -> list[Step]:
                     "agent.save_interval=1000"]
     if tiny:
         render = [[PY, script("benchmark_render.py"), "--resolutions", "32", "--num_gaussians", "5000", "--num_cameras",
-                   "1", "2", "--repeats", "1", "--backends", "cpu", "cpu+cull", "--out", str(out / "render.json")]]
+                   "1", "2", "--repeats", "1", "--backends", "cpu", "cpu+cull", "--real_capture", "none", "--out",
+                   str(out / "render.json")]]
         env = [[PY, script("benchmark_env.py"), "--camera", "--robots", "wheeled", "--modes", "base", "--num_envs", "2",
                 "--steps", "2", "--warmup", "1", "--out", str(out / "env.json")]]
         train = None  # the torchrun step runs train_ram.py too
@@ -64,10 +65,10 @@ def plan(tiny: bool, out: Path) -> list[Step]:
         limits = {"parity": 300, "render": 300, "env": 300, "torchrun": 400}
     else:
         render = [[PY, script("benchmark_render.py"), "--resolutions", "64", "128", "--num_gaussians", "50000",
-                   "200000", "--num_cameras", "1", "16", "256", "--backends", "gsplat", "--out",
-                   str(out / "render_gsplat.json")],
+                   "200000", "--num_cameras", "1", "16", "256", "--backends", "gsplat", "--real_capture", "none",
+                   "--out", str(out / "render_gsplat.json")],
                   [PY, script("benchmark_render.py"), "--resolutions", "64", "--num_gaussians", "50000", "200000",
-                   "--num_cameras", "16", "--backends", "cpu", "cpu+cull", "gsplat", "--out",
+                   "--num_cameras", "16", "--backends", "cpu", "cpu+cull", "gsplat", "--real_capture", "none", "--out",
                    str(out / "render_vs_cpu.json")]]
         env = [[PY, script("benchmark_env.py"), "--camera", "--robots", "quadruped", "--modes", "base", "--num_envs",
                 "256", "1024", "4096", "--out", str(out / "env_base.json")],

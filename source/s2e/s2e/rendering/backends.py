@@ -6,11 +6,14 @@ All take a scene with batch dims [..., N] (or none: one scene for every camera),
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import torch
 
 from .culling import FrustumCuller
 from .gaussians import GaussianScene
+from .scratch import scratch
 
 
 def _images_of(scene: GaussianScene, viewmats: torch.Tensor) -> tuple[GaussianScene, np.ndarray, tuple]:
@@ -32,20 +35,42 @@ def _images_of(scene: GaussianScene, viewmats: torch.Tensor) -> tuple[GaussianSc
     return flat, scene_of_image, cam_lead
 
 
+class _StageClock:
+    """Adds the seconds since the previous mark to `times[stage]` (nothing when times is None)."""
+
+    def __init__(self, times: dict[str, float] | None):
+        self.times, self.last = times, time.perf_counter()
+
+    def mark(self, stage: str) -> None:
+        if self.times is not None:
+            now = time.perf_counter()
+            self.times[stage] = self.times.get(stage, 0.0) + now - self.last
+            self.last = now
+
+
+CPU_STAGES = ("cull", "project", "sort", "tile lists", "composite", "glue")
+"""The stages `render_cpu` times into `stage_times`: culling (the candidates of each image), projection + SH,
+depth sort + packing + per-tile counts, the tile lists, compositing, and the conversions in and out."""
+
+
 def render_cpu(scene: GaussianScene, viewmats, Ks, width, height, near_plane=0.01, far_plane=1e10, eps2d=0.3,
-               antialiased: bool = False, tile_size: int = 8, culler: FrustumCuller | None = None) -> torch.Tensor:
+               antialiased: bool = False, culler: FrustumCuller | None = None,
+               stage_times: dict[str, float] | None = None) -> torch.Tensor:
     """Our rasterizer (Numba, all cores). Returns [..., C, H, W, 5]: rgb, depth sum, alpha.
 
     `culler` (built on this scene's batch) restricts each image to the Gaussians that can reach it;
-    the result is the same as without it, only cheaper for cameras inside large scenes.
+    the result is the same as without it, only cheaper for cameras inside large scenes. `stage_times`, when
+    given, accumulates each stage's seconds (CPU_STAGES; scripts/benchmark_render.py --stages).
     """
     from . import cpu_kernels as k
 
+    clock = _StageClock(stage_times)
     flat, scene_of_image, cam_lead = _images_of(scene, viewmats)
     arr = lambda t: np.ascontiguousarray(t.detach().to("cpu", torch.float32).numpy())
     means, quats, scales, opac, sh = map(arr, (flat.means, flat.quats, flat.scales, flat.opacities, flat.sh))
     views = arr(viewmats.reshape(-1, 4, 4))
     intr = arr(Ks.reshape(-1, 3, 3))
+    clock.mark("glue")
     if culler is not None:
         if culler.num_scenes != means.shape[0] or culler.cell_of.shape[1] != means.shape[1]:
             raise ValueError(f"the culler was built for {culler.num_scenes} scenes of {culler.cell_of.shape[1]} "
@@ -55,29 +80,40 @@ def render_cpu(scene: GaussianScene, viewmats, Ks, width, height, near_plane=0.0
     else:
         cand_ids = np.broadcast_to(np.arange(means.shape[1], dtype=np.int64), (views.shape[0], means.shape[1]))
         cand_counts = np.full(views.shape[0], means.shape[1], np.int64)
+    clock.mark("cull")
     num_images, n = views.shape[0], cand_ids.shape[1]
-    means2d = np.empty((num_images, n, 2), np.float32)
-    conics = np.empty((num_images, n, 3), np.float32)
-    depths = np.empty((num_images, n), np.float32)
-    radii = np.empty((num_images, n, 2), np.int32)
-    colors = np.empty((num_images, n, 3), np.float32)
-    image_opac = np.empty((num_images, n), np.float32)
+    means2d = scratch("means2d", (num_images, n, 2), np.float32)
+    conics = scratch("conics", (num_images, n, 3), np.float32)
+    depths = scratch("depths", (num_images, n), np.float32)
+    radii = scratch("radii", (num_images, n, 2), np.int32)
+    colors = scratch("colors", (num_images, n, 3), np.float32)
+    image_opac = scratch("opacities", (num_images, n), np.float32)
     k.project_kernel(means, quats, scales, opac, sh, scene_of_image, cand_ids, cand_counts, views, intr, width, height,
                      near_plane, far_plane, eps2d, sh.shape[2], antialiased, means2d, conics, depths, radii, colors,
                      image_opac)
-    tiles_x, tiles_y = -(-width // tile_size), -(-height // tile_size)
-    order = np.empty((num_images, n), np.int64)
+    clock.mark("project")
+    tiles_x, tiles_y = -(-width // k.TILE), -(-height // k.TILE)
+    ids = scratch("ids", (num_images, n), np.int32)
     num_visible = np.empty(num_images, np.int64)
+    k.visible_kernel(radii, ids, num_visible)
+    most = max(int(num_visible.max(initial=0)), 1)
+    records = scratch("records", (num_images, most, k.RECORD), np.float32)
+    boxes = scratch("boxes", (num_images, most, k.BOX), np.int32)
     counts = np.zeros((num_images, tiles_x * tiles_y), np.int64)
-    k.count_kernel(radii, means2d, depths, tile_size, tiles_x, tiles_y, order, num_visible, counts)
+    k.sort_kernel(means2d, conics, colors, image_opac, depths, radii, tiles_x, tiles_y, ids, num_visible, records,
+                  boxes, counts)
+    clock.mark("sort")
     offsets = np.zeros(counts.size + 1, np.int64)
     np.cumsum(counts.reshape(-1), out=offsets[1:])
-    flat_ids = np.empty(offsets[-1], np.int64)
-    k.fill_kernel(radii, means2d, tile_size, tiles_x, tiles_y, order, num_visible, offsets, flat_ids)
+    flat_ids = scratch("tile_lists", (int(offsets[-1]),), np.int32)
+    k.fill_kernel(boxes, num_visible, tiles_x, tiles_y, offsets, flat_ids)
+    clock.mark("tile lists")
     out = np.empty((num_images, height, width, 5), np.float32)
-    k.raster_kernel(means2d, conics, colors, image_opac, depths, radii, offsets, flat_ids, tile_size,
-                    tiles_x, tiles_y, width, height, out)
-    return torch.from_numpy(out).reshape(cam_lead + (height, width, 5)).to(viewmats.device)
+    k.raster_kernel(records, boxes, offsets, flat_ids, tiles_x, tiles_y, width, height, out)
+    clock.mark("composite")
+    image = torch.from_numpy(out).reshape(cam_lead + (height, width, 5)).to(viewmats.device)
+    clock.mark("glue")
+    return image
 
 
 def render_reference(scene: GaussianScene, viewmats, Ks, width, height, near_plane=0.01, far_plane=1e10,

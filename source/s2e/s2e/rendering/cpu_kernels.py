@@ -1,4 +1,4 @@
-"""Numba kernels of the CPU rasterizer: fused projection + SH, per-image tile binning, compositing.
+"""Numba kernels of the CPU rasterizer: fused projection + SH, per-image depth sort and tile binning, compositing.
 
 The structure is gsplat's (project -> intersect tiles -> sort by depth -> rasterize tiles) with the
 same arithmetic, compiled for the CPU and parallel over the machine's cores. Arrays are float32
@@ -12,28 +12,34 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from . import projection
 from .sh import C0, C1, C2, C3  # compile-time constants of the kernels
+from .simd_rows import STATE_PLANES, composite_row
 
-ALPHA_THRESHOLD = np.float32(1.0 / 255.0)
-MAX_ALPHA = np.float32(0.999)
-MIN_TRANSMITTANCE = np.float32(1e-4)
+ALPHA_THRESHOLD = np.float32(projection.ALPHA_THRESHOLD)
 CHUNK = 2048
+TILE = 8
+"""Tiles are 8x8 pixels: one uint64 holds a tile's pixel mask (raster_kernel)."""
 
 
 @njit(cache=True, inline="always")
-def _sh_color(sh, k, x, y, z, ch):
-    r = C0 * sh[0, ch]
+def _sh_color(sh, s, g, k, x, y, z, ch):
+    """Colour channel ch of Gaussian g of scene s seen along (x, y, z) from its k SH coefficients (indexed in
+    place: a view sh[s, g] would cost a reference count per call)."""
+    r = C0 * sh[s, g, 0, ch]
     if k > 1:
-        r += -C1 * y * sh[1, ch] + C1 * z * sh[2, ch] - C1 * x * sh[3, ch]
+        r += -C1 * y * sh[s, g, 1, ch] + C1 * z * sh[s, g, 2, ch] - C1 * x * sh[s, g, 3, ch]
     if k > 4:
         xx, yy, zz = x * x, y * y, z * z
-        r += (C2[0] * x * y * sh[4, ch] + C2[1] * y * z * sh[5, ch] + C2[2] * (2 * zz - xx - yy) * sh[6, ch]
-              + C2[3] * x * z * sh[7, ch] + C2[4] * (xx - yy) * sh[8, ch])
+        r += (C2[0] * x * y * sh[s, g, 4, ch] + C2[1] * y * z * sh[s, g, 5, ch]
+              + C2[2] * (2 * zz - xx - yy) * sh[s, g, 6, ch] + C2[3] * x * z * sh[s, g, 7, ch]
+              + C2[4] * (xx - yy) * sh[s, g, 8, ch])
         if k > 9:
-            r += (C3[0] * y * (3 * xx - yy) * sh[9, ch] + C3[1] * x * y * z * sh[10, ch]
-                  + C3[2] * y * (4 * zz - xx - yy) * sh[11, ch] + C3[3] * z * (2 * zz - 3 * xx - 3 * yy) * sh[12, ch]
-                  + C3[4] * x * (4 * zz - xx - yy) * sh[13, ch] + C3[5] * z * (xx - yy) * sh[14, ch]
-                  + C3[6] * x * (xx - 3 * yy) * sh[15, ch])
+            r += (C3[0] * y * (3 * xx - yy) * sh[s, g, 9, ch] + C3[1] * x * y * z * sh[s, g, 10, ch]
+                  + C3[2] * y * (4 * zz - xx - yy) * sh[s, g, 11, ch]
+                  + C3[3] * z * (2 * zz - 3 * xx - 3 * yy) * sh[s, g, 12, ch]
+                  + C3[4] * x * (4 * zz - xx - yy) * sh[s, g, 13, ch] + C3[5] * z * (xx - yy) * sh[s, g, 14, ch]
+                  + C3[6] * x * (xx - 3 * yy) * sh[s, g, 15, ch])
     return max(r + 0.5, 0.0)
 
 
@@ -81,11 +87,23 @@ def project_kernel(means, quats, scales, opacities, sh, scene_of_image, cand_ids
                 continue
             u = fx * x / z + cx
             w = fy * y / z + cy
+            tx = z * min(max(x / z, -lim_xn), lim_xp)
+            ty = z * min(max(y / z, -lim_yn), lim_yp)
+            j00, j02 = fx / z, -fx * tx / (z * z)
+            j11, j12 = fy / z, -fy * ty / (z * z)
+            sx, sy, sz = scales[s, g, 0], scales[s, g, 1], scales[s, g, 2]
+            # off screen whatever its orientation? cov2d[0, 0] = |(J W)_0 M|^2 + eps2d <= (j00^2 + j02^2) max(s)^2
+            # + eps2d (the rows of W are orthonormal; 1 % and a pixel of slack for float32), so most of what
+            # lies outside the image costs this test only
+            smax2 = max(sx * sx, sy * sy, sz * sz) * 1.01
+            bx = 3.33 * math.sqrt((j00 * j00 + j02 * j02) * smax2 + eps2d) + 1.0
+            by = 3.33 * math.sqrt((j11 * j11 + j12 * j12) * smax2 + eps2d) + 1.0
+            if u + bx <= 0 or u - bx >= width or w + by <= 0 or w - by >= height:
+                continue
             # world covariance M M^T, M = R(q) diag(s)
             qw, qx, qy, qz = quats[s, g, 0], quats[s, g, 1], quats[s, g, 2], quats[s, g, 3]
             inv = 1.0 / math.sqrt(qw * qw + qx * qx + qy * qy + qz * qz)
             qw, qx, qy, qz = qw * inv, qx * inv, qy * inv, qz * inv
-            sx, sy, sz = scales[s, g, 0], scales[s, g, 1], scales[s, g, 2]
             m00 = (1 - 2 * (qy * qy + qz * qz)) * sx
             m01 = 2 * (qx * qy - qw * qz) * sy
             m02 = 2 * (qx * qz + qw * qy) * sz
@@ -96,10 +114,6 @@ def project_kernel(means, quats, scales, opacities, sh, scene_of_image, cand_ids
             m21 = 2 * (qy * qz + qw * qx) * sy
             m22 = (1 - 2 * (qx * qx + qy * qy)) * sz
             # T = J W M with W the view rotation; cov2d = T T^T
-            tx = z * min(max(x / z, -lim_xn), lim_xp)
-            ty = z * min(max(y / z, -lim_yn), lim_yp)
-            j00, j02 = fx / z, -fx * tx / (z * z)
-            j11, j12 = fy / z, -fy * ty / (z * z)
             a0 = j00 * v[0, 0] + j02 * v[2, 0]
             a1 = j00 * v[0, 1] + j02 * v[2, 1]
             a2 = j00 * v[0, 2] + j02 * v[2, 2]
@@ -140,18 +154,18 @@ def project_kernel(means, quats, scales, opacities, sh, scene_of_image, cand_ids
             dx, dy, dz = mx - px, my - py, mz - pz
             dn = 1.0 / max(math.sqrt(dx * dx + dy * dy + dz * dz), 1e-12)
             for ch in range(3):
-                colors[img, slot, ch] = _sh_color(sh[s, g], sh_coeffs, dx * dn, dy * dn, dz * dn, ch)
+                colors[img, slot, ch] = _sh_color(sh, s, g, sh_coeffs, dx * dn, dy * dn, dz * dn, ch)
 
 
-@njit(cache=True)
+@njit(parallel=True, cache=True)
 def visible_cells_kernel(boxes, scene_of_image, viewmats, Ks, width, height, near, margin, out):
     """out[i, c]: cell c's box [lo, hi] of scene `scene_of_image[i]` may reach image i, i.e. it is not
     entirely outside one of the frustum's planes (near, and the four sides widened by `margin` of the
     image size). The last column (the always-drawn cell) is set True."""
     num_cells = boxes.shape[1]
-    normals = np.empty((5, 3), np.float64)
-    offsets = np.zeros(5, np.float64)
-    for img in range(viewmats.shape[0]):
+    for img in prange(viewmats.shape[0]):
+        normals = np.empty((5, 3), np.float64)
+        offsets = np.zeros(5, np.float64)
         s = scene_of_image[img]
         v = viewmats[img]
         fx, fy, cx, cy = Ks[img, 0, 0], Ks[img, 1, 1], Ks[img, 0, 2], Ks[img, 1, 2]
@@ -196,121 +210,170 @@ def compact_kernel(cell_of, scene_of_image, cell_visible, cand_ids, cand_counts)
         cand_counts[img] = m
 
 
+RADIX_BITS = 11
+"""Depth keys (32 bits) are sorted in three passes of 11 bits: 2,048 buckets, a histogram that stays in L1."""
+
+
 @njit(cache=True)
-def _tile_span(img, g, radii, means2d, tile_size, tiles_x, tiles_y):
-    rx, ry = radii[img, g, 0], radii[img, g, 1]
-    u, w = means2d[img, g, 0], means2d[img, g, 1]
-    x0 = min(max(int(math.floor((u - rx) / tile_size)), 0), tiles_x)
-    x1 = min(max(int(math.ceil((u + rx) / tile_size)), 0), tiles_x)
-    y0 = min(max(int(math.floor((w - ry) / tile_size)), 0), tiles_y)
-    y1 = min(max(int(math.ceil((w + ry) / tile_size)), 0), tiles_y)
-    return x0, x1, y0, y1
+def _radix_sort_by_depth(ids, keys, spare_ids, spare_keys):
+    """Sort ids[:m] by keys[:m] (float32 >= 0 as uint32 bits: same order), stable; spare_* are scratch of size m.
+    Three counting passes over 11-bit digits, so a frame's sort costs a few passes over its visible Gaussians
+    instead of a comparison sort's log m."""
+    m = ids.shape[0]
+    buckets = 1 << RADIX_BITS
+    hist = np.empty(buckets, np.int64)
+    src_ids, src_keys, dst_ids, dst_keys = ids, keys, spare_ids, spare_keys
+    for shift in range(0, 32, RADIX_BITS):
+        hist[:] = 0
+        for i in range(m):
+            hist[(src_keys[i] >> np.uint32(shift)) & np.uint32(buckets - 1)] += 1
+        total = 0
+        for d in range(buckets):
+            c = hist[d]
+            hist[d] = total
+            total += c
+        for i in range(m):
+            d = (src_keys[i] >> np.uint32(shift)) & np.uint32(buckets - 1)
+            dst_ids[hist[d]] = src_ids[i]
+            dst_keys[hist[d]] = src_keys[i]
+            hist[d] += 1
+        src_ids, src_keys, dst_ids, dst_keys = dst_ids, dst_keys, src_ids, src_keys
+    if src_ids is not ids:  # an odd number of passes leaves the result in the scratch arrays
+        ids[:] = src_ids
+
+
+RECORD = 10
+"""A visible Gaussian's record, packed front to back per image: u, v, conic (a, b, c), opacity, r, g, b, depth."""
+BOX = 8
+"""Its pixel box (x0, x1, y0, y1: columns x0..x1-1, rows y0..y1-1) and tile span (the same in tiles)."""
 
 
 @njit(parallel=True, cache=True)
-def count_kernel(radii, means2d, depths, tile_size, tiles_x, tiles_y, order, num_visible, counts):
-    """Per image: visible Gaussians sorted front to back (stable), and intersections per tile."""
-    num_images, n = depths.shape[0], depths.shape[1]
-    for img in prange(num_images):
+def visible_kernel(radii, ids, num_visible):
+    """Per image, the candidate slots that projection kept (radius > 0), ascending, in ids[img, :num_visible[img]]."""
+    for img in prange(radii.shape[0]):
         m = 0
-        for g in range(n):
+        for g in range(radii.shape[1]):
             if radii[img, g, 0] > 0:
-                order[img, m] = g
+                ids[img, m] = g
                 m += 1
         num_visible[img] = m
-        keys = np.empty(m, np.float32)
+
+
+@njit(parallel=True, cache=True)
+def sort_kernel(means2d, conics, colors, opacities, depths, radii, tiles_x, tiles_y, ids, num_visible, records, boxes,
+                counts):
+    """Per image: the visible Gaussians ids[img, :num_visible[img]] sorted front to back (stable), packed into
+    records[img, :m] with their boxes[img, :m], and the number of Gaussians per tile. Packing once here means
+    that the tile lists and the compositing read each Gaussian's values from one place in depth order, and
+    compute its box once instead of once per tile it reaches."""
+    for img in prange(ids.shape[0]):
+        m = num_visible[img]
+        keys = np.empty(m, np.uint32)
+        bits = depths[img].view(np.uint32)
         for i in range(m):
-            keys[i] = depths[img, order[img, i]]
-        idx = np.argsort(keys, kind="mergesort")
-        ids = order[img, :m].copy()
+            keys[i] = bits[ids[img, i]]
+        _radix_sort_by_depth(ids[img, :m], keys, np.empty(m, ids.dtype), np.empty(m, np.uint32))
         for i in range(m):
-            order[img, i] = ids[idx[i]]
-        for i in range(m):
-            x0, x1, y0, y1 = _tile_span(img, order[img, i], radii, means2d, tile_size, tiles_x, tiles_y)
-            for ty in range(y0, y1):
-                for tx in range(x0, x1):
+            g = ids[img, i]
+            u, w = means2d[img, g, 0], means2d[img, g, 1]
+            rx, ry = radii[img, g, 0], radii[img, g, 1]
+            records[img, i, 0], records[img, i, 1] = u, w
+            for c in range(3):
+                records[img, i, 2 + c] = conics[img, g, c]
+                records[img, i, 6 + c] = colors[img, g, c]
+            records[img, i, 5] = opacities[img, g]
+            records[img, i, 9] = depths[img, g]
+            boxes[img, i, 0] = int(math.floor(u - rx))
+            boxes[img, i, 1] = int(math.ceil(u + rx)) + 1
+            boxes[img, i, 2] = int(math.floor(w - ry))
+            boxes[img, i, 3] = int(math.ceil(w + ry)) + 1
+            tx0 = min(max(int(math.floor((u - rx) / TILE)), 0), tiles_x)
+            tx1 = min(max(int(math.ceil((u + rx) / TILE)), 0), tiles_x)
+            ty0 = min(max(int(math.floor((w - ry) / TILE)), 0), tiles_y)
+            ty1 = min(max(int(math.ceil((w + ry) / TILE)), 0), tiles_y)
+            boxes[img, i, 4], boxes[img, i, 5], boxes[img, i, 6], boxes[img, i, 7] = tx0, tx1, ty0, ty1
+            for ty in range(ty0, ty1):
+                for tx in range(tx0, tx1):
                     counts[img, ty * tiles_x + tx] += 1
 
 
 @njit(parallel=True, cache=True)
-def fill_kernel(radii, means2d, tile_size, tiles_x, tiles_y, order, num_visible, offsets, flat_ids):
-    """Write each image's per-tile Gaussian lists (depth order kept) into flat_ids at `offsets`."""
-    num_images = order.shape[0]
+def fill_kernel(boxes, num_visible, tiles_x, tiles_y, offsets, flat_ids):
+    """Write each image's per-tile lists of record indices (depth order kept) into flat_ids at `offsets`."""
+    num_images = boxes.shape[0]
     num_tiles = tiles_x * tiles_y
     for img in prange(num_images):
         cursor = offsets[img * num_tiles: (img + 1) * num_tiles].copy()
         for i in range(num_visible[img]):
-            g = order[img, i]
-            x0, x1, y0, y1 = _tile_span(img, g, radii, means2d, tile_size, tiles_x, tiles_y)
-            for ty in range(y0, y1):
-                for tx in range(x0, x1):
+            for ty in range(boxes[img, i, 6], boxes[img, i, 7]):
+                for tx in range(boxes[img, i, 4], boxes[img, i, 5]):
                     t = ty * tiles_x + tx
-                    flat_ids[cursor[t]] = g
+                    flat_ids[cursor[t]] = i
                     cursor[t] += 1
 
 
+def _bit_ranges(stride: int) -> np.ndarray:
+    """table[a, b]: the bits of cells a..b-1 of a tile row (stride 1) or tile column (stride TILE) of an 8x8 tile
+    whose pixels are bits row * 8 + column of a uint64."""
+    table = np.zeros((TILE + 1, TILE + 1), np.uint64)
+    for a in range(TILE + 1):
+        for b in range(a + 1, TILE + 1):
+            table[a, b] = sum(1 << (stride * i) for i in range(a, b))
+    return table
+
+
+COLUMN_BITS = _bit_ranges(1)
+ROW_BITS = _bit_ranges(TILE)
+
+
 @njit(parallel=True, cache=True)
-def raster_kernel(means2d, conics, colors, opacities, depths, radii, offsets, flat_ids,
-                  tile_size, tiles_x, tiles_y, width, height, out):
-    """Front-to-back compositing of each tile: Gaussians outer, only the pixels inside each one's
-    bounding box inner (outside it alpha < 1/255, so nothing is lost). out[..., :3] rgb, 3 depth sum, 4 alpha.
+def raster_kernel(records, boxes, offsets, flat_ids, tiles_x, tiles_y, width, height, out):
+    """Front-to-back compositing of each 8x8 tile, a Gaussian's rows of the tile 8 pixels at a time
+    (simd_rows.composite_row). The pixels that can still change (transmittance above 1e-4) are also the bits of
+    one uint64: a Gaussian whose bounding box holds none of them costs one AND, and so does a row of its box
+    without them (outside the box alpha < 1/255, so nothing is lost). out[..., :3] rgb, 3 depth sum, 4 alpha.
     """
-    num_images = means2d.shape[0]
+    num_images = records.shape[0]
     num_tiles = tiles_x * tiles_y
     for job in prange(num_images * num_tiles):
         img = job // num_tiles
         tile = job % num_tiles
-        y0, x0 = (tile // tiles_x) * tile_size, (tile % tiles_x) * tile_size
-        y1, x1 = min(y0 + tile_size, height), min(x0 + tile_size, width)
-        tw = x1 - x0
-        npix = (y1 - y0) * tw
-        acc = np.zeros((npix, 4), np.float32)
-        trans = np.ones(npix, np.float32)
-        done = np.zeros(npix, np.bool_)
-        num_done = 0
+        y0, x0 = (tile // tiles_x) * TILE, (tile % tiles_x) * TILE
+        y1, x1 = min(y0 + TILE, height), min(x0 + TILE, width)
+        state = np.zeros((STATE_PLANES, TILE * TILE), np.float32)  # pixels outside the image stay dead
+        for py in range(y1 - y0):
+            for px in range(x1 - x0):
+                state[0, py * TILE + px] = 1.0
+                state[1, py * TILE + px] = 1.0
+        live = COLUMN_BITS[0, x1 - x0] * ROW_BITS[0, y1 - y0]
         for k in range(offsets[job], offsets[job + 1]):
-            g = flat_ids[k]
-            u, w = means2d[img, g, 0], means2d[img, g, 1]
-            rx, ry = radii[img, g, 0], radii[img, g, 1]
-            bx0 = max(x0, int(math.floor(u - rx)))
-            bx1 = min(x1, int(math.ceil(u + rx)) + 1)
-            by0 = max(y0, int(math.floor(w - ry)))
-            by1 = min(y1, int(math.ceil(w + ry)) + 1)
-            ca, cb, cc = conics[img, g, 0], conics[img, g, 1], conics[img, g, 2]
-            o = opacities[img, g]
-            cr, cg, cbl, cz = colors[img, g, 0], colors[img, g, 1], colors[img, g, 2], depths[img, g]
+            i = flat_ids[k]
+            bx0, bx1 = max(x0, boxes[img, i, 0]), min(x1, boxes[img, i, 1])
+            by0, by1 = max(y0, boxes[img, i, 2]), min(y1, boxes[img, i, 3])
+            if bx0 >= bx1 or by0 >= by1:
+                continue
+            todo = COLUMN_BITS[bx0 - x0, bx1 - x0] * ROW_BITS[by0 - y0, by1 - y0] & live
+            if todo == 0:
+                continue
+            u, w, ca, cb, cc = records[img, i, 0], records[img, i, 1], records[img, i, 2], records[img, i, 3], \
+                records[img, i, 4]
+            o, cr, cg, cbl, cz = records[img, i, 5], records[img, i, 6], records[img, i, 7], records[img, i, 8], \
+                records[img, i, 9]
             for py in range(by0, by1):
-                dy = w - np.float32(py + 0.5)
-                row = (py - y0) * tw - x0
-                for px in range(bx0, bx1):
-                    p = row + px
-                    if done[p]:
-                        continue
-                    dx = u - np.float32(px + 0.5)
-                    sigma = np.float32(0.5) * (ca * dx * dx + cc * dy * dy) + cb * dx * dy
-                    if sigma < 0:
-                        continue
-                    alpha = min(MAX_ALPHA, o * np.float32(math.exp(-sigma)))
-                    if alpha < ALPHA_THRESHOLD:
-                        continue
-                    t = trans[p]
-                    next_t = t * (np.float32(1.0) - alpha)
-                    if next_t <= MIN_TRANSMITTANCE:
-                        done[p] = True
-                        num_done += 1
-                        continue
-                    vis = alpha * t
-                    acc[p, 0] += cr * vis
-                    acc[p, 1] += cg * vis
-                    acc[p, 2] += cbl * vis
-                    acc[p, 3] += cz * vis
-                    trans[p] = next_t
-            if num_done == npix:
+                shift = np.uint64((py - y0) * TILE)
+                if (todo >> shift) & np.uint64(0xFF) == 0:
+                    continue
+                ended = composite_row(state, py - y0, bx0 - x0, bx1 - x0, x0, w - np.float32(py + 0.5), u, ca, cb,
+                                      cc, o, cr, cg, cbl, cz)
+                live &= ~(np.uint64(ended) << shift)
+            if live == 0:
                 break
-        for p in range(npix):
-            py, px = y0 + p // tw, x0 + p % tw
-            out[img, py, px, 0] = acc[p, 0]
-            out[img, py, px, 1] = acc[p, 1]
-            out[img, py, px, 2] = acc[p, 2]
-            out[img, py, px, 3] = acc[p, 3]
-            out[img, py, px, 4] = np.float32(1.0) - trans[p]
+        for py in range(y0, y1):
+            for px in range(x0, x1):
+                p = (py - y0) * TILE + px - x0
+                out[img, py, px, 0] = state[2, p]
+                out[img, py, px, 1] = state[3, p]
+                out[img, py, px, 2] = state[4, p]
+                out[img, py, px, 3] = state[5, p]
+                out[img, py, px, 4] = np.float32(1.0) - state[0, p]

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from .gaussians import GaussianScene
+from .scratch import scratch
 
 EXTENT_SIGMAS = 3.33
 """The rasterizer draws a Gaussian out to at most 3.33 sigma (cpu_kernels.project_kernel)."""
@@ -89,11 +90,12 @@ class FrustumCuller:
 
     def candidates(self, viewmats: np.ndarray, Ks: np.ndarray, width: int, height: int, near: float,
                    scene_of_image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per image the ascending ids [I, C] (first counts[i] valid) of the Gaussians that may reach it."""
+        """Per image the ascending ids [I, C] (first counts[i] valid) of the Gaussians that may reach it: a view of
+        this thread's scratch buffer, valid until the next call."""
         from .cpu_kernels import compact_kernel
 
         visible = self.visible_cells(viewmats, Ks, width, height, near, scene_of_image)
-        ids = np.empty((len(visible), self.cell_of.shape[1]), np.int64)
+        ids = scratch("candidates", (len(visible), self.cell_of.shape[1]), np.int64)
         counts = np.empty(len(visible), np.int64)
         compact_kernel(self.cell_of, scene_of_image, visible, ids, counts)
-        return np.ascontiguousarray(ids[:, : max(int(counts.max(initial=0)), 1)]), counts
+        return ids[:, : max(int(counts.max(initial=0)), 1)], counts
