@@ -64,3 +64,19 @@ def tiny_agdm():
     cfg = AGDMConfig(d_model=32, n_heads=2, fusion_layers=1, decoder_layers=2, num_modes=8,
                      cnn_channels=(8, 16, 16, 16), image_size=(32, 32))
     return AGDM(cfg, torch.stack([torch.full((8,), 8.0), torch.linspace(-6, 6, 8)], -1)).eval()
+
+
+@pytest.fixture(scope="session")
+def git_checkout():
+    """The repository root when it is a git checkout with history (the benchmarks' --baseline needs one); tests
+    that compare with another revision skip in a copy without .git."""
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    try:
+        subprocess.run(["git", "-C", str(root), "rev-parse", "--verify", "HEAD"], capture_output=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("not a git checkout: a baseline revision needs the repository's history")
+    return root
+

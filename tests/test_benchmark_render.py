@@ -16,7 +16,7 @@ def _bench(*args):
                           capture_output=True, text=True, cwd=ROOT, timeout=600)
 
 
-def test_a_baseline_revision_and_the_stages_in_one_run(tmp_path):
+def test_a_baseline_revision_and_the_stages_in_one_run(tmp_path, git_checkout):
     proc = _bench("--real_capture", "none", "--baseline", "HEAD", "--stages", "--out", str(tmp_path / "r.json"))
     assert proc.returncode == 0, proc.stderr[-2000:]
     row = json.loads((tmp_path / "r.json").read_text())["results"][0]
@@ -29,7 +29,7 @@ def test_a_baseline_revision_and_the_stages_in_one_run(tmp_path):
     assert row["stages_ms"]["cpu+cull"]["cull"] > 0  # the culler's stage is its own
 
 
-def test_bad_baseline_and_real_capture_get_one_line():
+def test_bad_baseline_and_real_capture_get_one_line(git_checkout):
     for args, words in ((("--baseline", "no-such-rev"), "no-such-rev"), (("--real_capture", "atlantis"), "atlantis")):
         proc = _bench(*args)
         lines = [line for line in proc.stderr.splitlines() if line.startswith("error:")]

@@ -1,8 +1,6 @@
 """Pieces of the CPU rasterizer's kernels against plain references: the depth sort, the tile compositing where
 pixels saturate, and importing the rasterizer of another revision (the benchmark's baseline)."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
@@ -10,8 +8,6 @@ import torch
 from s2e.rendering import GaussianScene, cpu_kernels, render
 from s2e.rendering.cameras import intrinsics_from_fov, look_at
 from s2e.utils.revision_import import RevisionImportError, import_package_at
-
-ROOT_DIR = Path(__file__).resolve().parents[1]
 
 
 def test_radix_sort_orders_depths_as_a_stable_argsort():
@@ -44,8 +40,8 @@ def test_saturated_pixels_composite_as_the_reference():
     assert (cpu.rgb - ref.rgb).abs().max() < 1e-5 and (cpu.alpha - ref.alpha).abs().max() < 1e-5
 
 
-def test_the_rasterizer_of_a_revision_imports_beside_todays():
-    old = import_package_at(ROOT_DIR, "HEAD", "source/s2e/s2e", "rendering")
+def test_the_rasterizer_of_a_revision_imports_beside_todays(git_checkout):
+    old = import_package_at(git_checkout, "HEAD", "source/s2e/s2e", "rendering")
     assert old.render is not render and old.__name__.startswith("_s2e_at_")
     scene = GaussianScene(means=torch.tensor([[0.0, 0.0, 0.0]]), quats=torch.tensor([[1.0, 0.0, 0.0, 0.0]]),
                           scales=torch.full((1, 3), 0.3), opacities=torch.tensor([0.9]), sh=torch.ones(1, 1, 3))
@@ -55,4 +51,4 @@ def test_the_rasterizer_of_a_revision_imports_beside_todays():
     ours = render(scene, views, ks, 16, 16, backend="cpu")
     assert (theirs.alpha - ours.alpha).abs().max() < 1e-5 and ours.alpha.max() > 0.2
     with pytest.raises(RevisionImportError, match="not in the git history"):
-        import_package_at(ROOT_DIR, "no-such-revision", "source/s2e/s2e", "rendering")
+        import_package_at(git_checkout, "no-such-revision", "source/s2e/s2e", "rendering")
