@@ -139,6 +139,11 @@ def time_backend(backend: str, scene: GaussianScene, views: torch.Tensor, ks: to
     return speed
 
 
+def _row_cells(r: dict) -> list[str]:
+    """A result row's first table cells: scene, Gaussians, resolution, cameras."""
+    return [r["scene"], f"{r['num_gaussians'] // 1000}k", f"{r['resolution']}x{r['resolution']}", str(r["num_cameras"])]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--resolutions", nargs="+", type=int, default=SUITE["resolutions"])
@@ -206,9 +211,7 @@ def main() -> None:
     print(header)
     print("|" + " --- |" * (header.count("|") - 1))
     for r in results:
-        cells = [r["scene"], f"{r['num_gaussians'] // 1000}k", f"{r['resolution']}x{r['resolution']}",
-                 str(r["num_cameras"])]
-        cells += [f"{r[b]:.1f}" for b in backends]
+        cells = _row_cells(r) + [f"{r[b]:.1f}" for b in backends]
         cells += [f"{r[a] / r[b]:.2f}x" for a, b in ratios]
         print("| " + " | ".join(cells) + " |")
     if args.stages:
@@ -217,8 +220,7 @@ def main() -> None:
         print("|" + " --- |" * (len(CPU_STAGES) + 6))
         for r in results:
             for backend, stages in r["stages_ms"].items():
-                cells = [r["scene"], f"{r['num_gaussians'] // 1000}k", f"{r['resolution']}x{r['resolution']}",
-                         str(r["num_cameras"]), backend] + [f"{stages.get(s, 0.0):.1f}" for s in CPU_STAGES]
+                cells = _row_cells(r) + [backend] + [f"{stages.get(s, 0.0):.1f}" for s in CPU_STAGES]
                 print("| " + " | ".join(cells) + f" | {r[backend]:.1f} |")
     print(f"wrote {out}")
 

@@ -14,12 +14,12 @@ from numba import njit, prange
 
 from . import projection
 from .sh import C0, C1, C2, C3  # compile-time constants of the kernels
-from .simd_rows import STATE_PLANES, composite_row
+from .simd_rows import LANES, STATE_PLANES, composite_row
 
 ALPHA_THRESHOLD = np.float32(projection.ALPHA_THRESHOLD)
 CHUNK = 2048
-TILE = 8
-"""Tiles are 8x8 pixels: one uint64 holds a tile's pixel mask (raster_kernel)."""
+TILE = LANES
+"""Tiles are 8x8 pixels: a row is one vector of simd_rows, the tile's pixel mask one uint64 (raster_kernel)."""
 
 
 @njit(cache=True, inline="always")

@@ -19,7 +19,7 @@ from numba.extending import intrinsic
 from .projection import ALPHA_THRESHOLD, MAX_ALPHA, MIN_TRANSMITTANCE
 
 LANES = 8
-"""Pixels per row of a tile (cpu_kernels.TILE)."""
+"""Pixels per row of a tile (cpu_kernels.TILE is this)."""
 _F32 = ir.FloatType()
 _I32 = ir.IntType(32)
 _VF = ir.VectorType(_F32, LANES)

@@ -3,14 +3,16 @@
 Benchmarks use it to time the previous code and today's in one run on the same inputs
 (scripts/benchmark_render.py --baseline REV imports the rasterizer of REV into the same process;
 scripts/benchmark_train.py --baseline REV runs REV's train_ram.py between today's), so that the ratio does not
-depend on the machine or its load. Files come from `git archive` into a temporary folder; an imported package
-must import its own modules relatively (s2e does) and gets a private name.
+depend on the machine or its load. Files come from `git archive` into a temporary folder (removed at exit); an
+imported package must import its own modules relatively (s2e does) and gets a private name.
 """
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import io
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -25,7 +27,7 @@ class RevisionImportError(ValueError):
 
 def checkout_at(repo: str | Path, revision: str, paths: tuple[str, ...] = ()) -> Path:
     """A temporary folder holding the repository's files (or only `paths`) at git `revision`, as `git archive`
-    writes them (no .git, no untracked files)."""
+    writes them (no .git, no untracked files); removed when the process exits."""
     repo = Path(repo)
     try:
         sha = subprocess.run(["git", "-C", str(repo), "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}"],
@@ -39,6 +41,7 @@ def checkout_at(repo: str | Path, revision: str, paths: tuple[str, ...] = ()) ->
         raise RevisionImportError(f"revision '{revision}' or its {' '.join(paths) or 'files'} is not in the git "
                                   f"history of {repo}: name a commit of this clone (git log --oneline)") from None
     root = Path(tempfile.mkdtemp(prefix=f"s2e_{sha[:10]}_"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(root, filter="data")
     return root
