@@ -19,6 +19,7 @@ import argparse
 import time
 from pathlib import Path
 
+from s2e.navbench.tasks import ROBOTS
 from s2e_isaaclab.evaluation.compare import DEFAULT_CACHE, EpisodeSet, compare_policies, save_comparison
 from s2e_isaaclab.utils.cli import UserError, add_env_args, run_main
 
@@ -46,7 +47,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                              "docs/results/rl_recipe.json); needs --recipe, --train_seed, --robot")
     parser.add_argument("--recipe", default=None, help="--record: the recipe's name")
     parser.add_argument("--train_seed", type=int, default=None, help="--record: the run's training seed")
-    parser.add_argument("--robot", choices=("wheeled", "quadruped"), default=None, help="--record: the robot")
+    parser.add_argument("--robot", choices=ROBOTS, default=None, help="--record: the robot")
     parser.add_argument("--train_minutes", type=float, default=None, help="--record: the run's training time")
     parser.add_argument("--command", default="", help="--record: the training command")
     args = parser.parse_args(argv)

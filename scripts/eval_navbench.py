@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 
 from s2e.navbench.splits import DEFAULT_SPLIT, SPLITS
-from s2e.navbench.tasks import TASKS
+from s2e.navbench.tasks import ROBOTS, TASKS
 from s2e_isaaclab.evaluation.models import resolve_model
 from s2e_isaaclab.evaluation.navbench import (
     DEFAULT_NAMES,
@@ -79,7 +79,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                              "(docs/navbench.md#enter-your-own-policy)")
     parser.add_argument("--policy_kwargs", nargs="+", default=[], metavar="KEY=VALUE",
                         help="--method policy: keyword arguments of the factory (values read as YAML)")
-    parser.add_argument("--robot", choices=("wheeled", "quadruped"), default="wheeled")
+    parser.add_argument("--robot", choices=ROBOTS, default="wheeled")
     parser.add_argument("--split", choices=list(SPLITS), default=DEFAULT_SPLIT,
                         help="which shipped episodes: urban (v1, in-distribution) or shift (held-out looks and block "
                              "types)")

@@ -52,6 +52,10 @@ def test_load_run_is_a_run_folder_or_else_a_regex_of_run_folder_names(tmp_path, 
         find_run_checkpoint(root, str(empty))
     with pytest.raises(RunNotFoundError, match="no run folder matching 'nowhere/2026' under"):
         find_run_checkpoint(root, "nowhere/2026")
+    # a run name alone is not matched from the start of the folder name: the error says which regex would
+    with pytest.raises(RunNotFoundError, match=r"from the start of the folder name.*'\.\*short' matches "
+                                               r"2026-12-01_10-00-00_short\)$"):
+        find_run_checkpoint(root, "short")
 
 
 @pytest.mark.parametrize("name", ["a/b", "../up", "..", "", "a\\b"])

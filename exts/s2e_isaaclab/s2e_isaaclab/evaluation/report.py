@@ -42,10 +42,45 @@ def _records(results: dict[str, dict[str, dict]]) -> dict[str, dict[str, dict]]:
     return {m: {t: saved["per_episode"] for t, saved in per_task.items()} for m, per_task in results.items()}
 
 
-def write_report(robot_dir: Path, warn=print, reference: str = DEFAULT_REFERENCE) -> Path:
-    """Collect every method's task results under <out>/<split>/<robot>/ into the tables, the verdicts against
-    `reference` (when it was evaluated) and the bar chart; returns the Markdown table."""
-    from s2e.navbench.report import save_bar_charts, write_tables
+def _kinds(per_task: dict[str, dict]) -> set[str]:
+    """The machine kinds and torch thread counts the tasks' results were made with (both set the float rounding)."""
+    from s2e.utils.machine import machine_kind
+
+    return {f"{machine_kind(str(saved.get('machine', 'unknown machine')))}, "
+            f"{saved.get('torch_threads', '?')} torch thread(s)" for saved in per_task.values()}
+
+
+def pair_by_machine(saved: dict[str, dict[str, dict]], reference: str) -> tuple[dict[str, dict[str, dict]], str]:
+    """(the results that pair with `reference`'s: every task made on the reference's machine kind with its torch
+    thread count, the reference included; a note naming the kind, and the rows made otherwise, which get no verdict).
+    Closed-loop outcomes repeat only on one machine kind (s2e.utils.machine.machine_kind) and thread count, so
+    pairing rows made otherwise would count rounding as a difference between methods."""
+    kinds = {m: _kinds(per_task) for m, per_task in saved.items()}
+    if reference not in saved:
+        named = sorted(set().union(*kinds.values())) if kinds else []
+        return {}, f"Made on: {'; '.join(named)}." if named else ""
+    ref_kinds = kinds[reference]
+    if len(ref_kinds) != 1:
+        return {}, (f"{reference}'s tasks were made on different machine kinds or thread counts "
+                   f"({'; '.join(sorted(ref_kinds))}): no verdicts; make them again on one.")
+    (kind,) = ref_kinds
+    paired = {m: per_task for m, per_task in saved.items() if kinds[m] == ref_kinds}
+    elsewhere = [f"{m} ({'; '.join(sorted(kinds[m]))})" for m in saved if m not in paired]
+    note = f"Made on: {kind}" + ("." if not elsewhere else "; rows made on another machine kind or thread count "
+                                 f"have no verdicts: {', '.join(elsewhere)}.")
+    return paired, note
+
+
+def report_markdown(robot_dir: Path, warn=print, reference: str = DEFAULT_REFERENCE) -> str:
+    """The results table of every method under <out>/<split>/<robot>/ with the machine note and the verdicts against
+    `reference` of the rows made on its machine kind."""
+    from s2e.navbench.report import results_markdown
+
+    results, verdicts, note = _report(robot_dir, warn, reference)
+    return results_markdown(results, verdicts=verdicts, reference=reference, note=note)
+
+
+def _report(robot_dir: Path, warn, reference: str):
     from s2e.navbench.summary import summarize
     from s2e.navbench.verdicts import task_verdicts
 
@@ -54,29 +89,51 @@ def write_report(robot_dir: Path, warn=print, reference: str = DEFAULT_REFERENCE
         raise UserError(f"no results under {robot_dir}")
     results = {m: {t: summarize(r["per_episode"], r["step_dt"]) for t, r in per_task.items()}
                for m, per_task in saved.items()}
-    verdicts = task_verdicts(_records(saved), reference) if reference in results else None
-    paths = write_tables(robot_dir, results, verdicts=verdicts, reference=reference)
+    paired, note = pair_by_machine(saved, reference)
+    verdicts = task_verdicts(_records(paired), reference) if paired else None
+    return results, verdicts, note
+
+
+def write_report(robot_dir: Path, warn=print, reference: str = DEFAULT_REFERENCE) -> Path:
+    """Collect every method's task results under <out>/<split>/<robot>/ into the tables, the verdicts against
+    `reference` (when it was evaluated; rows made on its machine kind only) and the bar chart; returns the Markdown
+    table."""
+    from s2e.navbench.report import save_bar_charts, write_tables
+
+    results, verdicts, note = _report(robot_dir, warn, reference)
+    paths = write_tables(robot_dir, results, verdicts=verdicts, reference=reference, note=note)
     save_bar_charts(robot_dir / "bars.png", results)
     return paths["md"]
 
 
-def write_split_drop(root: Path, split: str, robot: str, reference: str = DEFAULT_REFERENCE,
-                     base_split: str = DEFAULT_SPLIT) -> Path | None:
-    """<root>/<split>/<robot>/split_drop.md / .json: every method evaluated on both `base_split` and `split` (and
-    the reference on both) with its extra drop beyond the reference's (s2e.navbench.split_drop); None when there is
-    no such method yet, or `split` is the base split."""
+def split_drop_markdown(root: Path, split: str, robot: str, reference: str = DEFAULT_REFERENCE,
+                        base_split: str = DEFAULT_SPLIT) -> tuple[str, list]:
+    """(Markdown table, drops) of every method evaluated on both `base_split` and `split` (and the reference on both),
+    made on the reference's machine kind on both, with its extra drop beyond the reference's
+    (s2e.navbench.split_drop); ("", []) when there is no such method yet, or `split` is the base split."""
     from s2e.navbench.split_drop import split_drop_table, split_drops
-    from s2e.utils.files import write_json_atomic, write_text_atomic
 
     if split == base_split:
-        return None
+        return "", []
     quiet = lambda _line: None  # noqa: E731 (write_report of each split names unreadable results)
-    drops = split_drops(_records(read_results(root / base_split / robot, quiet)),
-                        _records(read_results(root / split / robot, quiet)), reference)
+    base, other = (pair_by_machine(read_results(root / s / robot, quiet), reference)[0] for s in (base_split, split))
+    if reference in base and reference in other and _kinds(base[reference]) != _kinds(other[reference]):
+        return "", []  # the two splits' reference rows come from different machine kinds: nothing pairs across them
+    drops = split_drops(_records(base), _records(other), reference)
+    if not drops:
+        return "", []
+    return split_drop_table(drops, base_split, split), drops
+
+
+def write_split_drop(root: Path, split: str, robot: str, reference: str = DEFAULT_REFERENCE,
+                     base_split: str = DEFAULT_SPLIT) -> Path | None:
+    """<root>/<split>/<robot>/split_drop.md / .json (split_drop_markdown); None when there is nothing to write."""
+    from s2e.utils.files import write_json_atomic, write_text_atomic
+
+    md, drops = split_drop_markdown(root, split, robot, reference, base_split)
     if not drops:
         return None
     out = root / split / robot / "split_drop.md"
-    write_text_atomic(out, f"# From `{base_split}` to `{split}`, {robot}: the drop beyond {reference}'s\n\n"
-                           + split_drop_table(drops, base_split, split))
+    write_text_atomic(out, f"# From `{base_split}` to `{split}`, {robot}: the drop beyond {reference}'s\n\n{md}")
     write_json_atomic(out.with_suffix(".json"), [d.to_dict() for d in drops])
     return out

@@ -46,20 +46,28 @@ def csv_table(results: dict[str, dict[str, dict]]) -> str:
     return buf.getvalue()
 
 
-def write_tables(out_dir: str | Path, results: dict[str, dict[str, dict]], tasks=TASKS,
-                 verdicts: dict[str, dict] | None = None, reference: str | None = None) -> dict[str, Path]:
-    """results.md (the table, then the verdicts against `reference` when given), results.csv, results.json and
-    verdicts.json."""
+def results_markdown(results: dict[str, dict[str, dict]], tasks=TASKS, verdicts: dict[str, dict] | None = None,
+                     reference: str | None = None, note: str = "") -> str:
+    """The table, `note` (e.g. the machine the rows were made on), then the verdicts against `reference` when
+    given."""
     from .verdicts import verdict_table
 
-    out = Path(out_dir)
-    md = markdown_table(results, tasks)
+    md = markdown_table(results, tasks) + (f"\n{note}\n" if note else "")
     if verdicts:
         md += (f"\n**Verdicts against {reference}** (paired on the same episodes): ΔSR and ΔSR-NC (arrival without any "
                "collision) in points with wins / losses and exact McNemar p (better / worse where p < 0.05, else "
                "n.s.); ΔRC and ΔCT with paired bootstrap 95 % intervals, * where the interval excludes 0. All: every "
                "task's episodes pooled.\n\n"
                + verdict_table(verdicts, reference, tasks))
+    return md
+
+
+def write_tables(out_dir: str | Path, results: dict[str, dict[str, dict]], tasks=TASKS,
+                 verdicts: dict[str, dict] | None = None, reference: str | None = None,
+                 note: str = "") -> dict[str, Path]:
+    """results.md (results_markdown), results.csv, results.json and verdicts.json."""
+    out = Path(out_dir)
+    md = results_markdown(results, tasks, verdicts, reference, note)
     paths = {"md": write_text_atomic(out / "results.md", md),
              "csv": write_text_atomic(out / "results.csv", csv_table(results)),
              "json": write_json_atomic(out / "results.json", results)}

@@ -47,7 +47,11 @@ def find_run_checkpoint(log_root: str | Path, run_pattern: str = ".*",
     runs = (sorted(p for p in log_root.iterdir() if p.is_dir() and re.match(run_pattern, p.name)) if log_root.is_dir()
             else [])
     if not runs:
-        raise RunNotFoundError(f"no run folder matching {run_pattern!r} under {log_root}")
+        inside = (sorted(p.name for p in log_root.iterdir() if p.is_dir() and re.search(run_pattern, p.name))
+                  if log_root.is_dir() else [])
+        hint = (f" (the regex is matched from the start of the folder name, as in Isaac Lab: '.*{run_pattern}' "
+                f"matches {inside[-1]})" if inside else "")
+        raise RunNotFoundError(f"no run folder matching {run_pattern!r} under {log_root}{hint}")
     for run in reversed(runs):
         checkpoints = run_checkpoints(run, checkpoint_pattern)
         if checkpoints:

@@ -1,9 +1,11 @@
-"""One line naming the machine a benchmark ran on (CPU model, cores and vector unit, GPU if any)."""
+"""One line naming the machine a benchmark ran on (CPU model, cores and vector unit, GPU if any), and its kind: what
+decides float rounding, so that closed-loop outcomes of two runs pair only when their kinds match."""
 
 from __future__ import annotations
 
 import os
 import platform
+import re
 from pathlib import Path
 
 import torch
@@ -21,3 +23,10 @@ def describe_machine() -> str:
     if torch.cuda.is_available():
         text += f", {torch.cuda.get_device_name(0)}"
     return text
+
+
+def machine_kind(description: str) -> str:
+    """The kind of a machine described by describe_machine: its line without the core count (a run's thread count is
+    recorded on its own). Two runs of a closed loop repeat each other's outcomes only on machines of one kind: the
+    CPU model and vector unit choose the kernels, and with them the float rounding."""
+    return re.sub(r", \d+ cores", "", description)

@@ -18,6 +18,7 @@ from isaaclab.utils import configclass
 
 from s2e.navbench.episodes import EpisodeFileError, EpisodeSuite, bundle_path, load_suite
 from s2e.navbench.splits import DEFAULT_SPLIT, SPLITS
+from s2e.navbench.tasks import ROBOTS as NAVBENCH_ROBOTS
 from s2e.navbench.tasks import TASK_CONTENT
 from s2e.urban.families import appearance_family
 
@@ -28,7 +29,7 @@ from ..urban.urban_env_cfg import MAX_PEDESTRIANS, apply_control_mode
 from . import terminations
 from .navbench_command import NavBenchCommandCfg
 
-ROBOTS = ("Wheeled", "Quadruped")
+ROBOTS = tuple(r.capitalize() for r in NAVBENCH_ROBOTS)
 
 
 def task_id(task: str, robot: str) -> str:

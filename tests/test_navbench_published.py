@@ -1,0 +1,126 @@
+"""Published NavBench-GS records: rows pair only within one machine kind, and the docs' generated sections are what the
+published records give."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from s2e.utils.machine import machine_kind
+from s2e_isaaclab.evaluation.published import (
+    PUBLISHED_KEYS,
+    SECTION_END,
+    SECTION_START,
+    find_sections,
+    generate_section,
+    publish,
+    update_sections,
+)
+from s2e_isaaclab.evaluation.report import pair_by_machine, report_markdown, split_drop_markdown
+from s2e_isaaclab.utils.cli import UserError
+
+ROOT = Path(__file__).resolve().parents[1]
+XEON = "Intel(R) Xeon(R) Processor, 2 cores, AVX-512"
+EPYC = "AMD EPYC, 2 cores, AVX2"
+
+
+def _result(name: str, success: list[int], machine: str = XEON, collisions: list[int] | None = None) -> dict:
+    n = len(success)
+    return {"spec": {"model": str(ROOT / "assets/agdm/agdm_wheeled.pt")}, "name": name, "robot": "wheeled",
+            "step_dt": 0.1, "machine": machine, "torch_threads": 1, "episodes": n, "env_steps": 10 * n,
+            "wall_time_s": 1.0, "summary": {}, "per_scene": {"0": {}},
+            "per_episode": {"episode": list(range(n)), "success": success, "route_completion": [1.0] * n,
+                            "collisions": collisions or [0] * n, "route_length": [20.0] * n,
+                            "path_length": [21.0] * n, "arrival_step": [100] * n}}
+
+
+def _write(root: Path, split: str, name: str, task: str, result: dict) -> None:
+    path = root / split / "wheeled" / name / f"{task}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result))
+
+
+def test_the_machine_kind_leaves_out_the_core_count_only():
+    assert machine_kind(XEON) == "Intel(R) Xeon(R) Processor, AVX-512"
+    assert machine_kind("Intel(R) Xeon(R) Processor, 16 cores, AVX-512") == machine_kind(XEON)
+    assert machine_kind(EPYC) != machine_kind(XEON)
+
+
+def test_rows_of_another_machine_kind_get_no_verdict_and_are_named():
+    saved = {"S2E-BC": {"Empty": _result("S2E-BC", [1] * 8)},
+             "RL-Full": {"Empty": _result("RL-Full", [0] * 8)},
+             "SFT": {"Empty": _result("SFT", [0] * 8, machine=EPYC)}}
+    paired, note = pair_by_machine(saved, "S2E-BC")
+    assert set(paired) == {"S2E-BC", "RL-Full"}
+    assert note == ("Made on: Intel(R) Xeon(R) Processor, AVX-512, 1 torch thread(s); rows made on another machine "
+                    "kind or thread count have no verdicts: SFT (AMD EPYC, AVX2, 1 torch thread(s)).")
+    saved["RL-Full"]["Empty"]["torch_threads"] = 2  # the thread count rounds differently too
+    assert set(pair_by_machine(saved, "S2E-BC")[0]) == {"S2E-BC"}
+    # a reference whose tasks come from two kinds pairs with nothing
+    saved["S2E-BC"]["Obstacle"] = _result("S2E-BC", [1] * 8, machine=EPYC)
+    paired, note = pair_by_machine(saved, "S2E-BC")
+    assert paired == {} and "different machine kinds" in note
+
+
+def test_the_report_gives_verdicts_only_within_the_reference_kind(tmp_path):
+    _write(tmp_path, "urban", "S2E-BC", "Empty", _result("S2E-BC", [1] * 8))
+    _write(tmp_path, "urban", "RL-Full", "Empty", _result("RL-Full", [0] * 8))
+    _write(tmp_path, "urban", "SFT", "Empty", _result("SFT", [0] * 8, machine=EPYC))
+    md = report_markdown(tmp_path / "urban" / "wheeled")
+    table, verdicts = md.split("**Verdicts against S2E-BC**")
+    assert all(f"| {m} |" in table for m in ("S2E-BC", "RL-Full", "SFT"))  # every row in the table
+    assert "| RL-Full | Empty | -100 (0/8, p=0.0078) worse |" in verdicts
+    assert "| SFT |" not in verdicts and "SFT (AMD EPYC, AVX2, 1 torch thread(s))" in table
+    # the split drop pairs each split with its own reference row: only when both were made on one kind
+    _write(tmp_path, "shift", "RL-Full", "Empty", _result("RL-Full", [0] * 8))
+    _write(tmp_path, "shift", "S2E-BC", "Empty", _result("S2E-BC", [1] * 8, machine=EPYC))
+    assert split_drop_markdown(tmp_path, "shift", "wheeled") == ("", [])
+    _write(tmp_path, "shift", "S2E-BC", "Empty", _result("S2E-BC", [1] * 8))
+    assert "| RL-Full | SR | Empty |" in split_drop_markdown(tmp_path, "shift", "wheeled")[0]
+
+
+def test_published_records_give_the_same_tables_and_split_drops_as_the_results(tmp_path):
+    results, published = tmp_path / "logs", tmp_path / "published"
+    for split, bc, full in (("urban", [1] * 7 + [0], [1] * 8), ("shift", [1] * 4 + [0] * 4, [1] * 2 + [0] * 6)):
+        for task in ("Empty", "Obstacle"):
+            _write(results, split, "S2E-BC", task, _result("S2E-BC", bc))
+            _write(results, split, "RL-Full", task, _result("RL-Full", full, collisions=[1] + [0] * 7))
+    for split in ("urban", "shift"):
+        written = publish(results, published, split, "wheeled", repo_root=ROOT)
+        assert len(written) == 4
+    record = json.loads((published / "shift/wheeled/RL-Full/Obstacle.json").read_text())
+    assert tuple(record) == PUBLISHED_KEYS  # the per-scene summaries stay behind
+    assert record["spec"]["model"] == "assets/agdm/agdm_wheeled.pt"  # relative to the repository
+    assert generate_section(published, "results", "shift", "wheeled") == report_markdown(results / "shift/wheeled")
+    drop = generate_section(published, "split drop", "shift", "wheeled")
+    assert "| RL-Full | SR | Empty, Obstacle | 1.00 | 0.25 | 0.88 → 0.50 |" in drop
+
+    doc = "# Results\n\n" + "".join(
+        f"{SECTION_START.format(section=s, split='shift', robot='wheeled')}\nstale\n{SECTION_END.format(section=s)}\n\n"
+        for s in ("results", "split drop"))
+    fresh, changed = update_sections(doc, published)
+    assert changed == ["results shift/wheeled", "split drop shift/wheeled"]
+    assert [body for *_, body in find_sections(fresh)] == [generate_section(published, s, "shift", "wheeled")
+                                                           for s in ("results", "split drop")]
+    assert update_sections(fresh, published) == (fresh, [])  # regenerating changes nothing
+
+
+def test_bad_sections_and_targets_get_one_line(tmp_path):
+    with pytest.raises(UserError, match="no end marker"):
+        find_sections(SECTION_START.format(section="results", split="shift", robot="wheeled") + "\n| table |\n")
+    no_records = generate_section(tmp_path, "results", "shift", "quadruped")
+    assert no_records == "No published records of shift/quadruped yet.\n"
+    with pytest.raises(UserError, match="unknown generated section"):
+        generate_section(tmp_path, "results", "mars", "wheeled")
+    with pytest.raises(UserError, match="no results of SFT"):
+        publish(tmp_path, tmp_path / "published", "shift", "wheeled", ["SFT"])
+    for argv, message in ((["--publish", "shift"], "expected SPLIT/ROBOT or SPLIT/ROBOT/METHOD"),
+                          (["--doc", str(tmp_path / "none.md")], "does not exist")):
+        run = subprocess.run([sys.executable, str(ROOT / "scripts/navbench_report.py"), *argv, "--results",
+                              str(tmp_path), "--published", str(tmp_path / "published")],
+                             capture_output=True, text=True, timeout=120)
+        assert run.returncode == 2 and message in run.stderr and len(run.stderr.strip().splitlines()) == 1
