@@ -34,7 +34,7 @@ def main() -> None:
         raise UserError(f"--views_per_episode {args.views_per_episode}: at least 1")
 
     from s2e.navbench.episodes import load_suite
-    from s2e.navbench.feature_drift import feature_drift, frame_features
+    from s2e.navbench.feature_drift import drift_table, feature_drift, frame_features
     from s2e.navbench.views import ViewCfg, split_views
     from s2e.utils.files import write_json_atomic, write_text_atomic
     from s2e_isaaclab.evaluation.models import load_policy
@@ -49,13 +49,11 @@ def main() -> None:
     scale = float(frame_features(reference, frames).mean(0).norm())
     rows = {name: feature_drift(reference, load_policy(path)[0], frames) for name, _, path in pairs}
     out = Path(args.out)
-    lines = [f"| policy | Δ_feat on {args.split} ({len(frames)} views) | relative to ‖mean F_pre‖ = {scale:.3f} |",
-             "| --- | ---: | ---: |"]
-    lines += [f"| {name} | {d:.4f} | {d / scale:.3f} |" for name, d in rows.items()]
-    write_json_atomic(out / f"feature_drift_{args.split}.json", {"split": args.split, "views": len(frames),
-                                                                 "reference_mean_norm": scale, "drift": rows})
-    write_text_atomic(out / f"feature_drift_{args.split}.md", "\n".join(lines) + "\n")
-    print("\n".join(lines))
+    result = {"split": args.split, "views": len(frames), "reference_mean_norm": scale, "drift": rows}
+    write_json_atomic(out / f"feature_drift_{args.split}.json", result)
+    table = drift_table(result)
+    write_text_atomic(out / f"feature_drift_{args.split}.md", table)
+    print(table, end="")
 
 
 if __name__ == "__main__":

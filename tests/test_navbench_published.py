@@ -18,6 +18,7 @@ from s2e_isaaclab.evaluation.published import (
     find_sections,
     generate_section,
     publish,
+    publish_drift,
     update_sections,
 )
 from s2e_isaaclab.evaluation.report import pair_by_machine, report_markdown, split_drop_markdown
@@ -98,6 +99,17 @@ def test_published_records_give_the_same_tables_and_split_drops_as_the_results(t
     assert generate_section(published, "results", "shift", "wheeled") == report_markdown(results / "shift/wheeled")
     drop = generate_section(published, "split drop", "shift", "wheeled")
     assert "| RL-Full | SR | Empty, Obstacle | 1.00 | 0.25 | 0.88 → 0.50 |" in drop
+
+    assert generate_section(published, "feature drift", "shift", "wheeled") == \
+        "No published feature drift of shift/wheeled yet.\n"
+    drift = {"split": "shift", "views": 32, "reference_mean_norm": 9.0, "drift": {"RL-Full": 1.8, "S2E-RAM": 0.0}}
+    (results / "feature_drift_shift.json").write_text(json.dumps(drift))
+    publish_drift(results, published, "shift")
+    assert generate_section(published, "feature drift", "shift", "wheeled") == (
+        "| policy | Δ_feat on shift (32 views) | relative to ‖mean F_pre‖ = 9.000 |\n| --- | ---: | ---: |\n"
+        "| RL-Full | 1.8000 | 0.200 |\n| S2E-RAM | 0.0000 | 0.000 |\n")
+    with pytest.raises(UserError, match="no feature drift of urban"):
+        publish_drift(results, published, "urban")
 
     doc = "# Results\n\n" + "".join(
         f"{SECTION_START.format(section=s, split='shift', robot='wheeled')}\nstale\n{SECTION_END.format(section=s)}\n\n"

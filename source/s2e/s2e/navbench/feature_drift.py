@@ -25,3 +25,13 @@ def frame_features(model: torch.nn.Module, frames: torch.Tensor, batch: int = 64
 def feature_drift(pretrained: torch.nn.Module, tuned: torch.nn.Module, frames: torch.Tensor) -> float:
     """Δ_feat of `tuned` against `pretrained` over `frames` (uint8 [N, H, W, 3])."""
     return float((frame_features(tuned, frames).mean(0) - frame_features(pretrained, frames).mean(0)).norm())
+
+
+def drift_table(result: dict) -> str:
+    """Markdown of a feature-drift result ({"split", "views", "reference_mean_norm", "drift": {policy: Δ_feat}}):
+    Δ_feat per policy and relative to the pretrained mean feature's norm."""
+    scale = result["reference_mean_norm"]
+    lines = [f"| policy | Δ_feat on {result['split']} ({result['views']} views) | relative to ‖mean F_pre‖ = "
+             f"{scale:.3f} |", "| --- | ---: | ---: |"]
+    lines += [f"| {name} | {d:.4f} | {d / scale:.3f} |" for name, d in result["drift"].items()]
+    return "\n".join(lines) + "\n"
