@@ -1,0 +1,44 @@
+"""The CPU kernels' Numba threading layer: not TBB when USD's libtbb is loaded (Numba's TBB pool hangs at
+interpreter exit under a one-core CPU affinity), and a user's choice is kept."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+RENDER_ONCE = """
+import pxr.Usd  # loads USD's libtbb, as Isaac Lab does before any camera renders
+import numba, torch
+from s2e.rendering import GaussianScene, render
+from s2e.rendering.cameras import intrinsics_from_fov, look_at
+n = 64
+scene = GaussianScene(means=torch.rand(n, 3), quats=torch.randn(n, 4), scales=torch.full((n, 3), 0.1),
+                      opacities=torch.full((n,), 0.9), sh=torch.rand(n, 1, 3))
+render(scene, look_at((0.0, -3.0, 2.0), (0.0, 0.0, 0.0))[None], intrinsics_from_fov(16, 16, 60.0)[None], 16, 16,
+       backend="cpu")
+print(numba.threading_layer())
+"""
+
+
+def _layer_after_a_render(**env) -> str:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_THREADING_LAYER")} | env
+    affinity = ["taskset", "-c", str(min(os.sched_getaffinity(0)))] if _has_taskset() else []
+    proc = subprocess.run([*affinity, sys.executable, "-c", RENDER_ONCE], capture_output=True, text=True, env=environ,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout.split()[-1]
+
+
+def _has_taskset() -> bool:
+    return subprocess.run(["sh", "-c", "command -v taskset"], capture_output=True).returncode == 0
+
+
+def test_kernels_take_openmp_not_usds_tbb():
+    pytest.importorskip("pxr")
+    assert _layer_after_a_render() in ("omp", "workqueue")
+
+
+def test_a_users_threading_layer_priority_is_kept():
+    pytest.importorskip("pxr")
+    assert _layer_after_a_render(NUMBA_THREADING_LAYER_PRIORITY="workqueue omp tbb") == "workqueue"
