@@ -7,6 +7,9 @@ document's tables, verdicts and split drops from the published records.
     ./isaaclab.sh -p scripts/navbench_report.py --publish_drift urban shift  # feature_drift.py's results
     ./isaaclab.sh -p scripts/navbench_report.py --check                  # exit 1 when the document is stale
 
+Each run also draws every robot's rows on every split (SR and SR-NC over all tasks, the drop from one split to the
+next as a line) into docs/images/navbench_splits_<robot>.png (--figures).
+
 eval_navbench.py writes its results under logs/navbench/<split>/<robot>/<method>/; --publish copies the per-episode
 records of the named split/robot (or split/robot/method) into docs/results/navbench/ (--published), the home of every
 figure docs/results.md shows; --publish_drift does the same for feature_drift.py's result of a split. The document's
@@ -21,7 +24,8 @@ import sys
 from pathlib import Path
 
 from s2e.navbench.splits import SPLITS
-from s2e_isaaclab.evaluation.published import find_sections, publish, publish_drift, update_sections
+from s2e.navbench.tasks import ROBOTS
+from s2e_isaaclab.evaluation.published import find_sections, publish, publish_drift, save_split_figure, update_sections
 from s2e_isaaclab.utils.cli import UserError, run_main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,6 +49,8 @@ def main() -> None:
                         help="the published records (in the repository)")
     parser.add_argument("--doc", type=Path, default=ROOT / "docs/results.md",
                         help="the document with generated sections")
+    parser.add_argument("--figures", type=Path, default=ROOT / "docs/images",
+                        help="where the per-robot pictures of the splits go")
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 when a section is stale")
     args = parser.parse_args()
 
@@ -78,6 +84,10 @@ def main() -> None:
         from s2e.utils.files import write_text_atomic
 
         write_text_atomic(args.doc, fresh)
+    for robot in ROBOTS:
+        figure = save_split_figure(args.published, robot, args.figures)
+        if figure is not None:
+            print(f"[navbench_report] drew {figure}")
     print(f"[navbench_report] {args.doc}: " + (f"rewrote {', '.join(changed)}" if changed else "up to date"))
 
 

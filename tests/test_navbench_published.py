@@ -136,3 +136,24 @@ def test_bad_sections_and_targets_get_one_line(tmp_path):
                               str(tmp_path), "--published", str(tmp_path / "published")],
                              capture_output=True, text=True, timeout=120)
         assert run.returncode == 2 and message in run.stderr and len(run.stderr.strip().splitlines()) == 1
+
+
+def test_the_split_picture_pools_every_task_of_the_rows_that_pair(tmp_path):
+    from s2e.navbench.tasks import TASKS
+    from s2e_isaaclab.evaluation.published import pooled_by_split, save_split_figure
+
+    for k, task in enumerate(TASKS):  # S2E-BC arrives in 8 of 8 on urban, in the first k of 8 on shift
+        _write(tmp_path, "urban", "S2E-BC", task, _result("S2E-BC", [1] * 8))
+        _write(tmp_path, "shift", "S2E-BC", task, _result("S2E-BC", [1] * k + [0] * (8 - k), collisions=[1] + [0] * 7))
+        _write(tmp_path, "urban", "Expert", task, _result("Expert", [1] * 8))
+        _write(tmp_path, "urban", "SFT", task, _result("SFT", [1] * 8, machine=EPYC))  # pairs with no reference
+    _write(tmp_path, "shift", "Expert", TASKS[0], _result("Expert", [1] * 8))  # not every task on shift
+    pooled = pooled_by_split(tmp_path, "wheeled")
+    assert list(pooled) == ["Expert", "S2E-BC"] and list(pooled["Expert"]) == ["urban"]
+    shift = pooled["S2E-BC"]["shift"]
+    arrived = sum(range(len(TASKS)))
+    assert shift["SR"]["n"] == 8 * len(TASKS) and shift["SR"]["mean"] == pytest.approx(arrived / (8 * len(TASKS)))
+    assert shift["SRNC"]["mean"] == pytest.approx((arrived - (len(TASKS) - 1)) / (8 * len(TASKS)))  # first episode hit
+    figure = save_split_figure(tmp_path, "wheeled", tmp_path / "images")
+    assert figure.name == "navbench_splits_wheeled.png" and figure.read_bytes()[:4] == b"\x89PNG"
+    assert save_split_figure(tmp_path, "quadruped", tmp_path / "images") is None

@@ -34,15 +34,20 @@ def read_results(robot_dir: Path, warn=print) -> dict[str, dict[str, dict]]:
                          "method to replace it")
                     continue
                 results.setdefault(name, {})[task] = saved
+    return in_table_order(results)
+
+
+def in_table_order(by_method: dict) -> dict:
+    """`by_method` with its methods in TABLE_ORDER, other names after them alphabetically."""
     rank = {name: k for k, name in enumerate(TABLE_ORDER)}
-    return dict(sorted(results.items(), key=lambda item: (rank.get(item[0], len(rank)), item[0])))
+    return dict(sorted(by_method.items(), key=lambda item: (rank.get(item[0], len(rank)), item[0])))
 
 
 def _records(results: dict[str, dict[str, dict]]) -> dict[str, dict[str, dict]]:
     return {m: {t: saved["per_episode"] for t, saved in per_task.items()} for m, per_task in results.items()}
 
 
-def _kinds(per_task: dict[str, dict]) -> set[str]:
+def machine_kinds(per_task: dict[str, dict]) -> set[str]:
     """The machine kinds and torch thread counts the tasks' results were made with (both set the float rounding)."""
     from s2e.utils.machine import machine_kind
 
@@ -55,7 +60,7 @@ def pair_by_machine(saved: dict[str, dict[str, dict]], reference: str) -> tuple[
     thread count, the reference included; a note naming the kind, and the rows made otherwise, which get no verdict).
     Closed-loop outcomes repeat only on one machine kind (s2e.utils.machine.machine_kind) and thread count, so
     pairing rows made otherwise would count rounding as a difference between methods."""
-    kinds = {m: _kinds(per_task) for m, per_task in saved.items()}
+    kinds = {m: machine_kinds(per_task) for m, per_task in saved.items()}
     if reference not in saved:
         named = sorted(set().union(*kinds.values())) if kinds else []
         return {}, f"Made on: {'; '.join(named)}." if named else ""
@@ -117,7 +122,7 @@ def split_drop_markdown(root: Path, split: str, robot: str, reference: str = DEF
         return "", []
     quiet = lambda _line: None  # noqa: E731 (write_report of each split names unreadable results)
     base, other = (pair_by_machine(read_results(root / s / robot, quiet), reference)[0] for s in (base_split, split))
-    if reference in base and reference in other and _kinds(base[reference]) != _kinds(other[reference]):
+    if reference in base and reference in other and machine_kinds(base[reference]) != machine_kinds(other[reference]):
         return "", []  # the two splits' reference rows come from different machine kinds: nothing pairs across them
     drops = split_drops(_records(base), _records(other), reference)
     if not drops:

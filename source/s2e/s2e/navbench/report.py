@@ -101,3 +101,35 @@ def save_bar_charts(path: str | Path, results: dict[str, dict[str, dict]], tasks
                 ax.set_ylim(0, 1.05)
     fig.tight_layout()
     return save_figure_atomic(fig, path)
+
+
+def save_split_chart(path: str | Path, pooled: dict[str, dict[str, dict]], metrics=("SR", "SRNC")) -> Path:
+    """One panel per metric: each method's rate over all its tasks on every split, with the 95 % interval, the
+    splits side by side and joined by a line (the drop from one split to the next). `pooled` maps method -> split ->
+    summary (s2e.navbench.summary.summarize of the method's episodes of every task)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    methods = list(pooled)
+    splits = list(dict.fromkeys(s for per_split in pooled.values() for s in per_split))
+    offsets = {s: (k - (len(splits) - 1) / 2) * 0.25 for k, s in enumerate(splits)}
+    fig, axes = plt.subplots(1, len(metrics), figsize=(max(4.0, 0.9 * len(methods) + 1.5) * len(metrics), 3.6),
+                             squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        for i, method in enumerate(methods):
+            stats = [(i + offsets[s], pooled[method][s][metric]) for s in splits if s in pooled[method]]
+            ax.plot([x for x, _ in stats], [st["mean"] for _, st in stats], color="0.6", lw=1, zorder=1)
+        for k, split in enumerate(splits):
+            rows = [(i, pooled[m][split][metric]) for i, m in enumerate(methods) if split in pooled[m]]
+            ax.errorbar([i + offsets[split] for i, _ in rows], [st["mean"] for _, st in rows],
+                        yerr=[[st["mean"] - st["lo"] for _, st in rows], [st["hi"] - st["mean"] for _, st in rows]],
+                        fmt="o", color=f"C{k}", capsize=3, label=split, zorder=2)
+        ax.set_xticks(range(len(methods)), methods, rotation=30, ha="right", fontsize=8)
+        ax.set_ylim(0, 1.05)
+        ax.set_title(f"{'SR-NC' if metric == 'SRNC' else metric}, all tasks pooled", fontsize=9)
+        ax.grid(axis="y", alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return save_figure_atomic(fig, path)
