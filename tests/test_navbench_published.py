@@ -29,10 +29,11 @@ XEON = "Intel(R) Xeon(R) Processor, 2 cores, AVX-512"
 EPYC = "AMD EPYC, 2 cores, AVX2"
 
 
-def _result(name: str, success: list[int], machine: str = XEON, collisions: list[int] | None = None) -> dict:
+def _result(name: str, success: list[int], machine: str = XEON, collisions: list[int] | None = None,
+            numerics: str = "0123456789ab") -> dict:
     n = len(success)
     return {"spec": {"model": str(ROOT / "assets/agdm/agdm_wheeled.pt")}, "name": name, "robot": "wheeled",
-            "step_dt": 0.1, "machine": machine, "torch_threads": 1, "episodes": n, "env_steps": 10 * n,
+            "step_dt": 0.1, "machine": machine, "torch_threads": 1, "numerics": numerics, "episodes": n, "env_steps": 10 * n,
             "wall_time_s": 1.0, "summary": {}, "per_scene": {"0": {}},
             "per_episode": {"episode": list(range(n)), "success": success, "route_completion": [1.0] * n,
                             "collisions": collisions or [0] * n, "route_length": [20.0] * n,
@@ -57,8 +58,12 @@ def test_rows_of_another_machine_kind_get_no_verdict_and_are_named():
              "SFT": {"Empty": _result("SFT", [0] * 8, machine=EPYC)}}
     paired, note = pair_by_machine(saved, "S2E-BC")
     assert set(paired) == {"S2E-BC", "RL-Full"}
-    assert note == ("Made on: Intel(R) Xeon(R) Processor, AVX-512, 1 torch thread(s); rows made on another machine "
-                    "kind or thread count have no verdicts: SFT (AMD EPYC, AVX2, 1 torch thread(s)).")
+    assert note == ("Made on: Intel(R) Xeon(R) Processor, AVX-512, 1 torch thread(s), numerics 0123456789ab; rows "
+                    "made on another machine kind, thread count or numerics have no verdicts: SFT (AMD EPYC, AVX2, "
+                    "1 torch thread(s), numerics 0123456789ab).")
+    saved["RL-Full"]["Empty"]["numerics"] = "ba9876543210"  # same machine, other kernels or libraries
+    assert set(pair_by_machine(saved, "S2E-BC")[0]) == {"S2E-BC"}
+    saved["RL-Full"]["Empty"]["numerics"] = "0123456789ab"
     saved["RL-Full"]["Empty"]["torch_threads"] = 2  # the thread count rounds differently too
     assert set(pair_by_machine(saved, "S2E-BC")[0]) == {"S2E-BC"}
     # a reference whose tasks come from two kinds pairs with nothing
@@ -75,7 +80,7 @@ def test_the_report_gives_verdicts_only_within_the_reference_kind(tmp_path):
     table, verdicts = md.split("**Verdicts against S2E-BC**")
     assert all(f"| {m} |" in table for m in ("S2E-BC", "RL-Full", "SFT"))  # every row in the table
     assert "| RL-Full | Empty | -100 (0/8, p=0.0078) worse |" in verdicts
-    assert "| SFT |" not in verdicts and "SFT (AMD EPYC, AVX2, 1 torch thread(s))" in table
+    assert "| SFT |" not in verdicts and "SFT (AMD EPYC, AVX2, 1 torch thread(s), numerics" in table
     # the split drop pairs each split with its own reference row: only when both were made on one kind
     _write(tmp_path, "shift", "RL-Full", "Empty", _result("RL-Full", [0] * 8))
     _write(tmp_path, "shift", "S2E-BC", "Empty", _result("S2E-BC", [1] * 8, machine=EPYC))

@@ -43,12 +43,14 @@ class EpisodeSet:
                             f"num_envs={self.num_envs}, episodes_per_env={self.episodes_per_env}, seeds={self.seeds})")
 
 
-def evaluation_spec(episodes: EpisodeSet, policy: str | Path, seed: int,
-                    rerank_temperature: float | None = None) -> dict:
-    """What one evaluation depends on; a cached one with another spec is recomputed, not reused."""
+def evaluation_spec(episodes: EpisodeSet, policy: str | Path, seed: int, rerank_temperature: float | None = None,
+                    numerics: str | None = None) -> dict:
+    """What one evaluation depends on, the float rounding it runs with included (`numerics`:
+    s2e.utils.numerics.numerics_fingerprint with the workers' one torch thread); a cached one with another spec is
+    recomputed, not reused, so a comparison never pairs episodes that ran with different rounding."""
     spec = {"task": episodes.task, "content": episodes.content, "mode": episodes.mode, "num_envs": episodes.num_envs,
             "episodes_per_env": episodes.episodes_per_env, "overrides": list(episodes.overrides), "seed": seed,
-            "policy_sha": file_digest(policy)}
+            "policy_sha": file_digest(policy), "numerics": numerics}
     if rerank_temperature is not None:
         spec["rerank_temperature"] = float(rerank_temperature)
     return spec
@@ -65,10 +67,11 @@ def compare_records(policies: dict[str, str | Path], episodes: EpisodeSet, cache
     `rerank`: {name: temperature} of the policies that act re-ranked by the simulator's labels (evaluate_top_mode)."""
     episodes.check()
     cache = Path(cache_dir)
+    numerics = _worker_numerics(episodes.device)
     jobs: list[tuple[str, Job]] = []
     for seed in episodes.seeds:
         for name, policy in policies.items():
-            spec = evaluation_spec(episodes, policy, seed, (rerank or {}).get(name))
+            spec = evaluation_spec(episodes, policy, seed, (rerank or {}).get(name), numerics)
             out = cache / _cache_name(spec)
             job = {"name": name, "policy": str(Path(policy).resolve()), "spec": spec, "episodes": vars(episodes),
                    "out": str(out)}
@@ -80,6 +83,20 @@ def compare_records(policies: dict[str, str | Path], episodes: EpisodeSet, cache
         for key, values in json.loads(job.out.read_text())["per_episode"].items():
             records[name].setdefault(key, []).extend(values)
     return records
+
+
+def _worker_numerics(device: str | None) -> str:
+    """The numerics fingerprint the workers (one torch thread each, run_jobs' default) run with."""
+    import torch
+
+    from s2e.utils.numerics import numerics_fingerprint
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return numerics_fingerprint(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    finally:
+        torch.set_num_threads(threads)
 
 
 def compare_policies(a: str | Path, b: str | Path, episodes: EpisodeSet, cache_dir: str | Path, names=("A", "B"),
@@ -144,7 +161,8 @@ def _worker(job: dict) -> None:
     except ValueError as err:  # camera vs checkpoint mismatch
         raise UserError(str(err)) from None
     write_json_atomic(job["out"], {"spec": job["spec"], "policy": job["policy"], "policy_info": info,
-                                   "machine": describe_machine(), "torch_threads": torch.get_num_threads(), **result})
+                                   "machine": describe_machine(), "torch_threads": torch.get_num_threads(),
+                                   "numerics": job["spec"]["numerics"], **result})
     print(f"{tag} SR {result['SR']:.3f} | CT {result['CT']:.3f} ({result['episodes']} episodes, "
           f"{result['wall_time_s']:.0f} s)", flush=True)
     env.close()

@@ -170,6 +170,7 @@ def evaluate_task(run: NavBenchRun, task: str, out: Path, log=print) -> None:
     from s2e.urban.topdown import save_topdown_grid
     from s2e.utils.files import write_json_atomic
     from s2e.utils.machine import describe_machine
+    from s2e.utils.numerics import numerics_fingerprint
     from s2e_isaaclab.tasks.navbench.navbench_env_cfg import make_navbench
 
     from ..utils.cli import apply_env_args, build_cfgs, create_env
@@ -212,8 +213,13 @@ def evaluate_task(run: NavBenchRun, task: str, out: Path, log=print) -> None:
     quota = nav.suite.episodes_per_env(num_envs)
     if run.episodes_per_env is not None:
         quota = min(quota, run.episodes_per_env)
+    numerics = numerics_fingerprint(str(env.unwrapped.device))  # the float rounding of this run (camera, network)
     partial = partial_result_path(out, task)
     earlier = load_cached_result(partial, spec)  # an interrupted run of this task: its finished episodes count
+    if earlier is not None and earlier.get("numerics") != numerics:
+        log(f"{spec['task']}: the saved episodes of {partial} ran with other float rounding (another machine kind, "
+            "kernels or libraries): starting over, so that one result never mixes the two")
+        earlier = None
     kept = {k: np.asarray(v) for k, v in earlier["per_episode"].items()} if earlier is not None else None
     # read by the reset below: env i starts at the first episode of its queue that has no saved result
     nav.cursor[:] = torch.as_tensor(np.bincount(kept["env"].astype(int), minlength=num_envs)) if kept is not None else 0
@@ -237,14 +243,15 @@ def evaluate_task(run: NavBenchRun, task: str, out: Path, log=print) -> None:
         if int(episodes.counted.sum()) > done_before:  # save finished episodes as they come: an interruption keeps them
             bar.update(int(episodes.counted.sum()) - done_before)
             if not episodes.finished:
-                write_json_atomic(partial, {"spec": spec, "env_steps": steps_before + episodes.steps * num_envs,
+                write_json_atomic(partial, {"spec": spec, "numerics": numerics,
+                                            "env_steps": steps_before + episodes.steps * num_envs,
                                             "wall_time_s": wall_before + time.time() - episodes.t0,
                                             "per_episode": {k: v.tolist() for k, v in episodes.records().items()}})
     bar.close()
     records = episodes.records()
     step_dt = env.unwrapped.step_dt
     result = {"spec": spec, "name": run.name, "robot": run.robot, "step_dt": step_dt, "machine": describe_machine(),
-              "torch_threads": torch.get_num_threads(), "episodes": len(records["success"]),
+              "torch_threads": torch.get_num_threads(), "numerics": numerics, "episodes": len(records["success"]),
               "env_steps": steps_before + episodes.steps * num_envs,
               "wall_time_s": wall_before + time.time() - episodes.t0,
               "summary": summarize(records, step_dt), "per_scene": summarize_by(records, "scene", step_dt),

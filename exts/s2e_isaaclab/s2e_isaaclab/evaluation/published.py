@@ -24,8 +24,8 @@ from s2e.navbench.verdicts import DEFAULT_REFERENCE
 from ..utils.cli import UserError
 from .report import in_table_order, machine_kinds, pair_by_machine, read_results, report_markdown, split_drop_markdown
 
-PUBLISHED_KEYS = ("name", "robot", "spec", "step_dt", "machine", "torch_threads", "episodes", "env_steps",
-                  "wall_time_s", "per_episode")
+PUBLISHED_KEYS = ("name", "robot", "spec", "step_dt", "machine", "torch_threads", "numerics", "episodes",
+                  "env_steps", "wall_time_s", "per_episode")
 """What a published record keeps of a task result: enough for the tables, verdicts and split drops, and to say how
 it was made (the per-scene summaries and maps stay in logs/)."""
 SECTIONS = ("results", "split drop", "feature drift")

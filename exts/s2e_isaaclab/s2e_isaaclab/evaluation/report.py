@@ -48,18 +48,20 @@ def _records(results: dict[str, dict[str, dict]]) -> dict[str, dict[str, dict]]:
 
 
 def machine_kinds(per_task: dict[str, dict]) -> set[str]:
-    """The machine kinds and torch thread counts the tasks' results were made with (both set the float rounding)."""
+    """The machine kinds, torch thread counts and numerics fingerprints (s2e.utils.numerics; results older than it
+    have none) the tasks' results were made with: together they set the float rounding."""
     from s2e.utils.machine import machine_kind
 
     return {f"{machine_kind(str(saved.get('machine', 'unknown machine')))}, "
-            f"{saved.get('torch_threads', '?')} torch thread(s)" for saved in per_task.values()}
+            f"{saved.get('torch_threads', '?')} torch thread(s), numerics {saved.get('numerics') or 'not recorded'}"
+            for saved in per_task.values()}
 
 
 def pair_by_machine(saved: dict[str, dict[str, dict]], reference: str) -> tuple[dict[str, dict[str, dict]], str]:
-    """(the results that pair with `reference`'s: every task made on the reference's machine kind with its torch
-    thread count, the reference included; a note naming the kind, and the rows made otherwise, which get no verdict).
-    Closed-loop outcomes repeat only on one machine kind (s2e.utils.machine.machine_kind) and thread count, so
-    pairing rows made otherwise would count rounding as a difference between methods."""
+    """(the results that pair with `reference`'s: every task made with the reference's machine kind, torch thread
+    count and numerics fingerprint, the reference included; a note naming them, and the rows made otherwise, which
+    get no verdict). Closed-loop outcomes repeat only when all three match, so pairing rows made otherwise would
+    count rounding as a difference between methods."""
     kinds = {m: machine_kinds(per_task) for m, per_task in saved.items()}
     if reference not in saved:
         named = sorted(set().union(*kinds.values())) if kinds else []
@@ -71,8 +73,8 @@ def pair_by_machine(saved: dict[str, dict[str, dict]], reference: str) -> tuple[
     (kind,) = ref_kinds
     paired = {m: per_task for m, per_task in saved.items() if kinds[m] == ref_kinds}
     elsewhere = [f"{m} ({'; '.join(sorted(kinds[m]))})" for m in saved if m not in paired]
-    note = f"Made on: {kind}" + ("." if not elsewhere else "; rows made on another machine kind or thread count "
-                                 f"have no verdicts: {', '.join(elsewhere)}.")
+    note = f"Made on: {kind}" + ("." if not elsewhere else "; rows made on another machine kind, thread count or "
+                                 f"numerics have no verdicts: {', '.join(elsewhere)}.")
     return paired, note
 
 
