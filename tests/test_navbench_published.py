@@ -33,8 +33,8 @@ def _result(name: str, success: list[int], machine: str = XEON, collisions: list
             numerics: str = "0123456789ab") -> dict:
     n = len(success)
     return {"spec": {"model": str(ROOT / "assets/agdm/agdm_wheeled.pt")}, "name": name, "robot": "wheeled",
-            "step_dt": 0.1, "machine": machine, "torch_threads": 1, "numerics": numerics, "episodes": n, "env_steps": 10 * n,
-            "wall_time_s": 1.0, "summary": {}, "per_scene": {"0": {}},
+            "step_dt": 0.1, "machine": machine, "torch_threads": 1, "numerics": numerics, "episodes": n,
+            "env_steps": 10 * n, "wall_time_s": 1.0, "summary": {}, "per_scene": {"0": {}},
             "per_episode": {"episode": list(range(n)), "success": success, "route_completion": [1.0] * n,
                             "collisions": collisions or [0] * n, "route_length": [20.0] * n,
                             "path_length": [21.0] * n, "arrival_step": [100] * n}}
