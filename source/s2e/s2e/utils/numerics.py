@@ -4,9 +4,10 @@ rasterizer and of a small fixed network's forward pass, on this machine, with th
 A learned policy in closed loop turns a last-bit difference into a different episode now and then, so two runs of
 one method repeat each other's outcomes only when every kernel rounds alike. The machine's kind (s2e.utils.machine)
 names the CPU, but a change of the rasterizer's kernels, of torch or of its math libraries changes the rounding on
-the same CPU too; this fingerprint changes with them. Evaluation results record it, and rows are paired (verdicts,
-split drops) only when it matches. It covers the camera (Numba kernels on a CPU, gsplat on a GPU) and the network
-kernels a policy uses (convolution, matrix products, layer norm, attention), not the physics.
+the same CPU too; this fingerprint changes whenever they round its fixed inputs differently. Evaluation results
+record it, and rows are paired (verdicts, split drops) only when it matches. It covers the camera (Numba kernels on
+a CPU, gsplat on a GPU) and the network kernels a policy uses (convolution, matrix products, layer norm, attention),
+not the physics.
 """
 
 from __future__ import annotations
