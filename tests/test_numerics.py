@@ -21,3 +21,13 @@ def test_a_kernel_that_rounds_differently_changes_it(monkeypatch):
     render = s2e.rendering.render
     monkeypatch.setattr(s2e.rendering, "render", lambda *a, **k: render(*a, **{**k, "backend": "reference"}))
     assert numerics_fingerprint() != here
+
+
+def test_it_leaves_the_callers_random_stream_where_it_was():
+    import torch
+
+    torch.manual_seed(5)
+    expected = torch.rand(3)
+    torch.manual_seed(5)
+    numerics_fingerprint()
+    assert torch.equal(torch.rand(3), expected)

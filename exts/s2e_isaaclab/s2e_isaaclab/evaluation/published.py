@@ -130,9 +130,9 @@ def update_sections(text: str, published_root: Path) -> tuple[str, list[str]]:
 
 
 def pooled_by_split(published_root: Path, robot: str, reference: str = DEFAULT_REFERENCE) -> dict[str, dict[str, dict]]:
-    """{method: {split: summary of its episodes of every task}} of the published rows that get verdicts (made on the
-    reference's machine kind and thread count), on the splits whose reference row was made on the same kind as the
-    first split's; methods with every task of a split only, in the table's order."""
+    """{method: {split: summary of its episodes of every task}} of the published rows that get verdicts (made with
+    the reference's machine kind, thread count and numerics), on the splits whose reference row was made with the
+    same as the first split's; methods with every task of a split only, in the table's order."""
     from s2e.navbench.summary import summarize
 
     pooled: dict[str, dict[str, dict]] = {}

@@ -31,9 +31,10 @@ def numerics_fingerprint(device: str = "cpu") -> str:
     views = look_at((0.3, -3.0, 1.2), (0.0, 0.0, 0.0))[None].to(device)
     ks = intrinsics_from_fov(32, 32, 70.0)[None].to(device)
     out = render(scene, views, ks, 32, 32, antialiased=True)
-    net = torch.nn.ModuleDict({"conv": torch.nn.Conv2d(3, 16, 3, stride=2), "norm": torch.nn.LayerNorm(16),
-                               "attn": torch.nn.MultiheadAttention(16, 2, batch_first=True),
-                               "head": torch.nn.Linear(16, 8)})
+    with torch.random.fork_rng(devices=[]):  # the modules' default init must not move the caller's random stream
+        net = torch.nn.ModuleDict({"conv": torch.nn.Conv2d(3, 16, 3, stride=2), "norm": torch.nn.LayerNorm(16),
+                                   "attn": torch.nn.MultiheadAttention(16, 2, batch_first=True),
+                                   "head": torch.nn.Linear(16, 8)})
     with torch.no_grad():
         for p in net.parameters():
             p.copy_(torch.randn(p.shape, generator=g) * 0.3)
