@@ -55,8 +55,8 @@ def plan(tiny: bool, out: Path) -> list[Step]:
                     "agent.save_interval=1000"]
     if tiny:
         render = [[PY, script("benchmark_render.py"), "--resolutions", "32", "--num_gaussians", "5000", "--num_cameras",
-                   "1", "2", "--repeats", "1", "--backends", "cpu", "cpu+cull", "--real_capture", "none", "--out",
-                   str(out / "render.json")]]
+                   "1", "2", "--repeats", "1", "--min_seconds", "0", "--rounds", "1", "--backends", "cpu", "cpu+cull",
+                   "--real_capture", "none", "--out", str(out / "render.json")]]
         env = [[PY, script("benchmark_env.py"), "--camera", "--robots", "wheeled", "--modes", "base", "--num_envs", "2",
                 "--steps", "2", "--warmup", "1", "--out", str(out / "env.json")]]
         train = None  # the torchrun step runs train_ram.py too

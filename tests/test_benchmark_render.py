@@ -12,7 +12,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _bench(*args):
     return subprocess.run([sys.executable, str(ROOT / "scripts/benchmark_render.py"), "--resolutions", "16",
-                           "--num_gaussians", "3000", "--num_cameras", "2", "--repeats", "1", "--warmup", "1", *args],
+                           "--num_gaussians", "3000", "--num_cameras", "2", "--repeats", "1", "--warmup", "1",
+                           "--min_seconds", "0", "--rounds", "1", *args],
                           capture_output=True, text=True, cwd=ROOT, timeout=600)
 
 

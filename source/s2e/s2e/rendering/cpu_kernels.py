@@ -13,6 +13,7 @@ import numpy as np
 from numba import njit, prange
 
 from . import projection
+from .cache_hints import AHEAD, prefetch
 from .sh import C0, C1, C2, C3  # compile-time constants of the kernels
 from .simd_rows import LANES, STATE_PLANES, composite_row
 
@@ -275,6 +276,14 @@ def sort_kernel(means2d, conics, colors, opacities, depths, radii, tiles_x, tile
             keys[i] = bits[ids[img, i]]
         _radix_sort_by_depth(ids[img, :m], keys, np.empty(m, ids.dtype), np.empty(m, np.uint32))
         for i in range(m):
+            if i + AHEAD < m:  # the gathers below read in depth order, i.e. anywhere in the candidate arrays
+                ahead = ids[img, i + AHEAD]
+                prefetch(means2d, (img, ahead, 0))
+                prefetch(conics, (img, ahead, 0))
+                prefetch(colors, (img, ahead, 0))
+                prefetch(opacities, (img, ahead))
+                prefetch(depths, (img, ahead))
+                prefetch(radii, (img, ahead, 0))
             g = ids[img, i]
             u, w = means2d[img, g, 0], means2d[img, g, 1]
             rx, ry = radii[img, g, 0], radii[img, g, 1]
@@ -347,7 +356,13 @@ def raster_kernel(records, boxes, offsets, flat_ids, tiles_x, tiles_y, width, he
                 state[0, py * TILE + px] = 1.0
                 state[1, py * TILE + px] = 1.0
         live = COLUMN_BITS[0, x1 - x0] * ROW_BITS[0, y1 - y0]
-        for k in range(offsets[job], offsets[job + 1]):
+        end = offsets[job + 1]
+        for k in range(offsets[job], end):
+            if k + AHEAD < end:  # a tile's list skips through its image's records: ask for them early
+                ahead = flat_ids[k + AHEAD]
+                prefetch(boxes, (img, ahead, 0))
+                prefetch(records, (img, ahead, 0))
+                prefetch(records, (img, ahead, RECORD - 1))  # a record may straddle two cache lines
             i = flat_ids[k]
             bx0, bx1 = max(x0, boxes[img, i, 0]), min(x1, boxes[img, i, 1])
             by0, by1 = max(y0, boxes[img, i, 2]), min(y1, boxes[img, i, 3])
