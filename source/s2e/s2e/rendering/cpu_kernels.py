@@ -15,7 +15,7 @@ from numba import njit, prange
 from . import projection
 from .cache_hints import AHEAD, prefetch
 from .sh import C0, C1, C2, C3  # compile-time constants of the kernels
-from .simd_rows import LANES, STATE_PLANES, composite_row
+from .simd_rows import LANES, ROWS, STATE_PLANES, composite_rows
 
 ALPHA_THRESHOLD = np.float32(projection.ALPHA_THRESHOLD)
 CHUNK = 2048
@@ -338,24 +338,22 @@ ROW_BITS = _bit_ranges(TILE)
 
 @njit(parallel=True, cache=True)
 def raster_kernel(records, boxes, offsets, flat_ids, tiles_x, tiles_y, width, height, out):
-    """Front-to-back compositing of each 8x8 tile, a Gaussian's rows of the tile 8 pixels at a time
-    (simd_rows.composite_row). The pixels that can still change (transmittance above 1e-4) are also the bits of
-    one uint64: a Gaussian whose bounding box holds none of them costs one AND, and so does a row of its box
+    """Front-to-back compositing of each 8x8 tile, a Gaussian's rows of the tile two at a time
+    (simd_rows.composite_rows). The pixels that can still change (transmittance above 1e-4) are the bits of one
+    uint64: a Gaussian whose bounding box holds none of them costs one AND, and so does a pair of rows of its box
     without them (outside the box alpha < 1/255, so nothing is lost). out[..., :3] rgb, 3 depth sum, 4 alpha.
     """
     num_images = records.shape[0]
     num_tiles = tiles_x * tiles_y
+    pair_bits = np.uint64((1 << (ROWS * TILE)) - 1)
     for job in prange(num_images * num_tiles):
         img = job // num_tiles
         tile = job % num_tiles
         y0, x0 = (tile // tiles_x) * TILE, (tile % tiles_x) * TILE
         y1, x1 = min(y0 + TILE, height), min(x0 + TILE, width)
-        state = np.zeros((STATE_PLANES, TILE * TILE), np.float32)  # pixels outside the image stay dead
-        for py in range(y1 - y0):
-            for px in range(x1 - x0):
-                state[0, py * TILE + px] = 1.0
-                state[1, py * TILE + px] = 1.0
-        live = COLUMN_BITS[0, x1 - x0] * ROW_BITS[0, y1 - y0]
+        state = np.zeros((STATE_PLANES, TILE * TILE), np.float32)
+        state[0, :] = 1.0
+        live = COLUMN_BITS[0, x1 - x0] * ROW_BITS[0, y1 - y0]  # pixels outside the image are never live
         end = offsets[job + 1]
         for k in range(offsets[job], end):
             if k + AHEAD < end:  # a tile's list skips through its image's records: ask for them early
@@ -375,20 +373,21 @@ def raster_kernel(records, boxes, offsets, flat_ids, tiles_x, tiles_y, width, he
                 records[img, i, 4]
             o, cr, cg, cbl, cz = records[img, i, 5], records[img, i, 6], records[img, i, 7], records[img, i, 8], \
                 records[img, i, 9]
-            for py in range(by0, by1):
-                shift = np.uint64((py - y0) * TILE)
-                if (todo >> shift) & np.uint64(0xFF) == 0:
+            for row in range((by0 - y0) // ROWS * ROWS, by1 - y0, ROWS):
+                shift = np.uint64(row * TILE)
+                wanted = (todo >> shift) & pair_bits
+                if wanted == 0:
                     continue
-                ended = composite_row(state, py - y0, bx0 - x0, bx1 - x0, x0, w - np.float32(py + 0.5), u, ca, cb,
-                                      cc, o, cr, cg, cbl, cz)
+                ended = composite_rows(state, row, wanted, x0, w - np.float32(y0 + row + 0.5),
+                                       w - np.float32(y0 + row + 1.5), u, ca, cb, cc, o, cr, cg, cbl, cz)
                 live &= ~(np.uint64(ended) << shift)
             if live == 0:
                 break
         for py in range(y0, y1):
             for px in range(x0, x1):
                 p = (py - y0) * TILE + px - x0
-                out[img, py, px, 0] = state[2, p]
-                out[img, py, px, 1] = state[3, p]
-                out[img, py, px, 2] = state[4, p]
-                out[img, py, px, 3] = state[5, p]
+                out[img, py, px, 0] = state[1, p]
+                out[img, py, px, 1] = state[2, p]
+                out[img, py, px, 2] = state[3, p]
+                out[img, py, px, 3] = state[4, p]
                 out[img, py, px, 4] = np.float32(1.0) - state[0, p]
