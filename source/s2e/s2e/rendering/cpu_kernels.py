@@ -19,6 +19,8 @@ from .simd_rows import LANES, ROWS, STATE_PLANES, composite_rows
 
 ALPHA_THRESHOLD = np.float32(projection.ALPHA_THRESHOLD)
 CHUNK = 2048
+BATCH_ROW = CHUNK + 16
+"""Row length of project_kernel's batch arrays: a chunk and one cache line (float32) or two (float64)."""
 TILE = LANES
 """Tiles are 8x8 pixels: a row is one vector of simd_rows, the tile's pixel mask one uint64 (raster_kernel)."""
 
@@ -42,6 +44,55 @@ def _sh_color(sh, s, g, k, x, y, z, ch):
                   + C3[4] * x * (4 * zz - xx - yy) * sh[s, g, 13, ch] + C3[5] * z * (xx - yy) * sh[s, g, 14, ch]
                   + C3[6] * x * (xx - 3 * yy) * sh[s, g, 15, ch])
     return max(r + 0.5, 0.0)
+
+
+@njit(cache=True, error_model="numpy")
+def _covariances(batch32, batch64, v, eps2d, antialiased, count, cov):
+    """cov[:, b] = ca, cb, cd (cov2d = T T^T + eps2d I, T = J W M), det(cov2d) and the opacity (faded by
+    sqrt(det(T T^T) / det(cov2d)) when `antialiased`) of the batch's Gaussians b < count: batch32 rows qw, qx, qy, qz,
+    sx, sy, sz, opacity, j00, j11 (float32), batch64 rows j02, j12 (float64), W = v[:3, :3].
+
+    A loop of its own, without a branch and with division by zero left to IEEE (NumPy's error model instead of
+    Python's check before each division), so that the compiler runs it on vectors of Gaussians: the square roots and
+    divisions that bound the scalar projection go 4 at a time. Same operations in the same order as one Gaussian at a
+    time, so the same bits."""
+    for b in range(count):
+        qw, qx, qy, qz = batch32[0, b], batch32[1, b], batch32[2, b], batch32[3, b]
+        sx, sy, sz, o = batch32[4, b], batch32[5, b], batch32[6, b], batch32[7, b]
+        j00, j11, j02, j12 = batch32[8, b], batch32[9, b], batch64[0, b], batch64[1, b]
+        # world covariance M M^T, M = R(q) diag(s)
+        inv = 1.0 / math.sqrt(qw * qw + qx * qx + qy * qy + qz * qz)
+        qw, qx, qy, qz = qw * inv, qx * inv, qy * inv, qz * inv
+        m00 = (1 - 2 * (qy * qy + qz * qz)) * sx
+        m01 = 2 * (qx * qy - qw * qz) * sy
+        m02 = 2 * (qx * qz + qw * qy) * sz
+        m10 = 2 * (qx * qy + qw * qz) * sx
+        m11 = (1 - 2 * (qx * qx + qz * qz)) * sy
+        m12 = 2 * (qy * qz - qw * qx) * sz
+        m20 = 2 * (qx * qz - qw * qy) * sx
+        m21 = 2 * (qy * qz + qw * qx) * sy
+        m22 = (1 - 2 * (qx * qx + qy * qy)) * sz
+        # T = J W M with W the view rotation; cov2d = T T^T
+        a0 = j00 * v[0, 0] + j02 * v[2, 0]
+        a1 = j00 * v[0, 1] + j02 * v[2, 1]
+        a2 = j00 * v[0, 2] + j02 * v[2, 2]
+        b0 = j11 * v[1, 0] + j12 * v[2, 0]
+        b1 = j11 * v[1, 1] + j12 * v[2, 1]
+        b2 = j11 * v[1, 2] + j12 * v[2, 2]
+        t00 = a0 * m00 + a1 * m10 + a2 * m20
+        t01 = a0 * m01 + a1 * m11 + a2 * m21
+        t02 = a0 * m02 + a1 * m12 + a2 * m22
+        t10 = b0 * m00 + b1 * m10 + b2 * m20
+        t11 = b0 * m01 + b1 * m11 + b2 * m21
+        t12 = b0 * m02 + b1 * m12 + b2 * m22
+        ca = t00 * t00 + t01 * t01 + t02 * t02 + eps2d
+        cb = t00 * t10 + t01 * t11 + t02 * t12
+        cd = t10 * t10 + t11 * t11 + t12 * t12 + eps2d
+        det = ca * cd - cb * cb
+        det_orig = (ca - eps2d) * (cd - eps2d) - cb * cb
+        faded = o * math.sqrt(max(det_orig / (det if det > 0 else 1.0), 0.0))
+        cov[0, b], cov[1, b], cov[2, b], cov[3, b] = ca, cb, cd, det
+        cov[4, b] = faded if antialiased else np.float64(o)
 
 
 @njit(parallel=True, cache=True)
@@ -71,6 +122,13 @@ def project_kernel(means, quats, scales, opacities, sh, scene_of_image, cand_ids
         py = -(v[0, 1] * v[0, 3] + v[1, 1] * v[1, 3] + v[2, 1] * v[2, 3])
         pz = -(v[0, 2] * v[0, 3] + v[1, 2] * v[1, 3] + v[2, 2] * v[2, 3])
         start = (job % chunks) * CHUNK
+        # the candidates that pass the cheap tests, one row per quantity; rows BATCH_ROW apart, not a multiple of
+        # 4 KiB, which the CPU would take for the same address and make the rows' loads and stores wait on each other
+        batch_slot = np.empty(CHUNK, np.int64)
+        batch32 = np.empty((13, BATCH_ROW), np.float32)
+        batch64 = np.empty((2, BATCH_ROW), np.float64)
+        cov = np.empty((5, BATCH_ROW), np.float64)
+        count = 0
         for slot in range(start, min(start + CHUNK, n)):
             radii[img, slot, 0] = 0
             radii[img, slot, 1] = 0
@@ -101,43 +159,30 @@ def project_kernel(means, quats, scales, opacities, sh, scene_of_image, cand_ids
             by = 3.33 * math.sqrt((j11 * j11 + j12 * j12) * smax2 + eps2d) + 1.0
             if u + bx <= 0 or u - bx >= width or w + by <= 0 or w - by >= height:
                 continue
-            # world covariance M M^T, M = R(q) diag(s)
-            qw, qx, qy, qz = quats[s, g, 0], quats[s, g, 1], quats[s, g, 2], quats[s, g, 3]
-            inv = 1.0 / math.sqrt(qw * qw + qx * qx + qy * qy + qz * qz)
-            qw, qx, qy, qz = qw * inv, qx * inv, qy * inv, qz * inv
-            m00 = (1 - 2 * (qy * qy + qz * qz)) * sx
-            m01 = 2 * (qx * qy - qw * qz) * sy
-            m02 = 2 * (qx * qz + qw * qy) * sz
-            m10 = 2 * (qx * qy + qw * qz) * sx
-            m11 = (1 - 2 * (qx * qx + qz * qz)) * sy
-            m12 = 2 * (qy * qz - qw * qx) * sz
-            m20 = 2 * (qx * qz - qw * qy) * sx
-            m21 = 2 * (qy * qz + qw * qx) * sy
-            m22 = (1 - 2 * (qx * qx + qy * qy)) * sz
-            # T = J W M with W the view rotation; cov2d = T T^T
-            a0 = j00 * v[0, 0] + j02 * v[2, 0]
-            a1 = j00 * v[0, 1] + j02 * v[2, 1]
-            a2 = j00 * v[0, 2] + j02 * v[2, 2]
-            b0 = j11 * v[1, 0] + j12 * v[2, 0]
-            b1 = j11 * v[1, 1] + j12 * v[2, 1]
-            b2 = j11 * v[1, 2] + j12 * v[2, 2]
-            t00 = a0 * m00 + a1 * m10 + a2 * m20
-            t01 = a0 * m01 + a1 * m11 + a2 * m21
-            t02 = a0 * m02 + a1 * m12 + a2 * m22
-            t10 = b0 * m00 + b1 * m10 + b2 * m20
-            t11 = b0 * m01 + b1 * m11 + b2 * m21
-            t12 = b0 * m02 + b1 * m12 + b2 * m22
-            ca = t00 * t00 + t01 * t01 + t02 * t02 + eps2d
-            cb = t00 * t10 + t01 * t11 + t02 * t12
-            cd = t10 * t10 + t11 * t11 + t12 * t12 + eps2d
-            det = ca * cd - cb * cb
+            # drawn unless its covariance says otherwise: batched, see _covariances
+            batch_slot[count] = slot
+            batch32[0, count], batch32[1, count] = quats[s, g, 0], quats[s, g, 1]
+            batch32[2, count], batch32[3, count] = quats[s, g, 2], quats[s, g, 3]
+            batch32[4, count], batch32[5, count], batch32[6, count] = sx, sy, sz
+            batch32[7, count], batch32[8, count], batch32[9, count] = o, j00, j11
+            batch32[10, count] = u
+            batch32[11, count] = w
+            batch32[12, count] = z
+            batch64[0, count], batch64[1, count] = j02, j12
+            count += 1
+        _covariances(batch32, batch64, v, eps2d, antialiased, count, cov)
+        for b in range(count):
+            det = cov[3, b]
             if det <= 0:
                 continue
-            if antialiased:
-                det_orig = (ca - eps2d) * (cd - eps2d) - cb * cb
-                o = o * math.sqrt(max(det_orig / det, 0.0))
-                if o < ALPHA_THRESHOLD:
-                    continue
+            o = cov[4, b]
+            if o < ALPHA_THRESHOLD:
+                continue
+            ca, cb, cd = cov[0, b], cov[1, b], cov[2, b]
+            slot = batch_slot[b]
+            g = cand_ids[img, slot]
+            u, w, z = batch32[10, b], batch32[11, b], batch32[12, b]
+            mx, my, mz = means[s, g, 0], means[s, g, 1], means[s, g, 2]
             extend = min(3.33, math.sqrt(2.0 * math.log(o / ALPHA_THRESHOLD)))
             rx = math.ceil(extend * math.sqrt(ca))
             ry = math.ceil(extend * math.sqrt(cd))
