@@ -64,12 +64,13 @@ def plan(tiny: bool, out: Path) -> list[Step]:
         common_train = common_train + ["agent.num_steps_per_env=4"]
         limits = {"parity": 300, "render": 300, "env": 300, "torchrun": 400}
     else:
+        once = ["--rounds", "1", "--min_seconds", "0"]  # one timing of 5 calls a backend: the step's time limit
         render = [[PY, script("benchmark_render.py"), "--resolutions", "64", "128", "--num_gaussians", "50000",
-                   "200000", "--num_cameras", "1", "16", "256", "--backends", "gsplat", "--real_capture", "none",
+                   "200000", "--num_cameras", "1", "16", "256", "--backends", "gsplat", "--real_capture", "none", *once,
                    "--out", str(out / "render_gsplat.json")],
                   [PY, script("benchmark_render.py"), "--resolutions", "64", "--num_gaussians", "50000", "200000",
-                   "--num_cameras", "16", "--backends", "cpu", "cpu+cull", "gsplat", "--real_capture", "none", "--out",
-                   str(out / "render_vs_cpu.json")]]
+                   "--num_cameras", "16", "--backends", "cpu", "cpu+cull", "gsplat", "--real_capture", "none", *once,
+                   "--out", str(out / "render_vs_cpu.json")]]
         env = [[PY, script("benchmark_env.py"), "--camera", "--robots", "quadruped", "--modes", "base", "--num_envs",
                 "256", "1024", "4096", "--out", str(out / "env_base.json")],
                [PY, script("benchmark_env.py"), "--camera", "--robots", "quadruped", "--modes", "joint", "--num_envs",
