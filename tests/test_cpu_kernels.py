@@ -44,6 +44,24 @@ def test_saturated_pixels_composite_as_the_reference():
     assert (cpu.rgb - ref.rgb).abs().max() < 1e-5 and (cpu.alpha - ref.alpha).abs().max() < 1e-5
 
 
+def test_a_gaussian_without_orientation_is_not_drawn():
+    """A zero quaternion has no rotation (its covariance is NaN): the render is that of the scene without it."""
+    g = torch.Generator().manual_seed(5)
+    n = 40
+    scene = GaussianScene(means=torch.rand(n, 3, generator=g) - 0.5, quats=torch.randn(n, 4, generator=g),
+                          scales=torch.full((n, 3), 0.1), opacities=torch.full((n,), 0.8),
+                          sh=torch.rand(n, 1, 3, generator=g))
+    broken = GaussianScene(scene.means, scene.quats.clone(), scene.scales, scene.opacities, scene.sh)
+    broken.quats[7] = 0.0
+    views, ks = look_at((0.0, -2.5, 0.5), (0.0, 0.0, 0.0))[None], intrinsics_from_fov(24, 24, 60.0)[None]
+    keep = torch.arange(n) != 7
+    without = GaussianScene(scene.means[keep], scene.quats[keep], scene.scales[keep], scene.opacities[keep],
+                            scene.sh[keep])
+    ours = render(broken, views, ks, 24, 24, backend="cpu")
+    expected = render(without, views, ks, 24, 24, backend="cpu")
+    assert torch.equal(ours.rgb, expected.rgb) and torch.equal(ours.alpha, expected.alpha)
+
+
 def _covariance_inputs(count=300, seed=0):
     rng = np.random.default_rng(seed)
     batch32 = np.empty((13, cpu_kernels.BATCH_ROW), np.float32)

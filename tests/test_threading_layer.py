@@ -42,3 +42,33 @@ def test_kernels_take_openmp_not_usds_tbb():
 def test_a_users_threading_layer_priority_is_kept():
     pytest.importorskip("pxr")
     assert _layer_after_a_render(NUMBA_THREADING_LAYER_PRIORITY="workqueue omp tbb") == "workqueue"
+
+
+THREADS_AFTER_A_RENDER = """
+import numba, torch
+from s2e.rendering import GaussianScene, render
+from s2e.rendering.cameras import intrinsics_from_fov, look_at
+n = 64
+scene = GaussianScene(means=torch.rand(n, 3), quats=torch.randn(n, 4), scales=torch.full((n, 3), 0.1),
+                      opacities=torch.full((n,), 0.9), sh=torch.rand(n, 1, 3))
+render(scene, look_at((0.0, -3.0, 2.0), (0.0, 0.0, 0.0))[None], intrinsics_from_fov(16, 16, 60.0)[None], 16, 16,
+       backend="cpu")
+print(numba.config.NUMBA_NUM_THREADS, numba.get_num_threads())
+"""
+
+
+def _numba_threads(**env) -> list[int]:
+    environ = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS")} | env
+    proc = subprocess.run([sys.executable, "-c", THREADS_AFTER_A_RENDER], capture_output=True, text=True, env=environ,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return [int(x) for x in proc.stdout.split()[-2:]]
+
+
+def test_the_kernels_keep_to_omp_num_threads_and_a_users_numba_num_threads():
+    cores, used = _numba_threads()  # no budget given: every core Numba sees
+    assert used == cores >= 1
+    if cores < 2:
+        pytest.skip("one core: one thread either way")
+    assert _numba_threads(OMP_NUM_THREADS="1") == [1, 1]  # a worker's budget: its pool, not just a mask
+    assert _numba_threads(OMP_NUM_THREADS="1", NUMBA_NUM_THREADS="2") == [2, 2]  # the user's own choice

@@ -48,7 +48,7 @@ def _sh_color(sh, s, g, k, x, y, z, ch):
 
 @njit(cache=True, error_model="numpy")
 def _covariances(batch32, batch64, v, eps2d, antialiased, count, cov):
-    """cov[:, b] = ca, cb, cd (cov2d = T T^T + eps2d I, T = J W M), det(cov2d) and the opacity (faded by
+    """cov[:, b] = ca, cb, cd (cov2d = T T^T + eps2d I, T = J W M), det(cov2d) (0 unless > 0) and the opacity (faded by
     sqrt(det(T T^T) / det(cov2d)) when `antialiased`) of the batch's Gaussians b < count: batch32 rows qw, qx, qy, qz,
     sx, sy, sz, opacity, j00, j11 (float32), batch64 rows j02, j12 (float64), W = v[:3, :3].
 
@@ -91,7 +91,8 @@ def _covariances(batch32, batch64, v, eps2d, antialiased, count, cov):
         det = ca * cd - cb * cb
         det_orig = (ca - eps2d) * (cd - eps2d) - cb * cb
         faded = o * math.sqrt(max(det_orig / (det if det > 0 else 1.0), 0.0))
-        cov[0, b], cov[1, b], cov[2, b], cov[3, b] = ca, cb, cd, det
+        cov[0, b], cov[1, b], cov[2, b] = ca, cb, cd
+        cov[3, b] = det if det > 0 else 0.0  # 0 for NaN too (a zero quaternion): not drawn
         cov[4, b] = faded if antialiased else np.float64(o)
 
 
