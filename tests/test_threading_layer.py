@@ -1,5 +1,5 @@
 """The CPU kernels' Numba threading layer: not TBB when USD's libtbb is loaded (Numba's TBB pool hangs at
-interpreter exit under a one-core CPU affinity), and a user's choice is kept."""
+interpreter exit under a one-core CPU affinity), and a user's choice is kept; its pool follows OMP_NUM_THREADS."""
 
 import os
 import subprocess
@@ -7,8 +7,7 @@ import sys
 
 import pytest
 
-RENDER_ONCE = """
-import pxr.Usd  # loads USD's libtbb, as Isaac Lab does before any camera renders
+A_RENDER = """
 import numba, torch
 from s2e.rendering import GaussianScene, render
 from s2e.rendering.cameras import intrinsics_from_fov, look_at
@@ -17,8 +16,9 @@ scene = GaussianScene(means=torch.rand(n, 3), quats=torch.randn(n, 4), scales=to
                       opacities=torch.full((n,), 0.9), sh=torch.rand(n, 1, 3))
 render(scene, look_at((0.0, -3.0, 2.0), (0.0, 0.0, 0.0))[None], intrinsics_from_fov(16, 16, 60.0)[None], 16, 16,
        backend="cpu")
-print(numba.threading_layer())
 """
+# USD's libtbb loaded first, as Isaac Lab does before any camera renders
+RENDER_ONCE = "import pxr.Usd\n" + A_RENDER + "print(numba.threading_layer())\n"
 
 
 def _layer_after_a_render(**env) -> str:
@@ -44,17 +44,7 @@ def test_a_users_threading_layer_priority_is_kept():
     assert _layer_after_a_render(NUMBA_THREADING_LAYER_PRIORITY="workqueue omp tbb") == "workqueue"
 
 
-THREADS_AFTER_A_RENDER = """
-import numba, torch
-from s2e.rendering import GaussianScene, render
-from s2e.rendering.cameras import intrinsics_from_fov, look_at
-n = 64
-scene = GaussianScene(means=torch.rand(n, 3), quats=torch.randn(n, 4), scales=torch.full((n, 3), 0.1),
-                      opacities=torch.full((n,), 0.9), sh=torch.rand(n, 1, 3))
-render(scene, look_at((0.0, -3.0, 2.0), (0.0, 0.0, 0.0))[None], intrinsics_from_fov(16, 16, 60.0)[None], 16, 16,
-       backend="cpu")
-print(numba.config.NUMBA_NUM_THREADS, numba.get_num_threads())
-"""
+THREADS_AFTER_A_RENDER = A_RENDER + "print(numba.config.NUMBA_NUM_THREADS, numba.get_num_threads())\n"
 
 
 def _numba_threads(**env) -> list[int]:
