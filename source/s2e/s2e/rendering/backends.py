@@ -40,7 +40,7 @@ _ASCENDING = np.arange(0, dtype=np.int64)
 
 def _ascending(n: int) -> np.ndarray:
     """0..n-1 as a read-only int64 view of one array kept from call to call (every image's candidates when nothing
-    is culled; a fresh arange of a 500k scene costs a tenth of a small render)."""
+    is culled), instead of a fresh scene-long arange per call."""
     global _ASCENDING
     if _ASCENDING.size < n:
         _ASCENDING = np.arange(n, dtype=np.int64)

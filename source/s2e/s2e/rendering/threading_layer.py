@@ -25,15 +25,13 @@ def prefer_openmp() -> None:
     config.THREADING_LAYER_PRIORITY = list(PRIORITY)
 
 
-
 def follow_omp_num_threads() -> None:
     """Size Numba's thread pool by OMP_NUM_THREADS when that is set (and NUMBA_NUM_THREADS is not): the budget a
     parent gave this process (NavBench-GS's task workers, torchrun's ranks, a job of one core). Numba otherwise
     launches a thread per core, and under its OpenMP layer that count also becomes the OpenMP thread count torch runs
-    with, so two processes on two cores run four threads that spin waiting for each other: measured, two evaluations
-    side by side took 22 s instead of 13 s for the same episodes. Must run before the first parallel kernel launches
-    (the pool's size is fixed then); thread counts change speed, never pixels (each image and tile is its own work
-    item)."""
+    with, so two processes on two cores run four threads that spin waiting for each other (docs/performance.md has the
+    figures). Must run before the first parallel kernel launches (the pool's size is fixed then); thread counts change
+    speed, never pixels (each image and tile is its own work item)."""
     if "NUMBA_NUM_THREADS" in os.environ:
         return
     try:
