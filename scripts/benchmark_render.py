@@ -44,6 +44,8 @@ from s2e.utils.revision_import import RevisionImportError, import_package_at
 ROOT = Path(__file__).resolve().parents[1]
 SUITE = yaml.safe_load((ROOT / "configs/benchmark_render.yaml").read_text())
 REAL = ROOT / "assets" / "navbench" / "real"
+TASK_CAMERA = dict(antialiased=True, near_plane=0.25)
+"""The task camera's rasterizer settings, for every backend and the stage times."""
 
 
 def scene_with(n: int, seed: int = 0) -> tuple[GaussianScene, np.ndarray]:
@@ -118,7 +120,7 @@ def backend_call(backend: str, scene: GaussianScene, views: torch.Tensor, ks: to
         scene = pkg.GaussianScene(scene.means, scene.quats, scene.scales, scene.opacities, scene.sh)
     sync = torch.cuda.synchronize if scene.device.type == "cuda" else (lambda: None)
     culler = pkg.culling.FrustumCuller(scene) if backend == "cpu+cull" else None
-    kwargs = dict(culler=culler, antialiased=True, near_plane=0.25)  # the task camera's settings
+    kwargs = dict(culler=culler, **TASK_CAMERA)
 
     def call() -> None:
         pkg.render(scene, views, ks, size, size, backend="gsplat" if backend == "gsplat" else "cpu", **kwargs)
@@ -142,7 +144,7 @@ def stage_times(scene: GaussianScene, views: torch.Tensor, ks: torch.Tensor, siz
     culler = rendering.culling.FrustumCuller(scene) if cull else None
     times: dict[str, float] = {}
     for _ in range(repeats):
-        render_cpu(scene, views, ks, size, size, stage_times=times, culler=culler, antialiased=True, near_plane=0.25)
+        render_cpu(scene, views, ks, size, size, stage_times=times, culler=culler, **TASK_CAMERA)
     return {stage: t * 1e3 / repeats for stage, t in times.items()}
 
 

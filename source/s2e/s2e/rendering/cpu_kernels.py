@@ -22,7 +22,7 @@ CHUNK = 2048
 BATCH_ROW = CHUNK + 16
 """Row length of project_kernel's batch arrays: a chunk and one cache line (float32) or two (float64)."""
 TILE = LANES
-"""Tiles are 8x8 pixels: a row is one vector of simd_rows, the tile's pixel mask one uint64 (raster_kernel)."""
+"""Tiles are 8x8 pixels: a row is 8 lanes of simd_rows' vectors, the tile's pixel mask one uint64 (raster_kernel)."""
 
 
 @njit(cache=True, inline="always")
