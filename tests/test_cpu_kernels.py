@@ -14,16 +14,23 @@ from s2e.rendering.cameras import intrinsics_from_fov, look_at
 from s2e.utils.revision_import import RevisionImportError, import_package_at
 
 
-def test_radix_sort_orders_depths_as_a_stable_argsort():
+@pytest.mark.parametrize("spread", ["wide", "one exponent"])
+def test_radix_sort_orders_depths_as_a_stable_argsort(spread):
+    """Values are depth bits above ascending slots; sorted by depth, ties keep slot order. Depths within [1, 1.25)
+    share their top digit, so that pass is skipped."""
     rng = np.random.default_rng(0)
-    depths = np.concatenate([rng.uniform(0.25, 80.0, 3000), rng.uniform(1e-3, 1e-2, 500), np.full(400, 7.5),
-                             rng.uniform(1e4, 1e9, 100)]).astype(np.float32)
+    if spread == "wide":
+        depths = np.concatenate([rng.uniform(0.25, 80.0, 3000), rng.uniform(1e-3, 1e-2, 500), np.full(400, 7.5),
+                                 rng.uniform(1e4, 1e9, 100)]).astype(np.float32)
+    else:
+        depths = np.concatenate([rng.uniform(1.0, 1.25, 3000), np.full(400, 1.125)]).astype(np.float32)
     rng.shuffle(depths)
-    keys = depths.view(np.uint32).copy()
-    ids = np.arange(len(depths), dtype=np.int64) * 3  # ids are not positions
-    expected = ids[np.argsort(depths, kind="stable")]
-    cpu_kernels._radix_sort_by_depth(ids, keys, np.empty_like(ids), np.empty_like(keys))
-    assert np.array_equal(ids, expected)  # ties (the 400 equal depths) keep their order
+    slots = np.arange(len(depths), dtype=np.uint64) * np.uint64(3)  # slots are not positions
+    values = depths.view(np.uint32).astype(np.uint64) << np.uint64(32) | slots
+    expected = slots[np.argsort(depths, kind="stable")]
+    cpu_kernels._radix_sort_by_depth(values, np.empty_like(values))
+    assert np.array_equal(values & np.uint64(0xFFFFFFFF), expected)  # ties (the 400 equal depths) keep their order
+    assert np.array_equal(values >> np.uint64(32), np.sort(depths).view(np.uint32))
 
 
 def test_saturated_pixels_composite_as_the_reference():

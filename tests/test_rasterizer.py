@@ -2,6 +2,7 @@
 
 import math
 
+import numba
 import numpy as np
 import pytest
 import torch
@@ -114,7 +115,7 @@ def kernel_projection(scene: GaussianScene, viewmats, Ks, width, height, antiali
     every = np.ascontiguousarray(np.broadcast_to(np.arange(n), (num_images, n)))
     cpu_kernels.project_kernel(means, quats, scales, opac, sh, scene_of_image, every, np.full(num_images, n), views,
                                intr, width, height, 0.01, 1e10, 0.3, sh.shape[2], antialiased, means2d, conics, depths,
-                               radii, colors, image_opac)
+                               radii, colors, image_opac, numba.get_num_threads())
     shape = tuple(viewmats.shape[:-2]) + (n,)
     t = lambda a: torch.from_numpy(a).reshape(shape + a.shape[2:])
     return t(means2d), t(conics), t(depths), t(radii), t(colors), t(image_opac)

@@ -75,8 +75,11 @@ def render_cpu(scene: GaussianScene, viewmats, Ks, width, height, near_plane=0.0
     the result is the same as without it, only cheaper for cameras inside large scenes. `stage_times`, when
     given, accumulates each stage's seconds (CPU_STAGES; scripts/benchmark_render.py --stages).
     """
+    import numba
+
     from . import cpu_kernels as k
 
+    workers = numba.get_num_threads()  # job takers of the kernels' work queues (work_queue), one per thread
     clock = _StageClock(stage_times)
     flat, scene_of_image, cam_lead = _images_of(scene, viewmats)
     arr = lambda t: np.ascontiguousarray(t.detach().to("cpu", torch.float32).numpy())
@@ -103,7 +106,7 @@ def render_cpu(scene: GaussianScene, viewmats, Ks, width, height, near_plane=0.0
     image_opac = scratch("opacities", (num_images, n), np.float32)
     k.project_kernel(means, quats, scales, opac, sh, scene_of_image, cand_ids, cand_counts, views, intr, width, height,
                      near_plane, far_plane, eps2d, sh.shape[2], antialiased, means2d, conics, depths, radii, colors,
-                     image_opac)
+                     image_opac, workers)
     clock.mark("project")
     tiles_x, tiles_y = -(-width // k.TILE), -(-height // k.TILE)
     ids = scratch("ids", (num_images, n), np.int32)
@@ -112,17 +115,17 @@ def render_cpu(scene: GaussianScene, viewmats, Ks, width, height, near_plane=0.0
     most = max(int(num_visible.max(initial=0)), 1)
     records = scratch("records", (num_images, most, k.RECORD), np.float32)
     boxes = scratch("boxes", (num_images, most, k.BOX), np.int32)
-    counts = np.zeros((num_images, tiles_x * tiles_y), np.int64)
+    counts = np.empty((num_images, tiles_x * tiles_y), np.int64)
     k.sort_kernel(means2d, conics, colors, image_opac, depths, radii, tiles_x, tiles_y, ids, num_visible, records,
-                  boxes, counts)
+                  boxes, counts, workers)
     clock.mark("sort")
     offsets = np.zeros(counts.size + 1, np.int64)
     np.cumsum(counts.reshape(-1), out=offsets[1:])
     flat_ids = scratch("tile_lists", (int(offsets[-1]),), np.int32)
-    k.fill_kernel(boxes, num_visible, tiles_x, tiles_y, offsets, flat_ids)
+    k.fill_kernel(boxes, num_visible, tiles_x, tiles_y, offsets, flat_ids, workers)
     clock.mark("tile lists")
     out = np.empty((num_images, height, width, 5), np.float32)
-    k.raster_kernel(records, boxes, offsets, flat_ids, tiles_x, tiles_y, width, height, out)
+    k.raster_kernel(records, boxes, offsets, flat_ids, tiles_x, tiles_y, width, height, out, workers)
     clock.mark("composite")
     image = torch.from_numpy(out).reshape(cam_lead + (height, width, 5)).to(viewmats.device)
     clock.mark("glue")
