@@ -16,8 +16,9 @@ from .gaussians import GaussianScene
 from .scratch import scratch
 
 
-def _images_of(scene: GaussianScene, viewmats: torch.Tensor) -> tuple[GaussianScene, np.ndarray, tuple]:
-    """Flatten scene and camera batch dims: scenes [S, N, ...] and, per image, the index of its scene."""
+def _images_of(scene: GaussianScene, viewmats: torch.Tensor) -> tuple[tuple[torch.Tensor, ...], np.ndarray, tuple]:
+    """Flatten scene and camera batch dims: the scene's means, quats, scales, opacities and sh as [S, N, ...] and,
+    per image, the index of its scene."""
     cam_lead = tuple(viewmats.shape[:-2])  # [..., C]
     lead = tuple(scene.batch_shape)
     if lead and lead != cam_lead[:-1]:
@@ -25,10 +26,9 @@ def _images_of(scene: GaussianScene, viewmats: torch.Tensor) -> tuple[GaussianSc
                          "4])")
     num_scenes = int(np.prod(lead)) if lead else 1
     n = scene.num_gaussians
-    flat = GaussianScene(
-        scene.means.reshape(num_scenes, n, 3), scene.quats.reshape(num_scenes, n, 4),
-        scene.scales.reshape(num_scenes, n, 3), scene.opacities.reshape(num_scenes, n),
-        scene.sh.reshape(num_scenes, n, scene.sh.shape[-2], 3))
+    flat = (scene.means.reshape(num_scenes, n, 3), scene.quats.reshape(num_scenes, n, 4),
+            scene.scales.reshape(num_scenes, n, 3), scene.opacities.reshape(num_scenes, n),
+            scene.sh.reshape(num_scenes, n, scene.sh.shape[-2], 3))
     per_scene = cam_lead[-1]
     scene_of_image = np.arange(num_scenes * per_scene, dtype=np.int64) // per_scene if lead \
         else np.zeros(int(np.prod(cam_lead)), dtype=np.int64)
@@ -83,7 +83,7 @@ def render_cpu(scene: GaussianScene, viewmats, Ks, width, height, near_plane=0.0
     clock = _StageClock(stage_times)
     flat, scene_of_image, cam_lead = _images_of(scene, viewmats)
     arr = lambda t: np.ascontiguousarray(t.detach().to("cpu", torch.float32).numpy())
-    means, quats, scales, opac, sh = map(arr, (flat.means, flat.quats, flat.scales, flat.opacities, flat.sh))
+    means, quats, scales, opac, sh = map(arr, flat)
     views = arr(viewmats.reshape(-1, 4, 4))
     intr = arr(Ks.reshape(-1, 3, 3))
     clock.mark("glue")
@@ -140,7 +140,7 @@ def render_reference(scene: GaussianScene, viewmats, Ks, width, height, near_pla
 
     flat, scene_of_image, cam_lead = _images_of(scene, viewmats)
     idx = torch.as_tensor(scene_of_image, device=scene.device)
-    per_image = GaussianScene(flat.means[idx], flat.quats[idx], flat.scales[idx], flat.opacities[idx], flat.sh[idx])
+    per_image = GaussianScene(*(t[idx] for t in flat))
     views, intr = viewmats.reshape(-1, 1, 4, 4), Ks.reshape(-1, 1, 3, 3)
     proj = project(per_image, views, intr, width, height, near_plane, far_plane, eps2d, antialiased)
     rgb, depth, alpha = composite_reference(proj, width, height)

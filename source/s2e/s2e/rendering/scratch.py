@@ -8,6 +8,7 @@ view of the requested shape with undefined contents; it holds the largest size a
 
 from __future__ import annotations
 
+import math
 import threading
 
 import numpy as np
@@ -18,9 +19,11 @@ _local = threading.local()
 def scratch(name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
     """A C-contiguous array of `shape` and `dtype` backed by this thread's buffer `name` (contents undefined; valid
     until the next call with the same name on this thread)."""
-    buffers = _local.__dict__.setdefault("buffers", {})
-    size = int(np.prod(shape))
-    dtype = np.dtype(dtype)
+    try:
+        buffers = _local.buffers
+    except AttributeError:
+        buffers = _local.buffers = {}
+    size = math.prod(shape)
     buf = buffers.get(name)
     if buf is None or buf.dtype != dtype or buf.size < size:
         buf = buffers[name] = np.empty(max(size, 1), dtype)
