@@ -115,12 +115,6 @@ def project_kernel(means, quats, scales, opacities, sh, scene_of_image, cand_ids
     num_jobs = num_images * chunks
     counter = np.zeros(1, np.int64)
     for _ in prange(workers):  # jobs of an image's chunk of candidates, taken one at a time (work_queue)
-        # the candidates that pass the cheap tests, one row per quantity; rows BATCH_ROW apart, not a multiple of
-        # 4 KiB, which the CPU would take for the same address and make the rows' loads and stores wait on each other
-        batch_slot = np.empty(CHUNK, np.int64)
-        batch32 = np.empty((13, BATCH_ROW), np.float32)
-        batch64 = np.empty((2, BATCH_ROW), np.float64)
-        cov = np.empty((5, BATCH_ROW), np.float64)
         job = claim(counter)
         while job < num_jobs:
             img = job // chunks
@@ -136,6 +130,14 @@ def project_kernel(means, quats, scales, opacities, sh, scene_of_image, cand_ids
             py = -(v[0, 1] * v[0, 3] + v[1, 1] * v[1, 3] + v[2, 1] * v[2, 3])
             pz = -(v[0, 2] * v[0, 3] + v[1, 2] * v[1, 3] + v[2, 2] * v[2, 3])
             start = (job % chunks) * CHUNK
+            # the candidates that pass the cheap tests, one row per quantity; rows BATCH_ROW apart, not a multiple
+            # of 4 KiB, which the CPU would take for the same address and make the rows' loads and stores wait on each
+            # other. Allocated per job: kept across a worker's jobs, this loop ran ~50x slower on an unculled single
+            # image (cause not found)
+            batch_slot = np.empty(CHUNK, np.int64)
+            batch32 = np.empty((13, BATCH_ROW), np.float32)
+            batch64 = np.empty((2, BATCH_ROW), np.float64)
+            cov = np.empty((5, BATCH_ROW), np.float64)
             count = 0
             for slot in range(start, min(start + CHUNK, n)):
                 radii[img, slot, 0] = 0
@@ -339,18 +341,17 @@ def sort_kernel(means2d, conics, colors, opacities, depths, radii, tiles_x, tile
     slot_mask = np.uint64(0xFFFFFFFF)
     counter = np.zeros(1, np.int64)
     for _ in prange(workers):  # images taken one at a time (work_queue)
-        diff = np.empty((tiles_y + 1, tiles_x + 1), np.int64)
         job = claim(counter)
         while job < num_images:
             img = order[job]
             m = num_visible[img]
+            diff = np.zeros((tiles_y + 1, tiles_x + 1), np.int64)
             values = np.empty(m, np.uint64)
             bits = depths[img].view(np.uint32)
             for i in range(m):
                 g = ids[img, i]
                 values[i] = (np.uint64(bits[g]) << SLOT_BITS) | np.uint64(g)
             _radix_sort_by_depth(values, np.empty(m, np.uint64))
-            diff[:] = 0
             for i in range(m):
                 if i + AHEAD < m:  # the gathers below read in depth order, i.e. anywhere in the candidate arrays
                     ahead = values[i + AHEAD] & slot_mask
@@ -437,14 +438,13 @@ def raster_kernel(records, boxes, offsets, flat_ids, tiles_x, tiles_y, width, he
     num_jobs = num_images * num_tiles
     counter = np.zeros(1, np.int64)
     for _ in prange(workers):  # tiles taken one at a time (work_queue)
-        state = np.empty((STATE_PLANES, TILE * TILE), np.float32)
         job = claim(counter)
         while job < num_jobs:
             img = job // num_tiles
             tile = job % num_tiles
             y0, x0 = (tile // tiles_x) * TILE, (tile % tiles_x) * TILE
             y1, x1 = min(y0 + TILE, height), min(x0 + TILE, width)
-            state[:] = 0.0
+            state = np.zeros((STATE_PLANES, TILE * TILE), np.float32)
             state[0, :] = 1.0
             live = COLUMN_BITS[0, x1 - x0] * ROW_BITS[0, y1 - y0]  # pixels outside the image are never live
             end = offsets[job + 1]
