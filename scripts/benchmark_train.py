@@ -91,7 +91,8 @@ def main() -> None:
                         help="run only these of the suite's variants (default: all; 'today' and 'default' always run)")
     parser.add_argument("--baseline", default=None, metavar="REV",
                         help="also run train_ram.py of this git revision (e.g. HEAD~1) as variant default@REV")
-    parser.add_argument("--out", default="logs/benchmark/benchmark_train")
+    parser.add_argument("--out", default="logs/benchmark/benchmark_train",
+                        help="folder of the runs' logs; the report goes beside it as <folder>.md and <folder>.json")
     args = parser.parse_args()
     settings = SUITE["quick"] if args.quick else SUITE
     args.iterations = args.iterations or settings["iterations"]
@@ -100,11 +101,14 @@ def main() -> None:
         exit_bad_input("--iterations must be >= 2 (the first is a warm-up), --repeats and --num_envs >= 1",
                        prefix="benchmark_train")
     out_dir = Path(args.out).resolve()  # variants of another revision run in its folder
-    out_dir.mkdir(parents=True, exist_ok=True)
+    if out_dir.suffix in (".md", ".json"):
+        exit_bad_input(f"--out {args.out}: a folder (the report is written beside it as <folder>.md and .json); give "
+                       f"it without the {out_dir.suffix} suffix", prefix="benchmark_train")
     unknown = sorted(set(args.variants or ()) - set(SUITE["variants"]))
     if unknown:
         exit_bad_input(f"--variants {unknown[0]}: not a variant of configs/benchmark_train.yaml; it has "
                        f"{', '.join(SUITE['variants'])}", prefix="benchmark_train")
+    out_dir.mkdir(parents=True, exist_ok=True)
     keep = set(args.variants or SUITE["variants"]) | {"today", "default"}
     variants = {name: v for name, v in SUITE["variants"].items() if name in keep}
     if args.baseline:
