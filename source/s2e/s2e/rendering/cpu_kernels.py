@@ -384,7 +384,7 @@ def sort_kernel(means2d, conics, colors, opacities, depths, radii, tiles_x, tile
                     diff[ty0, tx1] -= 1
                     diff[ty1, tx0] -= 1
                     diff[ty1, tx1] += 1
-            for ty in range(tiles_y):  # tile (ty, tx) counts the Gaussians whose span starts above-left of it
+            for ty in range(tiles_y):  # prefix sums of the table: each tile counts the Gaussians whose span holds it
                 run = 0
                 for tx in range(tiles_x):
                     run += diff[ty, tx]
