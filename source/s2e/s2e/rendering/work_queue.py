@@ -20,12 +20,13 @@ from __future__ import annotations
 
 from numba import types
 from numba.core import cgutils
-from numba.extending import intrinsic, register_jitable
+from numba.extending import intrinsic
 
 
 @intrinsic
-def _fetch_add(typingctx, counter):
-    """counter[0] += 1 as one atomic operation; returns the value before."""
+def claim(typingctx, counter):
+    """The next job's index: counter[0] += 1 as one atomic operation, returning the value before (`counter`: an
+    int64 array of one element, zero before the loop)."""
     if not (isinstance(counter, types.Array) and counter.dtype == types.int64 and counter.ndim == 1):
         return None
     sig = types.int64(counter)
@@ -37,9 +38,3 @@ def _fetch_add(typingctx, counter):
         return builder.atomic_rmw("add", pointer, context.get_constant(types.int64, 1), "monotonic")
 
     return sig, codegen
-
-
-@register_jitable(inline="always")
-def claim(counter):
-    """The next job's index from `counter` (an int64 array of one element, zero before the loop)."""
-    return _fetch_add(counter)
